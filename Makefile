@@ -1,0 +1,37 @@
+# nsh: build a static binary, run the tests, run the benchmarks.
+GO      ?= go
+GOFLAGS ?=
+export CGO_ENABLED := 0
+
+.PHONY: all nsh test unit scripts bench fuzz docs check clean
+
+all: nsh
+
+nsh:
+	$(GO) build $(GOFLAGS) -trimpath -ldflags='-s -w' -o nsh ./cmd/nsh
+
+# Everything: formatting, vet, unit tests, REPL tests, every bundled script
+# (as root and as an ordinary user) under leakcheck, and a short fuzz run.
+test: nsh check
+	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzBindings -fuzztime 20s ./lua/
+
+check:
+	@test -z "$$(gofmt -l cmd lua runtime)" || { gofmt -l cmd lua runtime; echo 'gofmt: run gofmt -w'; exit 1; }
+	$(GO) vet ./...
+	@./nsh --api-doc | cmp -s - docs/api.md || { echo 'docs/api.md is stale: make docs'; exit 1; }
+
+scripts: nsh
+	$(GO) test -count=1 -run TestScripts -v ./cmd/nsh/
+
+bench: nsh
+	./bench/run.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzBindings -fuzztime 5m ./lua/
+
+docs: nsh
+	./nsh --api-doc > docs/api.md
+
+clean:
+	rm -f nsh

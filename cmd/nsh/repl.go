@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"nsh/lua"
+
+	"github.com/chzyer/readline"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// inREPL is set while the REPL runs: Ctrl-C then interrupts a chunk and
+// returns to the prompt instead of ending nsh.
+var inREPL atomic.Bool
+
+// historyFile is $XDG_STATE_HOME/nsh/history, or ~/.local/state/nsh/history.
+func historyFile() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	dir = filepath.Join(dir, "nsh")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "history")
+}
+
+func repl(s *lua.Session) int {
+	inREPL.Store(true)
+	defer inREPL.Store(false)
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt:            prompt(s, false),
+		HistoryFile:       historyFile(),
+		HistoryLimit:      5000,
+		AutoComplete:      &completer{s: s},
+		InterruptPrompt:   "^C",
+		EOFPrompt:         "",
+		HistorySearchFold: true,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nsh:", err)
+		return 1
+	}
+	defer rl.Close()
+	if readline.DefaultIsTerminal() {
+		fmt.Fprintf(rl.Stdout(), "nsh %s: Lua with Linux namespaces. help() lists what there is; Ctrl-D leaves.\n", version)
+	}
+	var buf []string
+	for {
+		rl.SetPrompt(prompt(s, len(buf) > 0))
+		line, err := rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			buf = nil // Ctrl-C at the prompt drops the pending input
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(buf) > 0 {
+				buf = nil
+				fmt.Fprintln(rl.Stdout())
+				continue
+			}
+			return 0
+		}
+		if err != nil {
+			return 0
+		}
+		if len(buf) == 0 {
+			trimmed := strings.TrimSpace(line)
+			if trimmed == "" {
+				continue
+			}
+			if strings.HasPrefix(trimmed, "!") {
+				code, err := s.RunShell(strings.TrimSpace(trimmed[1:]))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+				} else if code != 0 {
+					fmt.Fprintf(os.Stderr, "(exit %d)\n", code)
+				}
+				continue
+			}
+		}
+		buf = append(buf, line)
+		src := strings.Join(buf, "\n")
+		fn, complete, err := compileInput(s, src)
+		if !complete {
+			continue
+		}
+		buf = nil
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			continue
+		}
+		vals, err := s.Call(fn)
+		if err != nil {
+			if lua.Interrupted(err) {
+				fmt.Fprintln(os.Stderr, "interrupted")
+			} else {
+				fmt.Fprintln(os.Stderr, err)
+			}
+			continue
+		}
+		printValues(s, vals)
+	}
+}
+
+// compileInput compiles what was typed: first as an expression whose value
+// is printed (as the lua REPL does with "return "), else as statements.
+// complete is false when the chunk is unfinished and more lines should come.
+func compileInput(s *lua.Session, src string) (*glua.LFunction, bool, error) {
+	if fn, err := s.Chunks.Compile(s.L, "return "+src, "stdin"); err == nil {
+		return fn, true, nil
+	}
+	fn, err := s.Chunks.Compile(s.L, src, "stdin")
+	if err != nil {
+		if incomplete(err) {
+			return nil, false, nil
+		}
+		return nil, true, err
+	}
+	return fn, true, nil
+}
+
+// incomplete tells an unfinished chunk from a wrong one: the parser stopped
+// at the end of the input.
+func incomplete(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "EOF") || strings.Contains(msg, "<eof>")
+}
+
+func printValues(s *lua.Session, vals []glua.LValue) {
+	if len(vals) == 0 {
+		return
+	}
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = lua.Pretty(s.L, v)
+	}
+	fmt.Fprintln(s.Stdout, strings.Join(parts, "\t"))
+}
+
+// prompt shows the hostname and, in brackets, the namespace types in which
+// the shell is no longer where it started: nsh@host[uts,net]>
+func prompt(s *lua.Session, continued bool) string {
+	if continued {
+		return ">> "
+	}
+	host, _ := os.Hostname()
+	p := "nsh@" + host
+	if d := s.Differ(); len(d) > 0 {
+		p += "[" + strings.Join(d, ",") + "]"
+	}
+	if os.Getenv("NSH_USERNS") != "" {
+		p += "(userns)"
+	}
+	if os.Geteuid() == 0 {
+		return p + "# "
+	}
+	return p + "> "
+}

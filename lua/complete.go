@@ -1,0 +1,104 @@
+package lua
+
+import (
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Complete returns the names that can follow word: globals ("pr" ->
+// "print"), fields of a table ("ns.cl" -> "clone"), methods of a process
+// handle ("h:wa" -> "wait"). Each candidate is the whole last component.
+func (s *Session) Complete(word string) []string {
+	sep := strings.LastIndexAny(word, ".:")
+	var base glua.LValue = s.L.G.Global
+	partial := word
+	if sep >= 0 {
+		partial = word[sep+1:]
+		v, ok := s.resolve(word[:sep])
+		if !ok {
+			return nil
+		}
+		if word[sep] == ':' {
+			if ud, ok := v.(*glua.LUserData); ok {
+				if _, ok := ud.Value.(*procHandle); ok {
+					base = s.hmethods
+				}
+			} else if t, ok := v.(*glua.LTable); ok {
+				base = t
+			} else {
+				return nil
+			}
+		} else {
+			base = v
+		}
+	}
+	t, ok := base.(*glua.LTable)
+	if !ok {
+		if ud, ok := base.(*glua.LUserData); ok {
+			if _, ok := ud.Value.(*procHandle); ok {
+				t = s.hmethods
+				if word[sep] == '.' {
+					return filterPrefix([]string{"pid", "argv"}, partial)
+				}
+			}
+		}
+		if t == nil {
+			return nil
+		}
+	}
+	var names []string
+	t.ForEach(func(k, _ glua.LValue) {
+		if ks, ok := k.(glua.LString); ok && strings.HasPrefix(string(ks), partial) && !strings.HasPrefix(string(ks), "__") {
+			names = append(names, string(ks))
+		}
+	})
+	if sep < 0 {
+		for _, kw := range []string{"local", "function", "return", "while", "repeat", "until", "then", "else", "elseif", "end", "for", "in", "and", "not", "nil", "true", "false"} {
+			if strings.HasPrefix(kw, partial) && partial != "" {
+				names = append(names, kw)
+			}
+		}
+	}
+	return names
+}
+
+func filterPrefix(xs []string, p string) []string {
+	var out []string
+	for _, x := range xs {
+		if strings.HasPrefix(x, p) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// resolve looks up a dotted global name ("ns", "lab.h1").
+func (s *Session) resolve(path string) (glua.LValue, bool) {
+	var v glua.LValue = s.L.G.Global
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == ':' }) {
+		t, ok := v.(*glua.LTable)
+		if !ok {
+			return nil, false
+		}
+		v = t.RawGetString(part)
+		if v == glua.LNil {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Differ lists the namespace types in which the shell's thread is not where
+// it started (for the prompt).
+func (s *Session) Differ() []string { return s.differ(0) }
+
+// KillChildren kills every child nsh started that is still registered. Safe
+// from any goroutine (signals and waits do not depend on the thread).
+func (s *Session) KillChildren() {
+	for _, it := range s.Reg.Pending() {
+		if strings.HasPrefix(it.What, "child ") {
+			it.Undo()
+		}
+	}
+}

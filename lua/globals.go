@@ -1,0 +1,222 @@
+package lua
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+//go:embed prelude/*.lua
+var preludeFS embed.FS
+
+func (s *Session) installGlobals() {
+	s.installGlobal(&Func{Name: "help", Args: "([x])", Fn: s.help,
+		Doc: "Without an argument, lists the modules; with a module, function or handle method (or its name as a string), explains it with an example.",
+		Example: "help()\nhelp(ns.clone)\nhelp(\"view.upid\")"})
+	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
+		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
+	// os.exit runs nsh's cleanup first (we are on the Lua thread, where
+	// namespace-bound undo steps must run), then ends the process.
+	if osT, ok := s.L.GetGlobal("os").(*glua.LTable); ok {
+		osT.RawSetString("exit", s.L.NewFunction(func(L *glua.LState) int {
+			code := 0
+			switch v := L.Get(1).(type) {
+			case glua.LNumber:
+				code = int(v)
+			case glua.LBool:
+				if !v {
+					code = 1
+				}
+			case *glua.LNilType:
+			default:
+				argErr(L, 1, "exit code (number or boolean) expected, got "+typeName(v))
+			}
+			s.Exit(code)
+			return 0
+		}))
+	}
+}
+
+// Exit cleans up and ends the process with code.
+func (s *Session) Exit(code int) {
+	s.Flush()
+	for _, err := range s.Cleanup(nil) {
+		fmt.Fprintln(os.Stderr, "nsh:", err)
+	}
+	os.Exit(code)
+}
+
+func (s *Session) loadPrelude() error {
+	entries, err := preludeFS.ReadDir("prelude")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := preludeFS.ReadFile("prelude/" + e.Name())
+		if err != nil {
+			return err
+		}
+		fn, err := s.Chunks.Compile(s.L, string(b), "prelude/"+e.Name())
+		if err != nil {
+			return err
+		}
+		s.L.Push(fn)
+		if err := s.L.PCall(0, 0, nil); err != nil {
+			return fmt.Errorf("prelude %s: %v", e.Name(), err)
+		}
+	}
+	// the prelude documents its functions in a table preludedoc
+	if t, ok := s.L.GetGlobal("__preludedoc").(*glua.LTable); ok {
+		t.ForEach(func(k, v glua.LValue) {
+			name := k.String()
+			dt, ok := v.(*glua.LTable)
+			if !ok {
+				return
+			}
+			f := &Func{Name: name, Args: dt.RawGetString("args").String(), Doc: dt.RawGetString("doc").String(),
+				Example: dt.RawGetString("example").String()}
+			if fn, ok := s.L.GetGlobal(name).(*glua.LFunction); ok {
+				s.docs[fn] = &Doc{Func: f}
+				s.globals = append(s.globals, f)
+			}
+		})
+		sort.Slice(s.globals, func(i, j int) bool { return s.globals[i].Name < s.globals[j].Name })
+		s.L.SetGlobal("__preludedoc", glua.LNil)
+	}
+	return nil
+}
+
+func (s *Session) pp(L *glua.LState) int {
+	var parts []string
+	for i := 1; i <= L.GetTop(); i++ {
+		parts = append(parts, Pretty(L, L.Get(i)))
+	}
+	fmt.Fprintln(s.Stdout, strings.Join(parts, "\t"))
+	return 0
+}
+
+// help prints the documentation of a module or function.
+func (s *Session) help(L *glua.LState) int {
+	if L.GetTop() == 0 {
+		fmt.Fprint(s.Stdout, s.HelpIndex())
+		return 0
+	}
+	v := L.Get(1)
+	if str, ok := v.(glua.LString); ok {
+		found, err := s.lookupGlobal(string(str))
+		if err != nil {
+			if string(str) == "handle" || strings.HasPrefix(string(str), "handle.") || strings.HasPrefix(string(str), "h:") {
+				name := strings.TrimPrefix(strings.TrimPrefix(string(str), "handle."), "h:")
+				if m := s.hmethods.RawGetString(name); m != glua.LNil {
+					found, err = m, nil
+				} else {
+					fmt.Fprint(s.Stdout, s.handleHelp())
+					return 0
+				}
+			}
+			if err != nil {
+				L.RaiseError("help: nothing called %q (try help() for the list of modules)", string(str))
+			}
+		}
+		v = found
+	}
+	if ud, ok := v.(*glua.LUserData); ok {
+		if _, ok := ud.Value.(*procHandle); ok {
+			fmt.Fprint(s.Stdout, s.handleHelp())
+			return 0
+		}
+	}
+	d, ok := s.docs[v]
+	if !ok {
+		L.RaiseError("help: no help for this %s (help() lists what has help)", typeName(v))
+	}
+	fmt.Fprint(s.Stdout, s.formatDoc(d))
+	return 0
+}
+
+func (s *Session) formatDoc(d *Doc) string {
+	var b strings.Builder
+	if d.Func == nil {
+		fmt.Fprintf(&b, "module %s: %s\n\n", d.Module, d.ModDoc)
+		for _, m := range s.modules {
+			if m.Name != d.Module {
+				continue
+			}
+			fs := append([]Func(nil), m.Funcs...)
+			sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+			for _, f := range fs {
+				fmt.Fprintf(&b, "  %s.%s%s\n", m.Name, f.Name, f.Args)
+			}
+		}
+		fmt.Fprintf(&b, "\nhelp(%s.NAME) explains one.\n", d.Module)
+		return b.String()
+	}
+	title := d.Title()
+	if d.Module == "handle" {
+		title = "h:" + d.Func.Name + d.Func.Args
+	}
+	fmt.Fprintf(&b, "%s\n\n%s\n", title, wrap(d.Func.Doc, 78))
+	if d.Func.Example != "" {
+		fmt.Fprintf(&b, "\nExample:\n")
+		for _, line := range strings.Split(d.Func.Example, "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	return b.String()
+}
+
+func (s *Session) handleHelp() string {
+	var b strings.Builder
+	b.WriteString("process handles (from ns.spawn and ns.clone): h.pid, and the methods\n\n")
+	for _, f := range handleMethods {
+		fmt.Fprintf(&b, "  h:%s%s\n", f.Name, f.Args)
+	}
+	b.WriteString("\nhelp(\"h:wait\") explains one.\n")
+	return b.String()
+}
+
+// HelpIndex lists the modules and global functions.
+func (s *Session) HelpIndex() string {
+	var b strings.Builder
+	b.WriteString("nsh: Lua with Linux namespaces. Modules:\n\n")
+	for _, m := range s.modules {
+		first := m.Doc
+		if i := strings.Index(first, "."); i > 0 {
+			first = first[:i+1]
+		}
+		fmt.Fprintf(&b, "  %-7s %s\n", m.Name, first)
+	}
+	b.WriteString("\nGlobal functions:")
+	for _, f := range s.globals {
+		b.WriteString(" " + f.Name)
+	}
+	b.WriteString("\nProcess handles: help(\"handle\").\n")
+	b.WriteString("\nhelp(ns) lists a module; help(ns.clone) explains a function.\n")
+	b.WriteString("At the prompt: expressions print their value; a line starting with ! runs a shell command here.\n")
+	return b.String()
+}
+
+func wrap(text string, width int) string {
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		words := strings.Fields(para)
+		line := ""
+		for _, w := range words {
+			if line != "" && len(line)+1+len(w) > width {
+				out = append(out, line)
+				line = w
+			} else if line == "" {
+				line = w
+			} else {
+				line += " " + w
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+

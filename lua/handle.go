@@ -1,0 +1,280 @@
+package lua
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"nsh/runtime/cleanup"
+	"nsh/runtime/nsproc"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
+)
+
+const handleType = "nsh.process"
+
+// procHandle is the Lua side of a child process.
+type procHandle struct {
+	p    *nsproc.Process
+	item *cleanup.Item
+	lua  bool // runs a shipped Lua function
+}
+
+var handleMethods = []Func{
+	{Name: "wait", Args: "([timeout])", Doc: "Waits for the child to end and returns its exit code, how it ended (\"exit\" or \"signal\") and the signal name or the Lua error it died of. A child killed by a signal returns 128+signal. With a timeout in seconds, returns nil, \"timeout\" if it is still running then.", Example: "local h = ns.spawn{\"/bin/true\"}\nassert(h:wait() == 0)"},
+	{Name: "kill", Args: "([sig])", Doc: "Sends a signal (number or name: 9, \"KILL\", \"SIGTERM\"; default SIGTERM) to the child.", Example: "h:kill(9); h:wait()"},
+	{Name: "ns", Args: "()", Doc: "The inodes of the child's namespaces, by type (as ns.list(h.pid)).", Example: "print(h:ns().pid)"},
+	{Name: "release", Args: "()", Doc: "Lets a child started with hold=true go on (after the parent wrote its id maps, moved links, ...).", Example: "local h = ns.spawn{\"/bin/id\", ns=\"user\", hold=true}\nh:uid_map(\"0 0 1\"); h:release(); h:wait()"},
+	{Name: "uid_map", Args: "(lines)", Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only.", Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")"},
+	{Name: "gid_map", Args: "(lines)", Doc: "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first.", Example: "h:setgroups(\"deny\"); h:gid_map(\"0 \" .. sys.getgid() .. \" 1\")"},
+	{Name: "setgroups", Args: "(\"allow\"|\"deny\")", Doc: "Writes the held child's /proc/PID/setgroups (before gid_map).", Example: "h:setgroups(\"deny\")"},
+	{Name: "alive", Args: "()", Doc: "true while the child has not ended.", Example: "while h:alive() do sys.sleep(0.1) end"},
+	{Name: "result", Args: "()", Doc: "The values an ns.clone function returned (after wait).", Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
+	{Name: "keep", Args: "()", Doc: "Leaves the child running when nsh ends (it is not killed at cleanup).", Example: "h:keep()"},
+}
+
+func (s *Session) newHandle(p *nsproc.Process, keep, isLua bool) *glua.LUserData {
+	h := &procHandle{p: p, lua: isLua}
+	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
+	if keep {
+		h.item.Keep()
+	}
+	ud := s.L.NewUserData()
+	ud.Value = h
+	s.L.SetMetatable(ud, s.L.GetTypeMetatable(handleType))
+	return ud
+}
+
+// stopChild ends a child that is still there: a held one is told to give
+// up, then SIGKILL, then it is reaped.
+func stopChild(p *nsproc.Process) error {
+	if !p.Alive() {
+		return nil
+	}
+	p.Signal(unix.SIGKILL)
+	select {
+	case <-p.Done():
+		return nil
+	case <-time.After(3 * time.Second):
+		return fmt.Errorf("child %d did not die after SIGKILL", p.Pid)
+	}
+}
+
+func (s *Session) installHandleType() {
+	L := s.L
+	mt := L.NewTypeMetatable(handleType)
+	methods := L.NewTable()
+	bind := map[string]glua.LGFunction{
+		"wait": s.hWait, "kill": s.hKill, "ns": s.hNS, "release": s.hRelease,
+		"uid_map": s.hMap("uid_map"), "gid_map": s.hMap("gid_map"), "setgroups": s.hMap("setgroups"),
+		"alive": s.hAlive, "result": s.hResult, "keep": s.hKeep,
+	}
+	for i := range handleMethods {
+		f := &handleMethods[i]
+		fn := L.NewFunction(named("h:"+f.Name, bind[f.Name]))
+		methods.RawSetString(f.Name, fn)
+		s.docs[fn] = &Doc{Module: "handle", Func: f}
+	}
+	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
+		h := checkHandle(L, 1)
+		key := L.CheckString(2)
+		switch key {
+		case "pid":
+			L.Push(glua.LNumber(h.p.Pid))
+		case "argv":
+			L.Push(strList(L, h.p.Argv))
+		default:
+			L.Push(methods.RawGetString(key))
+		}
+		return 1
+	}))
+	L.SetField(mt, "__tostring", L.NewFunction(func(L *glua.LState) int {
+		h := checkHandle(L, 1)
+		state := "running"
+		if h.p.Held() {
+			state = "held"
+		} else if !h.p.Alive() {
+			st := h.p.Status()
+			state = fmt.Sprintf("ended, code %d", st.Code)
+		}
+		what := strings.Join(h.p.Argv, " ")
+		if h.lua {
+			what = "lua function"
+		}
+		L.Push(glua.LString(fmt.Sprintf("process %d (%s) [%s] in new %s", h.p.Pid, what, state, nsproc.Names(h.p.Types))))
+		return 1
+	}))
+	L.SetField(mt, "__eq", L.NewFunction(func(L *glua.LState) int {
+		a, b := checkHandle(L, 1), checkHandle(L, 2)
+		L.Push(glua.LBool(a.p == b.p))
+		return 1
+	}))
+	s.hmethods = methods
+}
+
+func checkHandle(L *glua.LState, n int) *procHandle {
+	ud, ok := L.Get(n).(*glua.LUserData)
+	if ok {
+		if h, ok := ud.Value.(*procHandle); ok {
+			return h
+		}
+	}
+	argErr(L, n, "process handle expected (call methods with a colon: h:wait())")
+	return nil
+}
+
+func (s *Session) hWait(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	ctx := s.Context()
+	if L.GetTop() >= 2 && L.Get(2) != glua.LNil {
+		secs, ok := L.Get(2).(glua.LNumber)
+		if !ok || secs < 0 {
+			argErr(L, 2, "timeout must be a number of seconds >= 0")
+		}
+		select {
+		case <-h.p.Done():
+		case <-time.After(time.Duration(float64(secs) * float64(time.Second))):
+			if h.p.Alive() {
+				L.Push(glua.LNil)
+				L.Push(glua.LString("timeout"))
+				return 2
+			}
+		case <-ctx.Done():
+			return raise(L, "h:wait", ctx.Err())
+		}
+	}
+	st, err := h.p.Wait(ctx)
+	if err != nil {
+		return raise(L, "h:wait", err)
+	}
+	h.item.Forget()
+	L.Push(glua.LNumber(st.Code))
+	switch {
+	case st.Signal != "":
+		L.Push(glua.LString("signal"))
+		L.Push(glua.LString(st.Signal))
+	case st.ErrorMsg != "":
+		L.Push(glua.LString("exit"))
+		L.Push(glua.LString(st.ErrorMsg))
+	default:
+		L.Push(glua.LString("exit"))
+		return 2
+	}
+	return 3
+}
+
+// parseSignal reads 9, "9", "KILL" or "SIGKILL".
+func parseSignal(v glua.LValue) (unix.Signal, error) {
+	switch v := v.(type) {
+	case *glua.LNilType:
+		return unix.SIGTERM, nil
+	case glua.LNumber:
+		if v < 1 || v > 64 || float64(v) != float64(int(v)) {
+			return 0, fmt.Errorf("signal number must be 1..64, got %v", float64(v))
+		}
+		return unix.Signal(int(v)), nil
+	case glua.LString:
+		name := strings.ToUpper(strings.TrimSpace(string(v)))
+		if n, err := strconv.Atoi(name); err == nil {
+			return parseSignal(glua.LNumber(n))
+		}
+		if !strings.HasPrefix(name, "SIG") {
+			name = "SIG" + name
+		}
+		if sig := unix.SignalNum(name); sig != 0 {
+			return sig, nil
+		}
+		return 0, fmt.Errorf("unknown signal %q (e.g. \"TERM\", \"KILL\", \"INT\", \"HUP\", \"USR1\", or a number)", string(v))
+	}
+	return 0, fmt.Errorf("signal must be a number or a name, got %s", typeName(v))
+}
+
+func (s *Session) hKill(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	sig, err := parseSignal(L.Get(2))
+	if err != nil {
+		return argErr(L, 2, err.Error())
+	}
+	if err := h.p.Signal(sig); err != nil {
+		return raise(L, "h:kill", err)
+	}
+	return 0
+}
+
+func (s *Session) hNS(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	m, err := nsproc.List(h.p.Pid)
+	if err != nil {
+		return raise(L, "h:ns", err)
+	}
+	L.Push(mapTable(L, m))
+	return 1
+}
+
+func (s *Session) hRelease(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	if err := h.p.Release(); err != nil {
+		return raise(L, "h:release", err)
+	}
+	return 0
+}
+
+func (s *Session) hMap(which string) glua.LGFunction {
+	return func(L *glua.LState) int {
+		h := checkHandle(L, 1)
+		text := L.CheckString(2)
+		var err error
+		switch which {
+		case "setgroups":
+			if text != "allow" && text != "deny" {
+				return argErr(L, 2, "setgroups must be "+choices("allow", "deny"))
+			}
+			err = nsproc.WriteSetgroups(h.p.Pid, text)
+		default:
+			m, perr := nsproc.ParseIDMap(text)
+			if perr != nil {
+				return argErr(L, 2, perr.Error())
+			}
+			if which == "uid_map" {
+				err = nsproc.WriteUIDMap(h.p.Pid, m)
+			} else {
+				err = nsproc.WriteGIDMap(h.p.Pid, m)
+			}
+		}
+		if err != nil {
+			return raise(L, "h:"+which, err)
+		}
+		return 0
+	}
+}
+
+func (s *Session) hAlive(L *glua.LState) int {
+	L.Push(glua.LBool(checkHandle(L, 1).p.Alive()))
+	return 1
+}
+
+func (s *Session) hResult(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	if h.p.Alive() {
+		L.RaiseError("h:result: process %d has not ended yet (call h:wait() first)", h.p.Pid)
+	}
+	st := h.p.Status()
+	if len(st.Result) == 0 {
+		return 0
+	}
+	_, vals, err := s.Unship(st.Result)
+	if err != nil {
+		return raise(L, "h:result", err)
+	}
+	for _, v := range vals {
+		L.Push(v)
+	}
+	return len(vals)
+}
+
+func (s *Session) hKeep(L *glua.LState) int {
+	checkHandle(L, 1).item.Keep()
+	return 0
+}

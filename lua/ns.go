@@ -1,0 +1,404 @@
+package lua
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"nsh/runtime/nsproc"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+func (s *Session) nsModule() *Module {
+	s.installHandleType()
+	return &Module{
+		Name: "ns",
+		Doc: "Namespaces: create (unshare, clone, spawn), join (setns), inspect (id, list, parent, owner, type) and pin them.\n" +
+			"Types: " + nsproc.TypeNames() + ", given as a list or a comma-separated string.",
+		Funcs: []Func{
+			{Name: "unshare", Args: "(types)", Fn: s.nsUnshare,
+				Doc: "Moves the shell itself into new namespaces (unshare(2) on the interpreter's thread): every later command runs there. " +
+					"\"pid\" and \"time\" apply to the children started next (the shell keeps its own PID). \"user\" cannot be done in place " +
+					"(the kernel wants a single-threaded process): use ns.clone/ns.spawn with \"user\", or nsh -U.",
+				Example: "ns.unshare(\"uts\"); sys.hostname(\"inside\")"},
+			{Name: "setns", Args: "(target, [types])", Fn: s.nsSetns,
+				Doc: "Moves the shell into existing namespaces (setns(2)). target: a pid or process handle (types required), " +
+					"or the path of a namespace file (/proc/PID/ns/net, /run/netns/NAME; its type is found with NS_GET_NSTYPE).",
+				Example: "ns.setns(h, \"uts,net\")\nns.setns(\"/run/netns/lab\")"},
+			{Name: "restore", Args: "([types])", Fn: s.nsRestore,
+				Doc: "Moves the shell back into the namespaces it started in (all types but user, or the ones given).",
+				Example: "ns.restore()"},
+			{Name: "clone", Args: "(types|options, fn, ...)", Fn: s.nsClone,
+				Doc: "Runs the Lua function fn(...) in a child process in new namespaces, the way clone(2) runs a function. " +
+					"Returns a process handle. fn travels with its upvalues (nil, booleans, numbers, strings, tables, functions); " +
+					"a number it returns becomes the exit code (true/nil: 0, false: 1, a Lua error: 1), and h:result() gives every returned value. " +
+					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...).",
+				Example: "local h = ns.clone(\"pid,uts\", function(name)\n  sys.hostname(name)\n  return ns.getpid()\nend, \"box\")\nassert(h:wait() == 1)"},
+			{Name: "spawn", Args: "{argv..., ns=, uid_map=, gid_map=, setgroups=, hold=, hostname=, env=, cwd=, stdin=, stdout=, stderr=, uid=, gid=, keep=}", Fn: s.nsSpawn,
+				Doc: "Executes a program in new namespaces and returns a process handle. Without set-up steps nsh forks straight into the " +
+					"program (as fast as clone(2)); hostname, hold and similar steps run in a re-executed nsh first.",
+				Example: "local h = ns.spawn{\"/bin/true\", ns = \"pid,mnt,uts,ipc,net\"}\nassert(h:wait() == 0)"},
+			{Name: "id", Args: "([pid], type)", Fn: s.nsID,
+				Doc: "The inode number of a process's namespace of one type (the number in /proc/PID/ns/TYPE -> type:[inode]). pid defaults to the shell itself.",
+				Example: "print(ns.id(\"net\"), ns.id(1, \"net\"))"},
+			{Name: "list", Args: "([pid])", Fn: s.nsList,
+				Doc: "A table of a process's namespace inodes by type (plus pid_for_children and time_for_children).",
+				Example: "local l = ns.list(h.pid); print(l.user, l.uts)"},
+			{Name: "parent", Args: "(pid|path, [type])", Fn: s.nsRel("parent"),
+				Doc: "The parent of a PID or user namespace (ioctl NS_GET_PARENT): {type=, inode=}. EPERM when the parent is outside the caller's view.",
+				Example: "print(ns.parent(h.pid, \"pid\").inode)"},
+			{Name: "owner", Args: "(pid|path, [type])", Fn: s.nsRel("owner"),
+				Doc: "The user namespace that owns a namespace (ioctl NS_GET_USERNS): {type=\"user\", inode=, owner_uid=}.",
+				Example: "print(ns.owner(h.pid, \"net\").owner_uid)"},
+			{Name: "type", Args: "(path)", Fn: s.nsType,
+				Doc: "The type of a namespace file (ioctl NS_GET_NSTYPE).",
+				Example: "print(ns.type(\"/proc/self/ns/net\"))"},
+			{Name: "pin", Args: "(pid, type, name, [{keep=true}])", Fn: s.nsPin,
+				Doc: "Keeps a namespace alive with no process in it by bind-mounting its file: net goes to /run/netns/NAME (so `ip netns exec NAME` " +
+					"and `nsenter --net=/run/netns/NAME` work), other types to /run/nsh/TYPE/NAME; a NAME with a slash is a path. Unpinned at exit unless keep=true. Returns the path.",
+				Example: "local p = ns.pin(h.pid, \"net\", \"lab1\")\nsys.run(\"ip netns exec lab1 ip link\")"},
+			{Name: "unpin", Args: "(path)", Fn: s.nsUnpin,
+				Doc: "Removes a pin made by ns.pin (umount + unlink).", Example: "ns.unpin(\"/run/netns/lab1\")"},
+			{Name: "getpid", Args: "()", Fn: s.nsGetpid,
+				Doc: "The PID of this nsh process in its own PID namespace (getpid(2)): 1 in the first process of a new PID namespace.",
+				Example: "print(ns.getpid())"},
+			{Name: "getppid", Args: "()", Fn: s.nsGetppid,
+				Doc: "The parent's PID as seen from this process's PID namespace: 0 when the parent is outside it.",
+				Example: "print(ns.getppid())"},
+			{Name: "differ", Args: "([pid])", Fn: s.nsDiffer,
+				Doc: "The types in which the shell (or pid) is in other namespaces than where nsh started, as a list.",
+				Example: "ns.unshare(\"uts\"); print(table.concat(ns.differ(), \",\"))"},
+			{Name: "types", Args: "()", Fn: s.nsTypes,
+				Doc: "The namespace types the kernel knows, with what each isolates.", Example: "for _, t in ipairs(ns.types()) do print(t.name, t.what) end"},
+		},
+	}
+}
+
+// checkTypes reads a types argument (string or list).
+func checkTypes(L *glua.LState, n int) []nsproc.Type {
+	words, err := stringList(L, L.Get(n), "types")
+	if err != nil {
+		argErr(L, n, err.Error()+" (valid types: "+nsproc.TypeNames()+")")
+	}
+	ts, err := nsproc.ParseTypes(words...)
+	if err != nil {
+		argErr(L, n, err.Error())
+	}
+	return ts
+}
+
+func (s *Session) nsUnshare(L *glua.LState) int {
+	ts := checkTypes(L, 1)
+	if err := nsproc.Unshare(ts); err != nil {
+		return raise(L, "ns.unshare", err)
+	}
+	return 0
+}
+
+func (s *Session) nsSetns(L *glua.LState) int {
+	if str, ok := L.Get(1).(glua.LString); ok {
+		path := string(str)
+		var ts []nsproc.Type
+		if L.Get(2) != glua.LNil {
+			ts = checkTypes(L, 2)
+		} else {
+			name, err := nsproc.TypeOf(path)
+			if err != nil {
+				return raise(L, "ns.setns", err)
+			}
+			t, _ := nsproc.LookupType(name)
+			ts = []nsproc.Type{t}
+		}
+		if len(ts) != 1 {
+			return argErr(L, 2, "a namespace file has exactly one type")
+		}
+		if err := nsproc.Setns(nsproc.Source{Paths: map[string]string{ts[0].Name: path}}, ts); err != nil {
+			return raise(L, "ns.setns", err)
+		}
+		return 0
+	}
+	pid := s.checkPid(L, 1, false)
+	if L.Get(2) == glua.LNil {
+		return argErr(L, 2, "types expected with a pid (valid types: "+nsproc.TypeNames()+")")
+	}
+	ts := checkTypes(L, 2)
+	if err := nsproc.Setns(nsproc.Source{Pid: pid}, ts); err != nil {
+		return raise(L, "ns.setns", err)
+	}
+	return 0
+}
+
+func (s *Session) nsRestore(L *glua.LState) int {
+	var ts []nsproc.Type
+	if L.Get(1) != glua.LNil {
+		ts = checkTypes(L, 1)
+	}
+	if err := s.Home.Restore(ts); err != nil {
+		return raise(L, "ns.restore", err)
+	}
+	return 0
+}
+
+// startChild starts spec, registers the child and pushes its handle.
+func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *spawnOpts, isLua bool) int {
+	defer func() {
+		for _, f := range so.files {
+			f.Close()
+		}
+	}()
+	s.Flush()
+	p, err := nsproc.Start(spec)
+	if err != nil {
+		if p != nil {
+			stopChild(p)
+		}
+		return raise(L, fn, err)
+	}
+	L.Push(s.newHandle(p, so.keep, isLua))
+	return 1
+}
+
+func (s *Session) nsSpawn(L *glua.LState) int {
+	t, ok := L.Get(1).(*glua.LTable)
+	if !ok {
+		return argErr(L, 1, "table expected: ns.spawn{\"/bin/prog\", \"arg\", ns = \"pid,net\", ...}")
+	}
+	var spec nsproc.Spec
+	so := &spawnOpts{}
+	for i := 1; i <= t.Len(); i++ {
+		v := t.RawGetInt(i)
+		switch v.(type) {
+		case glua.LString, glua.LNumber:
+			spec.Argv = append(spec.Argv, v.String())
+		default:
+			return argErr(L, 1, fmt.Sprintf("argv[%d] must be a string, got %s", i, typeName(v)))
+		}
+	}
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return argErr(L, 1, "no program: put the program and its arguments first, e.g. ns.spawn{\"/bin/sh\", \"-c\", \"echo hi\", ns = \"uts\"}")
+	}
+	if err := s.parseSpawnOptions(t, &spec, so); err != nil {
+		closeAll(so)
+		return argErr(L, 1, err.Error())
+	}
+	return s.startChild(L, "ns.spawn", spec, so, false)
+}
+
+func closeAll(so *spawnOpts) {
+	for _, f := range so.files {
+		f.Close()
+	}
+}
+
+func (s *Session) nsClone(L *glua.LState) int {
+	var spec nsproc.Spec
+	so := &spawnOpts{}
+	switch v := L.Get(1).(type) {
+	case glua.LString:
+		if strings.TrimSpace(string(v)) != "" {
+			spec.Types = checkTypes(L, 1)
+		}
+	case *glua.LTable:
+		if v.Len() > 0 && v.RawGetString("ns") == glua.LNil {
+			spec.Types = checkTypes(L, 1)
+		} else if err := s.parseSpawnOptions(v, &spec, so); err != nil {
+			closeAll(so)
+			return argErr(L, 1, err.Error())
+		}
+	default:
+		return argErr(L, 1, "types (\"pid,uts\") or an options table ({ns=\"pid\", hold=true, ...}) expected, got "+typeName(L.Get(1)))
+	}
+	fn, ok := L.Get(2).(*glua.LFunction)
+	if !ok {
+		closeAll(so)
+		return argErr(L, 2, "function expected, got "+typeName(L.Get(2)))
+	}
+	var args []glua.LValue
+	for i := 3; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	payload, err := s.Ship(fn, args)
+	if err != nil {
+		closeAll(so)
+		return raise(L, "ns.clone", err)
+	}
+	spec.Payload = payload
+	return s.startChild(L, "ns.clone", spec, so, true)
+}
+
+// pidAndType reads ([pid], type): a single argument is the type of the
+// shell's own namespace.
+func (s *Session) pidAndType(L *glua.LState) (int, string) {
+	if L.GetTop() <= 1 {
+		if _, ok := L.Get(1).(glua.LString); ok {
+			t := checkTypes(L, 1)
+			return 0, t[0].Name
+		}
+	}
+	pid := s.checkPid(L, 1, true)
+	words, err := stringList(L, L.Get(2), "type")
+	if err != nil || len(words) != 1 {
+		argErr(L, 2, "one namespace type expected (valid types: "+nsproc.TypeNames()+")")
+	}
+	if words[0] == "pid_for_children" || words[0] == "time_for_children" {
+		return pid, words[0]
+	}
+	t := checkTypes(L, 2)
+	if len(t) != 1 {
+		argErr(L, 2, "one namespace type expected")
+	}
+	return pid, t[0].Name
+}
+
+func (s *Session) nsID(L *glua.LState) int {
+	pid, typ := s.pidAndType(L)
+	ino, err := nsproc.ID(pid, typ)
+	if err != nil {
+		return raise(L, "ns.id", err)
+	}
+	L.Push(glua.LNumber(ino))
+	return 1
+}
+
+func (s *Session) nsList(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	m, err := nsproc.List(pid)
+	if err != nil {
+		return raise(L, "ns.list", err)
+	}
+	L.Push(mapTable(L, m))
+	return 1
+}
+
+func (s *Session) nsRel(which string) glua.LGFunction {
+	return func(L *glua.LState) int {
+		var path string
+		if str, ok := L.Get(1).(glua.LString); ok && L.Get(2) == glua.LNil {
+			path = string(str)
+		} else {
+			pid := s.checkPid(L, 1, true)
+			t := checkTypes(L, 2)
+			if len(t) != 1 {
+				return argErr(L, 2, "one namespace type expected")
+			}
+			path = nsproc.NSPath(pid, t[0].Name)
+		}
+		var info nsproc.NSInfo
+		var err error
+		if which == "parent" {
+			info, err = nsproc.Parent(path)
+		} else {
+			info, err = nsproc.Owner(path)
+		}
+		if err != nil {
+			return raise(L, "ns."+which, err)
+		}
+		t := L.NewTable()
+		t.RawSetString("type", glua.LString(info.Type))
+		t.RawSetString("inode", glua.LNumber(info.Inode))
+		if info.OwnerUID >= 0 {
+			t.RawSetString("owner_uid", glua.LNumber(info.OwnerUID))
+		}
+		L.Push(t)
+		return 1
+	}
+}
+
+func (s *Session) nsType(L *glua.LState) int {
+	path := L.CheckString(1)
+	name, err := nsproc.TypeOf(path)
+	if err != nil {
+		return raise(L, "ns.type", err)
+	}
+	L.Push(glua.LString(name))
+	return 1
+}
+
+func (s *Session) nsPin(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	t := checkTypes(L, 2)
+	if len(t) != 1 {
+		return argErr(L, 2, "one namespace type expected")
+	}
+	name := L.CheckString(3)
+	if name == "" || strings.Contains(name, "..") {
+		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected")
+	}
+	keep := false
+	if o, ok := L.Get(4).(*glua.LTable); ok {
+		keep = glua.LVAsBool(o.RawGetString("keep"))
+	}
+	path, err := nsproc.Pin(nsproc.NSPath(pid, t[0].Name), t[0].Name, name)
+	if err != nil {
+		return raise(L, "ns.pin", err)
+	}
+	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) })
+	if keep {
+		it.Keep()
+	}
+	s.pins[path] = it
+	L.Push(glua.LString(path))
+	return 1
+}
+
+func (s *Session) nsUnpin(L *glua.LState) int {
+	path := L.CheckString(1)
+	if err := nsproc.Unpin(path); err != nil {
+		return raise(L, "ns.unpin", err)
+	}
+	if it, ok := s.pins[path]; ok {
+		it.Forget()
+		delete(s.pins, path)
+	}
+	return 0
+}
+
+func (s *Session) nsGetpid(L *glua.LState) int {
+	L.Push(glua.LNumber(os.Getpid()))
+	return 1
+}
+
+func (s *Session) nsGetppid(L *glua.LState) int {
+	L.Push(glua.LNumber(os.Getppid()))
+	return 1
+}
+
+func (s *Session) nsDiffer(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	L.Push(strList(L, s.differ(pid)))
+	return 1
+}
+
+// differ lists the types in which pid (0: the shell's thread) is elsewhere
+// than where nsh started.
+func (s *Session) differ(pid int) []string {
+	var out []string
+	home := s.Home.IDs()
+	for _, t := range nsproc.Types {
+		name := t.Name
+		if (name == "pid" || name == "time") && pid == 0 {
+			name += "_for_children"
+		}
+		ino, err := nsproc.ID(pid, name)
+		if err != nil {
+			continue
+		}
+		if h, ok := home[t.Name]; ok && h != ino {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+func (s *Session) nsTypes(L *glua.LState) int {
+	t := L.NewTable()
+	for _, ty := range nsproc.Types {
+		e := L.NewTable()
+		e.RawSetString("name", glua.LString(ty.Name))
+		e.RawSetString("what", glua.LString(ty.What))
+		t.Append(e)
+	}
+	L.Push(t)
+	return 1
+}

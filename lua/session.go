@@ -1,0 +1,202 @@
+package lua
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"nsh/runtime/cleanup"
+	"nsh/runtime/nsproc"
+	"nsh/runtime/procview"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Session is one interpreter with everything nsh keeps for it. It must be
+// created and used on one goroutine locked to its OS thread (the "Lua
+// thread"): bindings act on that thread's namespaces.
+type Session struct {
+	L       *glua.LState
+	Reg     *cleanup.Registry
+	Home    *nsproc.Home  // the namespaces the Lua thread started in
+	Proc    *procview.Proc // the procfs seen at start
+	Chunks  *ChunkStore
+	Stdout  io.Writer
+	Child   bool // this is a re-executed child running a shipped function
+
+	docs     map[glua.LValue]*Doc
+	hmethods *glua.LTable
+	pins     map[string]*cleanup.Item
+	modules []*Module
+	globals []*Func
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	chunkNo int
+}
+
+// NewSession builds an interpreter with nsh's modules loaded. Call it on the
+// locked Lua thread.
+func NewSession() (*Session, error) {
+	home, err := nsproc.OpenHome()
+	if err != nil {
+		return nil, err
+	}
+	proc, err := procview.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		L:      glua.NewState(),
+		Reg:    &cleanup.Registry{},
+		Home:   home,
+		Proc:   proc,
+		Chunks: &ChunkStore{},
+		Stdout: os.Stdout,
+		docs:   map[glua.LValue]*Doc{},
+		pins:   map[string]*cleanup.Item{},
+		ctx:    context.Background(),
+	}
+	s.installLoaders()
+	s.installGlobals()
+	for _, m := range []*Module{s.nsModule(), s.sysModule(), s.viewModule()} {
+		s.install(m)
+	}
+	for _, m := range extraModules {
+		s.install(m(s))
+	}
+	if err := s.loadPrelude(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// extraModules are the modules other files of this package add (mount,
+// net, cgroup), each a constructor.
+var extraModules []func(*Session) *Module
+
+// Close undoes everything registered and closes the interpreter.
+func (s *Session) Close() []error {
+	errs := s.Cleanup(nil)
+	s.L.Close()
+	return errs
+}
+
+// Cleanup undoes registered items (all when match is nil), newest first,
+// printing nothing; the caller reports the errors.
+func (s *Session) Cleanup(match func(*cleanup.Item) bool) []error {
+	return s.Reg.Run(match)
+}
+
+// Context is the context of the chunk now running; blocking bindings end
+// when it is cancelled (Ctrl-C, SIGTERM).
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Interrupt cancels the running chunk. Safe from any goroutine.
+func (s *Session) Interrupt() {
+	if c := s.cancel; c != nil {
+		c()
+	}
+}
+
+// beginChunk prepares a new cancellable context for one chunk.
+func (s *Session) beginChunk() (tag int) {
+	s.chunkNo++
+	ctx, cancel := context.WithCancel(context.Background())
+	s.ctx, s.cancel = ctx, cancel
+	s.L.SetContext(ctx)
+	s.Reg.SetTag(s.chunkNo)
+	return s.chunkNo
+}
+
+func (s *Session) endChunk() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.L.RemoveContext()
+	s.ctx, s.cancel = context.Background(), nil
+}
+
+// Interrupted reports whether err came from cancelling the chunk.
+func Interrupted(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "context canceled") || strings.Contains(err.Error(), "interrupted"))
+}
+
+// Run compiles and runs src as one chunk named name, with args as `...`,
+// returning the values it returns. Children and other things created by an
+// interrupted chunk are undone.
+func (s *Session) Run(src, name string, args ...glua.LValue) ([]glua.LValue, error) {
+	fn, err := s.Chunks.Compile(s.L, src, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Call(fn, args...)
+}
+
+// Call runs fn as one chunk.
+func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LValue, err error) {
+	tag := s.beginChunk()
+	defer s.endChunk()
+	top := s.L.GetTop()
+	s.L.Push(fn)
+	for _, a := range args {
+		s.L.Push(a)
+	}
+	err = s.L.PCall(len(args), glua.MultRet, nil)
+	if err != nil {
+		s.L.SetTop(top)
+		if s.ctx.Err() != nil {
+			s.Reg.Run(func(it *cleanup.Item) bool { return it.Tag == tag && strings.HasPrefix(it.What, "child ") })
+			return nil, fmt.Errorf("interrupted")
+		}
+		return nil, cleanError(err)
+	}
+	for i := top + 1; i <= s.L.GetTop(); i++ {
+		rets = append(rets, s.L.Get(i))
+	}
+	s.L.SetTop(top)
+	return rets, nil
+}
+
+// cleanError drops gopher-lua's Go-side stack trace from a Lua error and
+// turns a Go panic inside a binding into an explicit internal error.
+func cleanError(err error) error {
+	if ae, ok := err.(*glua.ApiError); ok {
+		if ae.Type == glua.ApiErrorPanic {
+			return &InternalError{Msg: ae.Object.String()}
+		}
+		return fmt.Errorf("%s", strings.TrimSpace(ae.Object.String()))
+	}
+	return err
+}
+
+// InternalError is a Go panic inside a binding: a bug in nsh, reported as
+// such and never as a crash.
+type InternalError struct{ Msg string }
+
+func (e *InternalError) Error() string {
+	msg := e.Msg
+	if i := strings.Index(msg, "\ngoroutine "); i >= 0 {
+		msg = msg[:i]
+	}
+	return "nsh internal error (please report): " + msg
+}
+
+// Flush writes out Lua's buffered standard output, so a child forked now does
+// not print it a second time.
+func (s *Session) Flush() {
+	if io, ok := s.L.GetGlobal("io").(*glua.LTable); ok {
+		if out, ok := io.RawGetString("stdout").(*glua.LUserData); ok {
+			if f, ok := out.Metatable.(*glua.LTable); ok {
+				if idx, ok := f.RawGetString("__index").(*glua.LTable); ok {
+					if fl, ok := idx.RawGetString("flush").(*glua.LFunction); ok {
+						s.L.CallByParam(glua.P{Fn: fl, NRet: 0, Protect: true}, out)
+					}
+				}
+			}
+		}
+	}
+	os.Stdout.Sync()
+}

@@ -1,0 +1,337 @@
+package lua
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// A shipped value: what may travel to a child process (and back). Plain
+// data travels as itself; a Lua function travels as the place of its
+// prototype in a recorded chunk plus its upvalues; a Go function of nsh's
+// own modules travels by its global name ("ns.getpid").
+type sval struct {
+	T   string  `json:"t"` // nil b n s t r f g
+	B   bool    `json:"b,omitempty"`
+	N   float64 `json:"n,omitempty"`
+	S   string  `json:"s,omitempty"` // string, or the text of a non-finite number
+	K   []sval  `json:"k,omitempty"`
+	V   []sval  `json:"v,omitempty"`
+	Ref int     `json:"r,omitempty"` // table identity, for shared and cyclic tables
+	F   *sfunc  `json:"f,omitempty"`
+}
+
+type sfunc struct {
+	Chunk int    `json:"c"`
+	Path  []int  `json:"p,omitempty"`
+	Up    []sval `json:"u,omitempty"`
+}
+
+type schunk struct {
+	Name   string `json:"name"`
+	Source string `json:"src"`
+}
+
+// shipment is the payload of a child that runs a Lua function.
+type shipment struct {
+	Chunks []schunk `json:"chunks,omitempty"`
+	Fn     sval     `json:"fn"`
+	Args   []sval   `json:"args,omitempty"`
+}
+
+type encoder struct {
+	s       *Session
+	chunks  map[int]int // store index -> shipment index
+	out     []schunk
+	tables  map[*glua.LTable]int
+	goNames map[*glua.LFunction]string
+}
+
+func (s *Session) newEncoder() *encoder {
+	return &encoder{s: s, chunks: map[int]int{}, tables: map[*glua.LTable]int{}}
+}
+
+// goName finds the global name of a Go function (searching globals and the
+// fields of global tables).
+func (e *encoder) goName(fn *glua.LFunction) (string, bool) {
+	if e.goNames == nil {
+		e.goNames = map[*glua.LFunction]string{}
+		g := e.s.L.G.Global
+		g.ForEach(func(k, v glua.LValue) {
+			ks, ok := k.(glua.LString)
+			if !ok {
+				return
+			}
+			switch v := v.(type) {
+			case *glua.LFunction:
+				e.goNames[v] = string(ks)
+			case *glua.LTable:
+				v.ForEach(func(k2, v2 glua.LValue) {
+					if f, ok := v2.(*glua.LFunction); ok {
+						if k2s, ok := k2.(glua.LString); ok {
+							if _, dup := e.goNames[f]; !dup {
+								e.goNames[f] = string(ks) + "." + string(k2s)
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+	n, ok := e.goNames[fn]
+	return n, ok
+}
+
+// encode converts v; what names it in errors ("upvalue 'f'", "argument 2").
+func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
+	switch v := v.(type) {
+	case *glua.LNilType:
+		return sval{T: "nil"}, nil
+	case glua.LBool:
+		return sval{T: "b", B: bool(v)}, nil
+	case glua.LNumber:
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return sval{T: "n", S: strconv.FormatFloat(f, 'g', -1, 64)}, nil
+		}
+		return sval{T: "n", N: f}, nil
+	case glua.LString:
+		return sval{T: "s", S: string(v)}, nil
+	case *glua.LTable:
+		if id, ok := e.tables[v]; ok {
+			return sval{T: "r", Ref: id}, nil
+		}
+		id := len(e.tables) + 1
+		e.tables[v] = id
+		out := sval{T: "t", Ref: id}
+		var err error
+		v.ForEach(func(k, val glua.LValue) {
+			if err != nil {
+				return
+			}
+			var ks, vs sval
+			if ks, err = e.encode(k, what+" (a key)"); err != nil {
+				return
+			}
+			if vs, err = e.encode(val, fmt.Sprintf("%s[%s]", what, k.String())); err != nil {
+				return
+			}
+			out.K = append(out.K, ks)
+			out.V = append(out.V, vs)
+		})
+		return out, err
+	case *glua.LFunction:
+		if v.IsG {
+			if name, ok := e.goName(v); ok {
+				return sval{T: "g", S: name}, nil
+			}
+			return sval{}, fmt.Errorf("%s is a Go function that is not one of nsh's globals, so it cannot travel to the child", what)
+		}
+		pl, ok := e.s.Chunks.place(v.Proto)
+		if !ok {
+			return sval{}, fmt.Errorf("%s is a function from a chunk nsh did not record (%s), so it cannot be rebuilt in the child", what, v.Proto.SourceName)
+		}
+		ci, ok := e.chunks[pl.chunk]
+		if !ok {
+			c := e.s.Chunks.chunks[pl.chunk]
+			ci = len(e.out)
+			e.out = append(e.out, schunk{Name: c.Name, Source: c.Source})
+			e.chunks[pl.chunk] = ci
+		}
+		f := &sfunc{Chunk: ci, Path: pl.path}
+		for i, uv := range v.Upvalues {
+			name := fmt.Sprintf("#%d", i+1)
+			if i < len(v.Proto.DbgUpvalues) {
+				name = v.Proto.DbgUpvalues[i]
+			}
+			var val glua.LValue = glua.LNil
+			if uv != nil {
+				val = uv.Value()
+			}
+			sv, err := e.encode(val, fmt.Sprintf("upvalue '%s' of %s", name, what))
+			if err != nil {
+				return sval{}, err
+			}
+			f.Up = append(f.Up, sv)
+		}
+		return sval{T: "f", F: f}, nil
+	}
+	return sval{}, fmt.Errorf("%s is a %s, which cannot travel to another process: only nil, booleans, numbers, strings, tables of those and Lua functions can", what, typeName(v))
+}
+
+// Ship encodes fn and its arguments for a child.
+func (s *Session) Ship(fn *glua.LFunction, args []glua.LValue) ([]byte, error) {
+	e := s.newEncoder()
+	f, err := e.encode(fn, "the function")
+	if err != nil {
+		return nil, err
+	}
+	sh := shipment{Fn: f}
+	for i, a := range args {
+		v, err := e.encode(a, fmt.Sprintf("argument %d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		sh.Args = append(sh.Args, v)
+	}
+	sh.Chunks = e.out
+	return json.Marshal(sh)
+}
+
+// EncodeValues encodes values a child returns to its parent (functions
+// included, as for arguments).
+func (s *Session) EncodeValues(vals []glua.LValue) ([]byte, error) {
+	e := s.newEncoder()
+	sh := shipment{}
+	for i, v := range vals {
+		sv, err := e.encode(v, fmt.Sprintf("return value %d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		sh.Args = append(sh.Args, sv)
+	}
+	sh.Chunks = e.out
+	return json.Marshal(sh)
+}
+
+type decoder struct {
+	s      *Session
+	roots  []*glua.FunctionProto // the shipped chunks, compiled here
+	tables map[int]*glua.LTable
+}
+
+func (d *decoder) decode(v sval) (glua.LValue, error) {
+	L := d.s.L
+	switch v.T {
+	case "nil":
+		return glua.LNil, nil
+	case "b":
+		return glua.LBool(v.B), nil
+	case "n":
+		if v.S != "" {
+			f, _ := strconv.ParseFloat(v.S, 64)
+			return glua.LNumber(f), nil
+		}
+		return glua.LNumber(v.N), nil
+	case "s":
+		return glua.LString(v.S), nil
+	case "r":
+		if t, ok := d.tables[v.Ref]; ok {
+			return t, nil
+		}
+		return nil, fmt.Errorf("bad table reference %d", v.Ref)
+	case "t":
+		t := L.NewTable()
+		d.tables[v.Ref] = t
+		for i := range v.K {
+			if i >= len(v.V) {
+				break
+			}
+			k, err := d.decode(v.K[i])
+			if err != nil {
+				return nil, err
+			}
+			val, err := d.decode(v.V[i])
+			if err != nil {
+				return nil, err
+			}
+			if k != glua.LNil {
+				t.RawSet(k, val)
+			}
+		}
+		return t, nil
+	case "g":
+		return d.s.lookupGlobal(v.S)
+	case "f":
+		if v.F == nil || v.F.Chunk < 0 || v.F.Chunk >= len(d.roots) || d.roots[v.F.Chunk] == nil {
+			return nil, fmt.Errorf("bad function reference")
+		}
+		proto := d.roots[v.F.Chunk]
+		for _, i := range v.F.Path {
+			if i < 0 || i >= len(proto.FunctionPrototypes) {
+				return nil, fmt.Errorf("a shipped chunk compiled to a different shape in the child")
+			}
+			proto = proto.FunctionPrototypes[i]
+		}
+		fn := L.NewFunctionFromProto(proto)
+		for i := range fn.Upvalues {
+			uv := &glua.Upvalue{} // a closed upvalue holding its own value
+			if i < len(v.F.Up) {
+				val, err := d.decode(v.F.Up[i])
+				if err != nil {
+					return nil, err
+				}
+				uv.SetValue(val)
+			} else {
+				uv.SetValue(glua.LNil)
+			}
+			fn.Upvalues[i] = uv
+		}
+		return fn, nil
+	}
+	return nil, fmt.Errorf("unknown shipped value type %q", v.T)
+}
+
+func (s *Session) lookupGlobal(name string) (glua.LValue, error) {
+	mod, field, dotted := cut(name)
+	v := s.L.GetGlobal(mod)
+	if dotted {
+		t, ok := v.(*glua.LTable)
+		if !ok {
+			return nil, fmt.Errorf("no global table %q in the child", mod)
+		}
+		v = t.RawGetString(field)
+	}
+	if v == glua.LNil {
+		return nil, fmt.Errorf("no function %q in the child", name)
+	}
+	return v, nil
+}
+
+func cut(name string) (string, string, bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			return name[:i], name[i+1:], true
+		}
+	}
+	return name, "", false
+}
+
+// Unship decodes a shipment: the function (nil when absent) and arguments.
+func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
+	var sh shipment
+	if err := json.Unmarshal(b, &sh); err != nil {
+		return nil, nil, fmt.Errorf("reading shipped values: %v", err)
+	}
+	d := &decoder{s: s, tables: map[int]*glua.LTable{}}
+	for _, c := range sh.Chunks {
+		// compile each chunk once and record it, so the functions
+		// rebuilt here can be shipped on to grandchildren
+		p, err := compile(c.Source, c.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("recompiling %s in the child: %v", c.Name, err)
+		}
+		s.Chunks.record(c.Source, c.Name, p)
+		d.roots = append(d.roots, p)
+	}
+	var fn glua.LValue = glua.LNil
+	if sh.Fn.T != "" {
+		v, err := d.decode(sh.Fn)
+		if err != nil {
+			return nil, nil, err
+		}
+		fn = v
+	}
+	var args []glua.LValue
+	for _, a := range sh.Args {
+		v, err := d.decode(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, v)
+	}
+	return fn, args, nil
+}

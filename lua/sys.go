@@ -1,0 +1,404 @@
+package lua
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"nsh/runtime/kerr"
+	"nsh/runtime/nsproc"
+	"nsh/runtime/procview"
+	"nsh/runtime/sysv"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
+)
+
+func (s *Session) sysModule() *Module {
+	return &Module{
+		Name: "sys",
+		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V and POSIX message queues.",
+		Funcs: []Func{
+			{Name: "hostname", Args: "([name])", Fn: s.sysName("hostname"),
+				Doc:     "Returns the hostname of the shell's UTS namespace; with a name, sets it first (sethostname(2): needs CAP_SYS_ADMIN over that namespace; unshare \"uts\" first to leave the host's alone).",
+				Example: "ns.unshare(\"uts\"); sys.hostname(\"inside\"); print(sys.hostname())"},
+			{Name: "domainname", Args: "([name])", Fn: s.sysName("domainname"),
+				Doc: "Returns (and with a name, sets) the NIS domain name of the shell's UTS namespace.", Example: "print(sys.domainname())"},
+			{Name: "uname", Args: "()", Fn: s.sysUname,
+				Doc: "uname(2) as a table: sysname, nodename, release, version, machine, domainname.", Example: "print(sys.uname().nodename)"},
+			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table, ns=...}])", Fn: s.sysRun,
+				Doc: "Runs a command in the shell's current namespaces and returns its output, exit code and error output. A string runs through /bin/sh -c; a table is argv.",
+				Example: "local out, code = sys.run(\"ip -o link\")\nprint(out)"},
+			{Name: "exec", Args: "(argv... | {argv...})", Fn: s.sysExec,
+				Doc: "Replaces this process with a program (execve(2)): the program keeps nsh's PID and namespaces. nsh's cleanup runs first. In a clone child this is how a container's init becomes the shell (PID 1) instead of forking it (PID 2+).",
+				Example: "ns.clone(\"pid\", function() sys.exec(\"/bin/sh\", \"-c\", \"echo my pid is $$\") end):wait()"},
+			{Name: "sleep", Args: "(seconds)", Fn: s.sysSleep,
+				Doc: "Sleeps (fractions allowed); Ctrl-C interrupts it.", Example: "sys.sleep(0.5)"},
+			{Name: "getuid", Args: "()", Fn: s.sysID(unix.Getuid), Doc: "The real uid, as this process's user namespace sees it.", Example: "print(sys.getuid())"},
+			{Name: "geteuid", Args: "()", Fn: s.sysID(unix.Geteuid), Doc: "The effective uid.", Example: "print(sys.geteuid())"},
+			{Name: "getgid", Args: "()", Fn: s.sysID(unix.Getgid), Doc: "The real gid.", Example: "print(sys.getgid())"},
+			{Name: "getegid", Args: "()", Fn: s.sysID(unix.Getegid), Doc: "The effective gid.", Example: "print(sys.getegid())"},
+			{Name: "caps", Args: "([pid])", Fn: s.sysCaps,
+				Doc: "The capabilities of a process (default: the shell's thread): {effective={names}, permitted={...}, bounding={...}, all=bool}. Capabilities are relative to the process's user namespace.",
+				Example: "print(table.concat(sys.caps().effective, \" \"))"},
+			{Name: "kill", Args: "(pid, [sig])", Fn: s.sysKill,
+				Doc: "Sends a signal to any process by pid (kill(2)); default SIGTERM.", Example: "sys.kill(h.pid, \"KILL\")"},
+			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
+				Doc: "Opens (with create=true, creates) a System V message queue in the shell's IPC namespace; returns its id.", Example: "local q = sys.msgget(1234, true)"},
+			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "sys.msgsnd(q, \"hello\")"},
+			{Name: "msgrcv", Args: "(id, [type])", Fn: s.sysMsgrcv, Doc: "Receives a message without waiting; nil when the queue is empty.", Example: "print(sys.msgrcv(q))"},
+			{Name: "msgrm", Args: "(id)", Fn: s.sysMsgrm, Doc: "Removes a System V queue (IPC_RMID).", Example: "sys.msgrm(q)"},
+			{Name: "msgqueues", Args: "()", Fn: s.sysMsgqueues,
+				Doc: "The System V message queues of the shell's IPC namespace (/proc/sysvipc/msg): a list of {key=, id=, messages=}.", Example: "print(#sys.msgqueues())"},
+			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
+				Doc: "Opens (creates) a POSIX message queue \"/name\" in the shell's IPC namespace and closes it again; returns true, or nil and the errno name.", Example: "sys.mq_open(\"/nsh\", true)"},
+			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_unlink(\"/nsh\")"},
+		},
+	}
+}
+
+func (s *Session) sysName(which string) glua.LGFunction {
+	return func(L *glua.LState) int {
+		if L.GetTop() >= 1 && L.Get(1) != glua.LNil {
+			name, ok := L.Get(1).(glua.LString)
+			if !ok {
+				return argErr(L, 1, "name must be a string, got "+typeName(L.Get(1)))
+			}
+			if len(name) > 64 {
+				return argErr(L, 1, fmt.Sprintf("at most 64 bytes, got %d", len(name)))
+			}
+			var err error
+			if which == "hostname" {
+				err = unix.Sethostname([]byte(name))
+			} else {
+				err = unix.Setdomainname([]byte(name))
+			}
+			if err != nil {
+				return raise(L, "sys."+which, kerr.New(fmt.Sprintf("set%s(%q)", which, string(name)), err, nsproc.UTSRules))
+			}
+		}
+		var u unix.Utsname
+		if err := unix.Uname(&u); err != nil {
+			return raise(L, "sys."+which, err)
+		}
+		if which == "hostname" {
+			L.Push(glua.LString(unix.ByteSliceToString(u.Nodename[:])))
+		} else {
+			L.Push(glua.LString(unix.ByteSliceToString(u.Domainname[:])))
+		}
+		return 1
+	}
+}
+
+func (s *Session) sysUname(L *glua.LState) int {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return raise(L, "sys.uname", err)
+	}
+	t := L.NewTable()
+	for k, v := range map[string][]byte{"sysname": u.Sysname[:], "nodename": u.Nodename[:], "release": u.Release[:],
+		"version": u.Version[:], "machine": u.Machine[:], "domainname": u.Domainname[:]} {
+		t.RawSetString(k, glua.LString(unix.ByteSliceToString(v)))
+	}
+	L.Push(t)
+	return 1
+}
+
+func (s *Session) sysRun(L *glua.LState) int {
+	var argv []string
+	switch v := L.Get(1).(type) {
+	case glua.LString:
+		argv = []string{"/bin/sh", "-c", string(v)}
+	case *glua.LTable:
+		list, err := stringList(L, v, "argv")
+		if err != nil || len(list) == 0 {
+			return argErr(L, 1, "a command string or a non-empty list of strings expected")
+		}
+		argv = list
+	default:
+		return argErr(L, 1, "a command string (\"ip link\") or an argv list ({\"ip\", \"link\"}) expected, got "+typeName(L.Get(1)))
+	}
+	var stdin string
+	spec := nsproc.Spec{Argv: argv}
+	if o, ok := L.Get(2).(*glua.LTable); ok {
+		if in, ok := o.RawGetString("stdin").(glua.LString); ok {
+			stdin = string(in)
+		}
+		if env, ok := o.RawGetString("env").(*glua.LTable); ok {
+			so := &spawnOpts{}
+			if err := s.spawnOption("env", env, &spec, so); err != nil {
+				return argErr(L, 2, err.Error())
+			}
+		}
+	} else if L.Get(2) != glua.LNil {
+		return argErr(L, 2, "options table expected ({stdin=\"...\", env={...}})")
+	}
+	out, code, errOut, err := s.runCaptured(spec, stdin)
+	if err != nil {
+		return raise(L, "sys.run", err)
+	}
+	L.Push(glua.LString(out))
+	L.Push(glua.LNumber(code))
+	L.Push(glua.LString(errOut))
+	return 3
+}
+
+// runCaptured runs spec forked from the Lua thread with its output
+// captured through temporary files (so no goroutine copies anything).
+func (s *Session) runCaptured(spec nsproc.Spec, stdin string) (string, int, string, error) {
+	outF, err := os.CreateTemp("", "nsh-out")
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer os.Remove(outF.Name())
+	defer outF.Close()
+	errF, err := os.CreateTemp("", "nsh-err")
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer os.Remove(errF.Name())
+	defer errF.Close()
+	spec.Stdout, spec.Stderr = outF, errF
+	if stdin != "" {
+		inF, err := os.CreateTemp("", "nsh-in")
+		if err != nil {
+			return "", 0, "", err
+		}
+		defer os.Remove(inF.Name())
+		defer inF.Close()
+		inF.WriteString(stdin)
+		inF.Seek(0, 0)
+		spec.Stdin = inF
+	} else {
+		null, _ := os.Open(os.DevNull)
+		defer null.Close()
+		spec.Stdin = null
+	}
+	s.Flush()
+	p, err := nsproc.Start(spec)
+	if err != nil {
+		return "", 0, "", err
+	}
+	it := s.Reg.Add(fmt.Sprintf("child %d", p.Pid), func() error { return stopChild(p) })
+	st, err := p.Wait(s.Context())
+	if err != nil {
+		stopChild(p)
+		it.Forget()
+		return "", 0, "", err
+	}
+	it.Forget()
+	out, _ := os.ReadFile(outF.Name())
+	errOut, _ := os.ReadFile(errF.Name())
+	return string(out), st.Code, string(errOut), nil
+}
+
+// RunShell runs a `!command` line of the REPL on the terminal, in the
+// shell's current namespaces.
+func (s *Session) RunShell(line string) (int, error) {
+	s.beginChunk()
+	defer s.endChunk()
+	s.Flush()
+	p, err := nsproc.Start(nsproc.Spec{Argv: []string{"/bin/sh", "-c", line}})
+	if err != nil {
+		return 0, err
+	}
+	st, err := p.Wait(s.Context())
+	if err != nil {
+		stopChild(p)
+		return 130, nil
+	}
+	return st.Code, nil
+}
+
+func (s *Session) sysExec(L *glua.LState) int {
+	var argv []string
+	if t, ok := L.Get(1).(*glua.LTable); ok {
+		list, err := stringList(L, t, "argv")
+		if err != nil {
+			return argErr(L, 1, err.Error())
+		}
+		argv = list
+	} else {
+		for i := 1; i <= L.GetTop(); i++ {
+			argv = append(argv, L.CheckString(i))
+		}
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return argErr(L, 1, "a program expected: sys.exec(\"/bin/sh\", \"-c\", \"...\")")
+	}
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return raise(L, "sys.exec", fmt.Errorf("program %q not found in PATH", path))
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); err != nil {
+		return raise(L, "sys.exec", kerr.New(fmt.Sprintf("execve(%q)", path), err, nil))
+	}
+	s.Flush()
+	s.Cleanup(nil)
+	err := unix.Exec(path, argv, os.Environ())
+	return raise(L, "sys.exec", kerr.New(fmt.Sprintf("execve(%q)", path), err, kerr.Rules{
+		unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
+		unix.ENOENT: "no such file (or its interpreter/loader is missing)",
+	}))
+}
+
+func (s *Session) sysSleep(L *glua.LState) int {
+	secs, ok := L.Get(1).(glua.LNumber)
+	if !ok || secs < 0 || secs > 1e7 {
+		return argErr(L, 1, "seconds must be a number from 0 to 1e7")
+	}
+	select {
+	case <-time.After(time.Duration(float64(secs) * float64(time.Second))):
+	case <-s.Context().Done():
+		return raise(L, "sys.sleep", s.Context().Err())
+	}
+	return 0
+}
+
+func (s *Session) sysID(fn func() int) glua.LGFunction {
+	return func(L *glua.LState) int {
+		L.Push(glua.LNumber(fn()))
+		return 1
+	}
+}
+
+func (s *Session) sysCaps(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	var st *procview.Status
+	var err error
+	if pid == 0 {
+		b, rerr := os.ReadFile("/proc/thread-self/status")
+		if rerr != nil {
+			return raise(L, "sys.caps", rerr)
+		}
+		st = procview.ParseStatus(0, string(b))
+	} else if st, err = s.Proc.ReadStatus(pid); err != nil {
+		return raise(L, "sys.caps", err)
+	}
+	t := L.NewTable()
+	t.RawSetString("effective", strList(L, procview.CapNames(st.CapEff)))
+	t.RawSetString("permitted", strList(L, procview.CapNames(st.CapPrm)))
+	t.RawSetString("bounding", strList(L, procview.CapNames(st.CapBnd)))
+	t.RawSetString("all", glua.LBool(procview.AllCaps(st.CapEff)))
+	L.Push(t)
+	return 1
+}
+
+func (s *Session) sysKill(L *glua.LState) int {
+	pid := s.checkPid(L, 1, false)
+	sig, err := parseSignal(L.Get(2))
+	if err != nil {
+		return argErr(L, 2, err.Error())
+	}
+	if err := unix.Kill(pid, sig); err != nil {
+		return raise(L, "sys.kill", kerr.New(fmt.Sprintf("kill(%d, %s)", pid, unix.SignalName(sig)), err, kerr.Rules{
+			unix.ESRCH: "no such process in this PID namespace (a process in a sibling or parent namespace is invisible, not just protected)",
+			unix.EPERM: "signalling needs the same uid or CAP_KILL in the target's user namespace; a PID namespace's init ignores signals it has no handler for",
+		}))
+	}
+	return 0
+}
+
+func (s *Session) sysMsgget(L *glua.LState) int {
+	key := checkInt(L, 1, "key", 0, 1<<31-1)
+	id, err := sysv.Msgget(key, glua.LVAsBool(L.Get(2)))
+	if err != nil {
+		return raise(L, "sys.msgget", err)
+	}
+	L.Push(glua.LNumber(id))
+	return 1
+}
+
+func (s *Session) sysMsgsnd(L *glua.LState) int {
+	id := checkInt(L, 1, "id", 0, 1<<31-1)
+	text := L.CheckString(2)
+	typ := 1
+	if L.Get(3) != glua.LNil {
+		typ = checkInt(L, 3, "type", 1, 1<<31-1)
+	}
+	if err := sysv.Msgsnd(id, typ, []byte(text)); err != nil {
+		return raise(L, "sys.msgsnd", err)
+	}
+	return 0
+}
+
+func (s *Session) sysMsgrcv(L *glua.LState) int {
+	id := checkInt(L, 1, "id", 0, 1<<31-1)
+	typ := 0
+	if L.Get(2) != glua.LNil {
+		typ = checkInt(L, 2, "type", 0, 1<<31-1)
+	}
+	b, ok, err := sysv.Msgrcv(id, typ)
+	if err != nil {
+		return raise(L, "sys.msgrcv", err)
+	}
+	if !ok {
+		L.Push(glua.LNil)
+		return 1
+	}
+	L.Push(glua.LString(b))
+	return 1
+}
+
+func (s *Session) sysMsgrm(L *glua.LState) int {
+	id := checkInt(L, 1, "id", 0, 1<<31-1)
+	if err := sysv.Msgrm(id); err != nil {
+		return raise(L, "sys.msgrm", err)
+	}
+	return 0
+}
+
+func (s *Session) sysMsgqueues(L *glua.LState) int {
+	qs, err := sysv.Queues()
+	if err != nil {
+		return raise(L, "sys.msgqueues", err)
+	}
+	t := L.NewTable()
+	for _, q := range qs {
+		e := L.NewTable()
+		e.RawSetString("key", glua.LNumber(q.Key))
+		e.RawSetString("id", glua.LNumber(q.ID))
+		e.RawSetString("messages", glua.LNumber(q.Messages))
+		t.Append(e)
+	}
+	L.Push(t)
+	return 1
+}
+
+func (s *Session) sysMqOpen(L *glua.LState) int {
+	name := L.CheckString(1)
+	if !strings.HasPrefix(name, "/") || strings.Count(name, "/") != 1 || len(name) < 2 {
+		return argErr(L, 1, "a POSIX queue name is \"/name\" with no other slash")
+	}
+	err := sysv.MqOpen(name, glua.LVAsBool(L.Get(2)))
+	if err != nil {
+		var errno unix.Errno
+		if e, ok := err.(*kerr.Error); ok {
+			errno = e.Errno
+		}
+		if errno != 0 {
+			L.Push(glua.LNil)
+			L.Push(glua.LString(kerr.Name(errno)))
+			return 2
+		}
+		return raise(L, "sys.mq_open", err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func (s *Session) sysMqUnlink(L *glua.LState) int {
+	if err := sysv.MqUnlink(L.CheckString(1)); err != nil {
+		return raise(L, "sys.mq_unlink", err)
+	}
+	return 0
+}
+
+var _ = bytes.MinRead

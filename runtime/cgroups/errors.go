@@ -1,0 +1,185 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kernel rules for the calls this package makes, one sentence per errno.
+var (
+	mkdirRules = kerr.Rules{
+		unix.EACCES: "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)",
+		unix.EPERM:  "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)",
+		unix.EROFS:  "the cgroup file system is mounted read-only here (common inside containers)",
+		unix.EAGAIN: "the parent's cgroup.max.descendants or cgroup.max.depth limit is reached",
+	}
+	rmdirRules = kerr.Rules{
+		unix.EBUSY:     "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first",
+		unix.ENOTEMPTY: "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first",
+		unix.EACCES:    "removing a cgroup needs write permission on its parent directory",
+		unix.EPERM:     "removing a cgroup needs write permission on its parent directory",
+	}
+	procsRules = kerr.Rules{
+		unix.EBUSY:      "cgroup v2 no-internal-process rule: a cgroup that enables controllers for its children (cgroup.subtree_control) cannot hold processes itself",
+		unix.EOPNOTSUPP: "cgroup v2 no-internal-process rule or a threaded/domain-invalid cgroup: processes can only join a leaf (or a threaded cgroup)",
+		unix.ESRCH:      "no such process (it exited, or its pid is not visible from this pid namespace)",
+		unix.ENOSPC:     "a v1 cpuset with an empty cpuset.cpus or cpuset.mems cannot take processes: fill both first (copy them from the parent)",
+		unix.EACCES:     "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process",
+		unix.EPERM:      "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process",
+		unix.EINVAL:     "cgroup.procs takes one process id per write (kernel threads and processes with realtime priority can also be refused)",
+	}
+	subtreeRules = kerr.Rules{
+		unix.EBUSY:      "cgroup v2 no-internal-process rule: controllers cannot be enabled for children of a non-root cgroup that holds processes; move them to a leaf first",
+		unix.EOPNOTSUPP: "cgroup v2 no-internal-process rule or a threaded cgroup: this controller cannot be enabled here",
+		unix.ENOENT:     "a controller can only be enabled for children if the cgroup itself has it (listed in its cgroup.controllers): enable it in the parent's cgroup.subtree_control first, and v1 hierarchies keep theirs to themselves",
+		unix.EINVAL:     "cgroup.subtree_control takes space-separated +controller / -controller words",
+		unix.EACCES:     "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)",
+		unix.EPERM:      "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)",
+	}
+	killRules = kerr.Rules{
+		unix.EPERM: "signalling a process needs the same user id or CAP_KILL",
+	}
+	openRules = kerr.Rules{
+		unix.EACCES: "opening the cgroup directory needs read permission on it",
+	}
+)
+
+// writeRules is the rule set for writing an interface file.
+func writeRules(file string) kerr.Rules {
+	switch file {
+	case "cgroup.procs", "tasks", "cgroup.threads":
+		return procsRules
+	case "cgroup.subtree_control":
+		return subtreeRules
+	}
+	r := kerr.Rules{
+		unix.EACCES:     "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits",
+		unix.EPERM:      "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits",
+		unix.EINVAL:     "the value is malformed or out of range for " + file + validRange(file),
+		unix.ERANGE:     "the value is out of range for " + file + validRange(file),
+		unix.EBUSY:      "the kernel cannot apply this value now (e.g. a memory limit below current usage that cannot be reclaimed, or a cpuset in use)",
+		unix.ENOSPC:     "a v1 cpuset needs non-empty cpuset.cpus and cpuset.mems, and a child's cpus/mems must stay within its parent's",
+		unix.EOPNOTSUPP: "this controller or file does not support that operation here",
+	}
+	if strings.HasPrefix(file, "memory.memsw") || file == "memory.limit_in_bytes" {
+		r[unix.EINVAL] = "v1 requires memory.limit_in_bytes <= memory.memsw.limit_in_bytes (raise memsw first when raising the limit, lower the limit first when lowering memsw); -1 means unlimited"
+	}
+	if strings.HasPrefix(file, "cpuset.") {
+		r[unix.EINVAL] = "cpuset lists look like 0-1,3 and must name cpus/memory nodes that exist and are in the parent's " + file
+	}
+	return r
+}
+
+// validRange names the valid values of well-known files.
+func validRange(file string) string {
+	switch file {
+	case "cpu.weight":
+		return ": 1..10000 (default 100)"
+	case "cpu.weight.nice":
+		return ": -20..19"
+	case "cpu.shares":
+		return ": 2..262144 (default 1024)"
+	case "cpu.max":
+		return `: "max|QUOTA [PERIOD]" in µs, quota >= 1000, period 1000..1000000`
+	case "cpu.cfs_quota_us":
+		return ": -1 (no limit) or >= 1000 µs, and quota/period must not exceed what the parent allows"
+	case "cpu.cfs_period_us":
+		return ": 1000..1000000 µs"
+	case "pids.max":
+		return `: "max" or 0..4194304`
+	case "memory.max", "memory.high", "memory.low", "memory.min", "memory.swap.max":
+		return `: "max" or a byte count`
+	case "freezer.state":
+		return ": FROZEN or THAWED"
+	case "cgroup.freeze":
+		return ": 0 or 1"
+	case "cgroup.kill":
+		return ": 1"
+	case "io.weight", "blkio.weight", "blkio.bfq.weight":
+		return ": 1..10000 (io.weight), 10..1000 (blkio weights)"
+	}
+	return ""
+}
+
+// filesFor lists the interface files in dir whose names start with prefix".".
+func filesFor(dir, prefix string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), prefix+".") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// noFileError is ENOENT for an unknown interface file, listing the files the
+// group does have for that controller.
+func noFileError(call, dir, file string) error {
+	prefix, _, _ := strings.Cut(file, ".")
+	have := filesFor(dir, prefix)
+	rule := fmt.Sprintf("%s has no file %s", dir, file)
+	if len(have) > 0 {
+		rule += "; its " + prefix + " files are: " + strings.Join(have, ", ")
+	} else {
+		rule += "; it has no " + prefix + " files (controller not enabled for this group, or it lives in another hierarchy)"
+	}
+	return &kerr.Error{Call: call, Errno: unix.ENOENT, Rule: rule}
+}
+
+// writeFile writes value to dir/file (never creating it), wrapping failures.
+func writeFile(dir, file, value string) error {
+	p := filepath.Join(dir, file)
+	call := fmt.Sprintf("write(%s, %q)", p, value)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return noFileError(call, dir, file)
+		}
+		return kerr.New(call, errnoOf(err), writeRules(file))
+	}
+	_, err = f.Write([]byte(value))
+	cerr := f.Close()
+	if err == nil {
+		err = cerr
+	}
+	return kerr.New(call, errnoOf(err), writeRules(file))
+}
+
+// readFile reads dir/file, trimmed.
+func readFile(dir, file string) (string, error) {
+	p := filepath.Join(dir, file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		call := fmt.Sprintf("read(%s)", p)
+		if errors.Is(err, unix.ENOENT) {
+			return "", noFileError(call, dir, file)
+		}
+		return "", kerr.New(call, errnoOf(err), nil)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// errnoOf unwraps *os.PathError and friends to the bare errno when there is one.
+func errnoOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}

@@ -1,0 +1,197 @@
+package mounts
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"nsh/runtime/kerr"
+)
+
+// Mount is mount(2) with flags as words (see ParseFlags). key=value items in
+// flags are joined before data.
+func Mount(source, target, fstype, flags, data string) error {
+	f, fdata, err := ParseFlags(flags)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fdata != "" && data != "":
+		data = fdata + "," + data
+	case fdata != "":
+		data = fdata
+	}
+	return mount(source, target, fstype, f, data)
+}
+
+// mount is the raw call with the kerr wrapping shared by every function here.
+func mount(source, target, fstype string, flags uintptr, data string) error {
+	err := unix.Mount(source, target, fstype, flags, data)
+	if err == nil {
+		return nil
+	}
+	call := fmt.Sprintf("mount(%q, %q, %q, %q", source, target, fstype, FormatFlags(flags))
+	if data != "" {
+		call += fmt.Sprintf(", %q", data)
+	}
+	return kerr.New(call+")", err, rulesFor(fstype))
+}
+
+// Umount is umount2(2): detach gives MNT_DETACH (lazy: gone from the tree now,
+// freed when the last user leaves), force gives MNT_FORCE.
+func Umount(target string, detach, force bool) error {
+	flags := 0
+	var words []string
+	if detach {
+		flags |= unix.MNT_DETACH
+		words = append(words, "detach")
+	}
+	if force {
+		flags |= unix.MNT_FORCE
+		words = append(words, "force")
+	}
+	return kerr.Newf(unix.Unmount(target, flags), umountRules, "umount(%q%s)", target, quoteWords(words))
+}
+
+func quoteWords(words []string) string {
+	if len(words) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %q", strings.Join(words, ","))
+}
+
+// Bind makes target show source's tree (MS_BIND; MS_REC with recursive).
+// A bind mount ignores MS_RDONLY on creation, so readonly takes a second step:
+// a remount with MS_BIND|MS_REMOUNT|MS_RDONLY that keeps the mount's other
+// flags (nosuid, nodev, noexec, atime): inside a user namespace those are
+// locked and dropping them makes the remount fail with EPERM. With recursive
+// and readonly, every submount is made read-only too, through mount_setattr(2)
+// with AT_RECURSIVE, which the old remount cannot do.
+func Bind(source, target string, recursive, readonly bool) error {
+	flags := uintptr(unix.MS_BIND)
+	if recursive {
+		flags |= unix.MS_REC
+	}
+	if err := mount(source, target, "", flags, ""); err != nil {
+		return err
+	}
+	if !readonly {
+		return nil
+	}
+	if recursive {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		err := unix.MountSetattr(unix.AT_FDCWD, target, unix.AT_RECURSIVE, attr)
+		return kerr.Newf(err, kerr.Rules{
+			unix.EPERM:  "a submount is locked read-write by a more privileged user namespace",
+			unix.EINVAL: "the target is not a mount point",
+			unix.ENOSYS: "mount_setattr needs Linux 5.12 or later",
+		}, "mount_setattr(%q, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", target)
+	}
+	return remountReadonly(target)
+}
+
+// remountReadonly remounts the bind mount at target read-only, keeping the
+// per-mount flags statfs reports (ST_* bits equal the MS_* bits).
+func remountReadonly(target string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err != nil {
+		return kerr.Newf(err, nil, "statfs(%q)", target)
+	}
+	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
+		unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	return mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
+}
+
+var propagationKinds = map[string]uintptr{
+	"private":    unix.MS_PRIVATE,
+	"shared":     unix.MS_SHARED,
+	"slave":      unix.MS_SLAVE,
+	"unbindable": unix.MS_UNBINDABLE,
+}
+
+// MakePropagation sets the propagation type of the mount at target: kind is
+// private, shared, slave or unbindable; recursive applies it to every mount
+// below as well (MS_REC).
+func MakePropagation(target, kind string, recursive bool) error {
+	f, ok := propagationKinds[kind]
+	if !ok {
+		return fmt.Errorf("make: kind %q is not valid (valid: private, shared, slave, unbindable)", kind)
+	}
+	word := kind
+	if recursive {
+		f |= unix.MS_REC
+		word = "r" + kind
+	}
+	return kerr.Newf(unix.Mount("", target, "", f, ""), propagationRules, "mount(\"\", %q, \"\", %q)", target, word)
+}
+
+// Move moves the mount at source (and everything under it) to target (MS_MOVE).
+func Move(source, target string) error {
+	return kerr.Newf(unix.Mount(source, target, "", unix.MS_MOVE, ""), moveRules, "mount(%q, %q, \"\", \"move\")", source, target)
+}
+
+var (
+	sizeRe = regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`)
+	modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
+)
+
+// Tmpfs mounts a tmpfs at target. size is "" (the kernel default, half of
+// RAM), bytes, or a number with k, m, g or % (of RAM); mode is "" or octal
+// such as "755" or "1777".
+func Tmpfs(target, size, mode string) error {
+	var opts []string
+	if size != "" {
+		if !sizeRe.MatchString(size) {
+			return fmt.Errorf("tmpfs: size %q is not valid (valid: bytes, or a number with k, m, g or %%, e.g. \"64m\")", size)
+		}
+		opts = append(opts, "size="+size)
+	}
+	if mode != "" {
+		if !modeRe.MatchString(mode) {
+			return fmt.Errorf("tmpfs: mode %q is not valid (valid: octal such as \"755\" or \"1777\")", mode)
+		}
+		opts = append(opts, "mode="+mode)
+	}
+	return mount("tmpfs", target, "tmpfs", 0, strings.Join(opts, ","))
+}
+
+var overlayRules = kerr.Rules{
+	unix.EINVAL: "overlay refuses when upperdir and workdir are on different filesystems, workdir is not an empty directory, one of them is inside the other, or a lower layer is missing; the kernel log (dmesg) names the exact reason",
+	unix.ENOENT: "a lowerdir, upperdir or workdir does not exist",
+	unix.EBUSY:  "upperdir or workdir is already in use by another overlay mount",
+	unix.EPERM:  "overlay in a user namespace needs Linux 5.11 or later and CAP_SYS_ADMIN in the user namespace owning the mount namespace",
+	unix.ENODEV: "the kernel has no overlay filesystem (modprobe overlay)",
+}
+
+// Overlay mounts an overlay filesystem at target. lower lists the lower
+// layers, topmost first. With upper and work empty the overlay is read-only;
+// otherwise writes go to upper, and work must be an empty directory on the
+// same filesystem as upper.
+func Overlay(lower []string, upper, work, target string) error {
+	if len(lower) == 0 {
+		return fmt.Errorf("overlay: lower is empty (give at least one lower directory)")
+	}
+	if (upper == "") != (work == "") {
+		return fmt.Errorf("overlay: upper and work go together (give both, or neither for a read-only overlay)")
+	}
+	for _, p := range append(append([]string{}, lower...), upper, work) {
+		if strings.ContainsAny(p, ":,") {
+			return fmt.Errorf("overlay: path %q contains ':' or ',', which overlay options cannot carry", p)
+		}
+	}
+	data := "lowerdir=" + strings.Join(lower, ":")
+	if upper != "" {
+		data += ",upperdir=" + upper + ",workdir=" + work
+	}
+	err := unix.Mount("overlay", target, "overlay", 0, data)
+	return kerr.Newf(err, overlayRules, "mount(\"overlay\", %q, \"overlay\", \"\", %q)", target, data)
+}
+
+// exists reports whether path exists (without following a final symlink).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,50 @@
+package netlab
+
+import (
+	"errors"
+	"net"
+
+	"github.com/vishvananda/netlink"
+
+	"nsh/runtime/kerr"
+)
+
+// AddVeth creates a veth pair: name in ns, peerName in peerNS (nil: ns too).
+// The peer is created directly in its namespace (IFLA_NET_NS_FD on the peer),
+// so nothing is moved afterwards and no name clash can happen in between.
+func (ns *NS) AddVeth(name, peerName string, peerNS *NS) error {
+	return ns.addVeth(name, peerName, peerNS, 0, false)
+}
+
+// addVeth is AddVeth with the near end optionally enslaved to masterIndex
+// and brought up in the same request (the lab's fast path).
+func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up bool) error {
+	if err := checkIfName(name); err != nil {
+		return err
+	}
+	if err := checkIfName(peerName); err != nil {
+		return err
+	}
+	if peerNS == nil {
+		peerNS = ns
+		if name == peerName {
+			return errors.New("netlab: veth ends in one namespace need different names")
+		}
+	}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = name
+	attrs.MasterIndex = masterIndex
+	if up {
+		attrs.Flags = net.FlagUp
+	}
+	v := netlink.NewVeth(attrs)
+	v.PeerName = peerName
+	if peerNS != ns {
+		v.PeerNamespace = netlink.NsFd(peerNS.fd)
+	}
+	call := "link add " + name + " type veth peer name " + peerName
+	if peerNS != ns {
+		call += " netns " + peerNS.name
+	}
+	return kerr.New(call, ns.h.LinkAdd(v), linkRules)
+}

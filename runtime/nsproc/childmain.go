@@ -1,0 +1,144 @@
+package nsproc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// PayloadRunner runs a child's payload (for nsh, a Lua function) and returns
+// the encoded values to send back and the exit code.
+type PayloadRunner func(payload []byte) (values []byte, code int, err error)
+
+// ChildMain is the whole life of a re-executed nsh child: read the set-up
+// from the parent, wait for the go-ahead, do the set-up steps in kernel
+// order, then execute the program or run the payload. It returns the exit
+// code (it never returns when it executes a program).
+func ChildMain(run PayloadRunner) int {
+	ctl := os.NewFile(ctlFD, "nsh-ctl")
+	res := os.NewFile(resFD, "nsh-res")
+	if ctl == nil || res == nil {
+		fmt.Fprintln(os.Stderr, "nsh: "+ChildFlag+" is for nsh's own children")
+		return 2
+	}
+	unix.CloseOnExec(ctlFD)
+	unix.CloseOnExec(resFD)
+
+	var msg childMsg
+	if err := readFrame(ctl, &msg); err != nil {
+		return 125 // the parent went away before sending anything
+	}
+	// Wait for the go-ahead: the parent may be writing our id maps,
+	// moving links into our namespaces, or adding us to a cgroup.
+	var b [1]byte
+	if n, err := ctl.Read(b[:]); n != 1 || b[0] != goAhead {
+		if err == io.EOF || n == 0 {
+			return 125
+		}
+	}
+	ctl.Close()
+
+	fail := func(err error) int {
+		writeFrame(res, childResult{Error: err.Error()})
+		fmt.Fprintln(os.Stderr, "nsh child:", err)
+		return 127
+	}
+	if err := runSetup(msg.Setup); err != nil {
+		return fail(err)
+	}
+	if err := setCredentials(msg.UID, msg.GID); err != nil {
+		return fail(err)
+	}
+	if len(msg.Argv) > 0 {
+		if msg.Dir != "" {
+			if err := os.Chdir(msg.Dir); err != nil {
+				return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
+			}
+		}
+		env := msg.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		res.Close()
+		err := unix.Exec(msg.Argv[0], msg.Argv, env)
+		fmt.Fprintln(os.Stderr, "nsh child:", kerr.New(fmt.Sprintf("execve(%q)", msg.Argv[0]), err, execRules))
+		return 127
+	}
+	if msg.Dir != "" {
+		if err := os.Chdir(msg.Dir); err != nil {
+			return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
+		}
+	}
+	values, code, err := run(msg.Payload)
+	r := childResult{Values: values}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	writeFrame(res, r)
+	res.Close()
+	return code
+}
+
+var execRules = kerr.Rules{
+	unix.ENOENT: "no such program in the child's filesystem (after a pivot_root, paths are inside the new root)",
+	unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
+}
+
+func runSetup(s Setup) error {
+	// hostname first: it only needs the UTS namespace, nothing else
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return kerr.New(fmt.Sprintf("sethostname(%q)", s.Hostname), err, utsRules)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return kerr.New(fmt.Sprintf("setdomainname(%q)", s.Domainname), err, utsRules)
+		}
+	}
+	for _, st := range s.Steps {
+		fn, ok := stepFuncs[st.Name]
+		if !ok {
+			return fmt.Errorf("unknown set-up step %q", st.Name)
+		}
+		if err := fn(st.Args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var utsRules = kerr.Rules{
+	unix.EPERM:  "changing the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace (create a new UTS namespace first: ns.unshare(\"uts\"))",
+	unix.EINVAL: "a hostname is at most 64 bytes",
+}
+
+// UTSRules explains sethostname/setdomainname failures (for sys.hostname).
+var UTSRules = utsRules
+
+func setCredentials(uid, gid *int) error {
+	if gid != nil {
+		if err := syscall.Setgroups([]int{}); err != nil && err != unix.EPERM {
+			return kerr.New("setgroups([])", err, nil)
+		}
+		if err := syscall.Setgid(*gid); err != nil {
+			return kerr.New(fmt.Sprintf("setgid(%d)", *gid), err, credRules)
+		}
+	}
+	if uid != nil {
+		if err := syscall.Setuid(*uid); err != nil {
+			return kerr.New(fmt.Sprintf("setuid(%d)", *uid), err, credRules)
+		}
+	}
+	return nil
+}
+
+var credRules = kerr.Rules{
+	unix.EPERM:  "changing ids needs CAP_SETUID/CAP_SETGID in the process's user namespace",
+	unix.EINVAL: "the id is not mapped in this user namespace (see its uid_map / gid_map)",
+}

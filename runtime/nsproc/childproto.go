@@ -1,0 +1,98 @@
+package nsproc
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// The protocol between nsh and a re-executed nsh child:
+//
+//	fd 3 (ctl, parent -> child): one framed message (childMsg), then, when the
+//	   parent releases the child, the byte goAhead. EOF instead means "give up".
+//	fd 4 (res, child -> parent): at most one framed message (childResult).
+//
+// A frame is a 4-byte big-endian length and that many bytes of JSON.
+const (
+	ChildFlag = "--nsh-child" // argv[1] of a re-executed child
+	ctlFD     = 3
+	resFD     = 4
+	goAhead   = 'G'
+	maxFrame  = 64 << 20
+)
+
+type childMsg struct {
+	Argv    []string `json:",omitempty"`
+	Env     []string `json:",omitempty"`
+	Dir     string   `json:",omitempty"`
+	Setup   Setup
+	UID     *int   `json:",omitempty"`
+	GID     *int   `json:",omitempty"`
+	Payload []byte `json:",omitempty"`
+}
+
+type childResult struct {
+	Values []byte `json:",omitempty"`
+	Error  string `json:",omitempty"`
+}
+
+func writeFrame(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	if _, err := w.Write(append(hdr[:], b...)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func readFrame(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("frame of %d bytes is too large", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func readResult(f *os.File) []byte {
+	b, _ := io.ReadAll(io.LimitReader(f, maxFrame+4))
+	return b
+}
+
+func decodeResult(b []byte) ([]byte, string) {
+	var r childResult
+	if err := readFrame(bytesReader(b), &r); err != nil {
+		return nil, ""
+	}
+	return r.Values, r.Error
+}
+
+type byteReader struct{ b []byte }
+
+func bytesReader(b []byte) *byteReader { return &byteReader{b} }
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// errAborted: the parent closed the control pipe without releasing us.
+var errAborted = errors.New("the parent gave up before releasing this child")

@@ -1,0 +1,119 @@
+package nsproc
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// IDMap is one line of uid_map or gid_map: Count ids starting at Inside in
+// the namespace are Outside.. in the parent user namespace.
+type IDMap struct {
+	Inside, Outside, Count int
+}
+
+// ParseIDMap reads "0 1000 1" or several such lines (newline- or
+// comma-separated). Errors name the line and say what a line must be.
+func ParseIDMap(s string) ([]IDMap, error) {
+	var out []IDMap
+	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' || r == ';' })
+	for _, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("id map line %q: want three numbers \"INSIDE OUTSIDE COUNT\" (e.g. \"0 1000 1\")", strings.TrimSpace(line))
+		}
+		var v [3]int
+		for i, w := range f {
+			n, err := strconv.ParseUint(w, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("id map line %q: %q is not a non-negative number", strings.TrimSpace(line), w)
+			}
+			v[i] = int(n)
+		}
+		if v[2] == 0 {
+			return nil, fmt.Errorf("id map line %q: COUNT must be at least 1", strings.TrimSpace(line))
+		}
+		out = append(out, IDMap{v[0], v[1], v[2]})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty id map: want lines \"INSIDE OUTSIDE COUNT\" (e.g. \"0 1000 1\")")
+	}
+	if len(out) > 340 {
+		return nil, fmt.Errorf("id map has %d lines; the kernel accepts at most 340", len(out))
+	}
+	return out, nil
+}
+
+// FormatIDMap is the text written to uid_map or gid_map.
+func FormatIDMap(m []IDMap) string {
+	var b strings.Builder
+	for _, l := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", l.Inside, l.Outside, l.Count)
+	}
+	return b.String()
+}
+
+func toSys(m []IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, l := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: l.Inside, HostID: l.Outside, Size: l.Count}
+	}
+	return out
+}
+
+var uidMapRules = kerr.Rules{
+	unix.EPERM: "uid_map can be written only once, by a process with CAP_SETUID in the parent user namespace " +
+		"(or, unprivileged, mapping only the writer's own uid); the writer must also be in the namespace or its parent",
+	unix.EINVAL: "the map is malformed for the kernel: overlapping ranges, a range outside the parent's map, " +
+		"or more than 340 lines",
+}
+
+var gidMapRules = kerr.Rules{
+	unix.EPERM: "gid_map can be written only once, by a process with CAP_SETGID in the parent user namespace; " +
+		"an unprivileged writer must first write \"deny\" to setgroups (so the mapped root cannot drop supplementary groups), " +
+		"and may map only its own gid",
+	unix.EINVAL: "the map is malformed for the kernel: overlapping ranges, a range outside the parent's map, " +
+		"or more than 340 lines",
+}
+
+var setgroupsRules = kerr.Rules{
+	unix.EPERM: "setgroups can no longer be changed once gid_map has been written (and \"allow\" cannot be restored in a namespace whose parent says \"deny\")",
+}
+
+// WriteUIDMap writes /proc/PID/uid_map.
+func WriteUIDMap(pid int, m []IDMap) error {
+	return writeProc(pid, "uid_map", FormatIDMap(m), uidMapRules)
+}
+
+// WriteGIDMap writes /proc/PID/gid_map.
+func WriteGIDMap(pid int, m []IDMap) error {
+	return writeProc(pid, "gid_map", FormatIDMap(m), gidMapRules)
+}
+
+// WriteSetgroups writes "allow" or "deny" to /proc/PID/setgroups.
+func WriteSetgroups(pid int, v string) error {
+	if v != "allow" && v != "deny" {
+		return fmt.Errorf("setgroups must be \"allow\" or \"deny\", not %q", v)
+	}
+	return writeProc(pid, "setgroups", v, setgroupsRules)
+}
+
+func writeProc(pid int, file, text string, rules kerr.Rules) error {
+	path := ProcDir(pid) + "/" + file
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return kerr.New(fmt.Sprintf("open(%q)", path), err, rules)
+	}
+	defer f.Close()
+	_, err = f.Write([]byte(text))
+	return kerr.New(fmt.Sprintf("write(%q, %q)", path, strings.TrimSpace(text)), err, rules)
+}

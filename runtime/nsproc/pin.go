@@ -1,0 +1,90 @@
+package nsproc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// NetnsDir is where `ip netns` keeps named network namespaces.
+const NetnsDir = "/run/netns"
+
+var pinRules = kerr.Rules{
+	unix.EPERM:  "bind-mounting a namespace file needs CAP_SYS_ADMIN in the user namespace that owns the caller's mount namespace",
+	unix.EINVAL: "a namespace can only be pinned in a mount namespace other than its own mount namespace's descendants (a mount namespace cannot pin itself or a newer one inside itself: that would make a loop)",
+	unix.ENOENT: "the target directory does not exist",
+}
+
+// PinPath is where Pin puts a namespace given a bare name: /run/netns/NAME
+// for net (so `ip netns exec NAME` and `nsenter --net=/run/netns/NAME` work),
+// /run/nsh/TYPE/NAME for other types. A name with a slash is a path.
+func PinPath(typ, name string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	if typ == "net" {
+		return filepath.Join(NetnsDir, name)
+	}
+	return filepath.Join("/run/nsh", typ, name)
+}
+
+// Pin bind-mounts the namespace file src (e.g. /proc/PID/ns/net) onto target,
+// creating target as an empty file. The namespace then lives as long as the
+// mount does, with no process in it. Returns the target path.
+func Pin(src, typ, name string) (string, error) {
+	target := PinPath(typ, name)
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", kerr.New(fmt.Sprintf("mkdir(%q)", dir), err, nil)
+	}
+	if filepath.Clean(dir) == NetnsDir {
+		if err := sharedNetnsDir(); err != nil {
+			return "", err
+		}
+	}
+	if _, err := os.Stat(target); err == nil {
+		return "", fmt.Errorf("pin %q: the file already exists (another namespace pinned there? remove it with ns.unpin)", target)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return "", kerr.New(fmt.Sprintf("create(%q)", target), err, nil)
+	}
+	f.Close()
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		os.Remove(target)
+		return "", kerr.New(fmt.Sprintf("mount(%q, %q, MS_BIND)", src, target), err, pinRules)
+	}
+	return target, nil
+}
+
+// sharedNetnsDir does what `ip netns add` does to /run/netns: make it a mount
+// point with shared propagation, so pins made later propagate to every mount
+// namespace that copied it.
+func sharedNetnsDir() error {
+	err := unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if err == unix.EINVAL { // not a mount point yet
+		if err := unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return kerr.New(fmt.Sprintf("mount(%q, %q, MS_BIND)", NetnsDir, NetnsDir), err, pinRules)
+		}
+		err = unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	}
+	return kerr.New(fmt.Sprintf("mount(%q, MS_SHARED)", NetnsDir), err, pinRules)
+}
+
+// Unpin detaches the bind mount at target and removes the file. The
+// namespace dies when nothing else holds it.
+func Unpin(target string) error {
+	err := unix.Unmount(target, unix.MNT_DETACH)
+	if err != nil && err != unix.EINVAL && err != unix.ENOENT {
+		return kerr.New(fmt.Sprintf("umount2(%q, MNT_DETACH)", target), err, pinRules)
+	}
+	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
+		return kerr.New(fmt.Sprintf("unlink(%q)", target), err, nil)
+	}
+	return nil
+}

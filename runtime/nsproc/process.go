@@ -1,0 +1,184 @@
+package nsproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a child started by Start: a handle to wait on, signal, and (when
+// held) prepare before it runs.
+type Process struct {
+	Pid   int
+	Argv  []string
+	Types []Type
+	Start time.Time
+
+	cmd      *exec.Cmd
+	ctl      *os.File // parent's end of the control pipe (nil for direct children)
+	res      *os.File // parent's end of the result pipe
+	held     bool
+	released bool
+
+	done   chan struct{}
+	state  *os.ProcessState
+	result []byte // what a re-executed child sent back
+	resErr string
+	mu     sync.Mutex
+}
+
+// Status is how a child ended.
+type Status struct {
+	Exited   bool
+	Code     int    // exit code, or 128+signal when signaled
+	Signal   string // "SIGKILL" when killed by a signal
+	Core     bool
+	Result   []byte // values a re-executed child returned (opaque)
+	ErrorMsg string // the error a re-executed child died of
+}
+
+// Done is closed when the child has been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Alive reports whether the child has not been reaped yet.
+func (p *Process) Alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Held reports whether the child is waiting for Release.
+func (p *Process) Held() bool { return p.held && !p.released }
+
+// Release lets a held child go on.
+func (p *Process) Release() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctl == nil || p.released {
+		return nil
+	}
+	p.released = true
+	_, err := p.ctl.Write([]byte{goAhead})
+	p.ctl.Close()
+	p.ctl = nil
+	if err != nil {
+		return fmt.Errorf("release child %d: it is no longer waiting (%v)", p.Pid, err)
+	}
+	return nil
+}
+
+// abort makes a held child exit without running anything.
+func (p *Process) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctl != nil {
+		p.ctl.Close()
+		p.ctl = nil
+		p.released = true
+	}
+}
+
+// Signal sends sig to the child (through its pidfd where the kernel has
+// them, so a recycled pid is never hit).
+func (p *Process) Signal(sig unix.Signal) error {
+	if !p.Alive() {
+		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, unix.SignalName(sig))
+	}
+	err := p.cmd.Process.Signal(syscall.Signal(sig))
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, unix.SignalName(sig)), err, kerr.Rules{
+		unix.EPERM: "signalling a process needs the same real or effective uid, or CAP_KILL",
+	})
+}
+
+// Wait blocks until the child exits or ctx ends (then it returns ctx.Err()
+// and the child keeps running).
+func (p *Process) Wait(ctx context.Context) (Status, error) {
+	if p.Held() {
+		return Status{}, fmt.Errorf("process %d is held before it runs: release it first (h:release()), or it would wait forever", p.Pid)
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+	return p.Status(), nil
+}
+
+// Status is the exit status of a reaped child (zero value while alive).
+func (p *Process) Status() Status {
+	select {
+	case <-p.done:
+	default:
+		return Status{}
+	}
+	st := Status{Result: p.result, ErrorMsg: p.resErr}
+	if p.state == nil {
+		st.Code = -1
+		return st
+	}
+	ws, ok := p.state.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		st.Exited, st.Code = true, p.state.ExitCode()
+	case ws.Signaled():
+		st.Signal = unix.SignalName(ws.Signal())
+		st.Code = 128 + int(ws.Signal())
+		st.Core = ws.CoreDump()
+	default:
+		st.Exited, st.Code = true, ws.ExitStatus()
+	}
+	return st
+}
+
+// reap waits for the child in the background. Waiting does not depend on
+// the thread's namespaces: any thread of nsh may reap its children.
+func (p *Process) reap() {
+	var resBytes []byte
+	var resDone chan struct{}
+	if p.res != nil {
+		resDone = make(chan struct{})
+		go func() {
+			resBytes = readResult(p.res)
+			p.res.Close()
+			close(resDone)
+		}()
+	}
+	err := p.cmd.Wait()
+	if resDone != nil {
+		select {
+		case <-resDone:
+		case <-time.After(2 * time.Second):
+			// a grandchild holds the result pipe open; give up on it
+			p.res.Close()
+		}
+	}
+	p.mu.Lock()
+	p.state = p.cmd.ProcessState
+	if p.state == nil && err != nil {
+		p.resErr = err.Error()
+	}
+	if len(resBytes) > 0 {
+		p.result, p.resErr = decodeResult(resBytes)
+	}
+	if p.ctl != nil {
+		p.ctl.Close()
+		p.ctl = nil
+	}
+	p.mu.Unlock()
+	close(p.done)
+}

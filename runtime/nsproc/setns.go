@@ -1,0 +1,150 @@
+package nsproc
+
+import (
+	"fmt"
+	"os"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// A Source names where to find namespaces to join: a process (Pid), or one
+// file per type (Paths, e.g. a pinned /run/netns/NAME or an open /proc fd
+// path). With Pid, Paths is ignored.
+type Source struct {
+	Pid   int
+	Paths map[string]string
+}
+
+func (s Source) path(t Type) string {
+	if s.Paths != nil {
+		if p, ok := s.Paths[t.Name]; ok {
+			return p
+		}
+	}
+	return NSPath(s.Pid, t.Name)
+}
+
+func (s Source) String() string {
+	if s.Paths != nil && s.Pid == 0 {
+		return fmt.Sprint(s.Paths)
+	}
+	return fmt.Sprint(s.Pid)
+}
+
+// Setns moves the calling (locked) thread into the namespaces of src. All
+// namespace files are opened first, so that joining a mount namespace (whose
+// /proc may differ) cannot make the remaining ones unreachable.
+func Setns(src Source, types []Type) error {
+	call := fmt.Sprintf("setns(%s, %q)", src, Names(types))
+	if has(types, "user") {
+		return &kerr.Error{Call: call, Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
+	}
+	files := make([]*os.File, 0, len(types))
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, t := range types {
+		f, err := os.Open(src.path(t))
+		if err != nil {
+			return nsErr(fmt.Sprintf("open(%q)", src.path(t)), err)
+		}
+		files = append(files, f)
+	}
+	return setnsFiles(call, types, files)
+}
+
+// SetnsFD joins the namespace open at fd, of the given type.
+func SetnsFD(fd int, t Type) error {
+	return setnsFiles(fmt.Sprintf("setns(fd %d, %q)", fd, t.Name), []Type{t}, []*os.File{os.NewFile(uintptr(fd), "ns")})
+}
+
+func setnsFiles(call string, types []Type, files []*os.File) error {
+	for i, t := range types {
+		if t.Name == "mnt" {
+			// setns(CLONE_NEWNS) needs a thread whose fs_struct is not
+			// shared with other threads (else EINVAL).
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return kerr.New("unshare(CLONE_FS) before setns(mnt)", err, unshareRules)
+			}
+		}
+		if err := unix.Setns(int(files[i].Fd()), int(t.Flag)); err != nil {
+			return kerr.New(fmt.Sprintf("%s [joining %s]", call, t.Name), err, setnsRules)
+		}
+	}
+	return nil
+}
+
+// Home holds open descriptors to the namespaces a thread started in, so the
+// thread can always go back (ns.restore): a descriptor keeps its namespace
+// reachable even after the thread's /proc view or mount namespace changed.
+type Home struct {
+	files map[string]*os.File
+	ids   map[string]uint64
+}
+
+// OpenHome records the calling thread's namespaces now.
+func OpenHome() (*Home, error) {
+	h := &Home{files: map[string]*os.File{}, ids: map[string]uint64{}}
+	for _, t := range Types {
+		p := NSPath(0, t.Name)
+		if t.Name == "pid" || t.Name == "time" {
+			// the namespace the thread itself is in; pid_for_children
+			// is what unshare changes, and what restoring resets
+			p = NSPath(0, t.Name)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) == nil {
+			h.ids[t.Name] = st.Ino
+		}
+		h.files[t.Name] = f
+	}
+	return h, nil
+}
+
+// IDs is the inode of each home namespace.
+func (h *Home) IDs() map[string]uint64 { return h.ids }
+
+// Restore moves the calling thread back into its home namespaces of the
+// given types (all but user when types is empty), skipping those it is in.
+func (h *Home) Restore(types []Type) error {
+	if len(types) == 0 {
+		for _, t := range Types {
+			if t.Name != "user" {
+				types = append(types, t)
+			}
+		}
+	}
+	for _, t := range types {
+		if t.Name == "user" {
+			continue
+		}
+		f, ok := h.files[t.Name]
+		if !ok {
+			continue
+		}
+		cur := NSPath(0, t.Name)
+		if t.Name == "pid" || t.Name == "time" {
+			cur = NSPath(0, t.Name+"_for_children")
+		}
+		if ino, err := Inode(cur); err == nil && ino == h.ids[t.Name] {
+			continue
+		}
+		if t.Name == "mnt" {
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return kerr.New("unshare(CLONE_FS) before setns(mnt)", err, unshareRules)
+			}
+		}
+		if err := unix.Setns(int(f.Fd()), int(t.Flag)); err != nil {
+			return kerr.New(fmt.Sprintf("setns(home %s namespace)", t.Name), err, setnsRules)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package nsproc
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+var cloneRules = kerr.Rules{
+	unix.EPERM: "creating these namespaces needs CAP_SYS_ADMIN (a user namespace needs no privilege: add \"user\" " +
+		"with a uid_map, or run nsh -U); writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
+	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
+		"new process into it; unshare a fresh PID namespace (ns.unshare(\"pid\")) or restore (ns.restore(\"pid\"))",
+	unix.EINVAL: "the kernel refused the clone flags (e.g. a new user namespace together with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
+	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces, or 32 nested PID/user levels)",
+	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
+	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
+}
+
+// Exe is the binary re-executed for children that run nsh code.
+var Exe = "/proc/self/exe"
+
+// Start forks a child from the calling thread (so it inherits the thread's
+// namespaces) into the new namespaces of spec. A program with no set-up
+// steps is executed directly; anything that needs nsh code in the child (a
+// held start, hostname, mounts, a Lua function) re-executes nsh first.
+func Start(spec Spec) (*Process, error) {
+	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold}
+	var cmd *exec.Cmd
+	var ctlChild, resChild *os.File
+	var msg *childMsg
+	if spec.needsReexec() {
+		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload}
+		if len(spec.Argv) > 0 {
+			path, err := lookPath(spec.Argv[0], spec.Setup)
+			if err != nil {
+				return nil, err
+			}
+			msg.Argv = append([]string{path}, spec.Argv[1:]...)
+		}
+		cmd = exec.Command(Exe, ChildFlag)
+		cmd.Args[0] = "nsh"
+		if len(spec.Argv) > 0 {
+			cmd.Args = append(cmd.Args, filepath.Base(spec.Argv[0]))
+		}
+		var err error
+		var ctlParent, resParent *os.File
+		if ctlChild, ctlParent, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		if resParent, resChild, err = os.Pipe(); err != nil {
+			ctlChild.Close()
+			ctlParent.Close()
+			return nil, err
+		}
+		p.ctl, p.res = ctlParent, resParent
+		cmd.ExtraFiles = []*os.File{ctlChild, resChild}
+		cmd.Env = os.Environ()
+	} else {
+		path, err := lookPath(spec.Argv[0], spec.Setup)
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(path, spec.Argv[1:]...)
+		cmd.Args[0] = spec.Argv[0]
+		cmd.Env = spec.Env
+		cmd.Dir = spec.Dir
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = orStd(spec.Stdin, os.Stdin), orStd(spec.Stdout, os.Stdout), orStd(spec.Stderr, os.Stderr)
+
+	attr := &syscall.SysProcAttr{Cloneflags: Flags(spec.Types)}
+	if !spec.NoPdeath {
+		attr.Pdeathsig = syscall.SIGKILL
+	}
+	if spec.OwnPgroup {
+		attr.Setpgid = true
+	}
+	if len(spec.UIDMap) > 0 {
+		attr.UidMappings = toSys(spec.UIDMap)
+	}
+	if len(spec.GIDMap) > 0 {
+		attr.GidMappings = toSys(spec.GIDMap)
+		attr.GidMappingsEnableSetgroups = spec.Setgroups == "allow"
+	}
+	if !spec.needsReexec() && (spec.UID != nil || spec.GID != nil) {
+		cred := &syscall.Credential{NoSetGroups: true}
+		if spec.UID != nil {
+			cred.Uid = uint32(*spec.UID)
+		} else {
+			cred.Uid = uint32(os.Getuid())
+		}
+		if spec.GID != nil {
+			cred.Gid = uint32(*spec.GID)
+		} else {
+			cred.Gid = uint32(os.Getgid())
+		}
+		attr.Credential = cred
+	}
+	if spec.CgroupFD > 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = spec.CgroupFD
+	}
+	cmd.SysProcAttr = attr
+
+	p.Start = time.Now()
+	err := cmd.Start()
+	if ctlChild != nil {
+		ctlChild.Close()
+		resChild.Close()
+	}
+	if err != nil {
+		if p.ctl != nil {
+			p.ctl.Close()
+			p.res.Close()
+		}
+		return nil, startErr(spec, err)
+	}
+	p.cmd = cmd
+	p.Pid = cmd.Process.Pid
+	go p.reap()
+	if msg != nil {
+		if err := writeFrame(p.ctl, msg); err != nil {
+			p.abort()
+			return p, fmt.Errorf("sending set-up to child %d: %v", p.Pid, err)
+		}
+		if !spec.Hold {
+			if err := p.Release(); err != nil {
+				return p, err
+			}
+		}
+	}
+	return p, nil
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+func lookPath(prog string, setup Setup) (string, error) {
+	if filepath.IsAbs(prog) || len(setup.Steps) > 0 {
+		// with set-up steps (a new root, say) the path is resolved
+		// in the child's own filesystem
+		return prog, nil
+	}
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		return "", fmt.Errorf("program %q not found in PATH (%s)", prog, os.Getenv("PATH"))
+	}
+	return path, nil
+}
+
+func startErr(spec Spec, err error) error {
+	call := fmt.Sprintf("clone(%s) + exec(%q)", Names(spec.Types), spec.Argv)
+	if len(spec.Types) == 0 {
+		call = fmt.Sprintf("fork + exec(%q)", spec.Argv)
+	}
+	if len(spec.Argv) == 0 {
+		call = fmt.Sprintf("clone(%s) of a child nsh", Names(spec.Types))
+	}
+	return kerr.New(call, err, cloneRules)
+}

@@ -1,0 +1,33 @@
+package nsproc
+
+import (
+	"errors"
+	"fmt"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrUserInPlace explains why the running shell cannot enter a user namespace.
+var ErrUserInPlace = errors.New("a user namespace cannot be created or joined in place: the kernel " +
+	"demands a single-threaded process (EINVAL), and nsh, a Go program, always has several threads; " +
+	"use ns.clone or ns.spawn with \"user\" to get a child in a new user namespace, or start nsh with -U " +
+	"so the whole shell runs in one")
+
+// Unshare moves the calling thread into new namespaces of the given types.
+// The caller must be locked to its OS thread. "pid" and "time" apply to the
+// children the thread forks next (pid_for_children), not to the thread itself.
+func Unshare(types []Type) error {
+	if has(types, "user") {
+		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", Names(types)), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
+	}
+	flags := Flags(types)
+	// CLONE_NEWNS implies CLONE_FS: the thread gets its own root and cwd,
+	// which is also what lets a later setns into a mount namespace work.
+	if flags&unix.CLONE_NEWNS != 0 {
+		flags |= unix.CLONE_FS
+	}
+	err := unix.Unshare(int(flags))
+	return kerr.New(fmt.Sprintf("unshare(%s)", Names(types)), err, unshareRules)
+}
