@@ -13,7 +13,7 @@ nsh:
 # Everything: formatting, vet, unit tests, REPL tests, every bundled script
 # (as root and as an ordinary user) under leakcheck, and a short fuzz run.
 test: nsh check
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -p 1 -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzBindings -fuzztime 20s ./lua/
 
 check:

@@ -15,7 +15,7 @@ var preludeFS embed.FS
 
 func (s *Session) installGlobals() {
 	s.installGlobal(&Func{Name: "help", Args: "([x])", Fn: s.help,
-		Doc: "Without an argument, lists the modules; with a module, function or handle method (or its name as a string), explains it with an example.",
+		Doc:     "Without an argument, lists the modules; with a module, function or handle method (or its name as a string), explains it with an example.",
 		Example: "help()\nhelp(ns.clone)\nhelp(\"view.upid\")"})
 	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
 		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
@@ -219,4 +219,3 @@ func wrap(text string, width int) string {
 	}
 	return strings.Join(out, "\n")
 }
-

@@ -35,10 +35,17 @@ var handleMethods = []Func{
 	{Name: "keep", Args: "()", Doc: "Leaves the child running when nsh ends (it is not killed at cleanup).", Example: "h:keep()"},
 }
 
-func (s *Session) newHandle(p *nsproc.Process, keep, isLua bool) *glua.LUserData {
+func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
 	h := &procHandle{p: p, lua: isLua}
-	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
-	if keep {
+	onEnd := so.onEnd
+	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error {
+		err := stopChild(p)
+		if e := runAll(onEnd); err == nil {
+			err = e
+		}
+		return err
+	})
+	if so.keep {
 		h.item.Keep()
 	}
 	ud := s.L.NewUserData()

@@ -27,7 +27,7 @@ func (s *Session) nsModule() *Module {
 					"or the path of a namespace file (/proc/PID/ns/net, /run/netns/NAME; its type is found with NS_GET_NSTYPE).",
 				Example: "ns.setns(h, \"uts,net\")\nns.setns(\"/run/netns/lab\")"},
 			{Name: "restore", Args: "([types])", Fn: s.nsRestore,
-				Doc: "Moves the shell back into the namespaces it started in (all types but user, or the ones given).",
+				Doc:     "Moves the shell back into the namespaces it started in (all types but user, or the ones given).",
 				Example: "ns.restore()"},
 			{Name: "clone", Args: "(types|options, fn, ...)", Fn: s.nsClone,
 				Doc: "Runs the Lua function fn(...) in a child process in new namespaces, the way clone(2) runs a function. " +
@@ -40,19 +40,19 @@ func (s *Session) nsModule() *Module {
 					"program (as fast as clone(2)); hostname, hold and similar steps run in a re-executed nsh first.",
 				Example: "local h = ns.spawn{\"/bin/true\", ns = \"pid,mnt,uts,ipc,net\"}\nassert(h:wait() == 0)"},
 			{Name: "id", Args: "([pid], type)", Fn: s.nsID,
-				Doc: "The inode number of a process's namespace of one type (the number in /proc/PID/ns/TYPE -> type:[inode]). pid defaults to the shell itself.",
+				Doc:     "The inode number of a process's namespace of one type (the number in /proc/PID/ns/TYPE -> type:[inode]). pid defaults to the shell itself.",
 				Example: "print(ns.id(\"net\"), ns.id(1, \"net\"))"},
 			{Name: "list", Args: "([pid])", Fn: s.nsList,
-				Doc: "A table of a process's namespace inodes by type (plus pid_for_children and time_for_children).",
+				Doc:     "A table of a process's namespace inodes by type (plus pid_for_children and time_for_children).",
 				Example: "local l = ns.list(h.pid); print(l.user, l.uts)"},
 			{Name: "parent", Args: "(pid|path, [type])", Fn: s.nsRel("parent"),
-				Doc: "The parent of a PID or user namespace (ioctl NS_GET_PARENT): {type=, inode=}. EPERM when the parent is outside the caller's view.",
+				Doc:     "The parent of a PID or user namespace (ioctl NS_GET_PARENT): {type=, inode=}. EPERM when the parent is outside the caller's view.",
 				Example: "print(ns.parent(h.pid, \"pid\").inode)"},
 			{Name: "owner", Args: "(pid|path, [type])", Fn: s.nsRel("owner"),
-				Doc: "The user namespace that owns a namespace (ioctl NS_GET_USERNS): {type=\"user\", inode=, owner_uid=}.",
+				Doc:     "The user namespace that owns a namespace (ioctl NS_GET_USERNS): {type=\"user\", inode=, owner_uid=}.",
 				Example: "print(ns.owner(h.pid, \"net\").owner_uid)"},
 			{Name: "type", Args: "(path)", Fn: s.nsType,
-				Doc: "The type of a namespace file (ioctl NS_GET_NSTYPE).",
+				Doc:     "The type of a namespace file (ioctl NS_GET_NSTYPE).",
 				Example: "print(ns.type(\"/proc/self/ns/net\"))"},
 			{Name: "pin", Args: "(pid, type, name, [{keep=true}])", Fn: s.nsPin,
 				Doc: "Keeps a namespace alive with no process in it by bind-mounting its file: net goes to /run/netns/NAME (so `ip netns exec NAME` " +
@@ -61,13 +61,13 @@ func (s *Session) nsModule() *Module {
 			{Name: "unpin", Args: "(path)", Fn: s.nsUnpin,
 				Doc: "Removes a pin made by ns.pin (umount + unlink).", Example: "ns.unpin(\"/run/netns/lab1\")"},
 			{Name: "getpid", Args: "()", Fn: s.nsGetpid,
-				Doc: "The PID of this nsh process in its own PID namespace (getpid(2)): 1 in the first process of a new PID namespace.",
+				Doc:     "The PID of this nsh process in its own PID namespace (getpid(2)): 1 in the first process of a new PID namespace.",
 				Example: "print(ns.getpid())"},
 			{Name: "getppid", Args: "()", Fn: s.nsGetppid,
-				Doc: "The parent's PID as seen from this process's PID namespace: 0 when the parent is outside it.",
+				Doc:     "The parent's PID as seen from this process's PID namespace: 0 when the parent is outside it.",
 				Example: "print(ns.getppid())"},
 			{Name: "differ", Args: "([pid])", Fn: s.nsDiffer,
-				Doc: "The types in which the shell (or pid) is in other namespaces than where nsh started, as a list.",
+				Doc:     "The types in which the shell (or pid) is in other namespaces than where nsh started, as a list.",
 				Example: "ns.unshare(\"uts\"); print(table.concat(ns.differ(), \",\"))"},
 			{Name: "types", Args: "()", Fn: s.nsTypes,
 				Doc: "The namespace types the kernel knows, with what each isolates.", Example: "for _, t in ipairs(ns.types()) do print(t.name, t.what) end"},
@@ -147,15 +147,34 @@ func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *sp
 			f.Close()
 		}
 	}()
+	userHold := spec.Hold
+	if len(so.afterStart) > 0 {
+		spec.Hold = true
+	}
 	s.Flush()
 	p, err := nsproc.Start(spec)
 	if err != nil {
 		if p != nil {
 			stopChild(p)
 		}
+		runAll(so.onEnd)
 		return raise(L, fn, err)
 	}
-	L.Push(s.newHandle(p, so.keep, isLua))
+	for _, step := range so.afterStart {
+		if err := step(p); err != nil {
+			stopChild(p)
+			runAll(so.onEnd)
+			return raise(L, fn, err)
+		}
+	}
+	if !userHold && spec.Hold {
+		if err := p.Release(); err != nil {
+			stopChild(p)
+			runAll(so.onEnd)
+			return raise(L, fn, err)
+		}
+	}
+	L.Push(s.newHandle(p, so, isLua))
 	return 1
 }
 
@@ -401,4 +420,14 @@ func (s *Session) nsTypes(L *glua.LState) int {
 	}
 	L.Push(t)
 	return 1
+}
+
+func runAll(fns []func() error) error {
+	var first error
+	for i := len(fns) - 1; i >= 0; i-- {
+		if err := fns[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

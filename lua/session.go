@@ -18,19 +18,19 @@ import (
 // created and used on one goroutine locked to its OS thread (the "Lua
 // thread"): bindings act on that thread's namespaces.
 type Session struct {
-	L       *glua.LState
-	Reg     *cleanup.Registry
-	Home    *nsproc.Home  // the namespaces the Lua thread started in
-	Proc    *procview.Proc // the procfs seen at start
-	Chunks  *ChunkStore
-	Stdout  io.Writer
-	Child   bool // this is a re-executed child running a shipped function
+	L      *glua.LState
+	Reg    *cleanup.Registry
+	Home   *nsproc.Home   // the namespaces the Lua thread started in
+	Proc   *procview.Proc // the procfs seen at start
+	Chunks *ChunkStore
+	Stdout io.Writer
+	Child  bool // this is a re-executed child running a shipped function
 
 	docs     map[glua.LValue]*Doc
 	hmethods *glua.LTable
 	pins     map[string]*cleanup.Item
-	modules []*Module
-	globals []*Func
+	modules  []*Module
+	globals  []*Func
 
 	ctx     context.Context
 	cancel  context.CancelFunc

@@ -30,11 +30,13 @@ var spawnOptionDoc = map[string]string{
 	"gid":        "gid to switch to in the child",
 	"keep":       "true: leave the child running when nsh ends",
 	"pgroup":     "true: own process group (the terminal's Ctrl-C does not reach it)",
+	"join":       "existing namespaces to start in: a pid or handle with join_ns= types, or {net=\"/run/netns/x\", uts=path}",
+	"join_ns":    "with join=pid: which of its namespaces to join (default all but user)",
 }
 
 // extraSpawnOptions lets other bindings (mount, cgroup) add options: each
 // gets the value and the spec to fill.
-var extraSpawnOptions = map[string]func(s *Session, v glua.LValue, spec *nsproc.Spec) error{}
+var extraSpawnOptions = map[string]func(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error{}
 
 func optionNames() string {
 	var n []string
@@ -52,6 +54,14 @@ func optionNames() string {
 type spawnOpts struct {
 	keep  bool
 	files []*os.File // to close after start
+	// afterStart steps run in the parent while the child is held (e.g.
+	// adding it to a v1 cgroup); the child is released after them unless
+	// the user asked for hold=true.
+	afterStart []func(p *nsproc.Process) error
+	// onEnd runs when nsh cleans the child up (e.g. removing its cgroup).
+	onEnd []func() error
+	joinPid   int
+	joinTypes []nsproc.Type
 }
 
 // parseSpawnOptions reads the named fields of t into spec. Numbered fields
@@ -70,6 +80,17 @@ func (s *Session) parseSpawnOptions(t *glua.LTable, spec *nsproc.Spec, so *spawn
 	})
 	if err == nil && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) && !hasType(spec.Types, "user") {
 		err = fmt.Errorf("uid_map/gid_map need a new user namespace: add \"user\" to ns")
+	}
+	if err == nil && so.joinPid > 0 {
+		ts := so.joinTypes
+		if ts == nil {
+			for _, t := range nsproc.Types {
+				if t.Name != "user" {
+					ts = append(ts, t)
+				}
+			}
+		}
+		spec.Join = nsproc.JoinPaths(so.joinPid, ts)
 	}
 	if err == nil && hasType(spec.Types, "user") {
 		defaultCredentials(spec)
@@ -224,9 +245,34 @@ func (s *Session) spawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *
 		} else {
 			spec.GID = &id
 		}
+	case "join":
+		switch jv := v.(type) {
+		case glua.LNumber:
+			if float64(jv) < 1 || float64(jv) != float64(int(jv)) {
+				return fmt.Errorf("option join: a pid must be a positive whole number")
+			}
+			so.joinPid = int(jv)
+			return nil
+		case *glua.LUserData:
+			if h, ok := jv.Value.(*procHandle); ok {
+				so.joinPid = h.p.Pid
+				return nil
+			}
+		}
+		return s.joinOption(v, spec)
+	case "join_ns":
+		words, err := stringList(s.L, v, "join_ns")
+		if err != nil {
+			return err
+		}
+		ts, err := nsproc.ParseTypes(words...)
+		if err != nil {
+			return fmt.Errorf("option join_ns: %v", err)
+		}
+		so.joinTypes = ts
 	default:
 		if fn, ok := extraSpawnOptions[key]; ok {
-			return fn(s, v, spec)
+			return fn(s, v, spec, so)
 		}
 		return fmt.Errorf("unknown option %q (valid options: %s)", key, optionNames())
 	}
@@ -276,4 +322,24 @@ func mapsOutside(m []nsproc.IDMap, id int) bool {
 		}
 	}
 	return false
+}
+
+// joinOption reads join = pid | handle | {type = path}.
+func (s *Session) joinOption(v glua.LValue, spec *nsproc.Spec) error {
+	switch v := v.(type) {
+	case *glua.LTable:
+		m := map[string]string{}
+		var err error
+		v.ForEach(func(k, p glua.LValue) {
+			t, ok := nsproc.LookupType(k.String())
+			if !ok {
+				err = fmt.Errorf("option join: unknown namespace type %q (valid types: %s)", k.String(), nsproc.TypeNames())
+				return
+			}
+			m[t.Name] = p.String()
+		})
+		spec.Join = m
+		return err
+	}
+	return fmt.Errorf("option join must be a pid, a process handle or a table {net=path, ...}")
 }

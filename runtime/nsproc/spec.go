@@ -13,6 +13,7 @@ type Spec struct {
 	Dir  string   // working directory in the child ("" = inherit)
 
 	Types     []Type  // namespaces to create (clone flags)
+	Join      map[string]string // existing namespaces to start in: type -> namespace file (not user)
 	UIDMap    []IDMap // written before the child runs (user namespace)
 	GIDMap    []IDMap
 	Setgroups string // "allow" or "deny"; "" = "deny" when GIDMap is set by an unprivileged parent

@@ -109,6 +109,23 @@ func Start(spec Spec) (*Process, error) {
 	}
 	cmd.SysProcAttr = attr
 
+	if len(spec.Join) > 0 {
+		restore, err := joinForFork(spec.Join)
+		if err != nil {
+			if p.ctl != nil {
+				ctlChild.Close()
+				resChild.Close()
+				p.ctl.Close()
+				p.res.Close()
+			}
+			return nil, err
+		}
+		defer func() {
+			if rerr := restore(); rerr != nil {
+				panic("nsh: cannot move the interpreter thread back after joining namespaces: " + rerr.Error())
+			}
+		}()
+	}
 	p.Start = time.Now()
 	err := cmd.Start()
 	if ctlChild != nil {

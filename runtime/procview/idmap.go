@@ -13,17 +13,17 @@ type MapLine struct {
 
 // IDView is a process's user-namespace identity.
 type IDView struct {
-	Pid        int
-	UIDMap     []MapLine
-	GIDMap     []MapLine
-	Setgroups  string // "allow", "deny"
-	UserNS     uint64
-	UID, GID   int // real ids as the reader (outside) sees them; 65534 = unmapped here
-	InUID      int // the uid the process has inside its namespace (-1: not mapped)
-	InGID      int
-	Overflow   int // /proc/sys/kernel/overflowuid
-	Root       bool
-	Unmappeds  bool // the map is still empty
+	Pid       int
+	UIDMap    []MapLine
+	GIDMap    []MapLine
+	Setgroups string // "allow", "deny"
+	UserNS    uint64
+	UID, GID  int // real ids as the reader (outside) sees them; 65534 = unmapped here
+	InUID     int // the uid the process has inside its namespace (-1: not mapped)
+	InGID     int
+	Overflow  int // /proc/sys/kernel/overflowuid
+	Root      bool
+	Unmappeds bool // the map is still empty
 }
 
 func parseMap(text string) []MapLine {

@@ -8,8 +8,8 @@ import (
 
 // TreeRow is one process in a tree view.
 type TreeRow struct {
-	Depth    int    // depth in the process tree below the root
-	Pid      int    // as this procfs sees it
+	Depth    int // depth in the process tree below the root
+	Pid      int // as this procfs sees it
 	PPid     int
 	NSpid    []int  // outermost first
 	PidNS    uint64 // the process's own PID namespace
