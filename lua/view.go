@@ -10,7 +10,19 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
+// extraViews are views other files of this package add (mounts, links,
+// cgroup), each a constructor.
+var extraViews []func(*Session) Func
+
 func (s *Session) viewModule() *Module {
+	m := s.baseViewModule()
+	for _, f := range extraViews {
+		m.Funcs = append(m.Funcs, f(s))
+	}
+	return m
+}
+
+func (s *Session) baseViewModule() *Module {
 	return &Module{
 		Name: "view",
 		Doc: "Views of what the kernel did. Each returns Lua data for scripts to check, and prints as a readable table " +
