@@ -178,8 +178,8 @@ func parseSignal(v glua.LValue) (unix.Signal, error) {
 	case *glua.LNilType:
 		return unix.SIGTERM, nil
 	case glua.LNumber:
-		if v < 1 || v > 64 || float64(v) != float64(int(v)) {
-			return 0, fmt.Errorf("signal number must be 1..64, got %v", float64(v))
+		if v < 0 || v > 64 || float64(v) != float64(int(v)) {
+			return 0, fmt.Errorf("signal number must be 0..64 (0 only checks that the process exists), got %v", float64(v))
 		}
 		return unix.Signal(int(v)), nil
 	case glua.LString:

@@ -42,7 +42,10 @@ var DefaultReadonlyPaths = []string{
 // thread's mount namespace, which the caller has already unshared. The steps
 // are those of runc, in the kernel's order.
 func SetupContainerRoot(opts ContainerRoot) error {
-	if opts.Rootfs == "" || !filepath.IsAbs(opts.Rootfs) {
+	if opts.Rootfs == "" {
+		return setupInPlace(opts)
+	}
+	if !filepath.IsAbs(opts.Rootfs) {
 		return fmt.Errorf("container root: Rootfs %q must be an absolute path", opts.Rootfs)
 	}
 	switch opts.DevMode {

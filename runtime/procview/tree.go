@@ -48,7 +48,7 @@ func (p *Proc) Tree(root int) (*Tree, error) {
 		st := stats[pid]
 		ns, _ := p.Inode(pid, "pid")
 		row := TreeRow{Depth: depth, Pid: pid, PPid: st.PPid, NSpid: st.NSpid, PidNS: ns,
-			Boundary: depth > 0 && ns != parentNS, Cmd: p.Cmdline(pid, st.Name)}
+			Boundary: parentNS != 0 && ns != parentNS, Cmd: p.Cmdline(pid, st.Name)}
 		t.Rows = append(t.Rows, row)
 		if len(st.NSpid) > t.Levels {
 			t.Levels = len(st.NSpid)
@@ -61,7 +61,8 @@ func (p *Proc) Tree(root int) (*Tree, error) {
 			}
 		}
 	}
-	walk(root, 0, 0)
+	rootParentNS, _ := p.Inode(stats[root].PPid, "pid")
+	walk(root, 0, rootParentNS)
 	return t, nil
 }
 
@@ -71,7 +72,7 @@ func (t *Tree) String() string {
 	if len(t.Rows) == 0 {
 		return "(empty)"
 	}
-	first := len(t.Rows[0].NSpid) - 1
+	first := 0
 	var b strings.Builder
 	for l := first; l < t.Levels; l++ {
 		fmt.Fprintf(&b, "%-8s", fmt.Sprintf("L%d", l))
