@@ -18,8 +18,9 @@ const handleType = "nsh.process"
 // procHandle is the Lua side of a child process.
 type procHandle struct {
 	p    *nsproc.Process
-	item *cleanup.Item
-	lua  bool // runs a shipped Lua function
+	item   *cleanup.Item
+	lua    bool // runs a shipped Lua function
+	waited bool // its end has been reported (h:wait, ns.waitany)
 }
 
 var handleMethods = []Func{
@@ -157,6 +158,7 @@ func (s *Session) hWait(L *glua.LState) int {
 		return raise(L, "h:wait", err)
 	}
 	h.item.Forget()
+	h.waited = true
 	L.Push(glua.LNumber(st.Code))
 	switch {
 	case st.Signal != "":

@@ -69,6 +69,16 @@ func (s *Session) nsModule() *Module {
 			{Name: "differ", Args: "([pid])", Fn: s.nsDiffer,
 				Doc:     "The types in which the shell (or pid) is in other namespaces than where nsh started, as a list.",
 				Example: "ns.unshare(\"uts\"); print(table.concat(ns.differ(), \",\"))"},
+			{Name: "open", Args: "(pid, type)", Fn: s.nsOpen,
+				Doc: "Holds a process's namespace open (a file descriptor) and returns a path to it (/proc/PID/fd/N) usable wherever a namespace file is " +
+					"(ns.setns, join=). The namespace stays alive while held, even with no process in it; ns.close or the end of nsh releases it.",
+				Example: "local p = ns.open(h.pid, \"net\")\nh:kill(9); h:wait()\nns.setns(p)  -- still there"},
+			{Name: "close", Args: "(path)", Fn: s.nsClose,
+				Doc: "Releases a namespace held by ns.open.", Example: "ns.close(p)"},
+			{Name: "waitany", Args: "(handles, [timeout])", Fn: s.nsWaitany,
+				Doc: "Waits for whichever of several children ends first (the answer to 'how to waitpid on more than one cloned child'): " +
+					"returns that handle, its exit code and how it ended. Handles already waited for are skipped; nil when none is left, or nil, \"timeout\".",
+				Example: "local left = {h1, h2, h3}\nwhile true do\n  local h, code = ns.waitany(left)\n  if not h then break end\n  print(h.pid, code)\nend"},
 			{Name: "types", Args: "()", Fn: s.nsTypes,
 				Doc: "The namespace types the kernel knows, with what each isolates.", Example: "for _, t in ipairs(ns.types()) do print(t.name, t.what) end"},
 		},
@@ -430,4 +440,39 @@ func runAll(fns []func() error) error {
 		}
 	}
 	return first
+}
+
+func (s *Session) nsOpen(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	t := checkTypes(L, 2)
+	if len(t) != 1 {
+		return argErr(L, 2, "one namespace type expected")
+	}
+	path := nsproc.NSPath(pid, t[0].Name)
+	f, err := os.Open(path)
+	if err != nil {
+		return raise(L, "ns.open", fmt.Errorf("open(%q): %v", path, err))
+	}
+	held := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
+	it := s.Reg.Add("namespace fd "+held, f.Close)
+	s.held[held] = heldNS{f: f, item: it}
+	L.Push(glua.LString(held))
+	return 1
+}
+
+type heldNS struct {
+	f    *os.File
+	item interface{ Forget() }
+}
+
+func (s *Session) nsClose(L *glua.LState) int {
+	path := L.CheckString(1)
+	h, ok := s.held[path]
+	if !ok {
+		return argErr(L, 1, "not a namespace held by ns.open: "+path)
+	}
+	h.f.Close()
+	h.item.Forget()
+	delete(s.held, path)
+	return 0
 }

@@ -29,6 +29,7 @@ type Session struct {
 	docs     map[glua.LValue]*Doc
 	hmethods *glua.LTable
 	pins     map[string]*cleanup.Item
+	held     map[string]heldNS
 	modules  []*Module
 	globals  []*Func
 
@@ -57,6 +58,7 @@ func NewSession() (*Session, error) {
 		Stdout: os.Stdout,
 		docs:   map[glua.LValue]*Doc{},
 		pins:   map[string]*cleanup.Item{},
+		held:   map[string]heldNS{},
 		ctx:    context.Background(),
 	}
 	s.installLoaders()

@@ -62,6 +62,9 @@ type spawnOpts struct {
 	onEnd []func() error
 	joinPid   int
 	joinTypes []nsproc.Type
+	// checks run once every option is read (an option that needs another,
+	// such as rootfs needing "mnt" in ns, whatever the table's order).
+	checks []func(spec *nsproc.Spec) error
 }
 
 // parseSpawnOptions reads the named fields of t into spec. Numbered fields
@@ -80,6 +83,11 @@ func (s *Session) parseSpawnOptions(t *glua.LTable, spec *nsproc.Spec, so *spawn
 	})
 	if err == nil && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) && !hasType(spec.Types, "user") {
 		err = fmt.Errorf("uid_map/gid_map need a new user namespace: add \"user\" to ns")
+	}
+	for _, c := range so.checks {
+		if err == nil {
+			err = c(spec)
+		}
 	}
 	if err == nil && so.joinPid > 0 {
 		ts := so.joinTypes
@@ -305,13 +313,13 @@ func openStdio(key, text string) (*os.File, error) {
 // itself inside). Like unshare(1) --map-user, become the first mapped id then,
 // so the child is who the map says (root inside, 65534 outside).
 func defaultCredentials(spec *nsproc.Spec) {
-	if spec.UID == nil && len(spec.UIDMap) > 0 && !mapsOutside(spec.UIDMap, os.Geteuid()) {
+	if len(spec.UIDMap) > 0 && !mapsOutside(spec.UIDMap, os.Geteuid()) {
 		id := spec.UIDMap[0].Inside
-		spec.UID = &id
+		spec.MapUID = &id
 	}
-	if spec.GID == nil && len(spec.GIDMap) > 0 && !mapsOutside(spec.GIDMap, os.Getegid()) {
+	if len(spec.GIDMap) > 0 && !mapsOutside(spec.GIDMap, os.Getegid()) {
 		id := spec.GIDMap[0].Inside
-		spec.GID = &id
+		spec.MapGID = &id
 	}
 }
 

@@ -44,6 +44,9 @@ func (s *Session) sysModule() *Module {
 			{Name: "caps", Args: "([pid])", Fn: s.sysCaps,
 				Doc:     "The capabilities of a process (default: the shell's thread): {effective={names}, permitted={...}, bounding={...}, all=bool}. Capabilities are relative to the process's user namespace.",
 				Example: "print(table.concat(sys.caps().effective, \" \"))"},
+			{Name: "readlink", Args: "(path)", Fn: s.sysReadlink,
+				Doc: "The target of a symbolic link (readlink(2)), e.g. /proc/PID/exe or /proc/PID/ns/net; nil and the error when it cannot be read.",
+				Example: "print(sys.readlink(\"/proc/self/ns/uts\"))"},
 			{Name: "kill", Args: "(pid, [sig])", Fn: s.sysKill,
 				Doc: "Sends a signal to any process by pid (kill(2)); default SIGTERM.", Example: "sys.kill(h.pid, \"KILL\")"},
 			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
@@ -402,3 +405,14 @@ func (s *Session) sysMqUnlink(L *glua.LState) int {
 }
 
 var _ = bytes.MinRead
+
+func (s *Session) sysReadlink(L *glua.LState) int {
+	target, err := os.Readlink(L.CheckString(1))
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	L.Push(glua.LString(target))
+	return 1
+}

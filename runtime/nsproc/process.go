@@ -28,6 +28,7 @@ type Process struct {
 	res      *os.File // parent's end of the result pipe
 	held     bool
 	released bool
+	signaled bool
 
 	done   chan struct{}
 	state  *os.ProcessState
@@ -96,6 +97,7 @@ func (p *Process) Signal(sig unix.Signal) error {
 	if !p.Alive() {
 		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, unix.SignalName(sig))
 	}
+	p.signaled = true
 	err := p.cmd.Process.Signal(syscall.Signal(sig))
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
@@ -108,7 +110,7 @@ func (p *Process) Signal(sig unix.Signal) error {
 // Wait blocks until the child exits or ctx ends (then it returns ctx.Err()
 // and the child keeps running).
 func (p *Process) Wait(ctx context.Context) (Status, error) {
-	if p.Held() {
+	if p.Held() && !p.signaled {
 		return Status{}, fmt.Errorf("process %d is held before it runs: release it first (h:release()), or it would wait forever", p.Pid)
 	}
 	select {

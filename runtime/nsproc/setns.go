@@ -143,7 +143,12 @@ func (h *Home) Restore(types []Type) error {
 			}
 		}
 		if err := unix.Setns(int(f.Fd()), int(t.Flag)); err != nil {
-			return kerr.New(fmt.Sprintf("setns(home %s namespace)", t.Name), err, setnsRules)
+			rules := setnsRules
+			if err == unix.EPERM {
+				rules = kerr.Rules{unix.EPERM: "the namespace nsh started in is owned by a user namespace where this nsh has no CAP_SYS_ADMIN " +
+					"(nsh runs in a user namespace of its own: it can leave the host's " + t.Name + " namespace but not come back; run nsh as root to move freely)"}
+			}
+			return kerr.New(fmt.Sprintf("setns(home %s namespace)", t.Name), err, rules)
 		}
 	}
 	return nil

@@ -27,6 +27,10 @@ type Spec struct {
 	Setup Setup
 
 	UID, GID  *int // credentials to switch to in the child (after Setup)
+	// MapUID/MapGID: ids to take right after clone, before anything runs,
+	// in a new user namespace whose map does not cover the caller's ids
+	// (so the child is who the map says, e.g. root inside).
+	MapUID, MapGID *int
 	CgroupFD  int  // >0: start the child directly in this cgroup v2 directory (CLONE_INTO_CGROUP)
 	NoPdeath  bool // do not kill the child when nsh's interpreter thread exits
 	OwnPgroup bool // put the child in its own process group (not reached by the terminal's Ctrl-C)

@@ -24,14 +24,33 @@ var cloneRules = kerr.Rules{
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
 }
 
-// Exe is the binary re-executed for children that run nsh code.
-var Exe = "/proc/self/exe"
+// Exe is the binary re-executed for children that run nsh code: its real
+// path when that is the running binary (so children are named "nsh" in ps,
+// not "exe"), else /proc/self/exe.
+var Exe = exePath()
+
+func exePath() string {
+	const self = "/proc/self/exe"
+	p, err := os.Executable()
+	if err != nil {
+		return self
+	}
+	a, err1 := os.Stat(p)
+	b, err2 := os.Stat(self)
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		return self
+	}
+	return p
+}
 
 // Start forks a child from the calling thread (so it inherits the thread's
 // namespaces) into the new namespaces of spec. A program with no set-up
 // steps is executed directly; anything that needs nsh code in the child (a
 // held start, hostname, mounts, a Lua function) re-executes nsh first.
 func Start(spec Spec) (*Process, error) {
+	if err := checkJoin(spec.Join); err != nil {
+		return nil, err
+	}
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
@@ -89,17 +108,28 @@ func Start(spec Spec) (*Process, error) {
 		attr.GidMappings = toSys(spec.GIDMap)
 		attr.GidMappingsEnableSetgroups = spec.Setgroups == "allow"
 	}
-	if !spec.needsReexec() && (spec.UID != nil || spec.GID != nil) {
-		cred := &syscall.Credential{NoSetGroups: true}
+	// Credentials set before exec: the ids the new user namespace maps
+	// (MapUID/MapGID), and, for a program executed directly, the uid/gid
+	// asked for. A re-executed nsh applies the asked-for ids itself, after
+	// its set-up steps, which may need root. (They cannot wait until after
+	// exec when a user namespace is new: execve as an unmapped uid drops
+	// every capability.)
+	uid, gid := spec.MapUID, spec.MapGID
+	if !spec.needsReexec() {
 		if spec.UID != nil {
-			cred.Uid = uint32(*spec.UID)
-		} else {
-			cred.Uid = uint32(os.Getuid())
+			uid = spec.UID
 		}
 		if spec.GID != nil {
-			cred.Gid = uint32(*spec.GID)
-		} else {
-			cred.Gid = uint32(os.Getgid())
+			gid = spec.GID
+		}
+	}
+	if uid != nil || gid != nil {
+		cred := &syscall.Credential{NoSetGroups: true, Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}
+		if uid != nil {
+			cred.Uid = uint32(*uid)
+		}
+		if gid != nil {
+			cred.Gid = uint32(*gid)
 		}
 		attr.Credential = cred
 	}
@@ -109,25 +139,13 @@ func Start(spec Spec) (*Process, error) {
 	}
 	cmd.SysProcAttr = attr
 
-	if len(spec.Join) > 0 {
-		restore, err := joinForFork(spec.Join)
-		if err != nil {
-			if p.ctl != nil {
-				ctlChild.Close()
-				resChild.Close()
-				p.ctl.Close()
-				p.res.Close()
-			}
-			return nil, err
-		}
-		defer func() {
-			if rerr := restore(); rerr != nil {
-				panic("nsh: cannot move the interpreter thread back after joining namespaces: " + rerr.Error())
-			}
-		}()
-	}
 	p.Start = time.Now()
-	err := cmd.Start()
+	var err error
+	if len(spec.Join) > 0 {
+		err = forkOnFreshThread(spec.Join, cmd, p.done)
+	} else {
+		err = cmd.Start()
+	}
 	if ctlChild != nil {
 		ctlChild.Close()
 		resChild.Close()

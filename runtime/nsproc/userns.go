@@ -15,7 +15,8 @@ const InUserNSEnv = "NSH_USERNS"
 
 // ReexecInUserNS runs this same nsh command again in a new user namespace
 // that maps the caller's uid and gid to root (like `unshare -r`), waits for
-// it, and returns its exit code. A Go program cannot enter a user namespace
+// it, and returns its exit code. It also gets its own copies of the mount,
+// UTS and IPC namespaces (see below). A Go program cannot enter a user namespace
 // itself (the kernel wants a single-threaded caller), so a new process is the
 // only way. Terminal signals reach the child directly (same process group);
 // SIGTERM and SIGHUP sent to this process are passed on.
@@ -26,7 +27,12 @@ func ReexecInUserNS(args []string) (int, error) {
 	cmd.Env = append(os.Environ(), InUserNSEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  unix.CLONE_NEWUSER,
+		// With the user namespace come private copies of the mount, UTS
+		// and IPC namespaces, owned by it: the shell starts with the same
+		// view, but can always go back to them (ns.restore), which it
+		// could not do to the host's (setns needs CAP_SYS_ADMIN in the
+		// owning user namespace). The network stays the host's.
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}},
 		// an unprivileged writer may map its gid only after denying setgroups

@@ -2,6 +2,8 @@ package procview
 
 import (
 	"fmt"
+
+	"golang.org/x/sys/unix"
 	"strconv"
 	"strings"
 )
@@ -51,6 +53,24 @@ func toInside(m []MapLine, outside int) int {
 	return -1
 }
 
+// toOutside maps an inside id through m; -1 when unmapped.
+func toOutside(m []MapLine, inside int) int {
+	for _, l := range m {
+		if inside >= l.Inside && inside-l.Inside < l.Count {
+			return l.Outside + inside - l.Inside
+		}
+	}
+	return -1
+}
+
+func selfUserNS() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/user", &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
 // IDMaps reads uid_map, gid_map, setgroups and the ids of a process.
 func (p *Proc) IDMaps(pid int) (*IDView, error) {
 	base := strconv.Itoa(pid)
@@ -75,7 +95,14 @@ func (p *Proc) IDMaps(pid int) (*IDView, error) {
 		v.Overflow, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
 	v.Unmappeds = len(v.UIDMap) == 0
-	v.InUID, v.InGID = toInside(v.UIDMap, v.UID), toInside(v.GIDMap, v.GID)
+	if mine, err := selfUserNS(); err == nil && mine == v.UserNS {
+		// Read from inside the same user namespace, status shows the ids
+		// as they are inside; the map gives the outside ones.
+		v.InUID, v.InGID = v.UID, v.GID
+		v.UID, v.GID = toOutside(v.UIDMap, v.InUID), toOutside(v.GIDMap, v.InGID)
+	} else {
+		v.InUID, v.InGID = toInside(v.UIDMap, v.UID), toInside(v.GIDMap, v.GID)
+	}
 	v.Root = v.InUID == 0
 	return v, nil
 }

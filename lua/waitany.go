@@ -1,0 +1,75 @@
+package lua
+
+import (
+	"reflect"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// nsWaitany waits for the first of several children to end.
+func (s *Session) nsWaitany(L *glua.LState) int {
+	t, ok := L.Get(1).(*glua.LTable)
+	if !ok {
+		return argErr(L, 1, "a list of process handles expected, got "+typeName(L.Get(1)))
+	}
+	var hs []*procHandle
+	var uds []*glua.LUserData
+	for i := 1; i <= t.Len(); i++ {
+		ud, ok := t.RawGetInt(i).(*glua.LUserData)
+		h, ok2 := (*procHandle)(nil), false
+		if ok {
+			h, ok2 = ud.Value.(*procHandle)
+		}
+		if !ok2 {
+			return argErr(L, 1, "element "+itoa(i)+" is not a process handle")
+		}
+		if h.waited {
+			continue
+		}
+		hs = append(hs, h)
+		uds = append(uds, ud)
+	}
+	if len(hs) == 0 {
+		L.Push(glua.LNil)
+		return 1
+	}
+	cases := make([]reflect.SelectCase, 0, len(hs)+2)
+	for _, h := range hs {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(h.p.Done())})
+	}
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.Context().Done())})
+	if L.Get(2) != glua.LNil {
+		secs, ok := L.Get(2).(glua.LNumber)
+		if !ok || secs < 0 {
+			return argErr(L, 2, "timeout must be a number of seconds >= 0")
+		}
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(time.After(time.Duration(float64(secs) * float64(time.Second))))})
+	}
+	i, _, _ := reflect.Select(cases)
+	switch {
+	case i == len(hs):
+		return raise(L, "ns.waitany", s.Context().Err())
+	case i > len(hs):
+		L.Push(glua.LNil)
+		L.Push(glua.LString("timeout"))
+		return 2
+	}
+	h := hs[i]
+	st := h.p.Status()
+	h.waited = true
+	h.item.Forget()
+	L.Push(uds[i])
+	L.Push(glua.LNumber(st.Code))
+	if st.Signal != "" {
+		L.Push(glua.LString("signal"))
+		L.Push(glua.LString(st.Signal))
+		return 4
+	}
+	L.Push(glua.LString("exit"))
+	return 3
+}
+
+func itoa(i int) string {
+	return glua.LNumber(i).String()
+}

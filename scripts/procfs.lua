@@ -1,0 +1,48 @@
+-- procfs.lua: /proc shows the PID namespace it was mounted for.
+--
+-- A new PID namespace does not change what /proc shows: procfs lists the
+-- processes of the PID namespace that mounted it. Until a new proc is
+-- mounted (in a new mount namespace, so the host's /proc is untouched),
+-- `ps` inside still lists the host's processes with the host's numbers.
+-- Seeds: 004 ("you should ... mount a new /proc instance"), 003.
+
+section("ps in a new PID namespace, before and after mounting proc")
+local function pids(text)
+  local out = {}
+  for line in text:gmatch("[^\n]+") do
+    local pid, comm = line:match("^%s*(%d+)%s+(.-)%s*$")
+    if pid then out[#out + 1] = {pid = tonumber(pid), comm = comm} end
+  end
+  return out
+end
+
+local h = ns.clone("pid,mnt", function()
+  local before = sys.run("ps -e -o pid=,comm=")
+  -- private first, so the new proc mount cannot propagate to the host
+  local _, c1, e1 = sys.run("mount --make-rprivate /")
+  local _, c2, e2 = sys.run("mount -t proc proc /proc")
+  local after = sys.run("ps -e -o pid=,comm=")
+  return {before = before, after = after, mount = c1 + c2, err = e1 .. e2, me = ns.getpid()}
+end)
+check(h:wait() == 0, "the child ran")
+local r = h:result()
+local before, after = pids(r.before), pids(r.after)
+
+say("Before: ps inside the new namespace lists %d processes, e.g.:", #before)
+for i = 1, math.min(4, #before) do say("    %6d %s", before[i].pid, before[i].comm) end
+local host_numbers = false
+for _, p in ipairs(before) do if p.pid > 1000 then host_numbers = true end end
+check(#before > 3 and host_numbers, "without a new /proc, ps inside still shows the host's processes with host PIDs")
+check(r.mount == 0, "mounting a new proc in the child's own mount namespace works", r.err)
+
+say("After mounting proc: ps lists %d processes:", #after)
+for _, p in ipairs(after) do say("    %6d %s", p.pid, p.comm) end
+check(#after >= 1 and after[1].pid == 1 and after[1].comm:match("^nsh"), "now PID 1 is the namespace's init (the cloned nsh)")
+local small = true
+for _, p in ipairs(after) do if p.pid > 100 then small = false end end
+check(small and #after < #before, "now only the namespace's own processes are listed, with its own PIDs")
+
+local mine = sys.run("grep -c '^' /proc/self/mountinfo")
+local host_proc_ok = io.open("/proc/1/status") ~= nil
+check(host_proc_ok, "the host's /proc is untouched (the new proc lived in the child's mount namespace)")
+finish()

@@ -1,0 +1,47 @@
+-- reaper.lua: PID 1 adopts orphans, and takes its namespace with it.
+--
+-- Inside a PID namespace, the first process (PID 1) is the reaper: an orphan
+-- is re-parented to it, not to the host's init. When PID 1 dies, the kernel
+-- kills every other process of the namespace (SIGKILL) and lets no new
+-- process in: fork into it fails with ENOMEM. Seed: 004.
+
+section("PID 1 of a namespace is its reaper")
+local h = ns.clone("pid", function()
+  -- a shell starts a sleeper in the background and exits: the sleeper is orphaned
+  local out = sys.run("sleep 60 >/dev/null 2>&1 & echo $!")
+  sys.sleep(60)  -- the init waits to be killed from outside
+end)
+local held = ns.open(h.pid, "pid")  -- keep the namespace itself to test it after its init dies
+say("init of the new namespace: pid %d outside; the namespace is held at %s", h.pid, held)
+
+-- wait until the sleeper exists and its shell has gone (poll the tree)
+local orphan
+for _ = 1, 500 do
+  orphan = nil
+  local only_sleeper = true
+  for _, row in ipairs(view.tree(h.pid).rows) do
+    if row.cmd:match("^sleep 60") then orphan = row
+    elseif row.depth > 0 then only_sleeper = false end
+  end
+  if orphan and only_sleeper then break end
+  sys.sleep(0.01)
+end
+print(view.tree(h.pid))
+check(orphan ~= nil, "the orphaned sleeper exists")
+if not orphan then h:kill(9); finish() end
+check(orphan.ppid == h.pid, "the orphan was re-parented to the namespace's PID 1, not to the host's init",
+      "ppid=" .. orphan.ppid)
+check(orphan.nspid[#orphan.nspid] > 1, "inside, the orphan has a PID of its own", orphan.nspid[#orphan.nspid])
+
+section("When PID 1 dies, the namespace dies")
+h:kill("KILL")
+local code, how, sig = h:wait()
+say("init ended: %s %s", how, sig or code)
+local alive = pcall(sys.kill, orphan.pid, 0)
+check(not alive, "every other process of the namespace was killed with it (the orphan is gone)")
+
+local ok, err = pcall(ns.spawn, {"/bin/true", join = {pid = held}})
+say("starting a process in the dead namespace: %s", ok and "it worked?!" or err)
+check(not ok and tostring(err):find("ENOMEM"), "no new process can enter a PID namespace whose init died (fork gives ENOMEM)")
+ns.close(held)
+finish()
