@@ -17,7 +17,7 @@ const handleType = "nsh.process"
 
 // procHandle is the Lua side of a child process.
 type procHandle struct {
-	p    *nsproc.Process
+	p      *nsproc.Process
 	item   *cleanup.Item
 	lua    bool // runs a shipped Lua function
 	waited bool // its end has been reported (h:wait, ns.waitany)

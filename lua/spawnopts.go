@@ -59,7 +59,7 @@ type spawnOpts struct {
 	// the user asked for hold=true.
 	afterStart []func(p *nsproc.Process) error
 	// onEnd runs when nsh cleans the child up (e.g. removing its cgroup).
-	onEnd []func() error
+	onEnd     []func() error
 	joinPid   int
 	joinTypes []nsproc.Type
 	// checks run once every option is read (an option that needs another,

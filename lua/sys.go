@@ -45,7 +45,7 @@ func (s *Session) sysModule() *Module {
 				Doc:     "The capabilities of a process (default: the shell's thread): {effective={names}, permitted={...}, bounding={...}, all=bool}. Capabilities are relative to the process's user namespace.",
 				Example: "print(table.concat(sys.caps().effective, \" \"))"},
 			{Name: "readlink", Args: "(path)", Fn: s.sysReadlink,
-				Doc: "The target of a symbolic link (readlink(2)), e.g. /proc/PID/exe or /proc/PID/ns/net; nil and the error when it cannot be read.",
+				Doc:     "The target of a symbolic link (readlink(2)), e.g. /proc/PID/exe or /proc/PID/ns/net; nil and the error when it cannot be read.",
 				Example: "print(sys.readlink(\"/proc/self/ns/uts\"))"},
 			{Name: "kill", Args: "(pid, [sig])", Fn: s.sysKill,
 				Doc: "Sends a signal to any process by pid (kill(2)); default SIGTERM.", Example: "sys.kill(h.pid, \"KILL\")"},

@@ -12,9 +12,9 @@ type Spec struct {
 	Env  []string // nil: inherit
 	Dir  string   // working directory in the child ("" = inherit)
 
-	Types     []Type  // namespaces to create (clone flags)
+	Types     []Type            // namespaces to create (clone flags)
 	Join      map[string]string // existing namespaces to start in: type -> namespace file (not user)
-	UIDMap    []IDMap // written before the child runs (user namespace)
+	UIDMap    []IDMap           // written before the child runs (user namespace)
 	GIDMap    []IDMap
 	Setgroups string // "allow" or "deny"; "" = "deny" when GIDMap is set by an unprivileged parent
 
@@ -26,14 +26,14 @@ type Spec struct {
 	// Steps the child performs itself, in kernel order, before it runs.
 	Setup Setup
 
-	UID, GID  *int // credentials to switch to in the child (after Setup)
+	UID, GID *int // credentials to switch to in the child (after Setup)
 	// MapUID/MapGID: ids to take right after clone, before anything runs,
 	// in a new user namespace whose map does not cover the caller's ids
 	// (so the child is who the map says, e.g. root inside).
 	MapUID, MapGID *int
-	CgroupFD  int  // >0: start the child directly in this cgroup v2 directory (CLONE_INTO_CGROUP)
-	NoPdeath  bool // do not kill the child when nsh's interpreter thread exits
-	OwnPgroup bool // put the child in its own process group (not reached by the terminal's Ctrl-C)
+	CgroupFD       int  // >0: start the child directly in this cgroup v2 directory (CLONE_INTO_CGROUP)
+	NoPdeath       bool // do not kill the child when nsh's interpreter thread exits
+	OwnPgroup      bool // put the child in its own process group (not reached by the terminal's Ctrl-C)
 
 	Stdin, Stdout, Stderr *os.File // nil: nsh's own
 
