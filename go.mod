@@ -9,3 +9,5 @@ require (
 	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/creack/pty v1.1.24 // indirect

@@ -21,6 +21,7 @@ type procHandle struct {
 	item   *cleanup.Item
 	lua    bool // runs a shipped Lua function
 	waited bool // its end has been reported (h:wait, ns.waitany)
+	pgroup bool // leads a process group of its own (job control)
 }
 
 var handleMethods = []Func{
@@ -37,7 +38,7 @@ var handleMethods = []Func{
 }
 
 func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
-	h := &procHandle{p: p, lua: isLua}
+	h := &procHandle{p: p, lua: isLua, pgroup: p.OwnPgroup}
 	onEnd := so.onEnd
 	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error {
 		err := stopChild(p)
@@ -153,7 +154,14 @@ func (s *Session) hWait(L *glua.LState) int {
 			return raise(L, "h:wait", ctx.Err())
 		}
 	}
+	var back func()
+	if h.pgroup && h.p.Alive() {
+		back = foreground(h.p.Pid)
+	}
 	st, err := h.p.Wait(ctx)
+	if back != nil {
+		back()
+	}
 	if err != nil {
 		return raise(L, "h:wait", err)
 	}

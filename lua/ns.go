@@ -157,6 +157,9 @@ func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *sp
 			f.Close()
 		}
 	}()
+	if !so.pgroupSet && onTerminal() {
+		spec.OwnPgroup = true // job control: see tty.go
+	}
 	userHold := spec.Hold
 	if len(so.afterStart) > 0 {
 		spec.Hold = true

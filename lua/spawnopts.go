@@ -61,6 +61,7 @@ type spawnOpts struct {
 	// onEnd runs when nsh cleans the child up (e.g. removing its cgroup).
 	onEnd     []func() error
 	joinPid   int
+	pgroupSet bool
 	joinTypes []nsproc.Type
 	// checks run once every option is read (an option that needs another,
 	// such as rootfs needing "mnt" in ns, whatever the table's order).
@@ -178,6 +179,7 @@ func (s *Session) spawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *
 			spec.NoPdeath = bool(b)
 		case "pgroup":
 			spec.OwnPgroup = bool(b)
+			so.pgroupSet = true
 		}
 	case "hostname", "domainname":
 		text, err := str()

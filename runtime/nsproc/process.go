@@ -22,6 +22,8 @@ type Process struct {
 	Argv  []string
 	Types []Type
 	Start time.Time
+	// OwnPgroup: the child leads a process group of its own.
+	OwnPgroup bool
 
 	cmd      *exec.Cmd
 	ctl      *os.File // parent's end of the control pipe (nil for direct children)

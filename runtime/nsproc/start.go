@@ -51,7 +51,7 @@ func Start(spec Spec) (*Process, error) {
 	if err := checkJoin(spec.Join); err != nil {
 		return nil, err
 	}
-	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold}
+	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
 	var msg *childMsg

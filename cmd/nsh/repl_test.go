@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// term drives nsh's REPL through a real pseudo-terminal.
+type term struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	f    *os.File
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	done chan struct{}
+}
+
+func startREPL(t *testing.T, env ...string) *term {
+	t.Helper()
+	cmd := exec.Command(nshBin, "--no-userns")
+	cmd.Env = append(os.Environ(), append([]string{"TERM=xterm", "XDG_STATE_HOME=" + t.TempDir()}, env...)...)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, cmd: cmd, f: f, done: make(chan struct{})}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := f.Read(b)
+			tm.mu.Lock()
+			tm.buf.Write(b[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				close(tm.done)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		f.Close()
+	})
+	tm.expect("# ")
+	return tm
+}
+
+func (tm *term) send(s string) { tm.f.Write([]byte(s)) }
+
+// expect waits until the output since the last expect contains want.
+func (tm *term) expect(want string) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		out := tm.buf.String()
+		if i := strings.Index(out, want); i >= 0 {
+			tm.buf.Next(i + len(want))
+			tm.mu.Unlock()
+			return out[:i+len(want)]
+		}
+		tm.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.t.Fatalf("no %q in REPL output:\n%q", want, tm.buf.String())
+	return ""
+}
+
+func TestREPLPrintsExpressionsAndTables(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("1+1\r")
+	tm.expect("2\r\n")
+	tm.send("{a = 1, 2}\r")
+	tm.expect("2,")
+	tm.expect("a = 1,")
+	tm.send("x = 5\r")
+	tm.expect("# ")
+	tm.send("x * 2\r")
+	tm.expect("10\r\n")
+}
+
+func TestREPLMultiLine(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("for i = 1, 3 do\r")
+	tm.expect(">> ")
+	tm.send("  io.write(i, ';')\r")
+	tm.expect(">> ")
+	tm.send("end\r")
+	tm.expect("1;2;3;")
+	tm.send("function f(a,\r")
+	tm.expect(">> ")
+	tm.send("b) return a + b end\r")
+	tm.send("f(20, 22)\r")
+	tm.expect("42")
+}
+
+func TestREPLCompletion(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("ns.clon\t")
+	tm.expect("ns.clone")
+	tm.send("\x15") // kill the line
+	tm.send("h = ns.spawn{'/bin/sleep', '30'}\r")
+	tm.expect("# ")
+	tm.send("h:wa\t")
+	tm.expect("h:wait")
+	tm.send("\x15h:kill(9)\r")
+	tm.expect("# ")
+	tm.send("vie\t")
+	tm.expect("view")
+}
+
+func TestREPLCtrlCInterruptsAChunk(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("h = ns.spawn{'/bin/sleep', '100'}\r")
+	tm.expect("# ")
+	tm.send("while true do end\r")
+	time.Sleep(300 * time.Millisecond)
+	tm.send("\x03")
+	tm.expect("interrupted")
+	tm.send("print('still here', h:alive())\r")
+	tm.expect("still here\ttrue")
+	tm.send("k = ns.spawn{'/bin/sleep', '100'}; print('pid', k.pid); sys.sleep(100)\r")
+	out := tm.expect("pid\t")
+	_ = out
+	line := tm.expect("\n")
+	pid := strings.TrimSpace(line)
+	time.Sleep(200 * time.Millisecond)
+	tm.send("\x03")
+	tm.expect("interrupted")
+	tm.expect("# ")
+	if _, err := os.Stat("/proc/" + pid); err == nil {
+		t.Fatalf("the child %s started by the interrupted chunk is still alive", pid)
+	}
+}
+
+func TestREPLShellEscapeHelpAndExit(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	tm := startREPL(t, "XDG_STATE_HOME="+dir)
+	tm.send("!echo from-the-shell\r")
+	tm.expect("from-the-shell")
+	tm.send("help()\r")
+	tm.expect("Modules:")
+	tm.send("ns.unshare('uts')\r")
+	tm.expect("[uts]")
+	tm.send("\x04")
+	select {
+	case <-tm.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Ctrl-D did not end the REPL")
+	}
+	hist, err := os.ReadFile(filepath.Join(dir, "nsh", "history"))
+	if err != nil || !strings.Contains(string(hist), "!echo from-the-shell") {
+		t.Fatalf("history not kept: %v %q", err, hist)
+	}
+}
+
+// An interactive program started from the REPL gets the terminal while nsh
+// waits for it, and nsh gets it back afterwards.
+func TestREPLInteractiveChild(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("h = ns.spawn{'/bin/sh', ns = 'uts', hostname = 'boxy'}; print('code', h:wait())\r")
+	time.Sleep(300 * time.Millisecond)
+	tm.send("hostname\r")
+	tm.expect("boxy")
+	tm.send("exit 3\r")
+	tm.expect("code\t3")
+	tm.send("print('back')\r")
+	tm.expect("back")
+}

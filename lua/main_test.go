@@ -1,0 +1,61 @@
+package lua
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"nsh/runtime/nsproc"
+)
+
+// nshBin is a freshly built nsh: children (ns.clone) re-execute it, and the
+// fuzz test runs Lua in it, in a sandbox.
+var nshBin string
+
+func TestMain(m *testing.M) {
+	runtime.LockOSThread() // the session's thread model: one locked thread
+	dir, err := os.MkdirTemp("", "nsh-lua-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Chmod(dir, 0o755)
+	nshBin = filepath.Join(dir, "nsh")
+	build := exec.Command("go", "build", "-o", nshBin, "../cmd/nsh")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building nsh:", err)
+		os.Exit(1)
+	}
+	nsproc.Exe = nshBin
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// newTestSession makes a session and closes it (running cleanup) at the end.
+func newTestSession(t *testing.T) *Session {
+	t.Helper()
+	s, err := NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, err := range s.Close() {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// run runs Lua in s and fails the test on error.
+func run(t *testing.T, s *Session, src string) {
+	t.Helper()
+	if _, err := s.Run(src, t.Name()); err != nil {
+		t.Fatalf("%v\nin:\n%s", err, src)
+	}
+}
