@@ -41,4 +41,3 @@ func foreground(pgid int) func() {
 	setpgrp(pgid)
 	return func() { setpgrp(mine) }
 }
-

@@ -14,7 +14,7 @@ func TestParseStatus(t *testing.T) {
 	if st.Pid != 42 || st.PPid != 7 || len(st.NSpid) != 3 || st.NSpid[2] != 1 || st.Name != "sleep" {
 		t.Fatalf("%+v", st)
 	}
-	if !AllCaps(st.CapEff) || CapNames(1<<21)[0] != "sys_admin" {
+	if !AllCaps(st.CapEff) || CapNames(1 << 21)[0] != "sys_admin" {
 		t.Fatal("capability names")
 	}
 }
