@@ -35,6 +35,9 @@ func (s *Session) sysModule() *Module {
 			{Name: "exec", Args: "(argv... | {argv...})", Fn: s.sysExec,
 				Doc:     "Replaces this process with a program (execve(2)): the program keeps nsh's PID and namespaces. nsh's cleanup runs first. In a clone child this is how a container's init becomes the shell (PID 1) instead of forking it (PID 2+).",
 				Example: "ns.clone(\"pid\", function() sys.exec(\"/bin/sh\", \"-c\", \"echo my pid is $$\") end):wait()"},
+			{Name: "now", Args: "()", Fn: s.sysNow,
+				Doc: "Seconds on a monotonic clock (fractions included), for timing: the difference of two calls is the wall-clock time between them.",
+				Example: "local t0 = sys.now()\nns.spawn{\"/bin/true\", ns = \"pid\"}:wait()\nprint(sys.now() - t0)"},
 			{Name: "sleep", Args: "(seconds)", Fn: s.sysSleep,
 				Doc: "Sleeps (fractions allowed); Ctrl-C interrupts it.", Example: "sys.sleep(0.5)"},
 			{Name: "getuid", Args: "()", Fn: s.sysID(unix.Getuid), Doc: "The real uid, as this process's user namespace sees it.", Example: "print(sys.getuid())"},
@@ -414,5 +417,12 @@ func (s *Session) sysReadlink(L *glua.LState) int {
 		return 2
 	}
 	L.Push(glua.LString(target))
+	return 1
+}
+
+var startTime = time.Now()
+
+func (s *Session) sysNow(L *glua.LState) int {
+	L.Push(glua.LNumber(time.Since(startTime).Seconds()))
 	return 1
 }

@@ -220,3 +220,5 @@ func TestParentAndOwner(t *testing.T) {
 		t.Fatalf("owner: %+v %v (want user:[%d])", own, err, childUser)
 	}
 }
+
+func notRoot() bool { return os.Geteuid() != 0 }
