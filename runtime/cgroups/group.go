@@ -343,6 +343,29 @@ func (g *Group) Add(pid int) error {
 	return nil
 }
 
+// AddV1 moves process pid into the group in its v1 hierarchies only. With
+// CLONE_INTO_CGROUP a child starts in the v2 directory; on a hybrid host its
+// v1 memberships are then added with AddV1 while it is held. A group with
+// no v1 directory makes this a no-op.
+func (g *Group) AddV1(pid int) error {
+	if pid < 0 {
+		return fmt.Errorf("cgroups.add: pid must be >= 0 (0 means the calling process), got %d", pid)
+	}
+	for _, d := range g.dirs {
+		if d.h.Version != 1 {
+			continue
+		}
+		if err := writeFile(d.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasV2 reports whether the group has a cgroup v2 directory (so a child can
+// be started in it with CLONE_INTO_CGROUP, see V2FD).
+func (g *Group) HasV2() bool { return g.v2dir() != "" }
+
 // Procs lists the processes in the group itself (not its children), from
 // every hierarchy, sorted and without duplicates. Pids are as seen from the
 // caller's pid namespace.
