@@ -1,10 +1,12 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
+	"nsh/runtime/kerr"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -211,8 +213,7 @@ func (s *Session) nsSpawn(L *glua.LState) int {
 		return argErr(L, 1, "no program: put the program and its arguments first, e.g. ns.spawn{\"/bin/sh\", \"-c\", \"echo hi\", ns = \"uts\"}")
 	}
 	if err := s.parseSpawnOptions(t, &spec, so); err != nil {
-		closeAll(so)
-		return argErr(L, 1, err.Error())
+		return optionErr(L, "ns.spawn", so, err)
 	}
 	return s.startChild(L, "ns.spawn", spec, so, false)
 }
@@ -235,8 +236,7 @@ func (s *Session) nsClone(L *glua.LState) int {
 		if v.Len() > 0 && v.RawGetString("ns") == glua.LNil {
 			spec.Types = checkTypes(L, 1)
 		} else if err := s.parseSpawnOptions(v, &spec, so); err != nil {
-			closeAll(so)
-			return argErr(L, 1, err.Error())
+			return optionErr(L, "ns.clone", so, err)
 		}
 	default:
 		return argErr(L, 1, "types (\"pid,uts\") or an options table ({ns=\"pid\", hold=true, ...}) expected, got "+typeName(L.Get(1)))
@@ -478,4 +478,17 @@ func (s *Session) nsClose(L *glua.LState) int {
 	h.item.Forget()
 	delete(s.held, path)
 	return 0
+}
+
+// optionErr reports a failed option: a kernel error (e.g. creating the
+// cgroup asked for) as such, anything else as a bad argument. What the
+// options had already made is undone.
+func optionErr(L *glua.LState, fn string, so *spawnOpts, err error) int {
+	closeAll(so)
+	runAll(so.onEnd)
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return raise(L, fn, err)
+	}
+	return argErr(L, 1, err.Error())
 }
