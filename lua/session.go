@@ -28,6 +28,9 @@ type Session struct {
 
 	docs     map[glua.LValue]*Doc
 	hmethods *glua.LTable
+	// baseGlobals are nsh's own globals (as set up at start): a shipped
+	// function's reads of these are not sent along.
+	baseGlobals map[string]glua.LValue
 	pins     map[string]*cleanup.Item
 	held     map[string]heldNS
 	modules  []*Module
@@ -72,6 +75,12 @@ func NewSession() (*Session, error) {
 	if err := s.loadPrelude(); err != nil {
 		return nil, err
 	}
+	s.baseGlobals = map[string]glua.LValue{}
+	s.L.G.Global.ForEach(func(k, v glua.LValue) {
+		if ks, ok := k.(glua.LString); ok {
+			s.baseGlobals[string(ks)] = v
+		}
+	})
 	return s, nil
 }
 

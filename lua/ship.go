@@ -20,7 +20,7 @@ type sval struct {
 	S   string  `json:"s,omitempty"` // string, or the text of a non-finite number
 	K   []sval  `json:"k,omitempty"`
 	V   []sval  `json:"v,omitempty"`
-	Ref int     `json:"r,omitempty"` // table identity, for shared and cyclic tables
+	Ref int     `json:"r,omitempty"` // table or function identity, for shared and cyclic references
 	F   *sfunc  `json:"f,omitempty"`
 }
 
@@ -37,21 +37,31 @@ type schunk struct {
 
 // shipment is the payload of a child that runs a Lua function.
 type shipment struct {
-	Chunks []schunk `json:"chunks,omitempty"`
-	Fn     sval     `json:"fn"`
-	Args   []sval   `json:"args,omitempty"`
+	Chunks  []schunk  `json:"chunks,omitempty"`
+	Globals []sglobal `json:"globals,omitempty"`
+	Fn      sval      `json:"fn"`
+	Args    []sval    `json:"args,omitempty"`
+}
+
+// sglobal is a global variable a shipped function reads (a helper function
+// or a table the script defined), set in the child before the call.
+type sglobal struct {
+	Name  string `json:"n"`
+	Value sval   `json:"v"`
 }
 
 type encoder struct {
 	s       *Session
+	globals []sglobal
+	seenG   map[string]bool
 	chunks  map[int]int // store index -> shipment index
 	out     []schunk
-	tables  map[*glua.LTable]int
+	refs    map[glua.LValue]int // tables and Lua functions already encoded
 	goNames map[*glua.LFunction]string
 }
 
 func (s *Session) newEncoder() *encoder {
-	return &encoder{s: s, chunks: map[int]int{}, tables: map[*glua.LTable]int{}}
+	return &encoder{s: s, chunks: map[int]int{}, refs: map[glua.LValue]int{}}
 }
 
 // goName finds the global name of a Go function (searching globals and the
@@ -101,11 +111,11 @@ func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
 	case glua.LString:
 		return sval{T: "s", S: string(v)}, nil
 	case *glua.LTable:
-		if id, ok := e.tables[v]; ok {
+		if id, ok := e.refs[v]; ok {
 			return sval{T: "r", Ref: id}, nil
 		}
-		id := len(e.tables) + 1
-		e.tables[v] = id
+		id := len(e.refs) + 1
+		e.refs[v] = id
 		out := sval{T: "t", Ref: id}
 		var err error
 		v.ForEach(func(k, val glua.LValue) {
@@ -130,6 +140,11 @@ func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
 			}
 			return sval{}, fmt.Errorf("%s is a Go function that is not one of nsh's globals, so it cannot travel to the child", what)
 		}
+		if id, ok := e.refs[v]; ok {
+			return sval{T: "r", Ref: id}, nil // a recursive local function refers to itself
+		}
+		id := len(e.refs) + 1
+		e.refs[v] = id
 		pl, ok := e.s.Chunks.place(v.Proto)
 		if !ok {
 			return sval{}, fmt.Errorf("%s is a function from a chunk nsh did not record (%s), so it cannot be rebuilt in the child", what, v.Proto.SourceName)
@@ -141,6 +156,7 @@ func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
 			e.out = append(e.out, schunk{Name: c.Name, Source: c.Source})
 			e.chunks[pl.chunk] = ci
 		}
+		e.shipGlobals(v.Proto)
 		f := &sfunc{Chunk: ci, Path: pl.path}
 		for i, uv := range v.Upvalues {
 			name := fmt.Sprintf("#%d", i+1)
@@ -157,7 +173,7 @@ func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
 			}
 			f.Up = append(f.Up, sv)
 		}
-		return sval{T: "f", F: f}, nil
+		return sval{T: "f", F: f, Ref: id}, nil
 	}
 	return sval{}, fmt.Errorf("%s is a %s, which cannot travel to another process: only nil, booleans, numbers, strings, tables of those and Lua functions can", what, typeName(v))
 }
@@ -178,7 +194,56 @@ func (s *Session) Ship(fn *glua.LFunction, args []glua.LValue) ([]byte, error) {
 		sh.Args = append(sh.Args, v)
 	}
 	sh.Chunks = e.out
+	sh.Globals = e.globals
 	return json.Marshal(sh)
+}
+
+// shipGlobals adds the globals a function (and the functions nested in it)
+// reads, when the script gave them values of its own: a helper defined with
+// `function helper() ... end` at the top of a script is a global, and the
+// child, a fresh nsh, would not have it. nsh's own globals are not sent; a
+// value that cannot travel is left out (the child sees nil).
+func (e *encoder) shipGlobals(p *glua.FunctionProto) {
+	if e.seenG == nil {
+		e.seenG = map[string]bool{}
+	}
+	for _, name := range globalsRead(p) {
+		if e.seenG[name] {
+			continue
+		}
+		e.seenG[name] = true
+		v := e.s.L.GetGlobal(name)
+		if v == glua.LNil || e.s.baseGlobals[name] == v {
+			continue
+		}
+		if sv, err := e.encode(v, "global '"+name+"'"); err == nil {
+			e.globals = append(e.globals, sglobal{Name: name, Value: sv})
+		}
+	}
+}
+
+// globalsRead lists the names a prototype reads with GETGLOBAL.
+func globalsRead(p *glua.FunctionProto) []string {
+	var names []string
+	var walk func(p *glua.FunctionProto)
+	walk = func(p *glua.FunctionProto) {
+		for _, inst := range p.Code {
+			if int(inst>>26) != glua.OP_GETGLOBAL {
+				continue
+			}
+			bx := int(inst & 0x3ffff)
+			if bx < len(p.Constants) {
+				if str, ok := p.Constants[bx].(glua.LString); ok {
+					names = append(names, string(str))
+				}
+			}
+		}
+		for _, sub := range p.FunctionPrototypes {
+			walk(sub)
+		}
+	}
+	walk(p)
+	return names
 }
 
 // EncodeValues encodes values a child returns to its parent (functions
@@ -200,7 +265,7 @@ func (s *Session) EncodeValues(vals []glua.LValue) ([]byte, error) {
 type decoder struct {
 	s      *Session
 	roots  []*glua.FunctionProto // the shipped chunks, compiled here
-	tables map[int]*glua.LTable
+	refs   map[int]glua.LValue
 }
 
 func (d *decoder) decode(v sval) (glua.LValue, error) {
@@ -219,13 +284,13 @@ func (d *decoder) decode(v sval) (glua.LValue, error) {
 	case "s":
 		return glua.LString(v.S), nil
 	case "r":
-		if t, ok := d.tables[v.Ref]; ok {
+		if t, ok := d.refs[v.Ref]; ok {
 			return t, nil
 		}
-		return nil, fmt.Errorf("bad table reference %d", v.Ref)
+		return nil, fmt.Errorf("bad reference %d", v.Ref)
 	case "t":
 		t := L.NewTable()
-		d.tables[v.Ref] = t
+		d.refs[v.Ref] = t
 		for i := range v.K {
 			if i >= len(v.V) {
 				break
@@ -257,6 +322,9 @@ func (d *decoder) decode(v sval) (glua.LValue, error) {
 			proto = proto.FunctionPrototypes[i]
 		}
 		fn := L.NewFunctionFromProto(proto)
+		if v.Ref != 0 {
+			d.refs[v.Ref] = fn
+		}
 		for i := range fn.Upvalues {
 			uv := &glua.Upvalue{} // a closed upvalue holding its own value
 			if i < len(v.F.Up) {
@@ -306,7 +374,7 @@ func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 	if err := json.Unmarshal(b, &sh); err != nil {
 		return nil, nil, fmt.Errorf("reading shipped values: %v", err)
 	}
-	d := &decoder{s: s, tables: map[int]*glua.LTable{}}
+	d := &decoder{s: s, refs: map[int]glua.LValue{}}
 	for _, c := range sh.Chunks {
 		// compile each chunk once and record it, so the functions
 		// rebuilt here can be shipped on to grandchildren
@@ -316,6 +384,13 @@ func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 		}
 		s.Chunks.record(c.Source, c.Name, p)
 		d.roots = append(d.roots, p)
+	}
+	for _, g := range sh.Globals {
+		v, err := d.decode(g.Value)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.L.SetGlobal(g.Name, v)
 	}
 	var fn glua.LValue = glua.LNil
 	if sh.Fn.T != "" {
