@@ -31,10 +31,10 @@ type Session struct {
 	// baseGlobals are nsh's own globals (as set up at start): a shipped
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
-	pins     map[string]*cleanup.Item
-	held     map[string]heldNS
-	modules  []*Module
-	globals  []*Func
+	pins        map[string]*cleanup.Item
+	held        map[string]heldNS
+	modules     []*Module
+	globals     []*Func
 
 	ctx     context.Context
 	cancel  context.CancelFunc

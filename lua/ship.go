@@ -263,9 +263,9 @@ func (s *Session) EncodeValues(vals []glua.LValue) ([]byte, error) {
 }
 
 type decoder struct {
-	s      *Session
-	roots  []*glua.FunctionProto // the shipped chunks, compiled here
-	refs   map[int]glua.LValue
+	s     *Session
+	roots []*glua.FunctionProto // the shipped chunks, compiled here
+	refs  map[int]glua.LValue
 }
 
 func (d *decoder) decode(v sval) (glua.LValue, error) {

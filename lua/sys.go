@@ -36,7 +36,7 @@ func (s *Session) sysModule() *Module {
 				Doc:     "Replaces this process with a program (execve(2)): the program keeps nsh's PID and namespaces. nsh's cleanup runs first. In a clone child this is how a container's init becomes the shell (PID 1) instead of forking it (PID 2+).",
 				Example: "ns.clone(\"pid\", function() sys.exec(\"/bin/sh\", \"-c\", \"echo my pid is $$\") end):wait()"},
 			{Name: "now", Args: "()", Fn: s.sysNow,
-				Doc: "Seconds on a monotonic clock (fractions included), for timing: the difference of two calls is the wall-clock time between them.",
+				Doc:     "Seconds on a monotonic clock (fractions included), for timing: the difference of two calls is the wall-clock time between them.",
 				Example: "local t0 = sys.now()\nns.spawn{\"/bin/true\", ns = \"pid\"}:wait()\nprint(sys.now() - t0)"},
 			{Name: "sleep", Args: "(seconds)", Fn: s.sysSleep,
 				Doc: "Sleeps (fractions allowed); Ctrl-C interrupts it.", Example: "sys.sleep(0.5)"},
@@ -304,8 +304,12 @@ func (s *Session) sysKill(L *glua.LState) int {
 		return argErr(L, 2, err.Error())
 	}
 	if err := unix.Kill(pid, sig); err != nil {
-		return raise(L, "sys.kill", kerr.New(fmt.Sprintf("kill(%d, %s)", pid, unix.SignalName(sig)), err, kerr.Rules{
-			unix.ESRCH: "no such process in this PID namespace (a process in a sibling or parent namespace is invisible, not just protected)",
+		name := unix.SignalName(sig)
+		if sig == 0 {
+			name = "0"
+		}
+		return raise(L, "sys.kill", kerr.New(fmt.Sprintf("kill(%d, %s)", pid, name), err, kerr.Rules{
+			unix.ESRCH: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here",
 			unix.EPERM: "signalling needs the same uid or CAP_KILL in the target's user namespace; a PID namespace's init ignores signals it has no handler for",
 		}))
 	}

@@ -16,6 +16,14 @@ local function pids(text)
   return out
 end
 
+local function pid1_name()
+  local f = io.open("/proc/1/comm")
+  local name = f and f:read("*l")
+  if f then f:close() end
+  return name
+end
+local host_pid1 = pid1_name()
+
 local h = ns.clone("pid,mnt", function()
   local before = sys.run("ps -e -o pid=,comm=")
   -- private first, so the new proc mount cannot propagate to the host
@@ -42,7 +50,8 @@ local small = true
 for _, p in ipairs(after) do if p.pid > 100 then small = false end end
 check(small and #after < #before, "now only the namespace's own processes are listed, with its own PIDs")
 
-local mine = sys.run("grep -c '^' /proc/self/mountinfo")
-local host_proc_ok = io.open("/proc/1/status") ~= nil
-check(host_proc_ok, "the host's /proc is untouched (the new proc lived in the child's mount namespace)")
+local me = io.open("/proc/" .. ns.getpid() .. "/status")
+if me then me:close() end
+check(me ~= nil and pid1_name() == host_pid1,
+      "the host's /proc is untouched: it still shows nsh itself and the host's PID 1 (" .. tostring(host_pid1) .. ")")
 finish()

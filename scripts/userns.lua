@@ -22,6 +22,7 @@ h0:wait()
 local r0 = h0:result()
 say("a child in a new user namespace with no uid_map yet: uid %d gid %d", r0.uid, r0.gid)
 check(r0.uid == 65534 and r0.gid == 65534, "an id with no mapping shows as the overflow uid/gid 65534")
+check(not r0.caps, "with no mapping it also has no capabilities: nsh re-executed itself as an unmapped uid, and execve drops them")
 
 section("uid_map can be written once")
 local h1 = ns.spawn{"/bin/sleep", "60", ns = "user"}
@@ -77,9 +78,9 @@ local h2 = ns.clone({ns = "user", uid_map = "0 " .. (in_userns and myuid or 6553
   local host_name_ok = pcall(sys.hostname, "broken-in")
   local shadow = io.open("/etc/shadow")
   local kill_ok = pcall(sys.kill, 1, 0)
-  local _, mount_code = sys.run("mount -t tmpfs none /mnt 2>/dev/null")
+  local _, mount_code, mount_err = sys.run("mount -t tmpfs none /mnt")
   return {uid = sys.getuid(), all_caps = caps.all, host_name_ok = host_name_ok,
-          shadow = shadow ~= nil, kill_ok = kill_ok, mount_code = mount_code}
+          shadow = shadow ~= nil, kill_ok = kill_ok, mount_code = mount_code, mount_err = mount_err}
 end)
 h2:wait()
 local b = h2:result()
@@ -88,5 +89,6 @@ check(b.uid == 0 and b.all_caps, "inside, the process is root with every capabil
 check(not b.host_name_ok, "it cannot change the hostname of a UTS namespace it does not own (EPERM)")
 check(not b.shadow, "it cannot read /etc/shadow: outside it is still an ordinary uid")
 check(not b.kill_ok, "it cannot signal the host's PID 1")
-check(b.mount_code ~= 0, "it cannot mount in the host's mount namespace")
+check(b.mount_code ~= 0 and b.mount_err:lower():find("permission denied"),
+      "it cannot mount in the host's mount namespace (permission denied)", b.mount_err)
 finish()

@@ -46,6 +46,7 @@ local sorted = true
 for i = 2, #order do if order[i] < order[i - 1] then sorted = false end end
 check(sorted, "they were collected in the order they ended, not the order they were started")
 check(nsids[1].pid ~= nsids[3].pid and nsids[3].pid ~= nsids[5].pid, "each child with \"pid\" got a PID namespace of its own")
-check(nsids[4].net ~= nsids[5].net, "each child with \"net\" got a network namespace of its own")
+check(nsids[4].net ~= nsids[5].net and nsids[4].net ~= ns.id("net"), "each child with \"net\" got a network namespace of its own")
+check(nsids[1].pid ~= ns.id("pid"), "and none of them is nsh's own")
 check(ns.waitany(handles) == nil, "nothing is left to wait for")
 finish()

@@ -142,7 +142,14 @@ func (v *IDView) String() string {
 	fmt.Fprintf(&b, "id maps of %d (user:[%d]), setgroups = %s\n", v.Pid, v.UserNS, v.Setgroups)
 	fmt.Fprintf(&b, "  uid_map      inside    outside      count\n%s", fmtMap(v.UIDMap))
 	fmt.Fprintf(&b, "  gid_map      inside    outside      count\n%s", fmtMap(v.GIDMap))
-	fmt.Fprintf(&b, "  uid outside %d -> inside %d; gid outside %d -> inside %d\n", v.UID, v.InUID, v.GID, v.InGID)
+	fmt.Fprintf(&b, "  uid outside %s -> inside %s; gid outside %s -> inside %s\n", idText(v.UID), idText(v.InUID), idText(v.GID), idText(v.InGID))
 	b.WriteString("  " + v.Sentence())
 	return b.String()
+}
+
+func idText(id int) string {
+	if id < 0 {
+		return "unmapped"
+	}
+	return fmt.Sprint(id)
 }
