@@ -22,9 +22,9 @@ var mountRules = kerr.Rules{
 
 // fsEPERM explains EPERM for filesystem types that have a stricter rule.
 var fsEPERM = map[string]string{
-	"devtmpfs": "devtmpfs lacks FS_USERNS_MOUNT: only root of the initial user namespace may mount it; inside a user namespace use a tmpfs /dev with device nodes bound from the host (MinimalDev)",
-	"sysfs":    "sysfs in a user namespace needs a network namespace owned by that user namespace (unshare net too), and the existing /sys must be fully visible (no mounts hiding parts of it)",
-	"proc":     "proc in a user namespace needs a pid namespace owned by that user namespace, and the existing /proc must be fully visible (no masked paths over it)",
+	"devtmpfs": "devtmpfs lacks FS_USERNS_MOUNT: only root of the initial user namespace may mount it; inside a user namespace use a tmpfs /dev with device nodes bound from the host (mount.mkdev, or dev=\"minimal\")",
+	"sysfs":    "sysfs in a user namespace needs a network namespace owned by that user namespace (unshare net too), and a sysfs must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace",
+	"proc":     "proc in a user namespace needs a pid namespace owned by that user namespace, and a proc must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace: mount it before the old root is detached",
 	"devpts":   "devpts needs CAP_SYS_ADMIN in the user namespace owning the mount namespace; gid= and mode= must name ids mapped in that namespace",
 }
 

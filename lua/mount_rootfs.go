@@ -1,0 +1,160 @@
+package lua
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"nsh/runtime/nsproc"
+	"nsh/runtime/rootfs"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+func init() {
+	extraModules = append(extraModules, func(s *Session) *Module { return s.rootfsModule() })
+}
+
+func (s *Session) rootfsModule() *Module {
+	return &Module{
+		Name: "rootfs",
+		Doc: "Root filesystems for containers, built offline from the host: chosen host binaries with the shared libraries their ELF headers " +
+			"ask for, busybox when the host has it, or the static nsh itself as the container's shell. Plus sizes (what du says), copies " +
+			"(one image per container) and temporary directories removed when the script ends.",
+		Funcs: []Func{
+			{Name: "build", Args: "(dir, {binaries={...}, nsh=true, busybox=false, files={[path]=text}})", Fn: s.rootfsBuild,
+				Doc: "Builds a root filesystem in dir (created; should be empty): the usual directories, /etc/passwd, group, hosts, " +
+					"the binaries (host paths such as \"/bin/sh\") each with its ELF interpreter and DT_NEEDED libraries, busybox with a link per " +
+					"applet (only if the host has /bin/busybox), and nsh=true copies the running nsh (static) to /bin/nsh. files writes extra files. " +
+					"Returns {dir=, files=, bytes=, size=} (size: allocated bytes, as du).",
+				Example: "local d = rootfs.tmpdir()\nlocal r = rootfs.build(d..\"/img\", {binaries={\"/bin/sh\", \"/bin/ls\", \"/bin/echo\"}, nsh=true})\nprint(r.files, r.size)"},
+			{Name: "size", Args: "(dir)", Fn: s.rootfsSize,
+				Doc: "The space the tree at dir takes, in bytes, the way du counts it (allocated blocks, each inode once).", Example: "print(rootfs.size(\"/tmp/img\"))"},
+			{Name: "copy", Args: "(src, dst)", Fn: s.rootfsCopy,
+				Doc:     "Copies a tree (an image's rootfs) to dst, keeping modes, owners where allowed, times and symlinks; device nodes are skipped.",
+				Example: "rootfs.copy(img, dir..\"/c1\")"},
+			{Name: "deps", Args: "(path)", Fn: s.rootfsDeps,
+				Doc:     "The files the dynamic loader opens to run an ELF program: its interpreter and every needed library, recursively. Empty for a static binary.",
+				Example: "for _, l in ipairs(rootfs.deps(\"/bin/ls\")) do print(l) end"},
+			{Name: "tmpdir", Args: "([prefix])", Fn: s.rootfsTmpdir,
+				Doc: "Creates a new directory under /tmp (mode 755) and registers its removal for when the script ends. The removal never crosses " +
+					"into a mount (like rm -rf --one-file-system), so a forgotten bind mount cannot take host files with it.",
+				Example: "local d = rootfs.tmpdir(\"box\")"},
+			{Name: "remove", Args: "(dir)", Fn: s.rootfsRemove,
+				Doc: "Removes a tree without crossing into mounts below it; an error names the first mount point found.", Example: "rootfs.remove(d..\"/c1\")"},
+		},
+	}
+}
+
+func (s *Session) rootfsBuild(L *glua.LState) int {
+	dir := checkStr(L, 1, "dir")
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return argErr(L, 1, fmt.Sprintf("dir %q is not empty: rootfs.build writes a whole tree (etc/passwd, bin, lib, ...) and only into a new or empty directory", dir))
+	}
+	o := optTable(L, 2, "binaries", "nsh", "busybox", "files")
+	var opts rootfs.Options
+	if v := o.RawGetString("binaries"); v != glua.LNil {
+		l, err := stringList(L, v, "binaries")
+		if err != nil {
+			return argErr(L, 2, err.Error())
+		}
+		opts.Binaries = l
+	}
+	opts.Busybox = boolField(L, 2, o, "busybox", false)
+	if boolField(L, 2, o, "nsh", false) {
+		exe, err := os.Executable()
+		if err != nil {
+			exe = "/proc/self/exe"
+		}
+		opts.Nsh = exe
+	}
+	if v := o.RawGetString("files"); v != glua.LNil {
+		ft, ok := v.(*glua.LTable)
+		if !ok {
+			return argErr(L, 2, "files must be a table {[\"/etc/motd\"]=\"text\"}")
+		}
+		opts.ExtraFiles = map[string]string{}
+		ft.ForEach(func(k, v glua.LValue) { opts.ExtraFiles[k.String()] = v.String() })
+	}
+	if opts.Busybox {
+		if _, err := os.Stat("/bin/busybox"); err != nil {
+			return argErr(L, 2, "busybox=true but the host has no /bin/busybox (apt-get install busybox, or use binaries= or nsh=true)")
+		}
+	}
+	r, err := rootfs.Build(dir, opts)
+	if err != nil {
+		return raise(L, "rootfs.build", err)
+	}
+	size, _ := rootfs.Size(dir)
+	t := L.NewTable()
+	t.RawSetString("dir", glua.LString(r.Dir))
+	t.RawSetString("files", glua.LNumber(r.Files))
+	t.RawSetString("bytes", glua.LNumber(r.Bytes))
+	t.RawSetString("size", glua.LNumber(size))
+	L.Push(t)
+	return 1
+}
+
+func (s *Session) rootfsSize(L *glua.LState) int {
+	n, err := rootfs.Size(checkStr(L, 1, "dir"))
+	if err != nil {
+		return raise(L, "rootfs.size", err)
+	}
+	L.Push(glua.LNumber(n))
+	return 1
+}
+
+func (s *Session) rootfsCopy(L *glua.LState) int {
+	if err := rootfs.Copy(checkStr(L, 1, "src"), checkStr(L, 2, "dst")); err != nil {
+		return raise(L, "rootfs.copy", err)
+	}
+	return 0
+}
+
+func (s *Session) rootfsDeps(L *glua.LState) int {
+	l, err := rootfs.Deps(checkStr(L, 1, "path"))
+	if err != nil {
+		return raise(L, "rootfs.deps", err)
+	}
+	L.Push(strList(L, l))
+	return 1
+}
+
+func (s *Session) rootfsTmpdir(L *glua.LState) int {
+	prefix := optStr(L, 1, "prefix")
+	if prefix == "" {
+		prefix = "nsh"
+	}
+	if filepath.Base(prefix) != prefix {
+		return argErr(L, 1, "prefix must be a plain name without slashes")
+	}
+	dir, err := os.MkdirTemp("", prefix+"-")
+	if err != nil {
+		return raise(L, "rootfs.tmpdir", err)
+	}
+	os.Chmod(dir, 0o755)
+	s.Reg.Add("directory "+dir, func() error {
+		err := rootfs.RemoveTree(dir)
+		if err != nil && !s.inHomeMnt() {
+			// mounts of the script's own namespace may still cover
+			// parts of it: look from the namespace nsh started in
+			if rerr := s.Home.Restore([]nsproc.Type{mntType()}); rerr == nil {
+				err = rootfs.RemoveTree(dir)
+			}
+		}
+		return err
+	})
+	L.Push(glua.LString(dir))
+	return 1
+}
+
+func (s *Session) rootfsRemove(L *glua.LState) int {
+	dir := checkStr(L, 1, "dir")
+	if filepath.Clean(dir) == "/" {
+		return argErr(L, 1, "refusing to remove /")
+	}
+	if err := rootfs.RemoveTree(dir); err != nil {
+		return raise(L, "rootfs.remove", fmt.Errorf("%v", err))
+	}
+	return 0
+}
