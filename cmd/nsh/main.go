@@ -37,6 +37,7 @@ options:
   -h, --help               this help
   --version                the version
   --api-doc                print the Lua API reference (docs/api.md)
+  --enter NODE [CMD...]    enter a node of a running lab (or /run/netns/NODE)
 
 At the prompt, help() lists the modules and help(ns.clone) explains one function.
 `
@@ -49,6 +50,7 @@ type options struct {
 	userns      bool
 	noUserns    bool
 	apiDoc      bool
+	enter       string
 }
 
 func parseArgs(argv []string) (*options, error) {
@@ -70,6 +72,12 @@ func parseArgs(argv []string) (*options, error) {
 			o.noUserns = true
 		case a == "--api-doc":
 			o.apiDoc = true
+		case a == "--enter":
+			if i+1 >= len(argv) {
+				return nil, fmt.Errorf("--enter needs a node name")
+			}
+			o.enter, o.args = argv[i+1], argv[i+2:]
+			return o, nil
 		case a == "-h" || a == "--help":
 			fmt.Print(usage)
 			os.Exit(0)
@@ -102,6 +110,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 		os.Exit(2)
+	}
+	if o.enter != "" {
+		os.Exit(enterNode(o.enter, o.args))
 	}
 	if wantUserns(o) {
 		code, err := nsproc.ReexecInUserNS(os.Args[1:])

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
@@ -145,7 +144,11 @@ func (ns *NS) WaitForwarding(port string, timeout time.Duration) error {
 	}
 	idx := l.Attrs().Index
 	call := fmt.Sprintf("wait %s forwarding", port)
-	sub, err := nl.SubscribeAt(netns.NsHandle(ns.fd), netns.None(), unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+	var sub *nl.NetlinkSocket
+	err = ns.Do(func() (err error) {
+		sub, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+		return err
+	})
 	if err != nil {
 		return kerr.New(call+": subscribe", err, nil)
 	}

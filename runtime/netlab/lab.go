@@ -176,7 +176,7 @@ func (l *Lab) Link(node *Node, bridge, ifname, brIfName, cidr string) error {
 	}
 	bidx, ok := l.bridges[bridge]
 	if !ok {
-		return fmt.Errorf("netlab: lab %s has no bridge %q (made with lab.AddBridge)", l.name, bridge)
+		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first: lab:bridge in Lua, Lab.AddBridge in Go)", l.name, bridge)
 	}
 	var ipn *net.IPNet
 	if cidr != "" {

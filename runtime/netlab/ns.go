@@ -150,7 +150,11 @@ func Open(t Target) (*NS, error) {
 
 // fromFd takes ownership of fd on success.
 func fromFd(fd int, name string) (*NS, error) {
-	h, err := netlink.NewHandleAt(netns.NsHandle(fd), unix.NETLINK_ROUTE)
+	var h *netlink.Handle
+	err := doAt(fd, name, func() (err error) {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		return err
+	})
 	if err != nil {
 		return nil, kerr.Newf(err, openRules, "netlink socket in %s", name)
 	}
@@ -204,22 +208,47 @@ var setnsRules = kerr.Rules{
 // namespace; sockets it creates stay in ns after Do returns. If the thread
 // cannot be moved back, it stays locked so the Go runtime retires it, and an
 // error says so.
-func (ns *NS) Do(fn func() error) error {
+func (ns *NS) Do(fn func() error) error { return doAt(ns.fd, ns.name, fn) }
+
+// doAt runs fn on a thread inside namespace fd (named name in errors): the
+// calling thread if it is there already, else the calling thread moved
+// there and back, else (no way back) a throwaway locked thread.
+func doAt(fd int, name string, fn func() error) error {
 	runtime.LockOSThread()
+	if isCurrentNetNS(fd) {
+		// Already there: no setns (which would need CAP_SYS_ADMIN over the
+		// namespace's owner even to "enter" the namespace one is in).
+		defer runtime.UnlockOSThread()
+		return fn()
+	}
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		runtime.UnlockOSThread()
 		return kerr.New(`open("/proc/thread-self/ns/net")`, err, nil)
 	}
 	defer unix.Close(orig)
-	if err := unix.Setns(ns.fd, unix.CLONE_NEWNET); err != nil {
+	if unix.Setns(orig, unix.CLONE_NEWNET) != nil {
+		// No way back (see newNetNS): do it on a thread that dies.
 		runtime.UnlockOSThread()
-		return kerr.Newf(err, setnsRules, "setns(%s, \"net\")", ns.name)
+		ch := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+			if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+				ch <- kerr.Newf(err, setnsRules, "setns(%s, \"net\")", name)
+				return
+			}
+			ch <- fn()
+		}()
+		return <-ch
+	}
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return kerr.Newf(err, setnsRules, "setns(%s, \"net\")", name)
 	}
 	ferr := fn()
 	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 		// Leave the thread locked: it is in the wrong namespace.
-		return kerr.Newf(err, setnsRules, "setns back from %s (thread retired)", ns.name)
+		return kerr.Newf(err, setnsRules, "setns back from %s (thread retired)", name)
 	}
 	runtime.UnlockOSThread()
 	return ferr
@@ -232,7 +261,11 @@ func (ns *NS) rawSocket() (*nl.SocketHandle, error) {
 	if ns.raw != nil {
 		return ns.raw, nil
 	}
-	s, err := nl.GetNetlinkSocketAt(netns.NsHandle(ns.fd), netns.None(), unix.NETLINK_ROUTE)
+	var s *nl.NetlinkSocket
+	err := ns.Do(func() (err error) {
+		s, err = nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+		return err
+	})
 	if err != nil {
 		return nil, kerr.Newf(err, openRules, "netlink socket in %s", ns.name)
 	}
@@ -262,14 +295,61 @@ func newNetNS(name string, loUp bool, sysctls ...string) (*NS, error) {
 		return nil, kerr.New(`open("/proc/thread-self/ns/net")`, err, nil)
 	}
 	defer unix.Close(orig)
+	// Probe the way back first: setns into the namespace one is in still
+	// needs CAP_SYS_ADMIN over its owner. Root in nsh's user namespace
+	// sitting in the machine's namespace has none, so it could leave but
+	// never return; then the namespace is made on a thread that dies.
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return newNetNSThrowaway(name, loUp, sysctls...)
+	}
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		runtime.UnlockOSThread()
-		return nil, kerr.New(`unshare("net")`, err, kerr.Rules{
-			unix.EPERM:  "creating a network namespace needs CAP_SYS_ADMIN",
-			unix.ENOSPC: "the user.max_net_namespaces limit is reached",
-		})
+		return nil, unshareErr(err)
 	}
-	ns, ierr := func() (*NS, error) {
+	ns, ierr := initHere(name, loUp, sysctls...)
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		if ns != nil {
+			ns.Close()
+		}
+		return nil, kerr.New("setns back after unshare (thread retired)", err, setnsRules)
+	}
+	runtime.UnlockOSThread()
+	return ns, ierr
+}
+
+func unshareErr(err error) error {
+	return kerr.New(`unshare("net")`, err, kerr.Rules{
+		unix.EPERM:  "creating a network namespace needs CAP_SYS_ADMIN",
+		unix.ENOSPC: "the user.max_net_namespaces limit is reached",
+	})
+}
+
+// newNetNSThrowaway makes the namespace on a goroutine whose thread is
+// locked and never unlocked, so the Go runtime ends that thread with it.
+// Nothing else runs on that thread; the namespace is held by the fd.
+func newNetNSThrowaway(name string, loUp bool, sysctls ...string) (*NS, error) {
+	type result struct {
+		ns  *NS
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ch <- result{nil, unshareErr(err)}
+			return
+		}
+		ns, err := initHere(name, loUp, sysctls...)
+		ch <- result{ns, err}
+	}()
+	r := <-ch
+	return r.ns, r.err
+}
+
+// initHere opens the calling thread's (new) namespace and prepares it.
+func initHere(name string, loUp bool, sysctls ...string) (*NS, error) {
+	{
 		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, kerr.New(`open("/proc/thread-self/ns/net")`, err, nil)
@@ -293,15 +373,7 @@ func newNetNS(name string, loUp bool, sysctls ...string) (*NS, error) {
 			}
 		}
 		return ns, nil
-	}()
-	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-		if ns != nil {
-			ns.Close()
-		}
-		return nil, kerr.New("setns back after unshare (thread retired)", err, setnsRules)
 	}
-	runtime.UnlockOSThread()
-	return ns, ierr
 }
 
 // raiseNoFile lifts RLIMIT_NOFILE's soft limit to the hard limit.
@@ -327,4 +399,29 @@ func writeSysctl(key, val string) error {
 		return kerr.Newf(err, nil, "sysctl %s=%s", key, val)
 	}
 	return nil
+}
+
+// isCurrentNetNS reports whether fd is the network namespace the calling
+// thread is in (call with the thread locked).
+func isCurrentNetNS(fd int) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(fd, &a) != nil || unix.Stat("/proc/thread-self/ns/net", &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// CanReturn reports whether the calling thread could setns(2) back into the
+// network namespace it is in, i.e. whether it may visit another namespace
+// and come back. Root in a user namespace of its own that sits in the
+// machine's namespace cannot (EPERM: no CAP_SYS_ADMIN over its owner).
+func CanReturn() bool {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Setns(fd, unix.CLONE_NEWNET) == nil
 }

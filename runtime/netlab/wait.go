@@ -9,7 +9,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
@@ -84,7 +83,11 @@ func (ns *NS) waitLinks(deadline time.Time, names []string, ports map[int]bool) 
 	if err := check(); err != nil || (len(pending) == 0 && len(portPending) == 0) {
 		return err
 	}
-	sub, err := nl.SubscribeAt(netns.NsHandle(ns.fd), netns.None(), unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+	var sub *nl.NetlinkSocket
+	err := ns.Do(func() (err error) {
+		sub, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+		return err
+	})
 	if err != nil {
 		return kerr.New("subscribe to link events in "+ns.name, err, nil)
 	}

@@ -78,9 +78,22 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 			}
 			var types []Type
 			for _, t := range Types {
-				if _, ok := join[t.Name]; ok {
-					types = append(types, t)
+				path, ok := join[t.Name]
+				if !ok {
+					continue
 				}
+				// already there (e.g. the host's cgroup namespace, shared
+				// with the target): joining would only ask for privileges
+				name := t.Name
+				if name == "pid" || name == "time" {
+					name += "_for_children"
+				}
+				here, err1 := Inode(NSPath(0, name))
+				there, err2 := Inode(path)
+				if err1 == nil && err2 == nil && here == there {
+					continue
+				}
+				types = append(types, t)
 			}
 			if err := Setns(Source{Paths: join}, types); err != nil {
 				return err

@@ -3,6 +3,7 @@ package nsproc
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"nsh/runtime/kerr"
 
@@ -28,7 +29,13 @@ func (s Source) path(t Type) string {
 
 func (s Source) String() string {
 	if s.Paths != nil && s.Pid == 0 {
-		return fmt.Sprint(s.Paths)
+		var parts []string
+		for _, t := range Types {
+			if p, ok := s.Paths[t.Name]; ok {
+				parts = append(parts, p)
+			}
+		}
+		return strings.Join(parts, ", ")
 	}
 	return fmt.Sprint(s.Pid)
 }

@@ -95,7 +95,12 @@ func Start(spec Spec) (*Process, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = orStd(spec.Stdin, os.Stdin), orStd(spec.Stdout, os.Stdout), orStd(spec.Stderr, os.Stderr)
 
 	attr := &syscall.SysProcAttr{Cloneflags: Flags(spec.Types)}
-	if !spec.NoPdeath {
+	if _, joinsPid := spec.Join["pid"]; !spec.NoPdeath && !joinsPid {
+		// (Not when joining a PID namespace: Go's child checks getppid()
+		// against the parent's pid after setting the signal and kills
+		// itself when they differ, and in a joined PID namespace the
+		// parent has no number: getppid() is 0. The namespace's init,
+		// which nsh holds, takes such a child down with it.)
 		attr.Pdeathsig = syscall.SIGKILL
 	}
 	if spec.OwnPgroup {

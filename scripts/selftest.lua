@@ -1,0 +1,101 @@
+-- selftest.lua: the Samba selftest namespace topology, to the letter.
+--
+-- Samba's USE_NAMESPACES=1 runs every testenv in a network namespace of its
+-- own, nested under one "selftest" namespace, all inside a user namespace
+-- that maps the developer to root (so no sudo). In the selftest namespace a
+-- bridge `selftest0` (10.53.57.11) acts as a hub; each testenv gets a veth
+-- pair `vethX` (inside the testenv, 10.53.57.X) / `vethX-br` (in selftest,
+-- enslaved to selftest0), X being the testenv's SOCKET_WRAPPER_DEFAULT_IFACE.
+-- A generated nsenter.sh per testenv opens a shell inside it with the
+-- testenv's variables ($SERVER, ...). Nothing outside the lab is touched.
+-- Seeds: 000 (README: veth, bridge, nsenter.sh), 001, 002 (no sudo via a user
+-- namespace mapping you to root).
+
+section("Who we are")
+local m = view.uidmap()
+print(m)
+say("nsh runs as uid %d; %s", sys.getuid(), m.root_inside and "root in its user namespace" or "")
+check(sys.getuid() == 0, "nsh is root where it works (real root, or mapped to root by its user namespace: no sudo needed)")
+local host_links = #net.links()
+
+section("The selftest namespace and its bridge")
+local testenvs = {                      -- name, SOCKET_WRAPPER_DEFAULT_IFACE
+  {name = "ad_dc_ntvfs", iface = 21},
+  {name = "vampire_dc",  iface = 22},
+  {name = "ad_dc",       iface = 23},
+}
+local lab = net.lab{name = "selftest"}
+lab:bridge("selftest0", "10.53.57.11/24")
+say("net.lab{name=\"selftest\"}: a new network namespace (the selftest namespace); bridge selftest0 10.53.57.11/24 in it")
+if lab.pinned then
+  say("pinned as /run/netns/selftest and /run/netns/selftest-TESTENV")
+else
+  say("not pinned: %s", lab.pin_message)
+end
+
+section("One namespace per testenv, joined by vethX / vethX-br")
+for _, te in ipairs(testenvs) do
+  local X = te.iface
+  local node = lab:node(te.name, {hostname = te.name, env = {
+    SERVER = te.name, NETBIOSNAME = te.name:upper(), SOCKET_WRAPPER_DEFAULT_IFACE = tostring(X),
+    DOMAIN = "SAMBADOMAIN", REALM = "SAMBA.EXAMPLE.COM"}})
+  lab:link(node, "selftest0", {ifname = "veth" .. X, brname = "veth" .. X .. "-br", addr = "10.53.57." .. X .. "/24"})
+  say("testenv %-12s veth%d (10.53.57.%d) <-> veth%d-br on selftest0", te.name, X, X, X)
+end
+lab:wait()
+print(lab:view())
+
+local outer = net.links(lab)
+local byname = {}
+for _, l in ipairs(outer) do byname[l.name] = l end
+check(byname.selftest0 and byname.selftest0.type == "bridge", "selftest0 is a bridge in the selftest namespace")
+check(byname.selftest0 and byname.selftest0.addrs[1] == "10.53.57.11/24", "selftest0 holds 10.53.57.11/24")
+for _, te in ipairs(testenvs) do
+  local X = te.iface
+  local br = byname["veth" .. X .. "-br"]
+  check(br and br.master == "selftest0" and br.port_state == "forwarding",
+    "veth" .. X .. "-br is a forwarding port of selftest0", br and br.port_state or "missing")
+  local inside = net.link("veth" .. X, lab[te.name])
+  check(inside.addrs[1] == "10.53.57." .. X .. "/24" and inside.state == "UP",
+    "testenv " .. te.name .. " has veth" .. X .. " UP with 10.53.57." .. X)
+  check(inside.peer_index == br.index, "veth" .. X .. "'s peer is veth" .. X .. "-br")
+  local ls = net.links(lab[te.name])
+  check(#ls == 2, "testenv " .. te.name .. " sees only lo and veth" .. X)
+end
+
+section("Every testenv reaches every other")
+local r = lab:pingall()
+print(r)
+check(#r.failed == 0 and r.ok == #testenvs * (#testenvs - 1), "all " .. r.sent .. " testenv-to-testenv pings answered", table.concat(r.failed, "; "))
+for _, te in ipairs(testenvs) do
+  local rt = net.ping("10.53.57." .. te.iface, {ns = lab})
+  check(#rt == 1, "selftest (10.53.57.11) reaches " .. te.name)
+end
+
+section("nsenter.sh: a shell inside a testenv with its variables")
+local helper = lab.ad_dc:helper()
+say("generated %s:", helper)
+print(io.open(helper):read("*a"))
+local out, code = sys.run({"sh", helper, "sh", "-c", "echo $SERVER $NETBIOSNAME $SOCKET_WRAPPER_DEFAULT_IFACE; hostname; ip -o -4 addr show veth23"})
+io.write(out)
+check(code == 0 and out:match("^ad_dc AD_DC 23\n"), "the helper sets the testenv's variables ($SERVER, $NETBIOSNAME, ...)")
+check(out:match("\nad_dc\n"), "and runs inside the testenv's UTS namespace (hostname ad_dc)")
+check(out:match("10%.53%.57%.23/24"), "and inside its network namespace (veth23 with 10.53.57.23)")
+out, code = lab.vampire_dc:run("ip -o -4 addr show veth22 | awk '{print $4}'; echo $SERVER")
+check(out == "10.53.57.22/24\nvampire_dc\n", "lab.vampire_dc:run runs a command there too", out)
+say("From another terminal: nsh --enter ad_dc (or sh %s)", helper)
+
+section("Reachable by other tools")
+if lab.pinned then
+  out, code = sys.run("ip netns exec selftest-ad_dc ip -br -4 addr show veth23")
+  check(code == 0 and out:match("10%.53%.57%.23"), "ip netns exec selftest-ad_dc sees veth23", out)
+  out, code = sys.run("nsenter --net=/run/netns/selftest ip -br link show selftest0")
+  check(code == 0 and out:match("selftest0"), "nsenter --net=/run/netns/selftest sees selftest0", out)
+else
+  say("skipped `ip netns exec`: %s", lab.pin_message)
+end
+
+section("Nothing outside the lab")
+check(#net.links() == host_links, "the shell's own namespace has the links it had (" .. host_links .. ")")
+check(not pcall(net.link, "selftest0"), "selftest0 exists only inside the selftest namespace")
+finish()

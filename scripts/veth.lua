@@ -1,0 +1,48 @@
+-- veth.lua: a veth pair joins two network namespaces.
+--
+-- A veth pair is two net_devices whose xmit hands each packet to the
+-- other end (veth_xmit -> __dev_forward_skb -> netif_rx on the peer).
+-- The ends may live in different namespaces: here "a" and "b", each held by
+-- a sleeping process. nsh creates the pair with the peer made directly in
+-- b (IFLA_NET_NS_FD on the peer in one RTM_NEWLINK), then pings across.
+-- Seeds: 000, 001, 002 (veth interfaces act as a tunnel between namespaces).
+
+section("Two namespaces")
+local a = ns.spawn{"sleep", "300", ns = "net"}
+local b = ns.spawn{"sleep", "300", ns = "net"}
+say("a: process %d in net:[%d]; b: process %d in net:[%d]", a.pid, ns.id(a.pid, "net"), b.pid, ns.id(b.pid, "net"))
+check(ns.id(a.pid, "net") ~= ns.id(b.pid, "net"), "a and b are different network namespaces")
+
+section("One veth pair, one end in each")
+say("net.veth(\"veth0\", \"veth1\", {ns = a, peer_ns = b})")
+net.veth("veth0", "veth1", {ns = a, peer_ns = b})
+net.addr("veth0", "10.53.57.1/24", a)
+net.addr("veth1", "10.53.57.2/24", b)
+net.up("lo", a); net.up("lo", b)
+net.up("veth0", a); net.up("veth1", b)
+net.wait_up("veth0", {ns = a}); net.wait_up("veth1", {ns = b})
+print(view.links(a))
+print(view.links(b))
+local e0, e1 = net.link("veth0", a), net.link("veth1", b)
+check(e0.type == "veth" and e1.type == "veth", "both ends are veth devices")
+check(e0.state == "UP" and e1.state == "UP", "both ends are UP: each has a carrier because its peer is up")
+check(e0.peer_index == e1.index and e1.peer_index == e0.index, "each end names the other's ifindex as its peer (IFLA_LINK)",
+  e0.peer_index .. "=" .. e1.index)
+check(e0.peer_nsid >= 0, "a sees the peer in another namespace (an nsid was assigned for b)", "nsid " .. e0.peer_nsid)
+check(#net.links(a) == 2 and #net.links(b) == 2, "each namespace holds only lo and its own end")
+local ok = pcall(net.link, "veth1", a)
+check(not ok, "veth1 is not visible in a: each end exists in one namespace only")
+
+section("Packets cross")
+local rtts, err = net.ping("10.53.57.2", {count = 3, ns = a})
+check(#rtts == 3, "a pings b across the pair (3 of 3)", err or "")
+say("round trips: %s ms", table.concat(rtts, ", "))
+rtts = net.ping("10.53.57.1", {ns = b})
+check(#rtts == 1, "and b pings a back")
+
+section("Deleting one end deletes both")
+net.delete("veth0", a)
+ok = pcall(net.link, "veth1", b)
+check(not ok, "veth1 vanished from b when veth0 was deleted in a (unregister takes the peer along)")
+check(#net.links(b) == 1, "b holds only lo again")
+finish()
