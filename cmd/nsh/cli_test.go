@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -214,5 +215,31 @@ func TestCleanupOnError(t *testing.T) {
 	pid := strings.TrimSpace(out)
 	if _, err := os.Stat("/proc/" + pid); err == nil {
 		t.Fatalf("child %s survived the script's error", pid)
+	}
+}
+
+// SIGTERM ends a script through its cleanup: children die, exit 143.
+func TestSIGTERMCleansUp(t *testing.T) {
+	needRoot(t)
+	cmd := exec.Command(nshBin, "-e", `
+		local h = ns.spawn{"/bin/sleep", "100", ns = "pid"}
+		io.write(h.pid, "\n"); io.stdout:flush()
+		sys.sleep(100)`)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid string
+	buf := make([]byte, 32)
+	n, _ := out.Read(buf)
+	pid = strings.TrimSpace(string(buf[:n]))
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 143 {
+		t.Fatalf("want exit 143 after SIGTERM, got %v", err)
+	}
+	if _, err := os.Stat("/proc/" + pid); err == nil {
+		t.Fatalf("child %s survived SIGTERM of nsh", pid)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,8 +75,12 @@ func runBatch(s *lua.Session, o *options) int {
 // report prints a script error as "file:line: message" and picks the code.
 func report(err error) int {
 	if lua.Interrupted(err) {
-		fmt.Fprintln(os.Stderr, "nsh: interrupted")
-		return 130
+		sig := syscall.Signal(lastSignal.Load())
+		if sig == 0 {
+			sig = syscall.SIGINT
+		}
+		fmt.Fprintf(os.Stderr, "nsh: interrupted (%v)\n", sig)
+		return 128 + int(sig)
 	}
 	fmt.Fprintln(os.Stderr, err)
 	return 1
@@ -95,6 +100,9 @@ func setArg(s *lua.Session, o *options) {
 	L.SetGlobal("arg", t)
 }
 
+// lastSignal is the signal that interrupted the script, for its exit code.
+var lastSignal atomic.Int32
+
 // watchSignals turns SIGINT and SIGTERM into an interrupt of the running
 // chunk (the main thread then cleans up). If the chunk does not stop within
 // a few seconds (stuck in a call that cannot be interrupted), children are
@@ -109,6 +117,7 @@ func watchSignals(s *lua.Session) func() {
 			case <-done:
 				return
 			case sig := <-ch:
+				lastSignal.Store(int32(sig.(syscall.Signal)))
 				s.Interrupt()
 				if sig == syscall.SIGINT && inREPL.Load() {
 					continue
