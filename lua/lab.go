@@ -1007,16 +1007,7 @@ func (s *Session) nodePing(L *glua.LState) int {
 	count := int(optNumber(L, opts, "count", 3, 1, 1, 1000))
 	timeout := optNumber(L, opts, "timeout", 3, 1, 0.001, 3600)
 	rtts, err := n.ns().Ping(dst, count, time.Duration(timeout*float64(time.Second)))
-	t := L.NewTable()
-	for _, r := range rtts {
-		t.Append(glua.LNumber(float64(r.Microseconds()) / 1000))
-	}
-	L.Push(t)
-	if err != nil {
-		L.Push(glua.LString(err.Error()))
-		return 2
-	}
-	return 1
+	return pushPing(L, rtts, err)
 }
 
 func (s *Session) nodeLinks(L *glua.LState) int {

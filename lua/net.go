@@ -568,6 +568,12 @@ ok:
 	ns, done := s.netOpen(L, where, 2)
 	defer done()
 	rtts, err := ns.Ping(string(dst), count, time.Duration(timeout*float64(time.Second)))
+	return pushPing(L, rtts, err)
+}
+
+// pushPing returns the round-trip times in milliseconds, and the error
+// (lost replies, unreachable) as a second value.
+func pushPing(L *glua.LState, rtts []time.Duration, err error) int {
 	t := L.NewTable()
 	for _, r := range rtts {
 		t.Append(glua.LNumber(float64(r.Microseconds()) / 1000))

@@ -123,17 +123,7 @@ func SetupContainerRoot(opts ContainerRoot) error {
 	}
 	// Paths are now resolved inside the container, so symlinks in the
 	// rootfs cannot point the masks at host files.
-	for _, p := range opts.ReadonlyPaths {
-		if err := readonlyPath(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range opts.MaskPaths {
-		if err := maskPath(p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return hideKernelPaths(opts)
 }
 
 // devExtras adds pts (with ptmx) and shm to an existing /dev.
@@ -188,4 +178,21 @@ func maskPath(p string) error {
 		return fmt.Errorf("container root: masking %s needs /dev/null in the container (set DevMode)", p)
 	}
 	return Bind("/dev/null", p, false, false)
+}
+
+// hideKernelPaths makes ReadonlyPaths read-only and masks MaskPaths, as
+// production runtimes do. Run it after the root switch, so symlinks in the
+// rootfs resolve inside the container and cannot point at host files.
+func hideKernelPaths(opts ContainerRoot) error {
+	for _, p := range opts.ReadonlyPaths {
+		if err := readonlyPath(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range opts.MaskPaths {
+		if err := maskPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

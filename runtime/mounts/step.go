@@ -84,15 +84,5 @@ func setupInPlace(opts ContainerRoot) error {
 			return err
 		}
 	}
-	for _, p := range opts.ReadonlyPaths {
-		if err := readonlyPath(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range opts.MaskPaths {
-		if err := maskPath(p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return hideKernelPaths(opts)
 }
