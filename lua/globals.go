@@ -107,28 +107,24 @@ func (s *Session) help(L *glua.LState) int {
 	}
 	v := L.Get(1)
 	if str, ok := v.(glua.LString); ok {
-		found, err := s.lookupGlobal(string(str))
+		name := string(str)
+		if f, set, ok := methodByName(name); ok {
+			fmt.Fprint(s.Stdout, methodDoc(f, set))
+			return 0
+		}
+		if set, ok := setByName(name); ok {
+			fmt.Fprint(s.Stdout, set.help())
+			return 0
+		}
+		found, err := s.lookupGlobal(name)
 		if err != nil {
-			if string(str) == "handle" || strings.HasPrefix(string(str), "handle.") || strings.HasPrefix(string(str), "h:") {
-				name := strings.TrimPrefix(strings.TrimPrefix(string(str), "handle."), "h:")
-				if m := s.hmethods.RawGetString(name); m != glua.LNil {
-					found, err = m, nil
-				} else {
-					fmt.Fprint(s.Stdout, s.handleHelp())
-					return 0
-				}
-			}
-			if err != nil {
-				L.RaiseError("help: nothing called %q (try help() for the list of modules)", string(str))
-			}
+			L.RaiseError("help: nothing called %q (try help() for the list of modules)", name)
 		}
 		v = found
 	}
-	if ud, ok := v.(*glua.LUserData); ok {
-		if _, ok := ud.Value.(*procHandle); ok {
-			fmt.Fprint(s.Stdout, s.handleHelp())
-			return 0
-		}
+	if set, ok := s.setOf(v); ok {
+		fmt.Fprint(s.Stdout, set.help())
+		return 0
 	}
 	d, ok := s.docs[v]
 	if !ok {
@@ -156,8 +152,12 @@ func (s *Session) formatDoc(d *Doc) string {
 		return b.String()
 	}
 	title := d.Title()
-	if d.Module == "handle" {
-		title = "h:" + d.Func.Name + d.Func.Args
+	for _, set := range methodSets() {
+		for i := range set.Funcs {
+			if &set.Funcs[i] == d.Func || (set.Funcs[i].Name == d.Func.Name && set.Funcs[i].Doc == d.Func.Doc) {
+				title = set.Prefix + d.Func.Name + d.Func.Args
+			}
+		}
 	}
 	fmt.Fprintf(&b, "%s\n\n%s\n", title, wrap(d.Func.Doc, 78))
 	if d.Func.Example != "" {
@@ -166,16 +166,6 @@ func (s *Session) formatDoc(d *Doc) string {
 			fmt.Fprintf(&b, "  %s\n", line)
 		}
 	}
-	return b.String()
-}
-
-func (s *Session) handleHelp() string {
-	var b strings.Builder
-	b.WriteString("process handles (from ns.spawn and ns.clone): h.pid, and the methods\n\n")
-	for _, f := range handleMethods {
-		fmt.Fprintf(&b, "  h:%s%s\n", f.Name, f.Args)
-	}
-	b.WriteString("\nhelp(\"h:wait\") explains one.\n")
 	return b.String()
 }
 
@@ -194,7 +184,11 @@ func (s *Session) HelpIndex() string {
 	for _, f := range s.globals {
 		b.WriteString(" " + f.Name)
 	}
-	b.WriteString("\nProcess handles: help(\"handle\").\n")
+	b.WriteString("\nObjects with methods:")
+	for _, set := range methodSets() {
+		b.WriteString(fmt.Sprintf(" %s (help(\"%s\"))", set.Kind, strings.TrimSuffix(set.Prefix, ":")))
+	}
+	b.WriteString("\n")
 	b.WriteString("\nhelp(ns) lists a module; help(ns.clone) explains a function.\n")
 	b.WriteString("At the prompt: expressions print their value; a line starting with ! runs a shell command here.\n")
 	return b.String()

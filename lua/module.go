@@ -97,6 +97,9 @@ func (s *Session) APIMarkdown() string {
 			writeFuncDoc(&b, m.Name, &fs[i])
 		}
 	}
+	for _, set := range methodSets() {
+		set.markdown(&b)
+	}
 	return b.String()
 }
 

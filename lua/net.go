@@ -590,6 +590,13 @@ func pushPing(L *glua.LState, rtts []time.Duration, err error) int {
 
 const dnsType = "nsh.dnshub"
 
+// dnsHubMethods documents a DNS hub's methods (see methods.go).
+var dnsHubMethods = []Func{
+	{Name: "stop", Args: "()", Doc: "Stops the responder and closes its socket (also done when nsh ends).", Example: "hub:stop()"},
+	{Name: "set", Args: "(records)", Doc: "Replaces the records it answers: {name = \"10.53.57.21\"} or {name = {\"addr\", ...}}.",
+		Example: "hub:set{dc1 = \"10.53.57.21\", dc2 = \"10.53.57.22\"}"},
+}
+
 type dnsHub struct {
 	srv  *netlab.DNSServer
 	stop func() error
@@ -683,6 +690,7 @@ func (s *Session) netDNSHub(L *glua.LState) int {
 	})))
 	methods.RawSetString("addr", glua.LString(srv.Addr().String()))
 	mt.RawSetString("__index", methods)
+	mt.RawSetString("__name", glua.LString(dnsType))
 	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
 		L.Push(glua.LString("dns hub on " + srv.Addr().String()))
 		return 1

@@ -1,0 +1,115 @@
+package lua
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// A methodSet documents the methods of one of nsh's userdata types (process
+// handles, cgroup handles, labs, lab nodes, DNS hubs), for help() and
+// docs/api.md, as Module does for module functions.
+type methodSet struct {
+	Kind   string // "process handle"
+	Prefix string // how methods are written: "h:"
+	Type   string // the metatable's type name
+	Doc    string
+	Funcs  []Func
+}
+
+func methodSets() []methodSet {
+	return []methodSet{
+		{Kind: "process handle", Prefix: "h:", Type: handleType, Funcs: handleMethods,
+			Doc: "What ns.spawn and ns.clone return. Fields: h.pid (the child's PID in nsh's PID namespace), h.argv."},
+		{Kind: "cgroup handle", Prefix: "cg:", Type: cgroupType, Funcs: cgMethods,
+			Doc: "What cgroup.create returns. Fields: cg.name, cg.controllers, cg.mode."},
+		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods,
+			Doc: "What net.lab returns. lab.NAME is the node called NAME; fields lab.name, lab.dir, lab.pinned."},
+		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods,
+			Doc: "A node of a lab (lab:node, or lab.NAME): a set of namespaces with its interfaces."},
+		{Kind: "DNS hub", Prefix: "hub:", Type: dnsType, Funcs: dnsHubMethods,
+			Doc: "What net.dns_hub returns: a DNS responder inside a namespace. Field hub.addr."},
+	}
+}
+
+// setOf finds the method set of a userdata value.
+func (s *Session) setOf(v glua.LValue) (methodSet, bool) {
+	ud, ok := v.(*glua.LUserData)
+	if !ok {
+		return methodSet{}, false
+	}
+	mt, _ := s.L.GetMetatable(ud).(*glua.LTable)
+	for _, set := range methodSets() {
+		if mt != nil && (mt == s.L.GetTypeMetatable(set.Type) || mt.RawGetString("__name") == glua.LString(set.Type)) {
+			return set, true
+		}
+	}
+	return methodSet{}, false
+}
+
+// methodByName finds "h:wait", "lab:pingall", ... (also "handle.wait").
+func methodByName(name string) (*Func, methodSet, bool) {
+	for _, set := range methodSets() {
+		short := strings.TrimSuffix(set.Prefix, ":")
+		for _, p := range []string{set.Prefix, short + ".", strings.ReplaceAll(set.Kind, " ", "") + "."} {
+			if rest, ok := strings.CutPrefix(name, p); ok {
+				for i := range set.Funcs {
+					if set.Funcs[i].Name == rest {
+						return &set.Funcs[i], set, true
+					}
+				}
+			}
+		}
+	}
+	return nil, methodSet{}, false
+}
+
+// setByName finds a set by its prefix or kind ("h", "handle", "lab", "node").
+func setByName(name string) (methodSet, bool) {
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ":"), ".")
+	for _, set := range methodSets() {
+		if name == strings.TrimSuffix(set.Prefix, ":") || name == set.Kind || strings.HasSuffix(set.Kind, " "+name) || name == set.Type {
+			return set, true
+		}
+	}
+	return methodSet{}, false
+}
+
+func (set methodSet) help() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n\n", set.Kind, wrap(set.Doc, 78))
+	fs := append([]Func(nil), set.Funcs...)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	for _, f := range fs {
+		fmt.Fprintf(&b, "  %s%s%s\n", set.Prefix, f.Name, f.Args)
+	}
+	fmt.Fprintf(&b, "\nhelp(\"%s%s\") explains one.\n", set.Prefix, fs[0].Name)
+	return b.String()
+}
+
+func (set methodSet) markdown(b *strings.Builder) {
+	fmt.Fprintf(b, "## %s methods (`%s`)\n\n%s\n\n", strings.ToUpper(set.Kind[:1])+set.Kind[1:], set.Prefix, set.Doc)
+	fs := append([]Func(nil), set.Funcs...)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	for i := range fs {
+		b.WriteString("### `" + set.Prefix + fs[i].Name + fs[i].Args + "`\n\n" + fs[i].Doc + "\n\n")
+		if fs[i].Example != "" {
+			b.WriteString("```lua\n" + fs[i].Example + "\n```\n\n")
+		}
+	}
+}
+
+// methodDoc formats one method's help.
+func methodDoc(f *Func, set methodSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%s%s\n\n%s\n", set.Prefix, f.Name, f.Args, wrap(f.Doc, 78))
+	if f.Example != "" {
+		b.WriteString("\nExample:\n")
+		for _, line := range strings.Split(f.Example, "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	return b.String()
+}
