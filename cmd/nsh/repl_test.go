@@ -25,7 +25,15 @@ type term struct {
 
 func startREPL(t *testing.T, env ...string) *term {
 	t.Helper()
-	cmd := exec.Command(nshBin, "--no-userns")
+	tm := startTerm(t, []string{"--no-userns"}, env...)
+	tm.expect("# ")
+	return tm
+}
+
+// startTerm runs nsh with args on a new pseudo-terminal.
+func startTerm(t *testing.T, args []string, env ...string) *term {
+	t.Helper()
+	cmd := exec.Command(nshBin, args...)
 	cmd.Env = append(os.Environ(), append([]string{"TERM=xterm", "XDG_STATE_HOME=" + t.TempDir()}, env...)...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
@@ -50,7 +58,6 @@ func startREPL(t *testing.T, env ...string) *term {
 		cmd.Wait()
 		f.Close()
 	})
-	tm.expect("# ")
 	return tm
 }
 
@@ -183,4 +190,16 @@ func TestREPLInteractiveChild(t *testing.T) {
 	tm.expect("code\t3")
 	tm.send("print('back')\r")
 	tm.expect("back")
+}
+
+// nsh -i FILE runs the file, then stays at the prompt with its globals.
+func TestInteractiveAfterFile(t *testing.T) {
+	needRoot(t)
+	f := filepath.Join(t.TempDir(), "setup.lua")
+	os.WriteFile(f, []byte("greeting = 'set up'\nprint('ran file')\n"), 0o644)
+	tm := startTerm(t, []string{"--no-userns", "-i", f})
+	tm.expect("ran file")
+	tm.expect("# ")
+	tm.send("greeting\r")
+	tm.expect("\"set up\"")
 }
