@@ -3,12 +3,10 @@ package lua
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,18 +19,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Labs: net.lab{...} returns a lab userdata; its nodes are userdata too.
-// Indexing a lab by a node's name gives the node (lab.h1), so
-// lab.h1:run"ip a" reads as it does in Mininet.
+// Labs: net.lab{...} returns a lab userdata; its nodes are userdata too
+// (lab_node.go; views in lab_view.go). Indexing a lab by a node's name
+// gives the node (lab.h1), so lab.h1:run"ip a" reads as it does in Mininet.
 
 const (
 	labType  = "nsh.lab"
 	nodeType = "nsh.labnode"
 )
-
-type labLink struct {
-	node, bridge, ifname, brname, cidr string
-}
 
 type luaLab struct {
 	s         *Session
@@ -41,8 +35,8 @@ type luaLab struct {
 	item      *cleanup.Item
 	nodes     map[string]*luaNode
 	order     []*luaNode
-	bridges   []labLink // node "" ; bridge name and cidr
-	links     []labLink
+	bridges   []netlab.BridgeDesc
+	links     []netlab.LinkDesc
 	dir       string
 	ownDir    bool
 	pinned    bool
@@ -51,98 +45,6 @@ type luaLab struct {
 	hostsSet  bool   // some node has its own /etc/hosts: keep DIR/hosts current
 	noHelpers bool   // helpers=false: no nsenter.sh per node (big labs, benchmarks)
 	closed    bool
-}
-
-type luaNode struct {
-	lab      *luaLab
-	n        *netlab.Node
-	name     string
-	holder   *nsproc.Process
-	hitem    *cleanup.Item
-	types    []nsproc.Type // extra namespaces held by holder
-	hostname string
-	env      map[string]string
-	addrs    []string // CIDR
-	dir      string
-}
-
-func (n *luaNode) ns() *netlab.NS { return n.n.NS() }
-
-// ip is the node's first address (without prefix), "" if none.
-func (n *luaNode) ip() string {
-	for _, a := range n.addrs {
-		if ip, _, err := net.ParseCIDR(a); err == nil {
-			return ip.String()
-		}
-	}
-	return ""
-}
-
-// netPath is a file naming the node's network namespace that other
-// processes can open: its pin, else nsh's fd for it.
-func (n *luaNode) netPath() string {
-	if n.lab.pinned {
-		return filepath.Join(nsproc.NetnsDir, n.lab.name+"-"+n.name)
-	}
-	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), n.ns().Fd())
-}
-
-// joinPaths is what a program started inside the node joins.
-func (n *luaNode) joinPaths() map[string]string {
-	m := map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", n.ns().Fd())}
-	if n.holder != nil {
-		for _, t := range n.types {
-			if t.Name != "user" {
-				m[t.Name] = nsproc.NSPath(n.holder.Pid, t.Name)
-			}
-		}
-	}
-	return m
-}
-
-// spec starts argv inside the node. Joining a PID namespace turns off the
-// parent-death signal: Go's fork checks getppid() after setting it, and a
-// child in a joined PID namespace sees 0 there and kills itself. The child
-// still ends with the lab: killing the holder (PID 1 there) kills it.
-func (n *luaNode) spec(argv []string) (nsproc.Spec, error) {
-	if !netlab.CanReturn() {
-		// The interpreter's thread could enter the node but never come
-		// back (ordinary user: nsh is root only in its own user namespace,
-		// the machine's namespaces belong to the initial one). nsenter(1),
-		// a process of its own, enters instead and never needs to return.
-		nsenter, err := exec.LookPath("nsenter")
-		if err != nil {
-			return nsproc.Spec{}, fmt.Errorf("entering a node from the machine's namespaces as an ordinary user needs nsenter(1): %v", err)
-		}
-		args := []string{nsenter, "--net=" + fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), n.ns().Fd())}
-		if n.holder != nil {
-			for _, t := range n.types {
-				if t.Name != "user" {
-					args = append(args, fmt.Sprintf("--%s=%s", nsenterFlag(t.Name), nsproc.NSPath(n.holder.Pid, t.Name)))
-				}
-			}
-		}
-		args = append(append(args, "--"), argv...)
-		return nsproc.Spec{Argv: args, Env: n.environ()}, nil
-	}
-	sp := nsproc.Spec{Argv: argv, Join: n.joinPaths(), Env: n.environ()}
-	if _, ok := sp.Join["pid"]; ok {
-		sp.NoPdeath = true
-	}
-	return sp, nil
-}
-
-func (n *luaNode) environ() []string {
-	env := os.Environ()
-	keys := make([]string, 0, len(n.env))
-	for k := range n.env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+n.env[k])
-	}
-	return env
 }
 
 var labsBySession = map[*Session][]*luaLab{}
@@ -199,18 +101,6 @@ var labMethods = []Func{
 		Example: "lab:close()"},
 }
 
-var nodeMethods = []Func{
-	{Name: "run", Args: "(cmd, [{stdin=}])", Doc: "Runs a command inside the node (its network namespace and the others it has), output captured. cmd is a shell line or an argv list. Returns stdout, exit code, stderr.",
-		Example: "local out, code = lab.h1:run\"ip -br a\""},
-	{Name: "shell", Args: "([argv])", Doc: "Opens an interactive shell ($SHELL or /bin/sh; or argv) inside the node with its variables set, and waits for it. Returns the exit code.",
-		Example: "lab.ad_dc:shell()"},
-	{Name: "ping", Args: "(other, [{count=, timeout=}])", Doc: "Pings another node (a node or its name: its first address) or an IP from inside this node. Returns RTTs in ms and a message when replies were lost.",
-		Example: "assert(#lab.h1:ping(\"h2\") == 1)"},
-	{Name: "links", Args: "()", Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
-	{Name: "helper", Args: "()", Doc: "The path of the node's generated nsenter.sh: run it (with a command or none for a shell) from any terminal to enter the node with its variables, as Samba's st/ENV/nsenter.sh.",
-		Example: "print(lab.ad_dc:helper())"},
-}
-
 func (s *Session) installLabTypes() {
 	L := s.L
 	lmeth := L.NewTable()
@@ -265,67 +155,7 @@ func (s *Session) installLabTypes() {
 		L.Push(glua.LString(fmt.Sprintf("lab %s (%s)", l.name, state)))
 		return 1
 	}))
-
-	nmeth := L.NewTable()
-	nbind := map[string]glua.LGFunction{"run": s.nodeRun, "shell": s.nodeShell, "ping": s.nodePing, "links": s.nodeLinks, "helper": s.nodeHelper}
-	for i := range nodeMethods {
-		f := &nodeMethods[i]
-		fn := L.NewFunction(named("node:"+f.Name, nbind[f.Name]))
-		nmeth.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: "node", Func: f}
-	}
-	nmt := L.NewTypeMetatable(nodeType)
-	L.SetField(nmt, "__index", L.NewFunction(func(L *glua.LState) int {
-		n := nodeOf(L, 1)
-		key := L.CheckString(2)
-		if m := nmeth.RawGetString(key); m != glua.LNil {
-			L.Push(m)
-			return 1
-		}
-		switch key {
-		case "name":
-			L.Push(glua.LString(n.name))
-		case "ip":
-			L.Push(glua.LString(n.ip()))
-		case "addrs":
-			L.Push(strList(L, n.addrs))
-		case "path":
-			L.Push(glua.LString(n.netPath()))
-		case "pid":
-			if n.holder != nil {
-				L.Push(glua.LNumber(n.holder.Pid))
-			} else {
-				L.Push(glua.LNil)
-			}
-		case "hostname":
-			L.Push(glua.LString(n.hostname))
-		case "env":
-			t := L.NewTable()
-			for k, v := range n.env {
-				t.RawSetString(k, glua.LString(v))
-			}
-			L.Push(t)
-		default:
-			L.Push(glua.LNil)
-		}
-		return 1
-	}))
-	L.SetField(nmt, "__tostring", L.NewFunction(func(L *glua.LState) int {
-		n := nodeOf(L, 1)
-		L.Push(glua.LString(fmt.Sprintf("node %s of lab %s (%s)", n.name, n.lab.name, dash(strings.Join(n.addrs, " ")))))
-		return 1
-	}))
-	L.SetField(nmt, "__eq", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LBool(nodeOf(L, 1) == nodeOf(L, 2)))
-		return 1
-	}))
-}
-
-func (s *Session) nodeUD(n *luaNode) *glua.LUserData {
-	ud := s.L.NewUserData()
-	ud.Value = n
-	s.L.SetMetatable(ud, s.L.GetTypeMetatable(nodeType))
-	return ud
+	s.installNodeType()
 }
 
 func checkLab(L *glua.LState, n int) *luaLab {
@@ -344,30 +174,6 @@ func checkOpenLab(L *glua.LState, n int) *luaLab {
 		L.RaiseError("%s: lab %s is closed", current, l.name)
 	}
 	return l
-}
-
-// nodeOf is the node in argument n, closed lab or not (for __index).
-func nodeOf(L *glua.LState, n int) *luaNode {
-	if ud, ok := L.Get(n).(*glua.LUserData); ok {
-		if nd, ok := ud.Value.(*luaNode); ok {
-			return nd
-		}
-	}
-	argErr(L, n, "lab node expected")
-	return nil
-}
-
-func checkNode(L *glua.LState, n int) *luaNode {
-	if ud, ok := L.Get(n).(*glua.LUserData); ok {
-		if nd, ok := ud.Value.(*luaNode); ok {
-			if nd.lab.closed {
-				L.RaiseError("%s: the lab of node %s is closed", current, nd.name)
-			}
-			return nd
-		}
-	}
-	argErr(L, n, "lab node expected (call methods with a colon: lab.h1:run\"ip a\")")
-	return nil
 }
 
 // ---- net.lab ----
@@ -437,7 +243,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	ll := &luaLab{s: s, l: l, name: name, nodes: map[string]*luaNode{}, pinned: lo.Pin, pinMsg: pinMsg, noHelpers: !helpers,
 		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid())}
 	if dir == "" {
-		d, err := os.MkdirTemp("", "nsh-lab-"+name+".")
+		d, err := os.MkdirTemp("", netlab.LabDirPrefix+name+".")
 		if err != nil {
 			l.Close()
 			return raise(L, "net.lab", err)
@@ -451,7 +257,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	}
 	ll.dir = dir
 	// The marker lets `nsh --enter` find this lab's helpers.
-	os.WriteFile(filepath.Join(dir, ".nsh-lab"), []byte(fmt.Sprintf("%s %d\n", name, os.Getpid())), 0o644)
+	netlab.WriteLabMarker(dir, name, os.Getpid())
 	ll.item = s.Reg.Add("lab "+name, ll.close)
 	labsBySession[s] = append(labsBySession[s], ll)
 	if pinMsg != "" {
@@ -500,7 +306,7 @@ func (l *luaLab) close() error {
 			os.RemoveAll(n.dir)
 		}
 		os.Remove(filepath.Join(l.dir, "hosts"))
-		os.Remove(filepath.Join(l.dir, ".nsh-lab"))
+		os.Remove(filepath.Join(l.dir, netlab.LabMarker))
 	}
 	ls := labsBySession[l.s]
 	for i, x := range ls {
@@ -534,7 +340,7 @@ func (s *Session) labBridge(L *glua.LState) int {
 	if err := l.l.AddBridge(name, cidr); err != nil {
 		return raise(L, "lab:bridge", err)
 	}
-	l.bridges = append(l.bridges, labLink{bridge: name, cidr: cidr})
+	l.bridges = append(l.bridges, netlab.BridgeDesc{Name: name, CIDR: cidr})
 	return 0
 }
 
@@ -684,93 +490,13 @@ func mustType(name string) nsproc.Type {
 	return t
 }
 
-func (n *luaNode) setEnv() {
-	n.env["NSH_LAB"] = n.lab.name
-	n.env["NSH_NODE"] = n.name
-	if _, ok := n.env["SERVER"]; !ok {
-		n.env["SERVER"] = n.name
-	}
-	if ip := n.ip(); ip != "" {
-		n.env["SERVER_IP"] = ip
-	}
-	if n.hostname != "" {
-		n.env["HOSTNAME"] = n.hostname
-	}
-}
-
 // writeHosts refreshes the lab's shared hosts file in place (the nodes
 // have it bind-mounted, so the inode must stay).
 func (l *luaLab) writeHosts() {
 	if !l.hostsSet {
 		return
 	}
-	var b strings.Builder
-	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	for _, n := range l.order {
-		for _, a := range n.addrs {
-			if ip, _, err := net.ParseCIDR(a); err == nil {
-				fmt.Fprintf(&b, "%s\t%s\n", ip, n.name)
-			}
-		}
-	}
-	p := filepath.Join(l.dir, "hosts")
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err == nil {
-		f.WriteString(b.String())
-		f.Close()
-	}
-}
-
-// shellQuote quotes a value for sh.
-func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }
-
-// writeHelper generates DIR/NODE/nsenter.sh, Samba's st/ENV/nsenter.sh: it
-// enters the node's namespaces (and nsh's user namespace when the caller is
-// outside it) with the node's variables set, and runs a shell or the given
-// command.
-func (n *luaNode) writeHelper() error {
-	if n.lab.noHelpers {
-		return nil
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#!/bin/sh\n# nsenter.sh for node %s of nsh lab %s (generated by nsh pid %d; removed with the lab)\n", n.name, n.lab.name, os.Getpid())
-	fmt.Fprintf(&b, "USERNS=%s\nNETNS=%s\n", shellQuote(n.lab.userns), shellQuote(n.netPath()))
-	b.WriteString("[ -e \"$NETNS\" ] || { echo \"nsenter.sh: the lab is gone ($NETNS does not exist)\" >&2; exit 1; }\n")
-	b.WriteString("U=\nif [ \"$(readlink /proc/self/ns/user)\" != \"$(readlink \"$USERNS\")\" ]; then U=\"--user=$USERNS --preserve-credentials\"; fi\n")
-	extra := ""
-	if n.holder != nil {
-		for _, t := range n.types {
-			switch t.Name {
-			case "user":
-				// entered through -t below when present
-			default:
-				extra += fmt.Sprintf(" --%s=/proc/%d/ns/%s", nsenterFlag(t.Name), n.holder.Pid, t.Name)
-			}
-		}
-		if hasType(n.types, "user") {
-			b.WriteString(fmt.Sprintf("U=\"--user=/proc/%d/ns/user --preserve-credentials\"\n", n.holder.Pid))
-		}
-	}
-	b.WriteString("[ $# -gt 0 ] || set -- \"${SHELL:-/bin/sh}\"\n")
-	keys := make([]string, 0, len(n.env))
-	for k := range n.env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b.WriteString("exec nsenter $U --net=\"$NETNS\"" + extra + " -- env")
-	for _, k := range keys {
-		b.WriteString(" " + shellQuote(k+"="+n.env[k]))
-	}
-	b.WriteString(" \"$@\"\n")
-	return os.WriteFile(filepath.Join(n.dir, "nsenter.sh"), []byte(b.String()), 0o755)
-}
-
-func nsenterFlag(t string) string {
-	switch t {
-	case "mnt":
-		return "mount"
-	}
-	return t
+	netlab.WriteHosts(filepath.Join(l.dir, "hosts"), l.desc().Nodes)
 }
 
 func (s *Session) labLink(L *glua.LState) int {
@@ -810,7 +536,7 @@ func (s *Session) labLink(L *glua.LState) int {
 	if err := l.l.Link(n.n, bridge, ifname, brname, addr); err != nil {
 		return raise(L, "lab:link", err)
 	}
-	l.links = append(l.links, labLink{node: n.name, bridge: bridge, ifname: ifname, brname: brname, cidr: addr})
+	l.links = append(l.links, netlab.LinkDesc{Node: n.name, Bridge: bridge, IfName: ifname, BrName: brname, CIDR: addr})
 	if addr != "" {
 		n.addrs = append(n.addrs, addr)
 		l.writeHosts()
@@ -861,337 +587,19 @@ func (s *Session) labPingall(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
 	opts, _ := s.optsOrWhere(L, 2, "timeout")
 	timeout := optNumber(L, opts, "timeout", 2, 1, 0.001, 60)
-	var nodes []*luaNode
+	var nodes []netlab.PingTarget
 	for _, n := range l.order {
-		if n.ip() != "" {
-			nodes = append(nodes, n)
+		if ip := n.ip(); ip != "" {
+			nodes = append(nodes, netlab.PingTarget{Name: n.name, IP: ip, NS: n.ns()})
 		}
 	}
-	failed := L.NewTable()
-	sent, ok := 0, 0
-	var b strings.Builder
-	fmt.Fprintf(&b, "pingall in lab %s (rows ping columns; . ok, X lost)\n  %-12s", l.name, "")
-	for j := range nodes {
-		fmt.Fprintf(&b, " %d", j%10)
-	}
-	b.WriteString("\n")
-	for i, a := range nodes {
-		fmt.Fprintf(&b, "%d %-12s", i%10, trunc(a.name, 12))
-		for _, c := range nodes {
-			if a == c {
-				b.WriteString(" -")
-				continue
-			}
-			sent++
-			if _, err := a.ns().Ping(c.ip(), 1, time.Duration(timeout*float64(time.Second))); err != nil {
-				failed.Append(glua.LString(fmt.Sprintf("%s -> %s (%s): %v", a.name, c.name, c.ip(), err)))
-				b.WriteString(" X")
-			} else {
-				ok++
-				b.WriteString(" .")
-			}
-		}
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(&b, "%d of %d pings answered", ok, sent)
+	r := netlab.PingAll(l.name, nodes, time.Duration(timeout*float64(time.Second)))
 	t := L.NewTable()
-	t.RawSetString("sent", glua.LNumber(sent))
-	t.RawSetString("ok", glua.LNumber(ok))
-	t.RawSetString("failed", failed)
-	L.Push(withText(L, t, b.String()))
+	t.RawSetString("sent", glua.LNumber(r.Sent))
+	t.RawSetString("ok", glua.LNumber(r.OK))
+	t.RawSetString("failed", strList(L, r.Failed))
+	L.Push(withText(L, t, r.Text))
 	return 1
-}
-
-func trunc(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// ---- node methods ----
-
-func (s *Session) nodeRun(L *glua.LState) int {
-	n := checkNode(L, 1)
-	var argv []string
-	switch v := L.Get(2).(type) {
-	case glua.LString:
-		argv = []string{"/bin/sh", "-c", string(v)}
-	case *glua.LTable:
-		list, err := stringList(L, v, "argv")
-		if err != nil || len(list) == 0 {
-			return argErr(L, 2, "a command string or a non-empty list of strings expected")
-		}
-		argv = list
-	default:
-		return argErr(L, 2, "a command string (\"ip a\") or an argv list expected, got "+typeName(L.Get(2)))
-	}
-	stdin := ""
-	if o, ok := L.Get(3).(*glua.LTable); ok {
-		s.optsOrWhere(L, 3, "stdin")
-		stdin = optString(L, o, "stdin", 3)
-	}
-	spec, err := n.spec(argv)
-	if err != nil {
-		return raise(L, "node:run", err)
-	}
-	out, code, errOut, err := s.runCaptured(spec, stdin)
-	if err != nil {
-		return raise(L, "node:run", err)
-	}
-	L.Push(glua.LString(out))
-	L.Push(glua.LNumber(code))
-	L.Push(glua.LString(errOut))
-	return 3
-}
-
-func (s *Session) nodeShell(L *glua.LState) int {
-	n := checkNode(L, 1)
-	argv := []string{os.Getenv("SHELL")}
-	if argv[0] == "" {
-		argv[0] = "/bin/sh"
-	}
-	if L.Get(2) != glua.LNil {
-		list, err := stringList(L, L.Get(2), "argv")
-		if err != nil || len(list) == 0 {
-			return argErr(L, 2, "argv list expected ({\"/bin/bash\", \"--norc\"})")
-		}
-		argv = list
-	}
-	fmt.Fprintf(os.Stderr, "nsh: entering node %s of lab %s (exit the shell to come back)\n", n.name, n.lab.name)
-	spec, err := n.spec(argv)
-	if err != nil {
-		return raise(L, "node:shell", err)
-	}
-	s.Flush()
-	p, err := nsproc.Start(spec)
-	if err != nil {
-		return raise(L, "node:shell", err)
-	}
-	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
-	st, err := p.Wait(s.Context())
-	it.Forget()
-	if err != nil {
-		stopChild(p)
-		return raise(L, "node:shell", err)
-	}
-	L.Push(glua.LNumber(st.Code))
-	return 1
-}
-
-func (s *Session) nodePing(L *glua.LState) int {
-	n := checkNode(L, 1)
-	dst := ""
-	switch v := L.Get(2).(type) {
-	case glua.LString:
-		if o := n.lab.nodes[string(v)]; o != nil {
-			dst = o.ip()
-			if dst == "" {
-				return argErr(L, 2, fmt.Sprintf("node %s has no address yet (lab:link it with addr=)", o.name))
-			}
-		} else if net.ParseIP(string(v)) != nil {
-			dst = string(v)
-		} else {
-			return argErr(L, 2, fmt.Sprintf("%q is neither a node of lab %s (%s) nor an IP address", string(v), n.lab.name, n.lab.nodeNames()))
-		}
-	case *glua.LUserData:
-		o := checkNode(L, 2)
-		dst = o.ip()
-		if dst == "" {
-			return argErr(L, 2, fmt.Sprintf("node %s has no address yet", o.name))
-		}
-	default:
-		return argErr(L, 2, "a node, a node name or an IP address expected, got "+typeName(L.Get(2)))
-	}
-	opts, _ := s.optsOrWhere(L, 3, "count", "timeout")
-	count := int(optNumber(L, opts, "count", 3, 1, 1, 1000))
-	timeout := optNumber(L, opts, "timeout", 3, 1, 0.001, 3600)
-	rtts, err := n.ns().Ping(dst, count, time.Duration(timeout*float64(time.Second)))
-	return pushPing(L, rtts, err)
-}
-
-func (s *Session) nodeLinks(L *glua.LState) int {
-	n := checkNode(L, 1)
-	ls, err := n.ns().Links()
-	if err != nil {
-		return raise(L, "node:links", err)
-	}
-	t := L.NewTable()
-	for _, l := range ls {
-		t.Append(linkTable(L, l))
-	}
-	L.Push(withText(L, t, linksText("links of node "+n.name, ls)))
-	return 1
-}
-
-func (s *Session) nodeHelper(L *glua.LState) int {
-	n := checkNode(L, 1)
-	L.Push(glua.LString(filepath.Join(n.dir, "nsenter.sh")))
-	return 1
-}
-
-// ---- views ----
-
-func (s *Session) viewLab(L *glua.LState) int {
-	l := checkOpenLab(L, 1)
-	var b strings.Builder
-	where := "outer namespace " + l.name
-	if l.pinned {
-		where += " (/run/netns/" + l.name + ")"
-	}
-	fmt.Fprintf(&b, "lab %s: %d nodes, %d bridges; hub in %s\n", l.name, len(l.order), len(l.bridges), where)
-	res := L.NewTable()
-	brs := L.NewTable()
-	outer, err := l.l.Outer().Links()
-	if err != nil {
-		return raise(L, "view.lab", err)
-	}
-	if len(l.bridges) > 0 {
-		fmt.Fprintf(&b, "\n  %-14s %-18s %-8s %s\n", "BRIDGE", "ADDRESSES", "STATE", "PORTS")
-	}
-	for _, br := range l.bridges {
-		var ports []string
-		pt := L.NewTable()
-		var self netlab.LinkInfo
-		for _, lk := range outer {
-			if lk.Name == br.bridge {
-				self = lk
-			}
-			if lk.Master == br.bridge {
-				ports = append(ports, lk.Name+"("+lk.PortState+")")
-				e := L.NewTable()
-				e.RawSetString("name", glua.LString(lk.Name))
-				e.RawSetString("state", glua.LString(lk.PortState))
-				pt.Append(e)
-			}
-		}
-		e := L.NewTable()
-		e.RawSetString("name", glua.LString(br.bridge))
-		e.RawSetString("addrs", strList(L, self.Addrs))
-		e.RawSetString("state", glua.LString(self.State))
-		e.RawSetString("ports", pt)
-		brs.Append(e)
-		fmt.Fprintf(&b, "  %-14s %-18s %-8s %s\n", br.bridge, dash(strings.Join(self.Addrs, " ")), self.State, dash(strings.Join(ports, " ")))
-	}
-	nodes := L.NewTable()
-	fmt.Fprintf(&b, "\n  %-14s %-10s %-8s %-18s %-14s %s\n", "NODE", "IFACE", "STATE", "ADDRESSES", "HUB END", "BRIDGE")
-	hubEnd := map[string]labLink{}
-	for _, lk := range l.links {
-		hubEnd[lk.node+"/"+lk.ifname] = lk
-	}
-	const maxRows = 60
-	for i, n := range l.order {
-		ls, err := n.ns().Links()
-		if err != nil {
-			return raise(L, "view.lab", err)
-		}
-		e := L.NewTable()
-		e.RawSetString("name", glua.LString(n.name))
-		lt := L.NewTable()
-		for _, lk := range ls {
-			lt.Append(linkTable(L, lk))
-		}
-		e.RawSetString("links", lt)
-		nodes.Append(e)
-		if i >= maxRows {
-			continue
-		}
-		first := true
-		for _, lk := range ls {
-			if lk.Type == "loopback" {
-				continue
-			}
-			he := hubEnd[n.name+"/"+lk.Name]
-			label := ""
-			if first {
-				label = n.name
-			}
-			first = false
-			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-18s %-14s %s\n", label, lk.Name, lk.State, dash(strings.Join(lk.Addrs, " ")), dash(he.brname), dash(he.bridge))
-		}
-		if first {
-			fmt.Fprintf(&b, "  %-14s %-10s\n", n.name, "(lo only)")
-		}
-	}
-	if len(l.order) > maxRows {
-		fmt.Fprintf(&b, "  ... and %d more nodes\n", len(l.order)-maxRows)
-	}
-	res.RawSetString("name", glua.LString(l.name))
-	res.RawSetString("nodes", nodes)
-	res.RawSetString("bridges", brs)
-	L.Push(withText(L, res, strings.TrimRight(b.String(), "\n")))
-	return 1
-}
-
-func (s *Session) labDot(L *glua.LState) int {
-	l := checkLab(L, 1)
-	var b strings.Builder
-	fmt.Fprintf(&b, "graph %q {\n  graph [rankdir=LR, label=%q];\n  node [shape=box, fontname=\"monospace\"];\n", l.name, "nsh lab "+l.name)
-	fmt.Fprintf(&b, "  subgraph %q {\n    label=%q; style=dashed;\n", "cluster_"+l.name, "namespace "+l.name+" (outer)")
-	for _, br := range l.bridges {
-		fmt.Fprintf(&b, "    %q [shape=ellipse, label=%q];\n", "br:"+br.bridge, br.bridge+"\n"+br.cidr)
-	}
-	for _, lk := range l.links {
-		fmt.Fprintf(&b, "    %q [shape=point, xlabel=%q];\n", "hub:"+lk.brname, lk.brname)
-	}
-	b.WriteString("  }\n")
-	for _, n := range l.order {
-		label := n.name
-		for _, lk := range l.links {
-			if lk.node == n.name {
-				label += "\n" + lk.ifname + " " + lk.cidr
-			}
-		}
-		fmt.Fprintf(&b, "  %q [label=%q];\n", "node:"+n.name, label)
-	}
-	for _, lk := range l.links {
-		fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "br:"+lk.bridge, "hub:"+lk.brname, "port")
-		fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "hub:"+lk.brname, "node:"+lk.node, "veth "+lk.brname+" = "+lk.ifname)
-	}
-	b.WriteString("}\n")
-	L.Push(glua.LString(b.String()))
-	return 1
-}
-
-// LabHelpers lists the nsenter.sh helpers of running labs whose node (or
-// LAB/NODE, LAB-NODE) is name, for `nsh --enter`. It reads the marker files
-// in the temporary directory; labs whose nsh has ended are skipped.
-func LabHelpers(name string, extraDirs ...string) []string {
-	var dirs []string
-	if d := os.Getenv("NSH_LAB_DIR"); d != "" {
-		dirs = append(dirs, d)
-	}
-	dirs = append(dirs, extraDirs...)
-	m, _ := filepath.Glob(filepath.Join(os.TempDir(), "nsh-lab-*"))
-	dirs = append(dirs, m...)
-	var out []string
-	seen := map[string]bool{}
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, ".nsh-lab"))
-		if err != nil {
-			continue
-		}
-		var lab string
-		var pid int
-		fmt.Sscanf(string(b), "%s %d", &lab, &pid)
-		if pid <= 0 || unix.Kill(pid, 0) == unix.ESRCH {
-			continue
-		}
-		node := name
-		for _, sep := range []string{"/", "-"} {
-			if rest, ok := strings.CutPrefix(name, lab+sep); ok {
-				if _, err := os.Stat(filepath.Join(d, rest, "nsenter.sh")); err == nil {
-					node = rest
-				}
-			}
-		}
-		p := filepath.Join(d, node, "nsenter.sh")
-		if _, err := os.Stat(p); err == nil && !seen[p] && !errors.Is(err, fs.ErrNotExist) {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // startHolder starts a node's holder process and waits for its "ready"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"nsh/lua"
+	"nsh/runtime/netlab"
 	"nsh/runtime/nsproc"
 )
 
@@ -24,7 +24,7 @@ func enterNode(name string, cmd []string) int {
 		fmt.Fprintln(os.Stderr, "nsh: --enter needs a node name: nsh --enter NODE [command...]")
 		return 2
 	}
-	helpers := lua.LabHelpers(name)
+	helpers := netlab.LabHelpers(name)
 	switch {
 	case len(helpers) > 1:
 		fmt.Fprintf(os.Stderr, "nsh: --enter %s: several running labs have a node of that name; say LAB/NODE:\n", name)
