@@ -143,6 +143,12 @@ func TestStartDirectExitCodeAndSignal(t *testing.T) {
 
 func TestStartJoinsExistingNamespaces(t *testing.T) {
 	needRoot(t)
+	// Fork from a locked thread, as nsh does: the join below runs on a
+	// locked goroutine that ends its thread when it is done, and a child's
+	// parent-death signal fires when the thread that forked it ends. An
+	// unlocked test goroutine's thread could be the one taken and ended.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	uts, _ := LookupType("uts")
 	holder, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: []Type{uts}})
 	if err != nil {
