@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,6 +29,13 @@ func run(o *options) int {
 	}
 	stop := watchSignals(s)
 	defer stop()
+	if path := os.Getenv("NSH_CPUPROFILE"); path != "" {
+		// for developers: where does a script's time go (go tool pprof)
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	code := runBatch(s, o)
 	if code == 0 && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
 		code = repl(s)
