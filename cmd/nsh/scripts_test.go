@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,4 +121,64 @@ func ownLeaks(out string) []string {
 		}
 	}
 	return leaks
+}
+
+// TestInterruptedCleanup builds things with every kind of undo, stops nsh
+// half-way with SIGINT (Ctrl-C) or SIGTERM, and checks it exits 128+signal
+// leaving nothing behind: children, pinned namespaces, mounts in nsh's own
+// mount namespace, a lab with bridges and pins, cgroups with processes, a
+// container. (The experiments themselves are too quick to hit reliably.)
+func TestInterruptedCleanup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: pins, mounts in the host's mount namespace, cgroups")
+	}
+	leak := leakcheckPath()
+	cases := []struct {
+		name, sig string
+		code      int
+		lua       string
+	}{
+		{"children", "INT", 130, `for i = 1, 3 do ns.spawn{"/bin/sleep", "100", ns = "pid,net"} end
+			ns.clone("pid", function() sys.sleep(100) end)`},
+		{"pin", "TERM", 143, `local h = ns.spawn{"/bin/sleep", "100", ns = "net"}
+			ns.pin(h.pid, "net", "nsh-interrupt-test")`},
+		{"mount", "INT", 130, `local d = rootfs.tmpdir("nsh-int")
+			mount.tmpfs(d)`},
+		{"lab", "TERM", 143, `local lab = net.lab{name = "nshint", pin = true}
+			lab:bridge("br0", "10.53.57.11/24")
+			for i = 21, 24 do lab:link(lab:node("n" .. i), "br0", {addr = "10.53.57." .. i .. "/24"}) end`},
+		{"cgroup", "INT", 130, `local cg = cgroup.create("nsh-int-test", {pids_max = 50})
+			ns.spawn{"/bin/sh", "-c", "while :; do :; done", cgroup = cg}`},
+		{"container", "TERM", 143, `local img = rootfs.tmpdir("nsh-int-img")
+			rootfs.build(img, {binaries = {"/bin/sleep"}})
+			ns.spawn{"/bin/sleep", "100", ns = "user,pid,mnt,uts,ipc,net", uid_map = "0 0 1", gid_map = "0 0 1",
+			         rootfs = img, proc = true, dev = "minimal"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name+"/"+c.sig, func(t *testing.T) {
+			if leak == "" {
+				t.Skip("leakcheck not found")
+			}
+			src := c.lua + "\nprint('ready'); io.stdout:flush(); sys.sleep(100)"
+			f := filepath.Join(t.TempDir(), "x.lua")
+			os.WriteFile(f, []byte(src), 0o644)
+			sh := fmt.Sprintf(`%s %s > %s.out 2>&1 & p=$!
+				for i in $(seq 200); do grep -q ready %s.out && break; sleep 0.05; done
+				grep -q ready %s.out || { echo "never ready:"; cat %s.out; kill -9 $p; exit 1; }
+				kill -%s $p; wait $p; rc=$?
+				[ $rc = %d ] || { echo "exit $rc, want %d"; cat %s.out; exit 1; }`,
+				nshBin, f, f, f, f, f, c.sig, c.code, c.code, f)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, leak, "--", "bash", "-c", sh)
+			cmd.Dir = repoRoot
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 && len(ownLeaks(string(out))) == 0 {
+				err = nil
+			}
+			if err != nil {
+				t.Fatalf("%s stopped by SIG%s: %v\n%s", c.name, c.sig, err, out)
+			}
+		})
+	}
 }

@@ -62,6 +62,10 @@ func Pin(src, typ, name string) (string, error) {
 	return target, nil
 }
 
+// madeNetnsMount: this process made /run/netns a mount point (and undoes
+// that when its last pin there goes).
+var madeNetnsMount bool
+
 // sharedNetnsDir does what `ip netns add` does to /run/netns: make it a mount
 // point with shared propagation, so pins made later propagate to every mount
 // namespace that copied it.
@@ -71,9 +75,23 @@ func sharedNetnsDir() error {
 		if err := unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return kerr.New(fmt.Sprintf("mount(%q, %q, MS_BIND)", NetnsDir, NetnsDir), err, pinRules)
 		}
+		madeNetnsMount = true
 		err = unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
 	}
 	return kerr.New(fmt.Sprintf("mount(%q, MS_SHARED)", NetnsDir), err, pinRules)
+}
+
+// releaseNetnsDir undoes sharedNetnsDir once no pin is left there, so a
+// session leaves the machine as it found it (ip netns add does not).
+func releaseNetnsDir() {
+	if !madeNetnsMount {
+		return
+	}
+	if names, err := os.ReadDir(NetnsDir); err == nil && len(names) == 0 {
+		if unix.Unmount(NetnsDir, unix.MNT_DETACH) == nil {
+			madeNetnsMount = false
+		}
+	}
 }
 
 // Unpin detaches the bind mount at target and removes the file. The
@@ -85,6 +103,9 @@ func Unpin(target string) error {
 	}
 	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
 		return kerr.New(fmt.Sprintf("unlink(%q)", target), err, nil)
+	}
+	if filepath.Dir(target) == NetnsDir {
+		releaseNetnsDir()
 	}
 	return nil
 }
