@@ -46,7 +46,7 @@ nsh_lab() { # $1: N
 }
 
 # ip loop: prints "setup ping teardown" in ms
-ip_lab() { # $1: N
+ip_lab() { # $1: N, $2: "tuned" (5 commands a node) or "steps" (8, as in the seeds)
   unshare -n -m bash -c '
     set -e
     n=$1
@@ -58,10 +58,22 @@ ip_lab() { # $1: N
     ip link set br0 up
     for ((j = 0; j < n; j++)); do
       ip netns add b$j
-      ip -n b$j link set lo up
-      ip link add v$j master br0 up type veth peer name eth0 netns b$j
-      ip -n b$j addr add $(addr $j)/16 dev eth0
-      ip -n b$j link set eth0 up
+      if [ "$3" = steps ]; then
+        # step by step, as the Samba README (seed 000) does it by hand
+        ip link add veth$j type veth peer name veth$j-br
+        ip link set veth$j netns b$j
+        ip link set veth$j-br master br0
+        ip link set veth$j-br up
+        ip -n b$j link set lo up
+        ip -n b$j addr add $(addr $j)/16 dev veth$j
+        ip -n b$j link set veth$j up
+      else
+        # tuned: the peer made in its namespace, enslaved and up in one command
+        ip -n b$j link set lo up
+        ip link add v$j master br0 up type veth peer name eth0 netns b$j
+        ip -n b$j addr add $(addr $j)/16 dev eth0
+        ip -n b$j link set eth0 up
+      fi
     done
     t1=$(date +%s%N)
     # no ping(8) on this machine: nsh'"'"'s Go ping, started inside b0
@@ -71,7 +83,7 @@ ip_lab() { # $1: N
     ip link del br0
     t3=$(date +%s%N)
     awk -v a=$t0 -v b=$t1 -v c=$t2 -v d=$t3 "BEGIN { printf \"%.1f %.2f %.1f\", (b-a)/1e6, (c-b)/1e6, (d-c)/1e6 }"
-  ' _ "$1" "$(readlink -f "$NSH")"
+  ' _ "$1" "$(readlink -f "$NSH")" "${2:-tuned}"
 }
 
 # the Go figure: setup, ping, close and the kernel's async cleanup, ms/op
@@ -84,21 +96,25 @@ r() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else pri
 sum() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { printf "%.1f", a + b + c }'; }
 
 printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "N" "how" "setup ms" "ping ms" "close ms" "total ms" "note"
-declare -A IPT
+declare -A IPT IPS
 for n in $SIZES; do
   read -r ns np nc <<<"$(nsh_lab "$n")"
   read -r gs gp gc gk <<<"$(go_lab "$n" $([ "$n" -ge 1000 ] && echo 2 || echo 5))"
   nt=$(sum "$ns" "$np" "$nc"); gt=$(sum "$gs" "$gp" "$gc")
   if [ "$n" -le 100 ]; then
-    read -r is ip_ ic <<<"$(ip_lab "$n")"
-    it=$(sum "$is" "$ip_" "$ic"); IPT[$n]=$it; inote="measured"
+    read -r is ip_ ic <<<"$(ip_lab "$n" tuned)"
+    it=$(sum "$is" "$ip_" "$ic"); IPT[$n]=$it; inote="measured: tuned loop, 5 ip commands a node"
+    read -r ss sp sc <<<"$(ip_lab "$n" steps)"
+    st=$(sum "$ss" "$sp" "$sc"); IPS[$n]=$st; snote="measured: step by step, 8 ip commands a node (seed 000)"
   else
-    # linear in N (one fork+exec of ip per step): scale the N=100 figure
+    # linear in N (one fork+exec of ip per step): scale the N=100 figures
     it=$(awk -v t="${IPT[100]:-0}" -v n="$n" 'BEGIN { printf "%.1f", t * n / 100 }'); is=$it; ip_="-"; ic="-"
-    inote="extrapolated from N=100 (x$((n / 100)))"
+    st=$(awk -v t="${IPS[100]:-0}" -v n="$n" 'BEGIN { printf "%.1f", t * n / 100 }'); ss=$st; sp="-"; sc="-"
+    inote="tuned, extrapolated from N=100 (x$((n / 100)))"; snote="step by step, extrapolated from N=100 (x$((n / 100)))"
   fi
   printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "nsh" "$ns" "$np" "$nc" "$nt" "median of runs"
   printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "go" "$gs" "$gp" "$gc" "$gt" "kernel cleanup after close: ${gk} ms"
   printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "ip" "$is" "$ip_" "$ic" "$it" "$inote"
-  printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "ratio" "" "" "" "" "nsh/go $(r "$nt" "$gt") (target <= 1.2), ip/nsh $(r "$it" "$nt") (target >= 10)"
+  printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "ip8" "$ss" "$sp" "$sc" "$st" "$snote"
+  printf "%-6s %-6s %10s %9s %10s %10s  %s\n" "$n" "ratio" "" "" "" "" "nsh/go $(r "$nt" "$gt") (target <= 1.2); ip/nsh $(r "$it" "$nt") tuned, $(r "$st" "$nt") step by step (target >= 10); ip/go $(r "$it" "$gt") tuned"
 done
