@@ -263,7 +263,10 @@ func (s *Session) nsClone(L *glua.LState) int {
 // shell's own namespace.
 func (s *Session) pidAndType(L *glua.LState) (int, string) {
 	if L.GetTop() <= 1 {
-		if _, ok := L.Get(1).(glua.LString); ok {
+		if str, ok := L.Get(1).(glua.LString); ok {
+			if str == "pid_for_children" || str == "time_for_children" {
+				return 0, string(str)
+			}
 			t := checkTypes(L, 1)
 			return 0, t[0].Name
 		}

@@ -28,4 +28,7 @@ var setnsRules = kerr.Rules{
 	unix.EINVAL: "the file is not a namespace of that type, or the kernel refuses the join: a PID namespace must be the caller's own or a descendant of it; a mount namespace needs an unshared fs (CLONE_FS); a user namespace cannot be joined by a multithreaded process",
 	unix.EBADF:  "the namespace file descriptor is not valid",
 	unix.ENOMEM: "the kernel could not allocate memory for the join",
+	unix.EUSERS: "joining a time namespace needs a single-threaded process (timens_install), which a Go program never is; " +
+		"nsh can create one (ns.unshare(\"time\"), ns.clone/ns.spawn with \"time\") but not move into an existing one; " +
+		"a fresh ns.unshare(\"time\") gives children clocks without offsets again",
 }

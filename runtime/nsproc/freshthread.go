@@ -73,6 +73,11 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 					}
 				}
 				if err := unix.Setns(int(f.Fd()), int(t.Flag)); err != nil {
+					if t.Name == "time" && err == unix.EUSERS {
+						// no process with threads may join a time
+						// namespace: the child keeps nsh's own clocks
+						continue
+					}
 					return fmt.Errorf("following the interpreter into its %s namespace: %w", t.Name, err)
 				}
 			}
