@@ -100,19 +100,13 @@ var cgMethods = []Func{
 func (s *Session) installCgroupType() {
 	L := s.L
 	mt := L.NewTypeMetatable(cgroupType)
-	methods := L.NewTable()
 	bind := map[string]glua.LGFunction{
 		"set": s.cgSet, "get": s.cgGet, "write": s.cgWrite, "read": s.cgRead, "add": s.cgAdd,
 		"procs": s.cgProcs, "stats": s.cgStats, "events": s.cgEvents, "freeze": s.cgFreeze(true),
 		"thaw": s.cgFreeze(false), "frozen": s.cgFrozen, "kill": s.cgKill, "remove": s.cgRemove,
 		"keep": s.cgKeep, "paths": s.cgPaths,
 	}
-	for i := range cgMethods {
-		f := &cgMethods[i]
-		fn := L.NewFunction(named("cg:"+f.Name, bind[f.Name]))
-		methods.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: "cgroup handle", Func: f}
-	}
+	methods := s.methodTable("cgroup handle", "cg:", cgMethods, bind)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkCg(L, 1)
 		switch key := L.CheckString(2); key {

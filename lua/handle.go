@@ -74,18 +74,12 @@ func stopChild(p *nsproc.Process) error {
 func (s *Session) installHandleType() {
 	L := s.L
 	mt := L.NewTypeMetatable(handleType)
-	methods := L.NewTable()
 	bind := map[string]glua.LGFunction{
 		"wait": s.hWait, "kill": s.hKill, "ns": s.hNS, "release": s.hRelease,
 		"uid_map": s.hMap("uid_map"), "gid_map": s.hMap("gid_map"), "setgroups": s.hMap("setgroups"),
 		"alive": s.hAlive, "result": s.hResult, "keep": s.hKeep,
 	}
-	for i := range handleMethods {
-		f := &handleMethods[i]
-		fn := L.NewFunction(named("h:"+f.Name, bind[f.Name]))
-		methods.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: "handle", Func: f}
-	}
+	methods := s.methodTable("handle", "h:", handleMethods, bind)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkHandle(L, 1)
 		key := L.CheckString(2)

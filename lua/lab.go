@@ -103,15 +103,9 @@ var labMethods = []Func{
 
 func (s *Session) installLabTypes() {
 	L := s.L
-	lmeth := L.NewTable()
 	lbind := map[string]glua.LGFunction{"node": s.labNode, "bridge": s.labBridge, "link": s.labLink, "wait": s.labWait,
 		"pingall": s.labPingall, "nodes": s.labNodes, "view": s.viewLab, "dot": s.labDot, "close": s.labClose}
-	for i := range labMethods {
-		f := &labMethods[i]
-		fn := L.NewFunction(named("lab:"+f.Name, lbind[f.Name]))
-		lmeth.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: "lab", Func: f}
-	}
+	lmeth := s.methodTable("lab", "lab:", labMethods, lbind)
 	mt := L.NewTypeMetatable(labType)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		l := checkLab(L, 1)

@@ -132,14 +132,8 @@ var nodeMethods = []Func{
 
 func (s *Session) installNodeType() {
 	L := s.L
-	nmeth := L.NewTable()
 	nbind := map[string]glua.LGFunction{"run": s.nodeRun, "shell": s.nodeShell, "ping": s.nodePing, "links": s.nodeLinks, "helper": s.nodeHelper}
-	for i := range nodeMethods {
-		f := &nodeMethods[i]
-		fn := L.NewFunction(named("node:"+f.Name, nbind[f.Name]))
-		nmeth.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: "node", Func: f}
-	}
+	nmeth := s.methodTable("node", "node:", nodeMethods, nbind)
 	nmt := L.NewTypeMetatable(nodeType)
 	L.SetField(nmt, "__index", L.NewFunction(func(L *glua.LState) int {
 		n := nodeOf(L, 1)

@@ -113,3 +113,21 @@ func methodDoc(f *Func, set methodSet) string {
 	}
 	return b.String()
 }
+
+// methodTable builds the table of a userdata type's methods from its
+// documented Funcs and the Go functions that implement them: each is
+// wrapped with its Lua name (for argument errors) and given its help.
+func (s *Session) methodTable(kind, prefix string, funcs []Func, bind map[string]glua.LGFunction) *glua.LTable {
+	t := s.L.NewTable()
+	for i := range funcs {
+		f := &funcs[i]
+		impl, ok := bind[f.Name]
+		if !ok {
+			panic("nsh: no implementation for " + prefix + f.Name)
+		}
+		fn := s.L.NewFunction(named(prefix+f.Name, impl))
+		t.RawSetString(f.Name, fn)
+		s.docs[fn] = &Doc{Module: kind, Func: f}
+	}
+	return t
+}
