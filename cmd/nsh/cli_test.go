@@ -243,3 +243,22 @@ func TestSIGTERMCleansUp(t *testing.T) {
 		t.Fatalf("child %s survived SIGTERM of nsh", pid)
 	}
 }
+
+// After ns.unshare("pid") the shell's first child is PID 1 there and the
+// next ones join it. (Go's runtime forks a test child before its first
+// process start; nsh makes it do so before the unshare, or that child would
+// be the namespace's init and take the namespace with it.)
+func TestUnsharePidThenSeveralChildren(t *testing.T) {
+	needRoot(t)
+	out, errOut, code := nsh(t, "", "-e", `
+		ns.unshare("pid")
+		local init = ns.spawn{"/bin/sleep", "30"}
+		local a = ns.spawn{"/bin/sh", "-c", "exit $$"}
+		local b = ns.clone({}, function() return ns.getpid() end)
+		print(a:wait(), b:wait())
+		init:kill(9); init:wait()`)
+	f := strings.Fields(out)
+	if code != 0 || len(f) < 2 || f[0] == "1" || f[0] == "0" || f[1] == "1" {
+		t.Fatalf("want two children with PIDs > 1 in the new namespace, got %q %q (exit %d)", out, errOut, code)
+	}
+}

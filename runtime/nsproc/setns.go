@@ -45,6 +45,9 @@ func (s Source) String() string {
 // /proc may differ) cannot make the remaining ones unreachable.
 func Setns(src Source, types []Type) error {
 	call := fmt.Sprintf("setns(%s, %q)", src, Names(types))
+	if has(types, "pid") {
+		primeForkCheck()
+	}
 	if has(types, "user") {
 		return &kerr.Error{Call: call, Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 	}

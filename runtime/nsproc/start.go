@@ -95,12 +95,13 @@ func Start(spec Spec) (*Process, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = orStd(spec.Stdin, os.Stdin), orStd(spec.Stdout, os.Stdout), orStd(spec.Stderr, os.Stderr)
 
 	attr := &syscall.SysProcAttr{Cloneflags: Flags(spec.Types)}
-	if _, joinsPid := spec.Join["pid"]; !spec.NoPdeath && !joinsPid {
-		// (Not when joining a PID namespace: Go's child checks getppid()
-		// against the parent's pid after setting the signal and kills
-		// itself when they differ, and in a joined PID namespace the
-		// parent has no number: getppid() is 0. The namespace's init,
-		// which nsh holds, takes such a child down with it.)
+	if _, joinsPid := spec.Join["pid"]; !spec.NoPdeath && !joinsPid && !childrenInOtherPidNS() {
+		// (Not when the child lands in a PID namespace where its parent
+		// has no number, unless it is that namespace's init: Go's child
+		// compares getppid() with the parent's pid after setting the
+		// signal and kills itself when they differ, and getppid() is 0
+		// there. An init survives: its own namespace cannot kill it. The
+		// init, which has the signal, takes the others down with it.)
 		attr.Pdeathsig = syscall.SIGKILL
 	}
 	if spec.OwnPgroup {
@@ -208,4 +209,12 @@ func startErr(spec Spec, err error) error {
 		call = fmt.Sprintf("clone(%s) of a child nsh", Names(spec.Types))
 	}
 	return kerr.New(call, err, cloneRules)
+}
+
+// childrenInOtherPidNS: the calling thread forks into another PID namespace
+// than its own (after ns.unshare("pid") or ns.setns(..., "pid")).
+func childrenInOtherPidNS() bool {
+	own, err1 := Inode(NSPath(0, "pid"))
+	kids, err2 := Inode(NSPath(0, "pid_for_children"))
+	return err1 == nil && err2 == nil && own != kids
 }

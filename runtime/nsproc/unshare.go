@@ -3,6 +3,7 @@ package nsproc
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"nsh/runtime/kerr"
 
@@ -22,6 +23,9 @@ func Unshare(types []Type) error {
 	if has(types, "user") {
 		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", Names(types)), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 	}
+	if has(types, "pid") {
+		primeForkCheck()
+	}
 	flags := Flags(types)
 	// CLONE_NEWNS implies CLONE_FS: the thread gets its own root and cwd,
 	// which is also what lets a later setns into a mount namespace work.
@@ -30,4 +34,15 @@ func Unshare(types []Type) error {
 	}
 	err := unix.Unshare(int(flags))
 	return kerr.New(fmt.Sprintf("unshare(%s)", Names(types)), err, unshareRules)
+}
+
+// primeForkCheck makes the Go runtime run, now, the one-time check it does
+// before its first process start: os.checkPidfd forks a short-lived test
+// child. Run after unshare(CLONE_NEWPID), that child would become PID 1 of
+// the new namespace and exit at once, killing the namespace before the
+// user's first child (whose fork then fails with ENOMEM).
+func primeForkCheck() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
 }
