@@ -74,12 +74,19 @@ func runScript(t *testing.T, leak string, timeout time.Duration, prefix []string
 	if leak == "" {
 		t.Skip("leakcheck (../shared/tools/leakcheck) not found: cannot check that the script leaves nothing behind")
 	}
+	dir := repoRoot
+	if prefix != nil {
+		// The ordinary user may not be able to read the checkout (CI may
+		// clone it anywhere): give it a copy of the script it can read.
+		dir = readableCopy(t, script)
+		script = filepath.Join(dir, filepath.Base(script))
+	}
 	argv := append([]string{leak, "--"}, prefix...)
 	argv = append(argv, nshBin, script)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = repoRoot
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME=/tmp")
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
@@ -181,4 +188,23 @@ func TestInterruptedCleanup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readableCopy copies a script into a new directory every user can read.
+func readableCopy(t *testing.T, script string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nsh-script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(script)), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
