@@ -47,6 +47,17 @@ func ParseIDMap(s string) ([]IDMap, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("empty id map: want lines \"INSIDE OUTSIDE COUNT\" (e.g. \"0 1000 1\")")
 	}
+	for i := range out {
+		for j := 0; j < i; j++ {
+			a, b := out[i], out[j]
+			if a.Inside < b.Inside+b.Count && b.Inside < a.Inside+a.Count {
+				return nil, fmt.Errorf("id map lines %q and %q overlap inside the namespace (the kernel refuses overlapping ranges)", b, a)
+			}
+			if a.Outside < b.Outside+b.Count && b.Outside < a.Outside+a.Count {
+				return nil, fmt.Errorf("id map lines %q and %q overlap outside the namespace (the kernel refuses overlapping ranges)", b, a)
+			}
+		}
+	}
 	if len(out) > 340 {
 		return nil, fmt.Errorf("id map has %d lines; the kernel accepts at most 340", len(out))
 	}
@@ -117,3 +128,6 @@ func writeProc(pid int, file, text string, rules kerr.Rules) error {
 	_, err = f.Write([]byte(text))
 	return kerr.New(fmt.Sprintf("write(%q, %q)", path, strings.TrimSpace(text)), err, rules)
 }
+
+// String is the map line as written to uid_map ("0 1000 1").
+func (m IDMap) String() string { return fmt.Sprintf("%d %d %d", m.Inside, m.Outside, m.Count) }

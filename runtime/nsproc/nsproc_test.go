@@ -52,7 +52,7 @@ func TestParseIDMap(t *testing.T) {
 	if err != nil || len(m) != 2 || m[1] != (IDMap{1, 100000, 65536}) {
 		t.Fatalf("%v %v", m, err)
 	}
-	for _, bad := range []string{"", "1 2", "0 x 1", "0 0 0", "-1 0 1"} {
+	for _, bad := range []string{"", "1 2", "0 x 1", "0 0 0", "-1 0 1", "0 0 10\n5 100 1", "0 7 1\n1 7 1"} {
 		if _, err := ParseIDMap(bad); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}

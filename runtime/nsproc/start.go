@@ -22,6 +22,8 @@ var cloneRules = kerr.Rules{
 	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces, or 32 nested PID/user levels)",
 	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
+	unix.ENOENT: "no such program (or its interpreter or dynamic loader is missing)",
+	unix.EACCES: "the program is not executable, or its filesystem is mounted noexec",
 }
 
 // Exe is the binary re-executed for children that run nsh code: its real
