@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"nsh/runtime/kerr"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -52,4 +54,14 @@ func choices(words ...string) string {
 		return strings.Join(q, "")
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// fail reports err from a runtime call: a kernel failure (kerr.Error) as
+// such, anything else (the runtime refusing the input) as a bad argument n.
+func fail(L *glua.LState, fn string, n int, err error) int {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return raise(L, fn, err)
+	}
+	return argErr(L, n, err.Error())
 }

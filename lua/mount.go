@@ -375,10 +375,7 @@ func (s *Session) mountTmpfs(L *glua.LState) int {
 	target := checkStr(L, 1, "target")
 	o := optTable(L, 2, "size", "mode")
 	if err := mounts.Tmpfs(target, strField(L, 2, o, "size"), strField(L, 2, o, "mode")); err != nil {
-		if strings.HasPrefix(err.Error(), "tmpfs:") {
-			return argErr(L, 2, err.Error())
-		}
-		return raise(L, "mount.tmpfs", err)
+		return fail(L, "mount.tmpfs", 2, err)
 	}
 	s.registerMount(target)
 	return 0
@@ -399,10 +396,7 @@ func (s *Session) mountOverlay(L *glua.LState) int {
 		return argErr(L, 1, "target missing: the directory the overlay is mounted on")
 	}
 	if err := mounts.Overlay(lower, strField(L, 1, o, "upper"), strField(L, 1, o, "work"), target); err != nil {
-		if strings.HasPrefix(err.Error(), "overlay:") {
-			return argErr(L, 1, err.Error())
-		}
-		return raise(L, "mount.overlay", err)
+		return fail(L, "mount.overlay", 1, err)
 	}
 	s.registerMount(target)
 	return 0

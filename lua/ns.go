@@ -1,12 +1,10 @@
 package lua
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"nsh/runtime/kerr"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -489,9 +487,5 @@ func (s *Session) nsClose(L *glua.LState) int {
 func optionErr(L *glua.LState, fn string, so *spawnOpts, err error) int {
 	closeAll(so)
 	runAll(so.onEnd)
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return raise(L, fn, err)
-	}
-	return argErr(L, 1, err.Error())
+	return fail(L, fn, 1, err)
 }

@@ -44,7 +44,9 @@ func optionNames() string {
 		n = append(n, k)
 	}
 	for k := range extraSpawnOptions {
-		n = append(n, k)
+		if _, documented := spawnOptionDoc[k]; !documented {
+			n = append(n, k)
+		}
 	}
 	sort.Strings(n)
 	return strings.Join(n, ", ")
