@@ -3,11 +3,10 @@ package lua
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"testing"
 
+	"nsh/internal/nshtest"
 	"nsh/runtime/nsproc"
 )
 
@@ -17,23 +16,15 @@ var nshBin string
 
 func TestMain(m *testing.M) {
 	runtime.LockOSThread() // the session's thread model: one locked thread
-	dir, err := os.MkdirTemp("", "nsh-lua-test")
+	bin, remove, err := nshtest.Build("../cmd/nsh")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Chmod(dir, 0o755)
-	nshBin = filepath.Join(dir, "nsh")
-	build := exec.Command("go", "build", "-o", nshBin, "../cmd/nsh")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building nsh:", err)
-		os.Exit(1)
-	}
+	nshBin = bin
 	nsproc.Exe = nshBin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
