@@ -457,15 +457,6 @@ func cgName(L *glua.LState, n int, portable bool) string {
 
 func argErr2(L *glua.LState, n int, msg string) string { argErr(L, n, msg); return "" }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Session) cgSet(L *glua.LState) int {
 	h := liveCg(L, "cg:set")
 	name := cgName(L, 2, true)
