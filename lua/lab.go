@@ -237,7 +237,12 @@ func (s *Session) netLab(L *glua.LState) int {
 	ll := &luaLab{s: s, l: l, name: name, nodes: map[string]*luaNode{}, pinned: lo.Pin, pinMsg: pinMsg, noHelpers: !helpers,
 		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid())}
 	if dir == "" {
-		d, err := os.MkdirTemp("", netlab.LabDirPrefix+name+".")
+		labs, err := netlab.LabsDir()
+		if err != nil {
+			l.Close()
+			return raise(L, "net.lab", err)
+		}
+		d, err := os.MkdirTemp(labs, name+".")
 		if err != nil {
 			l.Close()
 			return raise(L, "net.lab", err)
@@ -251,7 +256,10 @@ func (s *Session) netLab(L *glua.LState) int {
 	}
 	ll.dir = dir
 	// The marker lets `nsh --enter` find this lab's helpers.
-	netlab.WriteLabMarker(dir, name, os.Getpid())
+	if err := netlab.WriteLabMarker(dir, name, os.Getpid()); err != nil {
+		l.Close()
+		return raise(L, "net.lab", err)
+	}
 	ll.item = s.Reg.Add("lab "+name, ll.close)
 	labsBySession[s] = append(labsBySession[s], ll)
 	if pinMsg != "" {
@@ -295,6 +303,7 @@ func (l *luaLab) close() error {
 		if err := os.RemoveAll(l.dir); err != nil {
 			errs = append(errs, err)
 		}
+		netlab.TidyLabsDir()
 	} else {
 		for _, n := range l.order {
 			os.RemoveAll(n.dir)

@@ -113,7 +113,7 @@ func (s *Session) netModule() *Module {
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +
 					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a message where /run/netns " +
 					"is not writable (as an ordinary user inside nsh's user namespace). outer=false puts the hub in the current namespace. " +
-					"Every node gets an nsenter.sh helper under dir (default a temporary directory), also used by `nsh --enter NODE` " +
+					"Every node gets an nsenter.sh helper under dir (default: a directory of its own in your state directory, which only you can write: /run/nsh/labs as root, $XDG_RUNTIME_DIR/nsh/labs or TMPDIR/nsh-UID/labs otherwise), also used by `nsh --enter NODE` (which runs only helpers of your own labs) " +
 					"(helpers=false skips them, for big labs). " +
 					"Everything is torn down at exit (or lab:close()) by dropping the namespaces.",
 				Example: "local lab = net.lab{name = \"selftest\"}\nlab:bridge(\"selftest0\", \"10.53.57.11/24\")\nlocal dc = lab:node(\"ad_dc\")\nlab:link(dc, \"selftest0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})\nlab:wait()\nprint(lab.ad_dc:run(\"ip -br a\"))"},

@@ -152,7 +152,7 @@ io.read("*l")`)
 		t.Error("/run/netns/gtpin-ad_dc still exists after the lab ended")
 	}
 	out, _ = exec.Command(nshBin, "--enter", "gtpin/ad_dc", "true").CombinedOutput()
-	if !strings.Contains(string(out), "no running lab") {
+	if !strings.Contains(string(out), "none of your running labs") {
 		t.Errorf("nsh --enter after the lab ended: %s", out)
 	}
 }

@@ -10,15 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/nsproc"
+	"nsh/runtime/statedir"
 )
 
 // Files of a lab directory: DIR/.nsh-lab marks a running lab ("LAB PID"),
 // DIR/NODE/nsenter.sh enters a node. A lab directory nsh makes itself is
-// named TMPDIR/nsh-lab-LAB.XXXX.
+// LabsDir()/LAB.XXXX.
 const (
-	LabMarker    = ".nsh-lab"
-	HelperName   = "nsenter.sh"
-	LabDirPrefix = "nsh-lab-"
+	LabMarker  = ".nsh-lab"
+	HelperName = "nsenter.sh"
 )
 
 // Helper describes a node's generated nsenter.sh, as Samba's
@@ -103,34 +103,53 @@ func NsenterFlag(t string) string {
 func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }
 
 // WriteLabMarker marks dir as the directory of the running lab named lab,
-// made by process pid, for LabHelpers.
+// made by process pid: "LAB PID STARTTIME", the start time proving which
+// process the pid meant (LabHelpers checks both).
 func WriteLabMarker(dir, lab string, pid int) error {
-	return os.WriteFile(filepath.Join(dir, LabMarker), []byte(fmt.Sprintf("%s %d\n", lab, pid)), 0o644)
+	st, err := statedir.StartTime(pid)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, LabMarker), []byte(fmt.Sprintf("%s %d %d\n", lab, pid, st)), 0o600)
 }
 
+// LabsDir is the directory under which nsh makes lab directories: the
+// user's own state directory (runtime/statedir), never a shared one such
+// as /tmp, so no other user can plant a lab there.
+func LabsDir() (string, error) { return statedir.Sub(labsName) }
+
+const labsName = "labs"
+
+// TidyLabsDir removes the labs directory (and the state directory) when
+// the last lab in it is gone.
+func TidyLabsDir() { statedir.Tidy(labsName) }
+
 // LabHelpers lists the nsenter.sh helpers of running labs whose node (or
-// LAB/NODE, LAB-NODE) is name, for `nsh --enter`. It looks in $NSH_LAB_DIR,
-// extraDirs and TMPDIR/nsh-lab-*, reading their marker files; labs whose
-// nsh has ended are skipped.
-func LabHelpers(name string, extraDirs ...string) []string {
+// LAB/NODE, LAB-NODE) is name, for `nsh --enter`. It looks in $NSH_LAB_DIR
+// (a lab's directory), extraDirs and the labs of the caller's own state
+// directory. Everything it reads must be trusted (statedir.Trusted: owned
+// by the caller or root, not writable by others); a marker must name a
+// living process with the start time it records. Labs that fail a check
+// are skipped, and the reasons are returned with them.
+func LabHelpers(name string, extraDirs ...string) (helpers []string, skipped []string) {
 	var dirs []string
 	if d := os.Getenv("NSH_LAB_DIR"); d != "" {
 		dirs = append(dirs, d)
 	}
 	dirs = append(dirs, extraDirs...)
-	m, _ := filepath.Glob(filepath.Join(os.TempDir(), LabDirPrefix+"*"))
-	dirs = append(dirs, m...)
-	var out []string
+	if own, err := statedir.Existing(labsName); err == nil {
+		m, _ := filepath.Glob(filepath.Join(own, "*"))
+		dirs = append(dirs, m...)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		skipped = append(skipped, err.Error())
+	}
 	seen := map[string]bool{}
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, LabMarker))
+		lab, err := liveLab(d)
 		if err != nil {
-			continue
-		}
-		var lab string
-		var pid int
-		fmt.Sscanf(string(b), "%s %d", &lab, &pid)
-		if pid <= 0 || unix.Kill(pid, 0) == unix.ESRCH {
+			if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errLabEnded) {
+				skipped = append(skipped, err.Error())
+			}
 			continue
 		}
 		node := name
@@ -141,11 +160,51 @@ func LabHelpers(name string, extraDirs ...string) []string {
 				}
 			}
 		}
-		p := filepath.Join(d, node, HelperName)
-		if _, err := os.Stat(p); err == nil && !seen[p] && !errors.Is(err, os.ErrNotExist) {
-			seen[p] = true
-			out = append(out, p)
+		if strings.Contains(node, "/") {
+			continue
 		}
+		p := filepath.Join(d, node, HelperName)
+		if _, err := os.Lstat(p); err != nil || seen[p] {
+			continue
+		}
+		if err := statedir.Trusted(p, false); err != nil {
+			skipped = append(skipped, err.Error())
+			continue
+		}
+		seen[p] = true
+		helpers = append(helpers, p)
 	}
-	return out
+	return helpers, skipped
+}
+
+var errLabEnded = errors.New("lab ended")
+
+// liveLab reads and checks d's marker: the directory and the marker are
+// trusted, and the process it names is alive with the recorded start time.
+func liveLab(d string) (string, error) {
+	if err := statedir.Trusted(d, true); err != nil {
+		return "", err
+	}
+	b, err := statedir.ReadTrusted(filepath.Join(d, LabMarker))
+	if err != nil {
+		return "", err
+	}
+	var lab string
+	var pid int
+	var start uint64
+	if n, _ := fmt.Sscanf(string(b), "%s %d %d", &lab, &pid, &start); n != 3 || pid <= 0 {
+		return "", fmt.Errorf("%s: not a marker nsh wrote (want \"LAB PID STARTTIME\")", filepath.Join(d, LabMarker))
+	}
+	now, err := statedir.StartTime(pid)
+	if err != nil || now != start {
+		return "", errLabEnded
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d", pid), &st); err != nil {
+		return "", errLabEnded
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return "", fmt.Errorf("%s: the lab's process %d belongs to uid %d, not to you: not trusted", d, pid, st.Uid)
+	}
+	return lab, nil
 }

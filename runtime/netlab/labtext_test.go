@@ -1,6 +1,7 @@
 package netlab
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nsh/runtime/statedir"
 )
 
 // smallLab is a lab of two linked nodes and one without links.
@@ -218,8 +221,10 @@ func TestNsenterJoinArgs(t *testing.T) {
 
 func TestLabHelpers(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	t.Setenv(statedir.StateDirEnv, filepath.Join(tmp, "state"))
 	t.Setenv("NSH_LAB_DIR", "")
+	labs, err := LabsDir()
+	must(t, err)
 	mk := func(dir, lab string, pid int, nodes ...string) string {
 		t.Helper()
 		must(t, os.MkdirAll(dir, 0o755))
@@ -233,15 +238,18 @@ func TestLabHelpers(t *testing.T) {
 		return dir
 	}
 	me := os.Getpid()
-	alpha := mk(filepath.Join(tmp, LabDirPrefix+"alpha.1"), "alpha", me, "h1", "dc")
-	beta := mk(filepath.Join(t.TempDir(), "beta"), "beta", me, "h1")   // found only when named
-	mk(filepath.Join(tmp, LabDirPrefix+"gone.2"), "gone", 1<<30, "h1") // its nsh has ended
-	mk(filepath.Join(tmp, LabDirPrefix+"nomarker.3"), "", 0, "h1")     // not a lab
-	mk(filepath.Join(tmp, LabDirPrefix+"zero.4"), "zero", 0, "h1")     // bad marker
+	alpha := mk(filepath.Join(labs, "alpha.1"), "alpha", me, "h1", "dc")
+	beta := mk(filepath.Join(tmp, "beta"), "beta", me, "h1") // found only when named
+	gone := mk(filepath.Join(labs, "gone.2"), "gone", me, "h1")
+	// its nsh has ended: the recorded start time no longer matches
+	must(t, os.WriteFile(filepath.Join(gone, LabMarker), []byte("gone "+strconv.Itoa(me)+" 1\n"), 0o600))
+	mk(filepath.Join(labs, "nomarker.3"), "", 0, "h1") // not a lab
 
 	b, err := os.ReadFile(filepath.Join(alpha, LabMarker))
 	must(t, err)
-	if string(b) != "alpha "+strconv.Itoa(me)+"\n" {
+	st, err := statedir.StartTime(me)
+	must(t, err)
+	if string(b) != fmt.Sprintf("alpha %d %d\n", me, st) {
 		t.Fatalf("marker %q", b)
 	}
 
@@ -259,14 +267,69 @@ func TestLabHelpers(t *testing.T) {
 		{"dc", []string{alpha}, []string{h(alpha, "dc")}}, // listed twice, reported once
 		{"nobody", []string{beta}, nil},
 		{"gone/h1", nil, nil},
+		{"../alpha.1/h1", nil, nil},
 	} {
-		if got := LabHelpers(c.name, c.extra...); !reflect.DeepEqual(got, c.want) {
+		if got, _ := LabHelpers(c.name, c.extra...); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("LabHelpers(%q, %q) = %q, want %q", c.name, c.extra, got, c.want)
 		}
 	}
 	t.Setenv("NSH_LAB_DIR", beta)
-	if got, want := LabHelpers("h1"), []string{h(beta, "h1"), h(alpha, "h1")}; !reflect.DeepEqual(got, want) {
-		t.Errorf("with NSH_LAB_DIR: %q, want %q", got, want)
+	if got, _ := LabHelpers("h1"); !reflect.DeepEqual(got, []string{h(beta, "h1"), h(alpha, "h1")}) {
+		t.Errorf("with NSH_LAB_DIR: %q", got)
+	}
+}
+
+// TestLabHelpersRefusePlants: what another user (or a lax mode) put in
+// reach of `nsh --enter` is never run (issue: the /tmp/nsh-lab-evil plant).
+func TestLabHelpersRefusePlants(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make files owned by another uid")
+	}
+	tmp := t.TempDir()
+	t.Setenv(statedir.StateDirEnv, filepath.Join(tmp, "state"))
+	t.Setenv("NSH_LAB_DIR", "")
+	labs, err := LabsDir()
+	must(t, err)
+	me := os.Getpid()
+	plant := func(name string, how func(dir string)) string {
+		dir := filepath.Join(labs, name)
+		must(t, os.MkdirAll(filepath.Join(dir, "ad_dc"), 0o755))
+		must(t, WriteLabMarker(dir, name, me))
+		must(t, os.WriteFile(filepath.Join(dir, "ad_dc", HelperName), []byte("#!/bin/sh\nid\n"), 0o755))
+		how(dir)
+		return dir
+	}
+	plant("foreign", func(d string) { must(t, os.Chown(filepath.Join(d, "ad_dc", HelperName), 1000, 1000)) })
+	plant("foreigndir", func(d string) { must(t, os.Chown(d, 1000, 1000)) })
+	plant("groupw", func(d string) { must(t, os.Chmod(filepath.Join(d, "ad_dc", HelperName), 0o775)) })
+	plant("worldw", func(d string) { must(t, os.Chmod(filepath.Join(d, "ad_dc"), 0o777)) })
+	plant("marker", func(d string) { must(t, os.Chown(filepath.Join(d, LabMarker), 1000, 1000)) })
+	plant("link", func(d string) {
+		p := filepath.Join(d, "ad_dc", HelperName)
+		must(t, os.Remove(p))
+		must(t, os.Symlink("/bin/true", p))
+	})
+	plant("pid1", func(d string) {
+		// a marker naming a living process (PID 1) without its start time
+		must(t, os.WriteFile(filepath.Join(d, LabMarker), []byte("pid1 1\n"), 0o600))
+	})
+	got, skipped := LabHelpers("ad_dc")
+	if len(got) != 0 {
+		t.Fatalf("planted helpers accepted: %q", got)
+	}
+	joined := strings.Join(skipped, "\n")
+	for _, want := range []string{"belongs to uid 1000", "writable by others", "symbolic link", "not a marker nsh wrote"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no skip reason %q in:\n%s", want, joined)
+		}
+	}
+	// a state directory someone else made first is refused outright
+	other := filepath.Join(tmp, "other")
+	must(t, os.Mkdir(other, 0o700))
+	must(t, os.Chown(other, 1000, 1000))
+	t.Setenv(statedir.StateDirEnv, other)
+	if _, err := LabsDir(); err == nil || !strings.Contains(err.Error(), "belongs to uid 1000") {
+		t.Fatalf("foreign state directory: %v", err)
 	}
 }
 
