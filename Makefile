@@ -3,12 +3,29 @@ GO      ?= go
 GOFLAGS ?=
 export CGO_ENABLED := 0
 
-.PHONY: all nsh test unit scripts bench fuzz docs check clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all nsh install uninstall test unit scripts bench fuzz docs check clean
 
 all: nsh
 
 nsh:
 	$(GO) build $(GOFLAGS) -trimpath -ldflags='-s -w' -o nsh ./cmd/nsh
+
+# Installs the binary, the bundled experiments and the docs, so that
+# `nsh PREFIX/share/nsh/scripts/pidns.lua` works from anywhere (DESTDIR for
+# packaging, as usual).
+install: nsh
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nsh/scripts $(DESTDIR)$(PREFIX)/share/doc/nsh/docs
+	install -m 0755 nsh $(DESTDIR)$(PREFIX)/bin/nsh
+	install -m 0644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/nsh/scripts/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/nsh/
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/nsh/docs/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nsh
+	rm -rf $(DESTDIR)$(PREFIX)/share/nsh $(DESTDIR)$(PREFIX)/share/doc/nsh
 
 # Everything: formatting, vet, unit tests, REPL tests, every bundled script
 # (as root and as an ordinary user) under leakcheck, and a short fuzz run.
