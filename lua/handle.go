@@ -106,7 +106,7 @@ func (s *Session) installHandleType() {
 		if h.lua {
 			what = "lua function"
 		}
-		L.Push(glua.LString(fmt.Sprintf("process %d (%s) [%s] in new %s", h.p.Pid, what, state, nsproc.Names(h.p.Types))))
+		L.Push(glua.LString(fmt.Sprintf("process %d (%s) [%s] in new %s", h.p.Pid, what, state, h.p.Types)))
 		return 1
 	}))
 	L.SetField(mt, "__eq", L.NewFunction(func(L *glua.LState) int {

@@ -463,7 +463,7 @@ func (s *Session) labNode(L *glua.LState) int {
 		}
 		// The holder says "ready" once its set-up steps ran (they run
 		// before the exec), then sleeps for the life of the lab.
-		spec := nsproc.Spec{Argv: []string{shell, "-c", "echo ready; exec sleep infinity"}, Types: types,
+		spec := nsproc.Spec{Argv: []string{shell, "-c", "echo ready; exec sleep infinity"}, Types: nsproc.SetOf(types...),
 			Join:  map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", nd.NS().Fd())},
 			Setup: nsproc.Setup{Hostname: hostname}}
 		if len(files) > 0 {

@@ -60,7 +60,7 @@ func containerSpawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *spaw
 	}
 	spec.Setup.Steps = append(spec.Setup.Steps, nsproc.Step{Name: mounts.ContainerStep, Args: args})
 	so.checks = append(so.checks, func(spec *nsproc.Spec) error {
-		if !hasType(spec.Types, "mnt") {
+		if !spec.Types.Has(nsproc.Mnt) {
 			return fmt.Errorf("rootfs, proc, sys, dev, mqueue, mask and readonly need a new mount namespace: add \"mnt\" to ns (else the mounts would land in nsh's own)")
 		}
 		return nil

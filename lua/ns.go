@@ -86,16 +86,25 @@ func (s *Session) nsModule() *Module {
 }
 
 // checkTypes reads a types argument (string or list).
-func checkTypes(L *glua.LState, n int) []nsproc.Type {
+func checkTypes(L *glua.LState, n int) nsproc.Set {
 	words, err := stringList(L, L.Get(n), "types")
 	if err != nil {
 		argErr(L, n, err.Error()+" (valid types: "+nsproc.TypeNames()+")")
 	}
-	ts, err := nsproc.ParseTypes(words...)
+	ts, err := nsproc.ParseSet(words...)
 	if err != nil {
 		argErr(L, n, err.Error())
 	}
 	return ts
+}
+
+// checkType reads an argument that names exactly one namespace type.
+func checkType(L *glua.LState, n int) nsproc.Type {
+	t, ok := checkTypes(L, n).Type()
+	if !ok {
+		argErr(L, n, "one namespace type expected (valid types: "+nsproc.TypeNames()+")")
+	}
+	return t
 }
 
 func (s *Session) nsUnshare(L *glua.LState) int {
@@ -109,7 +118,7 @@ func (s *Session) nsUnshare(L *glua.LState) int {
 func (s *Session) nsSetns(L *glua.LState) int {
 	if str, ok := L.Get(1).(glua.LString); ok {
 		path := string(str)
-		var ts []nsproc.Type
+		var ts nsproc.Set
 		if L.Get(2) != glua.LNil {
 			ts = checkTypes(L, 2)
 		} else {
@@ -118,12 +127,13 @@ func (s *Session) nsSetns(L *glua.LState) int {
 				return raise(L, "ns.setns", err)
 			}
 			t, _ := nsproc.LookupType(name)
-			ts = []nsproc.Type{t}
+			ts = t.Set()
 		}
-		if len(ts) != 1 {
+		t, ok := ts.Type()
+		if !ok {
 			return argErr(L, 2, "a namespace file has exactly one type")
 		}
-		if err := nsproc.Setns(nsproc.Source{Paths: map[string]string{ts[0].Name: path}}, ts); err != nil {
+		if err := nsproc.Setns(nsproc.Source{Paths: map[string]string{t.Name: path}}, ts); err != nil {
 			return raise(L, "ns.setns", err)
 		}
 		return 0
@@ -140,11 +150,11 @@ func (s *Session) nsSetns(L *glua.LState) int {
 }
 
 func (s *Session) nsRestore(L *glua.LState) int {
-	var ts []nsproc.Type
+	var ts nsproc.Set
 	if L.Get(1) != glua.LNil {
 		ts = checkTypes(L, 1)
 	}
-	if err := s.Home.Restore(ts); err != nil {
+	if err := s.Home.RestoreSet(ts); err != nil {
 		return raise(L, "ns.restore", err)
 	}
 	return 0
@@ -265,8 +275,7 @@ func (s *Session) pidAndType(L *glua.LState) (int, string) {
 			if str == "pid_for_children" || str == "time_for_children" {
 				return 0, string(str)
 			}
-			t := checkTypes(L, 1)
-			return 0, t[0].Name
+			return 0, checkType(L, 1).Name
 		}
 	}
 	pid := s.checkPid(L, 1, true)
@@ -277,11 +286,7 @@ func (s *Session) pidAndType(L *glua.LState) (int, string) {
 	if words[0] == "pid_for_children" || words[0] == "time_for_children" {
 		return pid, words[0]
 	}
-	t := checkTypes(L, 2)
-	if len(t) != 1 {
-		argErr(L, 2, "one namespace type expected")
-	}
-	return pid, t[0].Name
+	return pid, checkType(L, 2).Name
 }
 
 func (s *Session) nsID(L *glua.LState) int {
@@ -311,11 +316,7 @@ func (s *Session) nsRel(which string) glua.LGFunction {
 			path = string(str)
 		} else {
 			pid := s.checkPid(L, 1, true)
-			t := checkTypes(L, 2)
-			if len(t) != 1 {
-				return argErr(L, 2, "one namespace type expected")
-			}
-			path = nsproc.NSPath(pid, t[0].Name)
+			path = nsproc.NSPath(pid, checkType(L, 2).Name)
 		}
 		var info nsproc.NSInfo
 		var err error
@@ -350,10 +351,7 @@ func (s *Session) nsType(L *glua.LState) int {
 
 func (s *Session) nsPin(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
-	t := checkTypes(L, 2)
-	if len(t) != 1 {
-		return argErr(L, 2, "one namespace type expected")
-	}
+	t := checkType(L, 2)
 	name := L.CheckString(3)
 	if name == "" || strings.Contains(name, "..") {
 		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected")
@@ -362,7 +360,7 @@ func (s *Session) nsPin(L *glua.LState) int {
 	if o, ok := L.Get(4).(*glua.LTable); ok {
 		keep = glua.LVAsBool(o.RawGetString("keep"))
 	}
-	path, err := nsproc.Pin(nsproc.NSPath(pid, t[0].Name), t[0].Name, name)
+	path, err := nsproc.Pin(nsproc.NSPath(pid, t.Name), t.Name, name)
 	if err != nil {
 		return raise(L, "ns.pin", err)
 	}
@@ -410,8 +408,8 @@ func (s *Session) differ(pid int) []string {
 	home := s.Home.IDs()
 	for _, t := range nsproc.Types {
 		name := t.Name
-		if (name == "pid" || name == "time") && pid == 0 {
-			name += "_for_children"
+		if pid == 0 {
+			name = t.ChildrenFile()
 		}
 		ino, err := nsproc.ID(pid, name)
 		if err != nil {
@@ -448,11 +446,8 @@ func runAll(fns []func() error) error {
 
 func (s *Session) nsOpen(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
-	t := checkTypes(L, 2)
-	if len(t) != 1 {
-		return argErr(L, 2, "one namespace type expected")
-	}
-	path := nsproc.NSPath(pid, t[0].Name)
+	t := checkType(L, 2)
+	path := nsproc.NSPath(pid, t.Name)
 	f, err := os.Open(path)
 	if err != nil {
 		return raise(L, "ns.open", fmt.Errorf("open(%q): %v", path, err))

@@ -64,7 +64,7 @@ type spawnOpts struct {
 	onEnd     []func() error
 	joinPid   int
 	pgroupSet bool
-	joinTypes []nsproc.Type
+	joinTypes nsproc.Set
 	// checks run once every option is read (an option that needs another,
 	// such as rootfs needing "mnt" in ns, whatever the table's order).
 	checks []func(spec *nsproc.Spec) error
@@ -84,7 +84,7 @@ func (s *Session) parseSpawnOptions(t *glua.LTable, spec *nsproc.Spec, so *spawn
 		}
 		err = s.spawnOption(string(key), v, spec, so)
 	})
-	if err == nil && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) && !hasType(spec.Types, "user") {
+	if err == nil && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) && !spec.Types.Has(nsproc.User) {
 		err = fmt.Errorf("uid_map/gid_map need a new user namespace: add \"user\" to ns")
 	}
 	for _, c := range so.checks {
@@ -94,24 +94,22 @@ func (s *Session) parseSpawnOptions(t *glua.LTable, spec *nsproc.Spec, so *spawn
 	}
 	if err == nil && so.joinPid > 0 {
 		ts := so.joinTypes
-		if ts == nil {
-			for _, t := range nsproc.Types {
-				if t.Name != "user" {
-					ts = append(ts, t)
-				}
-			}
+		if ts.Empty() {
+			ts = nsproc.All.Without(nsproc.User)
 		}
 		spec.Join = nsproc.JoinPaths(so.joinPid, ts)
 	}
-	if err == nil && hasType(spec.Types, "user") {
+	if err == nil && spec.Types.Has(nsproc.User) {
 		defaultCredentials(spec)
 	}
-	if err == nil && (spec.Setup.Hostname != "" || spec.Setup.Domainname != "") && !hasType(spec.Types, "uts") {
+	if err == nil && (spec.Setup.Hostname != "" || spec.Setup.Domainname != "") && !spec.Types.Has(nsproc.UTS) {
 		err = fmt.Errorf("hostname/domainname need a new UTS namespace: add \"uts\" to ns (else the host's name would change)")
 	}
 	return err
 }
 
+// hasType is for lab.go until it uses nsproc.Set (transition; nothing
+// else calls it).
 func hasType(ts []nsproc.Type, name string) bool {
 	for _, t := range ts {
 		if t.Name == name {
@@ -140,7 +138,7 @@ func (s *Session) spawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *
 		if len(words) == 0 {
 			return nil
 		}
-		ts, err := nsproc.ParseTypes(words...)
+		ts, err := nsproc.ParseSet(words...)
 		if err != nil {
 			return fmt.Errorf("option ns: %v", err)
 		}
@@ -277,7 +275,7 @@ func (s *Session) spawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *
 		if err != nil {
 			return err
 		}
-		ts, err := nsproc.ParseTypes(words...)
+		ts, err := nsproc.ParseSet(words...)
 		if err != nil {
 			return fmt.Errorf("option join_ns: %v", err)
 		}

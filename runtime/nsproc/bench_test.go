@@ -11,9 +11,9 @@ func benchStart(b *testing.B, types string) {
 			b.Skip("needs root")
 		}
 	}
-	var ts []Type
+	var ts Set
 	if types != "" {
-		ts, _ = ParseTypes(types)
+		ts, _ = ParseSet(types)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -29,17 +29,13 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 		}
 	}()
 	for _, t := range Types {
-		if t.Name == "user" {
+		if t.Set() == User {
 			continue
 		}
 		if _, joined := join[t.Name]; joined {
 			continue
 		}
-		name := t.Name
-		if name == "pid" || name == "time" {
-			name += "_for_children"
-		}
-		f, err := os.Open(NSPath(0, name))
+		f, err := os.Open(NSPath(0, t.ChildrenFile()))
 		if err != nil {
 			continue
 		}
@@ -59,21 +55,17 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 				if !ok {
 					continue
 				}
-				name := t.Name
-				if name == "pid" || name == "time" {
-					name += "_for_children"
-				}
-				here, err := Inode(NSPath(0, name))
+				here, err := Inode(NSPath(0, t.ChildrenFile()))
 				if err == nil && here == inodeOfFD(int(f.Fd())) {
 					continue
 				}
-				if t.Name == "mnt" {
+				if t.Set() == Mnt {
 					if err := unix.Unshare(unix.CLONE_FS); err != nil {
 						return err
 					}
 				}
 				if err := unix.Setns(int(f.Fd()), int(t.Flag)); err != nil {
-					if t.Name == "time" && err == unix.EUSERS {
+					if t.Set() == Time && err == unix.EUSERS {
 						// no process with threads may join a time
 						// namespace: the child keeps nsh's own clocks
 						continue
@@ -81,7 +73,7 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 					return fmt.Errorf("following the interpreter into its %s namespace: %w", t.Name, err)
 				}
 			}
-			var types []Type
+			var types Set
 			for _, t := range Types {
 				path, ok := join[t.Name]
 				if !ok {
@@ -89,16 +81,12 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 				}
 				// already there (e.g. the host's cgroup namespace, shared
 				// with the target): joining would only ask for privileges
-				name := t.Name
-				if name == "pid" || name == "time" {
-					name += "_for_children"
-				}
-				here, err1 := Inode(NSPath(0, name))
+				here, err1 := Inode(NSPath(0, t.ChildrenFile()))
 				there, err2 := Inode(path)
 				if err1 == nil && err2 == nil && here == there {
 					continue
 				}
-				types = append(types, t)
+				types = types.Add(t.Set())
 			}
 			if err := Setns(Source{Paths: join}, types); err != nil {
 				return err

@@ -17,7 +17,7 @@ func checkJoin(join map[string]string) error {
 		if !ok {
 			return fmt.Errorf("join: unknown namespace type %q (valid types: %s)", name, TypeNames())
 		}
-		if t.Name == "user" {
+		if t.Set() == User {
 			return &kerr.Error{Call: "setns(user)", Errno: unix.EINVAL, Err: ErrUserInPlace,
 				Rule: "a multithreaded process cannot join a user namespace, and nsh cannot fork into one it is not in; run the command with nsenter(1) --user, or start nsh itself inside that user namespace"}
 		}
@@ -27,9 +27,9 @@ func checkJoin(join map[string]string) error {
 
 // JoinPaths is the namespace files of a process for the given types, for
 // Spec.Join.
-func JoinPaths(pid int, types []Type) map[string]string {
+func JoinPaths(pid int, types Set) map[string]string {
 	m := map[string]string{}
-	for _, t := range types {
+	for _, t := range types.Types() {
 		m[t.Name] = NSPath(pid, t.Name)
 	}
 	return m

@@ -67,7 +67,7 @@ func TestUnshareUTSOnThread(t *testing.T) {
 	host, _ := os.Hostname()
 	before, _ := ID(0, "uts")
 	onLockedThread(t, func() {
-		if err := Unshare([]Type{Types[1]}); err != nil {
+		if err := Unshare(UTS); err != nil {
 			t.Error(err)
 			return
 		}
@@ -85,8 +85,7 @@ func TestUnshareUTSOnThread(t *testing.T) {
 }
 
 func TestUserInPlaceIsExplained(t *testing.T) {
-	ut, _ := LookupType("user")
-	err := Unshare([]Type{ut})
+	err := Unshare(User)
 	if err == nil || !strings.Contains(err.Error(), "single-threaded") {
 		t.Fatalf("%v", err)
 	}
@@ -96,8 +95,7 @@ func TestHomeRestore(t *testing.T) {
 	needRoot(t)
 	onLockedThread(t, func() {
 		home, _ := OpenHome()
-		net, _ := LookupType("net")
-		if err := Unshare([]Type{net}); err != nil {
+		if err := Unshare(Net); err != nil {
 			t.Error(err)
 			return
 		}
@@ -115,7 +113,7 @@ func TestHomeRestore(t *testing.T) {
 
 func TestStartDirectExitCodeAndSignal(t *testing.T) {
 	needRoot(t)
-	ts, _ := ParseTypes("pid,uts,ipc,net,mnt")
+	ts := PID | UTS | IPC | Net | Mnt
 	p, err := Start(Spec{Argv: []string{"/bin/sh", "-c", "exit 3"}, Types: ts})
 	if err != nil {
 		t.Fatal(err)
@@ -149,15 +147,14 @@ func TestStartJoinsExistingNamespaces(t *testing.T) {
 	// unlocked test goroutine's thread could be the one taken and ended.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	uts, _ := LookupType("uts")
-	holder, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: []Type{uts}})
+	holder, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: UTS})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { holder.Signal(unix.SIGKILL); holder.Wait(context.Background()) }()
 	out := filepath.Join(t.TempDir(), "out")
 	f, _ := os.Create(out)
-	p, err := Start(Spec{Argv: []string{"readlink", "/proc/self/ns/uts"}, Join: JoinPaths(holder.Pid, []Type{uts}), Stdout: f})
+	p, err := Start(Spec{Argv: []string{"readlink", "/proc/self/ns/uts"}, Join: JoinPaths(holder.Pid, UTS), Stdout: f})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -179,8 +176,7 @@ func TestStartJoinsExistingNamespaces(t *testing.T) {
 
 func TestPinKeepsANamespace(t *testing.T) {
 	needRoot(t)
-	net, _ := LookupType("net")
-	p, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: []Type{net}})
+	p, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: Net})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +204,7 @@ func TestPinKeepsANamespace(t *testing.T) {
 
 func TestParentAndOwner(t *testing.T) {
 	needRoot(t)
-	ts, _ := ParseTypes("user,pid")
-	p, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: ts, UIDMap: []IDMap{{0, 0, 1}}, GIDMap: []IDMap{{0, 0, 1}}})
+	p, err := Start(Spec{Argv: []string{"sleep", "30"}, Types: User | PID, UIDMap: []IDMap{{0, 0, 1}}, GIDMap: []IDMap{{0, 0, 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

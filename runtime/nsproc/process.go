@@ -20,7 +20,7 @@ import (
 type Process struct {
 	Pid   int
 	Argv  []string
-	Types []Type
+	Types Set // the namespaces it was created in
 	Start time.Time
 	// OwnPgroup: the child leads a process group of its own.
 	OwnPgroup bool

@@ -43,28 +43,28 @@ func (s Source) String() string {
 // Setns moves the calling (locked) thread into the namespaces of src. All
 // namespace files are opened first, so that joining a mount namespace (whose
 // /proc may differ) cannot make the remaining ones unreachable.
-func Setns(src Source, types []Type) error {
-	call := fmt.Sprintf("setns(%s, %q)", src, Names(types))
-	if has(types, "pid") {
+func Setns(src Source, types Set) error {
+	call := fmt.Sprintf("setns(%s, %q)", src, types.String())
+	if types.Has(PID) {
 		primeForkCheck()
 	}
-	if has(types, "user") {
+	if types.Has(User) {
 		return &kerr.Error{Call: call, Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 	}
-	files := make([]*os.File, 0, len(types))
+	files := make([]*os.File, 0, types.Len())
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}()
-	for _, t := range types {
+	for _, t := range types.Types() {
 		f, err := os.Open(src.path(t))
 		if err != nil {
 			return nsErr(fmt.Sprintf("open(%q)", src.path(t)), err)
 		}
 		files = append(files, f)
 	}
-	return setnsFiles(call, types, files)
+	return setnsFiles(call, types.Types(), files)
 }
 
 // SetnsFD joins the namespace open at fd, of the given type.
@@ -74,7 +74,7 @@ func SetnsFD(fd int, t Type) error {
 
 func setnsFiles(call string, types []Type, files []*os.File) error {
 	for i, t := range types {
-		if t.Name == "mnt" {
+		if t.Set() == Mnt {
 			// setns(CLONE_NEWNS) needs a thread whose fs_struct is not
 			// shared with other threads (else EINVAL).
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -100,13 +100,10 @@ type Home struct {
 func OpenHome() (*Home, error) {
 	h := &Home{files: map[string]*os.File{}, ids: map[string]uint64{}}
 	for _, t := range Types {
-		p := NSPath(0, t.Name)
-		if t.Name == "pid" || t.Name == "time" {
-			// the namespace the thread itself is in; pid_for_children
-			// is what unshare changes, and what restoring resets
-			p = NSPath(0, t.Name)
-		}
-		f, err := os.Open(p)
+		// the namespace the thread itself is in (for pid and time too:
+		// pid_for_children is what unshare changes, and what restoring
+		// resets)
+		f, err := os.Open(NSPath(0, t.Name))
 		if err != nil {
 			continue
 		}
@@ -124,37 +121,33 @@ func (h *Home) IDs() map[string]uint64 { return h.ids }
 
 // Restore moves the calling thread back into its home namespaces of the
 // given types (all but user when types is empty), skipping those it is in.
-func (h *Home) Restore(types []Type) error {
-	explicit := len(types) > 0
-	if len(types) == 0 {
-		for _, t := range Types {
-			if t.Name != "user" {
-				types = append(types, t)
-			}
-		}
+// (Transition: callers outside nsproc still pass []Type; RestoreSet is the
+// typed form.)
+func (h *Home) Restore(types []Type) error { return h.RestoreSet(SetOf(types...)) }
+
+// RestoreSet moves the calling thread back into its home namespaces of the
+// types of s (all but user when s is empty), skipping those it is in.
+func (h *Home) RestoreSet(s Set) error {
+	explicit := !s.Empty()
+	if !explicit {
+		s = All
 	}
-	for _, t := range types {
-		if t.Name == "user" {
-			continue
-		}
+	for _, t := range s.Without(User).Types() {
 		f, ok := h.files[t.Name]
 		if !ok {
 			continue
 		}
-		cur := NSPath(0, t.Name)
-		if t.Name == "pid" || t.Name == "time" {
-			cur = NSPath(0, t.Name+"_for_children")
-		}
+		cur := NSPath(0, t.ChildrenFile())
 		if ino, err := Inode(cur); err == nil && ino == h.ids[t.Name] {
 			continue
 		}
-		if t.Name == "mnt" {
+		if t.Set() == Mnt {
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
 				return kerr.New("unshare(CLONE_FS) before setns(mnt)", err, unshareRules)
 			}
 		}
 		if err := unix.Setns(int(f.Fd()), int(t.Flag)); err != nil {
-			if err == unix.EUSERS && t.Name == "time" && !explicit {
+			if err == unix.EUSERS && t.Set() == Time && !explicit {
 				continue // cannot be done by a Go program; ns.restore("time") says why
 			}
 			rules := setnsRules

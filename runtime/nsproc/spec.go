@@ -12,7 +12,7 @@ type Spec struct {
 	Env  []string // nil: inherit
 	Dir  string   // working directory in the child ("" = inherit)
 
-	Types     []Type            // namespaces to create (clone flags)
+	Types     Set               // namespaces to create (clone flags)
 	Join      map[string]string // existing namespaces to start in: type -> namespace file (not user)
 	UIDMap    []IDMap           // written before the child runs (user namespace)
 	GIDMap    []IDMap

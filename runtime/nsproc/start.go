@@ -96,14 +96,8 @@ func Start(spec Spec) (*Process, error) {
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = orStd(spec.Stdin, os.Stdin), orStd(spec.Stdout, os.Stdout), orStd(spec.Stderr, os.Stderr)
 
-	attr := &syscall.SysProcAttr{Cloneflags: Flags(spec.Types)}
-	if _, joinsPid := spec.Join["pid"]; !spec.NoPdeath && !joinsPid && !childrenInOtherPidNS() {
-		// (Not when the child lands in a PID namespace where its parent
-		// has no number, unless it is that namespace's init: Go's child
-		// compares getppid() with the parent's pid after setting the
-		// signal and kills itself when they differ, and getppid() is 0
-		// there. An init survives: its own namespace cannot kill it. The
-		// init, which has the signal, takes the others down with it.)
+	attr := &syscall.SysProcAttr{Cloneflags: spec.Types.Flags()}
+	if !NoPdeathsig(spec) {
 		attr.Pdeathsig = syscall.SIGKILL
 	}
 	if spec.OwnPgroup {
@@ -203,14 +197,28 @@ func lookPath(prog string, setup Setup) (string, error) {
 }
 
 func startErr(spec Spec, err error) error {
-	call := fmt.Sprintf("clone(%s) + exec(%q)", Names(spec.Types), spec.Argv)
-	if len(spec.Types) == 0 {
+	call := fmt.Sprintf("clone(%s) + exec(%q)", spec.Types, spec.Argv)
+	if spec.Types.Empty() {
 		call = fmt.Sprintf("fork + exec(%q)", spec.Argv)
 	}
 	if len(spec.Argv) == 0 {
-		call = fmt.Sprintf("clone(%s) of a child nsh", Names(spec.Types))
+		call = fmt.Sprintf("clone(%s) of a child nsh", spec.Types)
 	}
 	return kerr.New(call, err, cloneRules)
+}
+
+// NoPdeathsig says whether a child started from spec goes without a
+// parent-death signal (SIGKILL when the forking thread ends). It does when
+// spec asks for that (NoPdeath), and when the child lands in a PID namespace
+// where its parent has no number: a joined PID namespace (Join["pid"]), or
+// the calling thread's pid_for_children after unshare or setns of "pid".
+// Go's child compares getppid() with the parent's pid after setting the
+// signal and kills itself when they differ, and getppid() is 0 there. Only
+// that namespace's init would survive (its own namespace cannot kill it);
+// the init, which has the signal, takes the others down with it.
+func NoPdeathsig(spec Spec) bool {
+	_, joinsPid := spec.Join["pid"]
+	return spec.NoPdeath || joinsPid || childrenInOtherPidNS()
 }
 
 // childrenInOtherPidNS: the calling thread forks into another PID namespace

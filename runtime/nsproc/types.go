@@ -10,7 +10,6 @@ package nsproc
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -93,29 +92,7 @@ func ParseTypes(words ...string) ([]Type, error) {
 }
 
 // Flags is the CLONE_NEW* mask of ts.
-func Flags(ts []Type) uintptr {
-	var f uintptr
-	for _, t := range ts {
-		f |= t.Flag
-	}
-	return f
-}
+func Flags(ts []Type) uintptr { return SetOf(ts...).Flags() }
 
 // Names is the comma-separated list of ts, for messages.
-func Names(ts []Type) string {
-	n := make([]string, len(ts))
-	for i, t := range ts {
-		n[i] = t.Name
-	}
-	sort.Strings(n)
-	return strings.Join(n, ",")
-}
-
-func has(ts []Type, name string) bool {
-	for _, t := range ts {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
-}
+func Names(ts []Type) string { return SetOf(ts...).String() }

@@ -19,21 +19,21 @@ var ErrUserInPlace = errors.New("a user namespace cannot be created or joined in
 // Unshare moves the calling thread into new namespaces of the given types.
 // The caller must be locked to its OS thread. "pid" and "time" apply to the
 // children the thread forks next (pid_for_children), not to the thread itself.
-func Unshare(types []Type) error {
-	if has(types, "user") {
-		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", Names(types)), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
+func Unshare(types Set) error {
+	if types.Has(User) {
+		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", types), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 	}
-	if has(types, "pid") {
+	if types.Has(PID) {
 		primeForkCheck()
 	}
-	flags := Flags(types)
+	flags := types.Flags()
 	// CLONE_NEWNS implies CLONE_FS: the thread gets its own root and cwd,
 	// which is also what lets a later setns into a mount namespace work.
 	if flags&unix.CLONE_NEWNS != 0 {
 		flags |= unix.CLONE_FS
 	}
 	err := unix.Unshare(int(flags))
-	return kerr.New(fmt.Sprintf("unshare(%s)", Names(types)), err, unshareRules)
+	return kerr.New(fmt.Sprintf("unshare(%s)", types), err, unshareRules)
 }
 
 // primeForkCheck makes the Go runtime run, now, the one-time check it does

@@ -43,7 +43,7 @@ func ReexecInUserNS(args []string) (int, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
 	if err := cmd.Start(); err != nil {
-		return 1, startErr(Spec{Types: []Type{{Name: "user"}}, Argv: args}, err)
+		return 1, startErr(Spec{Types: User, Argv: args}, err)
 	}
 	go func() {
 		for s := range sigs {
