@@ -41,6 +41,7 @@ type Session struct {
 	// binding is the Lua name of the binding now running ("ns.clone"), for
 	// its errors (see named in errors.go).
 	binding string
+	closed  bool
 }
 
 // sessionKey is where a Session keeps itself in its interpreter's registry,
@@ -106,8 +107,13 @@ func NewSession() (*Session, error) {
 	return s, nil
 }
 
-// Close undoes everything registered and closes the interpreter.
+// Close undoes everything registered and closes the interpreter. A second
+// Close does nothing.
 func (s *Session) Close() []error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	errs := s.Cleanup(nil)
 	s.L.Close()
 	return errs
