@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -30,15 +29,6 @@ type cgHandle struct {
 }
 
 func init() {
-	extraModules = append(extraModules, func(s *Session) *Module { return s.cgroupModule() })
-	extraViews = append(extraViews, func(s *Session) Func {
-		return Func{Name: "cgroup", Args: "([pid])", Fn: s.viewCgroup,
-			Doc: "The cgroups of a process (default: the shell's thread) in every hierarchy of the host: one row per line of /proc/PID/cgroup " +
-				"(v1 hierarchies with their controllers, and the v2 line 0::), with the limits that apply there under portable names and the usage " +
-				"(cpu time, memory current/peak, pids). Returns {pid=, mode=, cgroups={{id=, version=, controllers={...}, name=, path=, dir=, " +
-				"limits={[\"memory.max\"]=...}, usage={[\"memory.current\"]=...}}}}.",
-			Example: "local cg = cgroup.create(\"demo\", {pids_max = 20})\nlocal h = ns.spawn{\"/bin/sleep\", \"5\", cgroup = cg}\nprint(view.cgroup(h.pid))\nh:kill(9); h:wait()"}
-	})
 	extraSpawnOptions["cgroup"] = cgroupSpawnOption
 }
 
@@ -738,93 +728,3 @@ func cgroupSpawnOption(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOp
 }
 
 // viewCgroup is view.cgroup([pid]).
-func (s *Session) viewCgroup(L *glua.LState) int {
-	pid := s.checkPid(L, 1, true)
-	l, err := cgroups.Detect()
-	if err != nil {
-		return raise(L, "view.cgroup", err)
-	}
-	ms, err := l.ProcessCgroups(pid)
-	if err != nil {
-		return raise(L, "view.cgroup", err)
-	}
-	t := L.NewTable()
-	t.RawSetString("pid", glua.LNumber(pid))
-	t.RawSetString("mode", glua.LString(l.Mode.String()))
-	rows := L.NewTable()
-	who := "the shell"
-	if pid != 0 {
-		who = fmt.Sprintf("process %d", pid)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "cgroups of %s (%s host)\n", who, l.Mode)
-	fmt.Fprintf(&b, "  %-3s %-18s %-28s %s\n", "ID", "HIERARCHY", "PATH", "LIMITS / USAGE")
-	for _, m := range ms {
-		e := L.NewTable()
-		e.RawSetString("id", glua.LNumber(m.HierarchyID))
-		e.RawSetString("version", glua.LNumber(m.Version))
-		e.RawSetString("controllers", strList(L, m.Controllers))
-		if m.Name != "" {
-			e.RawSetString("name", glua.LString(m.Name))
-		}
-		e.RawSetString("path", glua.LString(m.Path))
-		if m.Dir != "" {
-			e.RawSetString("dir", glua.LString(m.Dir))
-		}
-		lim := L.NewTable()
-		var info []string
-		for _, k := range sortedKeys(m.Limits) {
-			v := m.Limits[k]
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				lim.RawSetString(k, glua.LNumber(n))
-				if strings.HasPrefix(k, "memory.") {
-					v = humanBytes(n)
-				}
-			} else {
-				lim.RawSetString(k, glua.LString(v))
-			}
-			info = append(info, k+"="+v)
-		}
-		use := L.NewTable()
-		for _, k := range sortedKeys(m.Usage) {
-			v := m.Usage[k]
-			use.RawSetString(k, glua.LNumber(v))
-			switch {
-			case strings.HasPrefix(k, "memory."):
-				info = append(info, k+"="+humanBytes(v))
-			case k == "cpu.usage_ns":
-				info = append(info, fmt.Sprintf("cpu=%.3fs", float64(v)/1e9))
-			default:
-				info = append(info, fmt.Sprintf("%s=%d", k, v))
-			}
-		}
-		e.RawSetString("limits", lim)
-		e.RawSetString("usage", use)
-		rows.Append(e)
-		hier := "v2 (unified)"
-		if m.Version == 1 {
-			hier = strings.Join(m.Controllers, ",")
-			if m.Name != "" {
-				hier = "name=" + m.Name
-			}
-		} else if len(m.Controllers) > 0 {
-			hier = "v2: " + strings.Join(m.Controllers, ",")
-		}
-		if m.Dir == "" {
-			info = append(info, "(not mounted here)")
-		}
-		fmt.Fprintf(&b, "  %-3d %-18s %-28s %s\n", m.HierarchyID, hier, m.Path, strings.Join(info, " "))
-	}
-	t.RawSetString("cgroups", rows)
-	L.Push(withText(L, t, strings.TrimRight(b.String(), "\n")))
-	return 1
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

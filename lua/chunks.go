@@ -134,7 +134,7 @@ func (s *Session) installLoaders() {
 	L.SetGlobal("dofile", L.NewFunction(func(L *glua.LState) int {
 		fn, err := loadFile(L, L.CheckString(1))
 		if err != nil {
-			L.RaiseError("%s", err.Error())
+			raiseLua(L, err)
 		}
 		top := L.GetTop()
 		L.Push(fn)
@@ -155,7 +155,7 @@ func (s *Session) installLoaders() {
 					}
 					fn, err := loadFile(L, f)
 					if err != nil {
-						L.RaiseError("%s", err.Error())
+						raiseLua(L, err)
 					}
 					L.Push(fn)
 					return 1

@@ -7,11 +7,12 @@ import (
 )
 
 // Complete returns the names that can follow word: globals ("pr" ->
-// "print"), fields of a table ("ns.cl" -> "clone"), methods of a process
-// handle ("h:wa" -> "wait"). Each candidate is the whole last component.
+// "print"), fields of a table ("ns.cl" -> "clone"), methods of a handle, lab,
+// node or other object with methods ("h:wa" -> "wait", from its method
+// records). Each candidate is the whole last component.
 func (s *Session) Complete(word string) []string {
 	sep := strings.LastIndexAny(word, ".:")
-	var base glua.LValue = s.L.G.Global
+	t := s.L.G.Global
 	partial := word
 	if sep >= 0 {
 		partial = word[sep+1:]
@@ -19,31 +20,24 @@ func (s *Session) Complete(word string) []string {
 		if !ok {
 			return nil
 		}
-		if word[sep] == ':' {
-			if ud, ok := v.(*glua.LUserData); ok {
-				if _, ok := ud.Value.(*procHandle); ok {
-					base = s.hmethods
+		if set, ok := s.setOf(v); ok {
+			if word[sep] == '.' {
+				fields := set.Fields
+				if l, ok := v.(*glua.LUserData).Value.(*luaLab); ok {
+					fields = append([]string(nil), fields...)
+					for _, n := range l.order {
+						fields = append(fields, n.name) // lab.NAME is a node
+					}
 				}
-			} else if t, ok := v.(*glua.LTable); ok {
-				base = t
-			} else {
-				return nil
+				return filterPrefix(fields, partial)
 			}
-		} else {
-			base = v
-		}
-	}
-	t, ok := base.(*glua.LTable)
-	if !ok {
-		if ud, ok := base.(*glua.LUserData); ok {
-			if _, ok := ud.Value.(*procHandle); ok {
-				t = s.hmethods
-				if word[sep] == '.' {
-					return filterPrefix([]string{"pid", "argv"}, partial)
-				}
+			var names []string
+			for _, f := range set.Funcs {
+				names = append(names, f.Name)
 			}
+			return filterPrefix(names, partial)
 		}
-		if t == nil {
+		if t, ok = v.(*glua.LTable); !ok {
 			return nil
 		}
 	}

@@ -11,34 +11,117 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// raise turns a runtime error into a Lua error prefixed with the Lua
-// function's name ("ns.setns: setns(1234, \"mnt\"): EPERM: ...").
-func raise(L *glua.LState, fn string, err error) int {
-	if errors.Is(err, context.Canceled) {
-		L.RaiseError("interrupted")
-	}
-	L.RaiseError("%s: %s", fn, err.Error())
+// The error path. This file is the one place where something a binding
+// cannot do becomes a Lua error; no other file calls L.RaiseError. There are
+// three kinds, and a binding picks one:
+//
+//	argErr(L, n, msg)            the input is wrong, said before any work:
+//	                             bad argument #2 to 'ns.setns' (unknown namespace type "x" (valid types: ...))
+//	raiseErr(L, err, hints...)   a runtime call failed; a kerr.Error reads
+//	                             ns.unshare: unshare(CLONE_NEWUTS): EPERM: <the kernel's rule>
+//	inputErr(L, n, err, hints...)  a runtime call failed, and anything that is
+//	                             not a kerr.Error is the runtime refusing argument
+//	                             n's value: raised as argErr(L, n, err.Error())
+//
+// A chunk cancelled by Ctrl-C or SIGTERM raises "interrupted" whatever the
+// binding was doing. The binding's Lua name ("ns.unshare", "cg:set") comes
+// from the session (see named); hints are nsh-specific advice ("what to type
+// instead") that only the binding knows, each added as a line of its own:
+//
+//	cgroup.create: mkdir(/sys/fs/cgroup/cpu/nsh): EACCES: <rule>
+//	  hint: nsh runs as an ordinary user here, ...
+//
+// Runtime rule texts say what the kernel requires; hints say what to do in nsh.
+
+// argErr raises "bad argument #n to 'ns.clone' (msg)".
+func argErr(L *glua.LState, n int, msg string) int {
+	L.RaiseError("%s", badArg(L, n, msg))
 	return 0
 }
 
-// current is the Lua name of the binding now running ("ns.clone"), for
-// argument errors. One interpreter runs per process, on one thread.
-var current string
+func badArg(L *glua.LState, n int, msg string) string {
+	return fmt.Sprintf("bad argument #%d to '%s' (%s)", n, bindingName(L), msg)
+}
 
-// named wraps a binding so its argument errors carry its Lua name.
+// raiseErr raises err from a runtime call made by the running binding as
+// "binding: err", with hints (empty ones skipped) as lines below it.
+func raiseErr(L *glua.LState, err error, hints ...string) int {
+	return raiseAs(L, bindingName(L), err, hints...)
+}
+
+// inputErr raises err from a runtime call: a kernel failure (kerr.Error) as
+// raiseErr does, anything else (the runtime refusing the input) as a bad
+// argument n.
+func inputErr(L *glua.LState, n int, err error, hints ...string) int {
+	var ke *kerr.Error
+	if errors.As(err, &ke) || errors.Is(err, context.Canceled) {
+		return raiseErr(L, err, hints...)
+	}
+	L.RaiseError("%s", withHints(badArg(L, n, err.Error()), hints))
+	return 0
+}
+
+// raiseAs is raiseErr under an explicit Lua name: the one formatter of
+// runtime failures.
+func raiseAs(L *glua.LState, fn string, err error, hints ...string) int {
+	if errors.Is(err, context.Canceled) {
+		L.RaiseError("interrupted")
+	}
+	L.RaiseError("%s", withHints(fn+": "+err.Error(), hints))
+	return 0
+}
+
+func withHints(msg string, hints []string) string {
+	for _, h := range hints {
+		if h != "" {
+			msg += "\n  hint: " + h
+		}
+	}
+	return msg
+}
+
+// raise is raiseAs under its old name, for files not yet converted to
+// raiseErr; fail is inputErr with the old parameters. Both go when their
+// last caller does.
+func raise(L *glua.LState, fn string, err error) int { return raiseAs(L, fn, err) }
+
+func fail(L *glua.LState, fn string, n int, err error) int {
+	var ke *kerr.Error
+	if errors.As(err, &ke) || errors.Is(err, context.Canceled) {
+		return raiseAs(L, fn, err)
+	}
+	return argErr(L, n, err.Error())
+}
+
+// raiseLua re-raises an error of Lua code nsh loaded for a script (a
+// syntax error of a dofile'd file) as it is, with no binding name.
+func raiseLua(L *glua.LState, err error) int {
+	L.RaiseError("%s", err.Error())
+	return 0
+}
+
+// named wraps a binding so its errors carry its Lua name: while it runs,
+// the session's binding name is name.
 func named(name string, fn glua.LGFunction) glua.LGFunction {
 	return func(L *glua.LState) int {
-		prev := current
-		current = name
-		defer func() { current = prev }()
+		s := sessionOf(L)
+		if s == nil {
+			return fn(L)
+		}
+		prev := s.binding
+		s.binding = name
+		defer func() { s.binding = prev }()
 		return fn(L)
 	}
 }
 
-// argErr raises "bad argument #n to 'ns.clone' (msg)".
-func argErr(L *glua.LState, n int, msg string) int {
-	L.RaiseError("bad argument #%d to '%s' (%s)", n, current, msg)
-	return 0
+// bindingName is the Lua name of the binding now running in L's session
+// ("ns.clone"), or "?" outside any.
+func bindingName(L *glua.LState) string {
+	if s := sessionOf(L); s != nil && s.binding != "" {
+		return s.binding
+	}
+	return "?"
 }
 
 // typeName is the Lua type of a value, for messages.
@@ -54,14 +137,4 @@ func choices(words ...string) string {
 		return strings.Join(q, "")
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
-
-// fail reports err from a runtime call: a kernel failure (kerr.Error) as
-// such, anything else (the runtime refusing the input) as a bad argument n.
-func fail(L *glua.LState, fn string, n int, err error) int {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return raise(L, fn, err)
-	}
-	return argErr(L, n, err.Error())
 }

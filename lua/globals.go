@@ -22,23 +22,25 @@ func (s *Session) installGlobals() {
 	// os.exit runs nsh's cleanup first (we are on the Lua thread, where
 	// namespace-bound undo steps must run), then ends the process.
 	if osT, ok := s.L.GetGlobal("os").(*glua.LTable); ok {
-		osT.RawSetString("exit", s.L.NewFunction(func(L *glua.LState) int {
-			code := 0
-			switch v := L.Get(1).(type) {
-			case glua.LNumber:
-				code = int(v)
-			case glua.LBool:
-				if !v {
-					code = 1
-				}
-			case *glua.LNilType:
-			default:
-				argErr(L, 1, "exit code (number or boolean) expected, got "+typeName(v))
-			}
-			s.Exit(code)
-			return 0
-		}))
+		osT.RawSetString("exit", s.L.NewFunction(named("os.exit", s.osExit)))
 	}
+}
+
+func (s *Session) osExit(L *glua.LState) int {
+	code := 0
+	switch v := L.Get(1).(type) {
+	case glua.LNumber:
+		code = int(v)
+	case glua.LBool:
+		if !v {
+			code = 1
+		}
+	case *glua.LNilType:
+	default:
+		argErr(L, 1, "exit code (number or boolean) expected, got "+typeName(v))
+	}
+	s.Exit(code)
+	return 0
 }
 
 // Exit cleans up and ends the process with code.
@@ -118,7 +120,7 @@ func (s *Session) help(L *glua.LState) int {
 		}
 		found, err := s.lookupGlobal(name)
 		if err != nil {
-			L.RaiseError("help: nothing called %q (try help() for the list of modules)", name)
+			return raiseErr(L, fmt.Errorf("nothing called %q (try help() for the list of modules)", name))
 		}
 		v = found
 	}
@@ -128,7 +130,7 @@ func (s *Session) help(L *glua.LState) int {
 	}
 	d, ok := s.docs[v]
 	if !ok {
-		L.RaiseError("help: no help for this %s (help() lists what has help)", typeName(v))
+		return raiseErr(L, fmt.Errorf("no help for this %s (help() lists what has help)", typeName(v)))
 	}
 	fmt.Fprint(s.Stdout, s.formatDoc(d))
 	return 0

@@ -114,7 +114,6 @@ func (s *Session) installHandleType() {
 		L.Push(glua.LBool(a.p == b.p))
 		return 1
 	}))
-	s.hmethods = methods
 }
 
 func checkHandle(L *glua.LState, n int) *procHandle {

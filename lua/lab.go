@@ -165,7 +165,7 @@ func checkLab(L *glua.LState, n int) *luaLab {
 func checkOpenLab(L *glua.LState, n int) *luaLab {
 	l := checkLab(L, n)
 	if l.closed {
-		L.RaiseError("%s: lab %s is closed", current, l.name)
+		raiseErr(L, fmt.Errorf("lab %s is closed", l.name))
 	}
 	return l
 }
@@ -631,4 +631,20 @@ func startHolder(s *Session, spec nsproc.Spec) (*nsproc.Process, error) {
 		return nil, fmt.Errorf("the node's namespace holder did not start (exit code %d %s)", st.Code, st.ErrorMsg)
 	}
 	return p, nil
+}
+
+// desc describes the lab for runtime/netlab (view.lab, lab:dot): names and
+// addresses as given.
+func (l *luaLab) desc() netlab.LabDesc {
+	d := netlab.LabDesc{Name: l.name, Pinned: l.pinned, Bridges: l.bridges, Links: l.links}
+	for _, n := range l.order {
+		d.Nodes = append(d.Nodes, netlab.NodeDesc{Name: n.name, Addrs: n.addrs})
+	}
+	return d
+}
+
+func (s *Session) labDot(L *glua.LState) int {
+	l := checkLab(L, 1)
+	L.Push(glua.LString(l.desc().Dot()))
+	return 1
 }

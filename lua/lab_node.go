@@ -203,7 +203,7 @@ func checkNode(L *glua.LState, n int) *luaNode {
 	if ud, ok := L.Get(n).(*glua.LUserData); ok {
 		if nd, ok := ud.Value.(*luaNode); ok {
 			if nd.lab.closed {
-				L.RaiseError("%s: the lab of node %s is closed", current, nd.name)
+				raiseErr(L, fmt.Errorf("the lab of node %s is closed", nd.name))
 			}
 			return nd
 		}

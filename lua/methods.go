@@ -16,20 +16,21 @@ type methodSet struct {
 	Prefix string // how methods are written: "h:"
 	Type   string // the metatable's type name
 	Doc    string
+	Fields []string // what obj.NAME reads besides methods, for completion
 	Funcs  []Func
 }
 
 func methodSets() []methodSet {
 	return []methodSet{
-		{Kind: "process handle", Prefix: "h:", Type: handleType, Funcs: handleMethods,
+		{Kind: "process handle", Prefix: "h:", Type: handleType, Funcs: handleMethods, Fields: []string{"pid", "argv"},
 			Doc: "What ns.spawn and ns.clone return. Fields: h.pid (the child's PID in nsh's PID namespace), h.argv."},
-		{Kind: "cgroup handle", Prefix: "cg:", Type: cgroupType, Funcs: cgMethods,
+		{Kind: "cgroup handle", Prefix: "cg:", Type: cgroupType, Funcs: cgMethods, Fields: []string{"name", "controllers", "mode"},
 			Doc: "What cgroup.create returns. Fields: cg.name, cg.controllers, cg.mode."},
-		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods,
+		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods, Fields: []string{"name", "dir", "pinned", "pin_message", "path"},
 			Doc: "What net.lab returns. lab.NAME is the node called NAME; fields lab.name, lab.dir, lab.pinned."},
-		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods,
+		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods, Fields: []string{"name", "ip", "addrs", "path", "pid", "hostname", "env"},
 			Doc: "A node of a lab (lab:node, or lab.NAME): a set of namespaces with its interfaces."},
-		{Kind: "DNS hub", Prefix: "hub:", Type: dnsType, Funcs: dnsHubMethods,
+		{Kind: "DNS hub", Prefix: "hub:", Type: dnsType, Funcs: dnsHubMethods, Fields: []string{"addr"},
 			Doc: "What net.dns_hub returns: a DNS responder inside a namespace. Field hub.addr."},
 	}
 }
@@ -115,14 +116,18 @@ func methodDoc(f *Func, set methodSet) string {
 }
 
 // methodTable builds the table of a userdata type's methods from its
-// documented Funcs and the Go functions that implement them: each is
-// wrapped with its Lua name (for argument errors) and given its help.
+// records: each record's Method (or, for records not yet converted, the Go
+// function bind gives for its name) is wrapped with its Lua name (for
+// argument errors) and given its help.
 func (s *Session) methodTable(kind, prefix string, funcs []Func, bind map[string]glua.LGFunction) *glua.LTable {
 	t := s.L.NewTable()
 	for i := range funcs {
 		f := &funcs[i]
-		impl, ok := bind[f.Name]
-		if !ok {
+		impl := bind[f.Name]
+		if m := f.Method; m != nil {
+			impl = func(L *glua.LState) int { return m(s, L) }
+		}
+		if impl == nil {
 			panic("nsh: no implementation for " + prefix + f.Name)
 		}
 		fn := s.L.NewFunction(named(prefix+f.Name, impl))

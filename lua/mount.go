@@ -12,10 +12,6 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	extraModules = append(extraModules, func(s *Session) *Module { return s.mountModule() })
-}
-
 const mountModDoc = "Mounts: mount, umount, bind, make (propagation), move, pivot_root, tmpfs, overlay, and list (a process's mountinfo as rows). " +
 	"Every call acts in the mount namespace of the shell's thread: do ns.unshare(\"mnt\") first to experiment in a namespace of your own. " +
 	"Mounts made while the shell is still in the mount namespace it started in (one that outlives nsh, e.g. the host's) are registered and " +

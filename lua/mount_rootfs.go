@@ -11,10 +11,6 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	extraModules = append(extraModules, func(s *Session) *Module { return s.rootfsModule() })
-}
-
 func (s *Session) rootfsModule() *Module {
 	return &Module{
 		Name: "rootfs",

@@ -17,23 +17,6 @@ import (
 // explicitly (a "where" value), always through a netlink handle bound to that
 // namespace so the interpreter's thread never moves.
 
-func init() {
-	extraModules = append(extraModules, func(s *Session) *Module { return s.netModule() })
-	extraViews = append(extraViews, func(s *Session) Func {
-		return Func{Name: "links", Args: "([where])", Fn: s.viewLinks,
-			Doc: "The network interfaces of a namespace (default: the shell's current one; where = pid, process handle, " +
-				"pinned name, path, lab or lab node) as a table: name, type, state, MTU, master, veth peer, addresses. " +
-				"Returns the list of links as net.links does.",
-			Example: "print(view.links())\nprint(view.links(lab.h1))"}
-	})
-	extraViews = append(extraViews, func(s *Session) Func {
-		return Func{Name: "lab", Args: "(lab)", Fn: s.viewLab,
-			Doc: "A lab as a table: every node with its interfaces, addresses and state, and every bridge with its ports " +
-				"and their forwarding state (live, from the kernel). Returns {nodes={{name=, links={...}}}, bridges={{name=, addrs=, ports={...}}}}.",
-			Example: "local lab = net.lab{name = \"t\"}\nprint(view.lab(lab))"}
-	})
-}
-
 const whereDoc = "where: nil (the shell's current network namespace), a pid, a process handle, a pinned name " +
 	"(/run/netns/NAME) or path, a lab (its outer, hub namespace) or a lab node."
 
@@ -172,7 +155,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 	}
 	ns, err := netlab.Open(t)
 	if err != nil {
-		raise(L, current, err)
+		raiseErr(L, err)
 	}
 	return ns, func() { ns.Close() }
 }
@@ -759,25 +742,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func (s *Session) viewLinks(L *glua.LState) int {
-	ns, done := s.netOpen(L, L.Get(1), 1)
-	defer done()
-	ls, err := ns.Links()
-	if err != nil {
-		return raise(L, "view.links", err)
-	}
-	t := L.NewTable()
-	for _, l := range ls {
-		t.Append(linkTable(L, l))
-	}
-	title := "links in network namespace " + ns.Name()
-	if ino, err := ns.Inode(); err == nil {
-		title = fmt.Sprintf("links in net:[%d] (%s)", ino, describeWhere(L.Get(1), ns.Name()))
-	}
-	L.Push(withText(L, t, linksText(title, ls)))
-	return 1
 }
 
 func describeWhere(v glua.LValue, def string) string {

@@ -26,8 +26,7 @@ type Session struct {
 	Stdout io.Writer
 	Child  bool // this is a re-executed child running a shipped function
 
-	docs     map[glua.LValue]*Doc
-	hmethods *glua.LTable
+	docs map[glua.LValue]*Doc
 	// baseGlobals are nsh's own globals (as set up at start): a shipped
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
@@ -39,6 +38,25 @@ type Session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	chunkNo int
+	// binding is the Lua name of the binding now running ("ns.clone"), for
+	// its errors (see named in errors.go).
+	binding string
+	closed  bool
+}
+
+// sessionKey is where a Session keeps itself in its interpreter's registry,
+// so that code holding only L (argErr, named) finds it; coroutines share the
+// registry.
+const sessionKey = "nsh.session"
+
+// sessionOf is the Session that L belongs to, nil for a bare interpreter.
+func sessionOf(L *glua.LState) *Session {
+	if ud, ok := L.G.Registry.RawGetString(sessionKey).(*glua.LUserData); ok {
+		if s, ok := ud.Value.(*Session); ok {
+			return s
+		}
+	}
+	return nil
 }
 
 // NewSession builds an interpreter with nsh's modules loaded. Call it on the
@@ -64,13 +82,18 @@ func NewSession() (*Session, error) {
 		held:   map[string]heldNS{},
 		ctx:    context.Background(),
 	}
+	ud := s.L.NewUserData()
+	ud.Value = s
+	s.L.G.Registry.RawSetString(sessionKey, ud)
 	s.installLoaders()
 	s.installGlobals()
-	for _, m := range []*Module{s.nsModule(), s.sysModule(), s.viewModule()} {
+	// Every module, in the order help() and docs/api.md list them. A new
+	// module is one constructor here and one file lua/NAME.go.
+	for _, m := range []*Module{
+		s.nsModule(), s.sysModule(), s.viewModule(), s.cgroupModule(),
+		s.mountModule(), s.rootfsModule(), s.netModule(),
+	} {
 		s.install(m)
-	}
-	for _, m := range extraModules {
-		s.install(m(s))
 	}
 	if err := s.loadPrelude(); err != nil {
 		return nil, err
@@ -84,12 +107,13 @@ func NewSession() (*Session, error) {
 	return s, nil
 }
 
-// extraModules are the modules other files of this package add (mount,
-// net, cgroup), each a constructor.
-var extraModules []func(*Session) *Module
-
-// Close undoes everything registered and closes the interpreter.
+// Close undoes everything registered and closes the interpreter. A second
+// Close does nothing.
 func (s *Session) Close() []error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	errs := s.Cleanup(nil)
 	s.L.Close()
 	return errs

@@ -2,27 +2,25 @@ package lua
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
+	"nsh/runtime/cgroups"
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/procview"
 
 	glua "github.com/yuin/gopher-lua"
 )
 
-// extraViews are views other files of this package add (mounts, links,
-// cgroup), each a constructor.
-var extraViews []func(*Session) Func
+// The view module: every view binding is in this file, listed below. Each
+// reads live kernel state through a runtime package, converts it to Lua data
+// and attaches a text rendering (withText), so a view prints as a
+// table and is checked as data. Converters of data another module also
+// returns (mount rows, link records) live with that module.
 
 func (s *Session) viewModule() *Module {
-	m := s.baseViewModule()
-	for _, f := range extraViews {
-		m.Funcs = append(m.Funcs, f(s))
-	}
-	return m
-}
-
-func (s *Session) baseViewModule() *Module {
 	return &Module{
 		Name: "view",
 		Doc: "Views of what the kernel did. Each returns Lua data for scripts to check, and prints as a readable table " +
@@ -50,6 +48,28 @@ func (s *Session) baseViewModule() *Module {
 					"every level, with owners and member processes, like lsns --tree. Returns {pid={...}, user={...}} of nodes " +
 					"{inode=, level=, parent=, owner=, owner_uid=, members={pids}, children={...}}.",
 				Example: "print(view.nstree())"},
+			{Name: "cgroup", Args: "([pid])", Fn: s.viewCgroup,
+				Doc: "The cgroups of a process (default: the shell's thread) in every hierarchy of the host: one row per line of /proc/PID/cgroup " +
+					"(v1 hierarchies with their controllers, and the v2 line 0::), with the limits that apply there under portable names and the usage " +
+					"(cpu time, memory current/peak, pids). Returns {pid=, mode=, cgroups={{id=, version=, controllers={...}, name=, path=, dir=, " +
+					"limits={[\"memory.max\"]=...}, usage={[\"memory.current\"]=...}}}}.",
+				Example: "local cg = cgroup.create(\"demo\", {pids_max = 20})\nlocal h = ns.spawn{\"/bin/sleep\", \"5\", cgroup = cg}\nprint(view.cgroup(h.pid))\nh:kill(9); h:wait()"},
+			{Name: "mounts", Args: "([pid|rows], [pid|rows], [{under=path}]) | {before=rows, after=rows}", Fn: s.viewMounts,
+				Doc: "A mount table with its propagation (shared:N peer group, master:N for a slave, private, unbindable), like findmnt. " +
+					"view.mounts(pid) shows one process's table (default: the shell's thread); view.mounts(a, b) shows what differs between " +
+					"two processes' mount namespaces (a and b: pids, handles or saved row lists); view.mounts{before=rows, after=rows} shows " +
+					"what a change did to one namespace (rows from mount.list). {under=\"/path\"} keeps only mounts at or below a path. " +
+					"Returns the rows (see mount.list) or {added=, removed=, changed={{before=, after=}}}.",
+				Example: "ns.unshare(\"mnt\")\nlocal before = mount.list()\nmount.tmpfs(\"/mnt\")\nprint(view.mounts{before=before, after=mount.list()})"},
+			{Name: "links", Args: "([where])", Fn: s.viewLinks,
+				Doc: "The network interfaces of a namespace (default: the shell's current one; where = pid, process handle, " +
+					"pinned name, path, lab or lab node) as a table: name, type, state, MTU, master, veth peer, addresses. " +
+					"Returns the list of links as net.links does.",
+				Example: "print(view.links())\nprint(view.links(lab.h1))"},
+			{Name: "lab", Args: "(lab)", Fn: s.viewLab,
+				Doc: "A lab as a table: every node with its interfaces, addresses and state, and every bridge with its ports " +
+					"and their forwarding state (live, from the kernel). Returns {nodes={{name=, links={...}}}, bridges={{name=, addrs=, ports={...}}}}.",
+				Example: "local lab = net.lab{name = \"t\"}\nprint(view.lab(lab))"},
 		},
 	}
 }
@@ -62,14 +82,14 @@ func (s *Session) viewNS(L *glua.LState) int {
 	}
 	mine, err := nsproc.List(pid)
 	if err != nil {
-		return raise(L, "view.ns", err)
+		return raiseErr(L, err)
 	}
 	ref := s.Home.IDs()
 	refName := "nsh's start"
 	if other >= 0 {
 		o, err := nsproc.List(other)
 		if err != nil {
-			return raise(L, "view.ns", err)
+			return raiseErr(L, err)
 		}
 		ref = o
 		refName = fmt.Sprintf("process %d", other)
@@ -121,7 +141,7 @@ func (s *Session) viewUPID(L *glua.LState) int {
 	pid := s.checkPid(L, 1, false)
 	v, err := s.Proc.UPIDs(pid)
 	if err != nil {
-		return raise(L, "view.upid", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	t.RawSetString("pid", glua.LNumber(v.Pid))
@@ -148,7 +168,7 @@ func (s *Session) viewTree(L *glua.LState) int {
 	}
 	tr, err := s.Proc.Tree(pid)
 	if err != nil {
-		return raise(L, "view.tree", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	t.RawSetString("levels", glua.LNumber(tr.Levels))
@@ -184,10 +204,10 @@ func (s *Session) viewUIDMap(L *glua.LState) int {
 	}
 	v, err := s.Proc.IDMaps(pid)
 	if err != nil {
-		return raise(L, "view.uidmap", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
-	mk := func(name string, ls []mapLine) {
+	mk := func(name string, ls []procview.MapLine) {
 		lt := L.NewTable()
 		for _, l := range ls {
 			e := L.NewTable()
@@ -198,8 +218,8 @@ func (s *Session) viewUIDMap(L *glua.LState) int {
 		}
 		t.RawSetString(name, lt)
 	}
-	mk("uid_map", toMapLines(v.UIDMap))
-	mk("gid_map", toMapLines(v.GIDMap))
+	mk("uid_map", v.UIDMap)
+	mk("gid_map", v.GIDMap)
 	t.RawSetString("pid", glua.LNumber(pid))
 	t.RawSetString("setgroups", glua.LString(v.Setgroups))
 	t.RawSetString("userns", glua.LNumber(v.UserNS))
@@ -216,11 +236,239 @@ func (s *Session) viewUIDMap(L *glua.LState) int {
 func (s *Session) viewNSTree(L *glua.LState) int {
 	tr, err := s.Proc.NSTree()
 	if err != nil {
-		return raise(L, "view.nstree", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	t.RawSetString("pid", nsNodes(L, tr.PID))
 	t.RawSetString("user", nsNodes(L, tr.User))
 	L.Push(withText(L, t, tr.String()))
+	return 1
+}
+
+func nsNodes(L *glua.LState, ns []*procview.NSNode) *glua.LTable {
+	t := L.NewTable()
+	for _, n := range ns {
+		e := L.NewTable()
+		e.RawSetString("type", glua.LString(n.Type))
+		e.RawSetString("inode", glua.LNumber(n.Inode))
+		e.RawSetString("level", glua.LNumber(n.Level))
+		e.RawSetString("parent", glua.LNumber(n.Parent))
+		e.RawSetString("owner", glua.LNumber(n.Owner))
+		if n.OwnerUID >= 0 {
+			e.RawSetString("owner_uid", glua.LNumber(n.OwnerUID))
+		}
+		e.RawSetString("members", intList(L, n.Members))
+		e.RawSetString("children", nsNodes(L, n.Children))
+		t.Append(e)
+	}
+	return t
+}
+
+func (s *Session) viewCgroup(L *glua.LState) int {
+	pid := s.checkPid(L, 1, true)
+	l, err := cgroups.Detect()
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	ms, err := l.ProcessCgroups(pid)
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("pid", glua.LNumber(pid))
+	t.RawSetString("mode", glua.LString(l.Mode.String()))
+	rows := L.NewTable()
+	who := "the shell"
+	if pid != 0 {
+		who = fmt.Sprintf("process %d", pid)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "cgroups of %s (%s host)\n", who, l.Mode)
+	fmt.Fprintf(&b, "  %-3s %-18s %-28s %s\n", "ID", "HIERARCHY", "PATH", "LIMITS / USAGE")
+	for _, m := range ms {
+		e := L.NewTable()
+		e.RawSetString("id", glua.LNumber(m.HierarchyID))
+		e.RawSetString("version", glua.LNumber(m.Version))
+		e.RawSetString("controllers", strList(L, m.Controllers))
+		if m.Name != "" {
+			e.RawSetString("name", glua.LString(m.Name))
+		}
+		e.RawSetString("path", glua.LString(m.Path))
+		if m.Dir != "" {
+			e.RawSetString("dir", glua.LString(m.Dir))
+		}
+		lim := L.NewTable()
+		var info []string
+		for _, k := range sortedKeys(m.Limits) {
+			v := m.Limits[k]
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				lim.RawSetString(k, glua.LNumber(n))
+				if strings.HasPrefix(k, "memory.") {
+					v = humanBytes(n)
+				}
+			} else {
+				lim.RawSetString(k, glua.LString(v))
+			}
+			info = append(info, k+"="+v)
+		}
+		use := L.NewTable()
+		for _, k := range sortedKeys(m.Usage) {
+			v := m.Usage[k]
+			use.RawSetString(k, glua.LNumber(v))
+			switch {
+			case strings.HasPrefix(k, "memory."):
+				info = append(info, k+"="+humanBytes(v))
+			case k == "cpu.usage_ns":
+				info = append(info, fmt.Sprintf("cpu=%.3fs", float64(v)/1e9))
+			default:
+				info = append(info, fmt.Sprintf("%s=%d", k, v))
+			}
+		}
+		e.RawSetString("limits", lim)
+		e.RawSetString("usage", use)
+		rows.Append(e)
+		hier := "v2 (unified)"
+		if m.Version == 1 {
+			hier = strings.Join(m.Controllers, ",")
+			if m.Name != "" {
+				hier = "name=" + m.Name
+			}
+		} else if len(m.Controllers) > 0 {
+			hier = "v2: " + strings.Join(m.Controllers, ",")
+		}
+		if m.Dir == "" {
+			info = append(info, "(not mounted here)")
+		}
+		fmt.Fprintf(&b, "  %-3d %-18s %-28s %s\n", m.HierarchyID, hier, m.Path, strings.Join(info, " "))
+	}
+	t.RawSetString("cgroups", rows)
+	L.Push(withText(L, t, strings.TrimRight(b.String(), "\n")))
+	return 1
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Session) viewMounts(L *glua.LState) int {
+	// {before=rows, after=rows, under=path}: what a change did to one namespace
+	if t, ok := L.Get(1).(*glua.LTable); ok && (t.RawGetString("before") != glua.LNil || t.RawGetString("after") != glua.LNil) {
+		o := optionsOf(L, 1, t, "before", "after", "under")
+		bt, ok1 := o.Value("before").(*glua.LTable)
+		at, ok2 := o.Value("after").(*glua.LTable)
+		if !ok1 || !ok2 {
+			return argErr(L, 1, "{before=rows, after=rows} needs both, each a row list from mount.list")
+		}
+		under := o.String("under", "")
+		L.Push(bt)
+		L.Push(at)
+		a, _ := s.tableArg(L, L.GetTop()-1, "view.mounts")
+		b, _ := s.tableArg(L, L.GetTop(), "view.mounts")
+		L.Pop(2)
+		L.Push(diffResult(L, filterUnder(a, under), filterUnder(b, under), "before", "after"))
+		return 1
+	}
+	// a trailing options table (a row list is never empty of rows)
+	top := L.GetTop()
+	under := ""
+	if t, ok := L.Get(top).(*glua.LTable); ok && t.Len() == 0 {
+		under = optionsOf(L, top, t, "under").String("under", "")
+		L.Remove(top)
+		top--
+	}
+	if top >= 2 && L.Get(2) != glua.LNil {
+		a, an := s.tableArg(L, 1, "view.mounts")
+		b, bn := s.tableArg(L, 2, "view.mounts")
+		L.Push(diffResult(L, filterUnder(a, under), filterUnder(b, under), an, bn))
+		return 1
+	}
+	es, who := s.tableArg(L, 1, "view.mounts")
+	es = filterUnder(es, under)
+	title := "mounts of " + who
+	if under != "" {
+		title += fmt.Sprintf(" (at or under %s)", under)
+	}
+	L.Push(withText(L, rowsTable(L, es), formatTable(title, es)))
+	return 1
+}
+
+// filterUnder keeps the mounts at or below a path.
+func filterUnder(es []mounts.Entry, under string) []mounts.Entry {
+	if under == "" || under == "/" {
+		return es
+	}
+	under = strings.TrimRight(under, "/")
+	var out []mounts.Entry
+	for _, e := range es {
+		if e.Target == under || strings.HasPrefix(e.Target, under+"/") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Session) viewLinks(L *glua.LState) int {
+	ns, done := s.netOpen(L, L.Get(1), 1)
+	defer done()
+	ls, err := ns.Links()
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	t := L.NewTable()
+	for _, l := range ls {
+		t.Append(linkTable(L, l))
+	}
+	title := "links in network namespace " + ns.Name()
+	if ino, err := ns.Inode(); err == nil {
+		title = fmt.Sprintf("links in net:[%d] (%s)", ino, describeWhere(L.Get(1), ns.Name()))
+	}
+	L.Push(withText(L, t, linksText(title, ls)))
+	return 1
+}
+
+// viewLab is also lab:view. The text comes from runtime/netlab.
+func (s *Session) viewLab(L *glua.LState) int {
+	l := checkOpenLab(L, 1)
+	v, err := l.l.View(l.desc())
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	brs := L.NewTable()
+	for _, br := range v.Bridges {
+		pt := L.NewTable()
+		for _, p := range br.Ports {
+			e := L.NewTable()
+			e.RawSetString("name", glua.LString(p.Name))
+			e.RawSetString("state", glua.LString(p.State))
+			pt.Append(e)
+		}
+		e := L.NewTable()
+		e.RawSetString("name", glua.LString(br.Name))
+		e.RawSetString("addrs", strList(L, br.Addrs))
+		e.RawSetString("state", glua.LString(br.State))
+		e.RawSetString("ports", pt)
+		brs.Append(e)
+	}
+	nodes := L.NewTable()
+	for _, n := range v.Nodes {
+		e := L.NewTable()
+		e.RawSetString("name", glua.LString(n.Name))
+		lt := L.NewTable()
+		for _, lk := range n.Links {
+			lt.Append(linkTable(L, lk))
+		}
+		e.RawSetString("links", lt)
+		nodes.Append(e)
+	}
+	res := L.NewTable()
+	res.RawSetString("name", glua.LString(l.name))
+	res.RawSetString("nodes", nodes)
+	res.RawSetString("bridges", brs)
+	L.Push(withText(L, res, v.Text()))
 	return 1
 }
