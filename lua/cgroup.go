@@ -717,22 +717,16 @@ func cgroupSpawnOption(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOp
 	default:
 		return fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got %s", typeName(v))
 	}
-	g := h.g
-	if g.HasV2() {
-		fd, err := g.V2FD()
-		if err != nil {
-			return fmt.Errorf("option cgroup: %w", err)
-		}
-		so.files = append(so.files, os.NewFile(uintptr(fd), "cgroup "+g.Name()))
-		spec.CgroupFD = fd
+	pl, err := h.g.Place()
+	if err != nil {
+		return fmt.Errorf("option cgroup: %w", err)
 	}
-	if !g.HasV2() || g.Layout().Mode == cgroups.ModeHybrid {
-		so.afterStart = append(so.afterStart, func(p *nsproc.Process) error {
-			if err := g.AddV1(p.Pid); err != nil {
-				return fmt.Errorf("adding child %d to cgroup %s/%s: %w", p.Pid, cgroups.Parent, g.Name(), err)
-			}
-			return nil
-		})
+	if pl.File != nil {
+		so.files = append(so.files, pl.File)
+		spec.CgroupFD = int(pl.File.Fd())
+	}
+	if pl.NeedsHold() {
+		so.afterStart = append(so.afterStart, func(p *nsproc.Process) error { return pl.Join(p.Pid) })
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"nsh/runtime/kerr"
 )
 
 // Mode says which cgroup versions a host mounts.
@@ -78,7 +80,7 @@ func Detect() (*Layout, error) {
 func DetectFrom(mountinfoPath string) (*Layout, error) {
 	f, err := os.Open(mountinfoPath)
 	if err != nil {
-		return nil, fmt.Errorf("cgroups: reading mount table: %w", err)
+		return nil, kerr.New(fmt.Sprintf("open(%s)", mountinfoPath), errnoOf(err), nil)
 	}
 	defer f.Close()
 	l := &Layout{byCtrl: map[string]*Hierarchy{}}
@@ -101,7 +103,7 @@ func DetectFrom(mountinfoPath string) (*Layout, error) {
 		l.Hierarchies = append(l.Hierarchies, h)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cgroups: reading %s: %w", mountinfoPath, err)
+		return nil, kerr.New(fmt.Sprintf("read(%s)", mountinfoPath), errnoOf(err), nil)
 	}
 	// v1 first, v2 last, so v1 wins a controller name in the (impossible in a
 	// live kernel, possible in a fake table) case both claim it.

@@ -164,8 +164,9 @@ func TestSetMapsToV2Files(t *testing.T) {
 	for _, bad := range [][2]string{{"cpu.weight", "0"}, {"cpu.weight", "10001"}, {"cpu.shares", "1"},
 		{"cpu.max", "10 100000"}, {"pids.max", "-3"}, {"memory.max", "lots"}} {
 		err := g.Set(bad[0], bad[1])
-		if !errors.Is(err, unix.EINVAL) {
-			t.Errorf("Set(%s, %s) = %v, want EINVAL", bad[0], bad[1], err)
+		var ve *ValueError
+		if !errors.As(err, &ve) || ve.Name != bad[0] || CheckValue(bad[0], bad[1]) == nil {
+			t.Errorf("Set(%s, %s) = %v, want a ValueError (refused before the kernel sees it)", bad[0], bad[1], err)
 		} else {
 			t.Logf("Set(%s, %s): %v", bad[0], bad[1], err)
 		}
@@ -224,5 +225,37 @@ func TestCreateRejectsBadNames(t *testing.T) {
 	}
 	if _, err := l.Create("x", []string{"nosuch"}); err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Errorf("unknown controller error = %v; want it to list the available ones", err)
+	}
+}
+
+// The one limits table: names and keys resolve to the same limit, and
+// Create checks every value before it makes a directory.
+func TestLimitsTableAndCreateChecksFirst(t *testing.T) {
+	for _, l := range Limits {
+		for _, n := range []string{l.Name, l.Key()} {
+			if got, ok := LookupLimit(n); !ok || got != l {
+				t.Errorf("LookupLimit(%q) = %v, %v", n, got, ok)
+			}
+		}
+	}
+	if _, ok := LookupLimit("memory.limit_in_bytes"); ok {
+		t.Error("a raw v1 file is no portable limit")
+	}
+	l, mnt := fakeV2(t)
+	_, err := l.Create("bad", []string{"pids"}, Setting{"pids_max", "-3"})
+	var ve *ValueError
+	if !errors.As(err, &ve) || ve.Name != "pids.max" || !strings.Contains(err.Error(), "0..4194304") {
+		t.Errorf("Create with pids_max=-3: %v, want a ValueError naming the range", err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, Parent, "bad")); err == nil {
+		t.Error("a refused value left a directory")
+	}
+	got := inLimitOrder([]Setting{{"pids.max", "1"}, {"memory.swap.max", "1"}, {"cpu.stat.x", "1"}, {"memory_max", "1"}})
+	var names []string
+	for _, s := range got {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, " ") != "memory_max memory.swap.max pids.max cpu.stat.x" {
+		t.Errorf("order %v: want memory before swap, raw files last", names)
 	}
 }

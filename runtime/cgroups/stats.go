@@ -92,10 +92,7 @@ func optInt(dir, file string) (int64, error) {
 func readKeyed(dir, file string) (map[string]int64, error) {
 	f, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, noFileError("read("+filepath.Join(dir, file)+")", dir, file)
-		}
-		return nil, errnoOf(err)
+		return nil, readErr(dir, file, err)
 	}
 	defer f.Close()
 	out := map[string]int64{}
@@ -109,5 +106,8 @@ func readKeyed(dir, file string) (map[string]int64, error) {
 			out[k] = n
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, readErr(dir, file, err)
+	}
+	return out, nil
 }
