@@ -115,14 +115,18 @@ func methodDoc(f *Func, set methodSet) string {
 }
 
 // methodTable builds the table of a userdata type's methods from its
-// documented Funcs and the Go functions that implement them: each is
-// wrapped with its Lua name (for argument errors) and given its help.
+// records: each record's Method (or, for records not yet converted, the Go
+// function bind gives for its name) is wrapped with its Lua name (for
+// argument errors) and given its help.
 func (s *Session) methodTable(kind, prefix string, funcs []Func, bind map[string]glua.LGFunction) *glua.LTable {
 	t := s.L.NewTable()
 	for i := range funcs {
 		f := &funcs[i]
-		impl, ok := bind[f.Name]
-		if !ok {
+		impl := bind[f.Name]
+		if m := f.Method; m != nil {
+			impl = func(L *glua.LState) int { return m(s, L) }
+		}
+		if impl == nil {
 			panic("nsh: no implementation for " + prefix + f.Name)
 		}
 		fn := s.L.NewFunction(named(prefix+f.Name, impl))

@@ -19,6 +19,9 @@ type Func struct {
 	Doc     string // what it does and returns; may span lines
 	Example string // Lua that works as written
 	Fn      glua.LGFunction
+	// Method implements a method of a userdata type (h:wait, cg:set, ...):
+	// the record carries its function, as (*Session).hWait.
+	Method func(s *Session, L *glua.LState) int
 }
 
 // Module is a Lua table of functions.
