@@ -449,3 +449,21 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// String is how a group prints: name, layout, controllers, processes and
+// directories, or that it was removed.
+func (g *Group) String() string {
+	if len(g.dirs) == 0 {
+		return fmt.Sprintf("cgroup %s/%s (removed)", Parent, g.name)
+	}
+	ctrls := strings.Join(g.ctrls, ",")
+	if ctrls == "" {
+		ctrls = "no controllers"
+	}
+	n := "?"
+	if p, err := g.Procs(); err == nil {
+		n = strconv.Itoa(len(p))
+	}
+	return fmt.Sprintf("cgroup %s/%s (%s host; %s; %s processes) at %s", Parent, g.name,
+		g.layout.Mode, ctrls, n, strings.Join(g.Paths(), " "))
+}

@@ -243,3 +243,28 @@ func (l *Layout) hierarchyOfFile(file string) (ctrl string, h *Hierarchy) {
 	c := l.canonical(prefix)
 	return c, l.byCtrl[c]
 }
+
+// String is the layout as a table: one line per hierarchy with its version,
+// mount, root and controllers, and what a hybrid host means.
+func (l *Layout) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cgroup layout: %s\n", l.Mode)
+	fmt.Fprintf(&b, "  %-3s %-28s %-10s %s\n", "VER", "MOUNT", "ROOT", "CONTROLLERS")
+	for _, h := range l.Hierarchies {
+		what := strings.Join(h.Controllers, ",")
+		if h.Name != "" {
+			what = strings.TrimPrefix(what+",", ",") + "name=" + h.Name
+		}
+		if what == "" {
+			what = "(none available)"
+		}
+		fmt.Fprintf(&b, "  v%-2d %-28s %-10s %s\n", h.Version, h.Mount, h.Root, what)
+	}
+	switch l.Mode {
+	case ModeHybrid:
+		b.WriteString("  (hybrid: controllers bound to a v1 hierarchy are not available in v2; the v2 tree still gives cgroup.kill, cgroup.freeze, CLONE_INTO_CGROUP)\n")
+	case ModeNone:
+		b.WriteString("  (no cgroup file system is mounted here)\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
