@@ -25,7 +25,6 @@ const cgroupType = "nsh.cgroup"
 type cgHandle struct {
 	g    *cgroups.Group
 	item *cleanup.Item
-	gone bool // removed with cg:remove()
 }
 
 func init() {
@@ -112,10 +111,6 @@ func (s *Session) installCgroupType() {
 		L.Push(glua.LString(checkCg(L, 1).g.String()))
 		return 1
 	}))
-	L.SetField(mt, "__eq", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LBool(checkCg(L, 1).g == checkCg(L, 2).g))
-		return 1
-	}))
 }
 
 func checkCg(L *glua.LState, n int) *cgHandle {
@@ -131,7 +126,7 @@ func checkCg(L *glua.LState, n int) *cgHandle {
 // liveCg is checkCg for methods that need the group to exist.
 func liveCg(L *glua.LState, fn string) *cgHandle {
 	h := checkCg(L, 1)
-	if h.gone {
+	if h.g.Removed() {
 		L.RaiseError("%s: cgroup %s/%s was removed (cg:remove()); create a new one", fn, cgroups.Parent, h.g.Name())
 	}
 	return h
@@ -181,15 +176,8 @@ type cgSpec struct {
 // table) from o.
 func readCgSpec(o options) cgSpec {
 	var sp cgSpec
-	if o.Has("controllers") {
-		sp.ctrls = []string{}
-		for _, w := range o.Strings("controllers") {
-			for _, c := range strings.Split(w, ",") {
-				if c = strings.TrimSpace(c); c != "" {
-					sp.ctrls = append(sp.ctrls, c)
-				}
-			}
-		}
+	if o.Has("controllers") { // {} or "": none (only the v2 directory)
+		sp.ctrls = append([]string{}, o.Strings("controllers")...)
 	}
 	for _, l := range cgroups.Limits {
 		if o.Has(l.Key()) {
@@ -215,13 +203,6 @@ func (s *Session) newCgroup(name string, sp cgSpec) (*cgHandle, error) {
 	return h, nil
 }
 
-func (s *Session) pushCg(L *glua.LState, h *cgHandle) {
-	ud := L.NewUserData()
-	ud.Value = h
-	L.SetMetatable(ud, L.GetTypeMetatable(cgroupType))
-	L.Push(ud)
-}
-
 func (s *Session) cgCreate(L *glua.LState) int {
 	name := argString(L, 1, "name (a word like \"demo\" or \"lab/a\": the group becomes nsh/NAME in each hierarchy)")
 	if err := cgroups.CheckName(name); err != nil {
@@ -232,7 +213,10 @@ func (s *Session) cgCreate(L *glua.LState) int {
 	if err != nil {
 		return fail(L, "cgroup.create", 2, err)
 	}
-	s.pushCg(L, h)
+	ud := L.NewUserData()
+	ud.Value = h
+	L.SetMetatable(ud, L.GetTypeMetatable(cgroupType))
+	L.Push(ud)
 	return 1
 }
 
@@ -428,16 +412,19 @@ func (s *Session) cgFrozen(L *glua.LState) int {
 	return 1
 }
 
-func (s *Session) cgRemove(L *glua.LState) int {
-	h := checkCg(L, 1)
-	if h.gone {
-		return 0
+// remove removes the group (again: nothing) and forgets its cleanup.
+func (h *cgHandle) remove() error {
+	err := h.g.Remove()
+	if err == nil {
+		h.item.Forget()
 	}
-	if err := h.g.Remove(); err != nil {
+	return err
+}
+
+func (s *Session) cgRemove(L *glua.LState) int {
+	if err := checkCg(L, 1).remove(); err != nil {
 		return cgRaise(L, "cg:remove", err)
 	}
-	h.gone = true
-	h.item.Forget()
 	return 0
 }
 
@@ -479,13 +466,13 @@ func cgroupSpawnOption(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOp
 func (s *Session) spawnCgroup(v glua.LValue, so *spawnOpts) (*cgHandle, error) {
 	var name string
 	var sp cgSpec
+	bad := fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got %s", describe(v))
 	switch v := v.(type) {
 	case *glua.LUserData:
 		h, ok := v.Value.(*cgHandle)
 		if !ok {
-			return nil, fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got a %s", typeName(v))
-		}
-		if h.gone {
+			return nil, bad
+		} else if h.g.Removed() {
 			return nil, fmt.Errorf("option cgroup: cgroup %s/%s was removed", cgroups.Parent, h.g.Name())
 		}
 		return h, nil
@@ -498,7 +485,7 @@ func (s *Session) spawnCgroup(v glua.LValue, so *spawnOpts) (*cgHandle, error) {
 		}
 		sp = readCgSpec(o)
 	default:
-		return nil, fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got %s", typeName(v))
+		return nil, bad
 	}
 	if err := cgroups.CheckName(name); err != nil {
 		return nil, fmt.Errorf("option cgroup: %w", err)
@@ -507,14 +494,7 @@ func (s *Session) spawnCgroup(v glua.LValue, so *spawnOpts) (*cgHandle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("option cgroup: %w", err)
 	}
-	so.onEnd = append(so.onEnd, func() error {
-		err := h.g.Remove()
-		if err == nil {
-			h.gone = true
-			h.item.Forget()
-		}
-		return err
-	})
+	so.onEnd = append(so.onEnd, func() error { return h.remove() })
 	return h, nil
 }
 

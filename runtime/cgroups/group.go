@@ -42,8 +42,10 @@ type groupDir struct {
 // Create detects the layout and creates the cgroup name (may contain "/" for
 // nesting) under "nsh" in each hierarchy holding one of controllers, plus the
 // v2 tree whenever one is mounted (for cgroup.kill, cgroup.freeze and
-// CLONE_INTO_CGROUP). nil controllers means every controller of the host; an
-// empty non-nil list means none: only the v2 directory (an error on pure v1).
+// CLONE_INTO_CGROUP). An entry of controllers may list several, as a v1
+// mount's options do: "cpu,memory". nil controllers means every controller
+// of the host; an empty non-nil list means none: only the v2 directory (an
+// error on pure v1).
 // limits are set right away, portable ones in the order of Limits, then the
 // others in the order given; every value is checked (CheckValue) before
 // anything is created, and a failure leaves nothing behind.
@@ -103,6 +105,7 @@ func (l *Layout) create(name string, controllers []string) (*Group, error) {
 	if controllers == nil {
 		controllers = l.Controllers()
 	}
+	controllers = splitWords(controllers)
 	for _, c := range controllers {
 		h, ok := l.Controller(c)
 		if !ok {
@@ -142,6 +145,19 @@ func (l *Layout) create(name string, controllers []string) (*Group, error) {
 		g.dirs = append(g.dirs, groupDir{h: h, dir: dir})
 	}
 	return g, nil
+}
+
+// splitWords splits comma-separated entries ("cpu,memory") into words.
+func splitWords(list []string) []string {
+	var out []string
+	for _, w := range list {
+		for _, c := range strings.Split(w, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // CheckName checks a group name for Create: relative words separated by
@@ -251,6 +267,9 @@ func fillCpuset(parent, dir string) error {
 	}
 	return nil
 }
+
+// Removed reports whether Remove has removed every directory of the group.
+func (g *Group) Removed() bool { return len(g.dirs) == 0 }
 
 // Name is the name given to Create.
 func (g *Group) Name() string { return g.name }

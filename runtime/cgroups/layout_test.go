@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"nsh/runtime/kerr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -173,8 +175,13 @@ func TestSetMapsToV2Files(t *testing.T) {
 	}
 	// Unknown file: ENOENT listing the group's files for that controller.
 	err = g.Write("memory.bogus", "1")
-	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "memory.max") {
-		t.Errorf("Write(memory.bogus) = %v; want ENOENT listing memory.max", err)
+	var ke *kerr.Error
+	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "memory.max") || !errors.As(err, &ke) ||
+		ke.Call != "open("+filepath.Join(leaf, "memory.bogus")+", O_WRONLY)" {
+		t.Errorf("Write(memory.bogus) = %v; want the open(2) refused, ENOENT, listing memory.max", err)
+	}
+	if _, err := g.Read("memory.bogus"); !errors.As(err, &ke) || ke.Call != "open("+filepath.Join(leaf, "memory.bogus")+")" {
+		t.Errorf("Read(memory.bogus) = %v; want the open(2) refused", err)
 	}
 	// The fake tree is plain files: remove them, then Remove the group.
 	for _, f := range []string{"cpu.weight", "cpu.max", "memory.max", "memory.swap.max", "pids.max", "cpuset.cpus"} {
@@ -257,5 +264,21 @@ func TestLimitsTableAndCreateChecksFirst(t *testing.T) {
 	}
 	if strings.Join(names, " ") != "memory_max memory.swap.max pids.max cpu.stat.x" {
 		t.Errorf("order %v: want memory before swap, raw files last", names)
+	}
+}
+
+// A controllers entry may list several, as v1 mount options do.
+func TestCreateSplitsControllerLists(t *testing.T) {
+	l, _ := fakeV2(t)
+	g, err := l.Create("list", []string{"cpu, memory", "pids"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	if got := strings.Join(g.Controllers(), " "); got != "cpu memory pids" {
+		t.Errorf("controllers %q, want cpu memory pids", got)
+	}
+	if _, err := l.Create("list2", []string{"cpu,nosuch"}); err == nil || !strings.Contains(err.Error(), `unknown controller "nosuch"`) {
+		t.Errorf("unknown controller in a list: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"nsh/runtime/kerr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -56,8 +58,10 @@ func TestV1LimitsProcsStats(t *testing.T) {
 		t.Errorf("cfs_quota_us = %s, want -1", q)
 	}
 	// Raw write of a bad value: the kernel's EINVAL with the valid range.
-	if err := g.Write("cpu.cfs_period_us", "10"); !errors.Is(err, unix.EINVAL) {
-		t.Errorf("Write(cpu.cfs_period_us, 10) = %v, want EINVAL", err)
+	var ke *kerr.Error
+	if err := g.Write("cpu.cfs_period_us", "10"); !errors.Is(err, unix.EINVAL) || !errors.As(err, &ke) ||
+		ke.Call != fmt.Sprintf("write(%s/cpu.cfs_period_us, %q)", g.Paths()[0], "10") {
+		t.Errorf("Write(cpu.cfs_period_us, 10) = %v, want a kerr.Error: the write(2) the kernel refused, EINVAL", err)
 	} else {
 		t.Logf("raw EINVAL: %v", err)
 	}
