@@ -3,7 +3,6 @@ package lua
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -25,18 +24,11 @@ const cgroupType = "nsh.cgroup"
 type cgHandle struct {
 	g    *cgroups.Group
 	item *cleanup.Item
-	gone bool // removed with cg:remove()
 }
 
 func init() {
 	extraSpawnOptions["cgroup"] = cgroupSpawnOption
 }
-
-// cgLimitKeys are the limit options of cgroup.create, in the order they are
-// applied (memory before swap: v1 wants memsw >= limit).
-var cgLimitKeys = []string{"cpu_weight", "cpu_shares", "cpu_max", "cpuset_cpus", "cpuset_mems", "memory_max", "memory_swap_max", "pids_max"}
-
-func limitName(key string) string { return strings.ReplaceAll(key, "_", ".") }
 
 func (s *Session) cgroupModule() *Module {
 	s.installCgroupType()
@@ -58,7 +50,7 @@ func (s *Session) cgroupModule() *Module {
 			{Name: "create", Args: "(name, [{controllers=, cpu_weight=, cpu_shares=, cpu_max=, cpuset_cpus=, cpuset_mems=, memory_max=, memory_swap_max=, pids_max=, keep=}])", Fn: s.cgCreate,
 				Doc: "Creates the cgroup nsh/NAME (NAME may nest: \"lab/a\") and returns its handle. controllers: the ones it needs, a list or " +
 					"\"cpu,memory\" (default: every controller of the host); {} makes only the v2 directory (freeze, kill, CLONE_INTO_CGROUP need no " +
-					"controller). The limit options are set right away under their portable names (cpu_weight=200 becomes cpu.shares=5196 on v1; " +
+					"controller). The limit options are set right away under their portable names (cpu_weight=200 becomes cpu.shares=5219 on v1; " +
 					"memory_max takes \"64M\"; cpu_max \"50000 100000\" is 50% of a CPU). keep=true leaves the group when nsh ends. " +
 					"EEXIST if the name is taken, EACCES/EPERM without write permission on the cgroup tree (ordinary users: see docs/cgroups.md).",
 				Example: "local cg = cgroup.create(\"demo\", {controllers = \"cpu,memory,pids\", cpu_weight = 200, memory_max = \"64M\", pids_max = 50})\nprint(cg)\ncg:remove()"},
@@ -70,33 +62,27 @@ func (s *Session) cgroupModule() *Module {
 }
 
 var cgMethods = []Func{
-	{Name: "set", Args: "(name, value)", Doc: "Sets a limit. Portable names (cpu.weight, cpu.shares, cpu.max, memory.max, memory.swap.max, pids.max, cpuset.cpus, cpuset.mems; \"_\" works for \".\") are mapped to this host's file and checked against their range; any other name is written as is.", Example: "cg:set(\"memory.max\", \"64M\")\ncg:set(\"cpu_weight\", 200)"},
-	{Name: "get", Args: "(name)", Doc: "Reads a limit in portable form (cpu.weight from v1 cpu.shares, \"max\" for unlimited, memory in bytes); other names are read as is.", Example: "print(cg:get(\"pids.max\"))"},
-	{Name: "write", Args: "(file, value)", Doc: "Writes an interface file of the group as is, found by its controller prefix (cpu.shares in the v1 cpu tree, cgroup.* in the v2 one).", Example: "cg:write(\"cpu.shares\", 200)"},
-	{Name: "read", Args: "(file)", Doc: "Reads an interface file of the group as text (trimmed).", Example: "print(cg:read(\"memory.events\"))"},
-	{Name: "add", Args: "(pid|handle)", Doc: "Moves a process into the group in every hierarchy (writes cgroup.procs). Its children started later are born there.", Example: "cg:add(h)"},
-	{Name: "procs", Args: "()", Doc: "The pids in the group itself (not its child groups), from every hierarchy, sorted.", Example: "print(#cg:procs())"},
-	{Name: "stats", Args: "()", Doc: "Usage counters: {cpu_usage_ns=, cpu_usage_s=, memory_current=, memory_peak=, pids_current=, pids_peak=} (bytes, tasks); a field is nil when the host has no file for it or the group lacks the controller.", Example: "local st = cg:stats()\nprint(st.cpu_usage_s, st.memory_peak)"},
-	{Name: "events", Args: "()", Doc: "Event counters from the group's own files (never the kernel log): {oom=, oom_kill= (v2 memory.events, v1 memory.oom_control), memory_max= (limit hits: v2 memory.events max, v1 memory.failcnt), pids_max= (forks refused: pids.events), populated=, frozen= (v2 cgroup.events)}; nil where the host has no counter.", Example: "print(cg:events().oom_kill)"},
-	{Name: "freeze", Args: "()", Doc: "Stops every process in the group and waits until the kernel says frozen (v1 freezer.state, v2 cgroup.freeze).", Example: "cg:freeze(); cg:thaw()"},
-	{Name: "thaw", Args: "()", Doc: "Lets a frozen group run again.", Example: "cg:thaw()"},
-	{Name: "frozen", Args: "()", Doc: "true while the group is frozen.", Example: "print(cg:frozen())"},
-	{Name: "kill", Args: "()", Doc: "SIGKILLs every process in the group and its children and waits until they are gone (v2 cgroup.kill; v1: kill every pid until none is left).", Example: "cg:kill()"},
-	{Name: "remove", Args: "()", Doc: "Kills what is left and removes the group's directories in every hierarchy (a second remove does nothing). nsh does this at exit anyway.", Example: "cg:remove()"},
-	{Name: "keep", Args: "()", Doc: "Leaves the group on the host when nsh ends.", Example: "cg:keep()"},
-	{Name: "paths", Args: "()", Doc: "The group's directories, one per hierarchy.", Example: "for _, p in ipairs(cg:paths()) do print(p) end"},
+	{Name: "set", Args: "(name, value)", Doc: "Sets a limit. Portable names (cpu.weight, cpu.shares, cpu.max, memory.max, memory.swap.max, pids.max, cpuset.cpus, cpuset.mems; \"_\" works for \".\") are mapped to this host's file and checked against their range; any other name is written as is.", Example: "cg:set(\"memory.max\", \"64M\")\ncg:set(\"cpu_weight\", 200)", Method: (*Session).cgSet},
+	{Name: "get", Args: "(name)", Doc: "Reads a limit in portable form (cpu.weight from v1 cpu.shares, \"max\" for unlimited, memory in bytes); other names are read as is.", Example: "print(cg:get(\"pids.max\"))", Method: (*Session).cgGet},
+	{Name: "write", Args: "(file, value)", Doc: "Writes an interface file of the group as is, found by its controller prefix (cpu.shares in the v1 cpu tree, cgroup.* in the v2 one).", Example: "cg:write(\"cpu.shares\", 200)", Method: (*Session).cgWrite},
+	{Name: "read", Args: "(file)", Doc: "Reads an interface file of the group as text (trimmed).", Example: "print(cg:read(\"memory.events\"))", Method: (*Session).cgRead},
+	{Name: "add", Args: "(pid|handle)", Doc: "Moves a process into the group in every hierarchy (writes cgroup.procs). Its children started later are born there.", Example: "cg:add(h)", Method: (*Session).cgAdd},
+	{Name: "procs", Args: "()", Doc: "The pids in the group itself (not its child groups), from every hierarchy, sorted.", Example: "print(#cg:procs())", Method: (*Session).cgProcs},
+	{Name: "stats", Args: "()", Doc: "Usage counters: {cpu_usage_ns=, cpu_usage_s=, memory_current=, memory_peak=, pids_current=, pids_peak=} (bytes, tasks); a field is nil when the host has no file for it or the group lacks the controller.", Example: "local st = cg:stats()\nprint(st.cpu_usage_s, st.memory_peak)", Method: (*Session).cgStats},
+	{Name: "events", Args: "()", Doc: "Event counters from the group's own files (never the kernel log): {oom=, oom_kill= (v2 memory.events, v1 memory.oom_control), memory_max= (limit hits: v2 memory.events max, v1 memory.failcnt), pids_max= (forks refused: pids.events), populated=, frozen= (v2 cgroup.events)}; nil where the host has no counter.", Example: "print(cg:events().oom_kill)", Method: (*Session).cgEvents},
+	{Name: "freeze", Args: "()", Doc: "Stops every process in the group and waits until the kernel says frozen (v1 freezer.state, v2 cgroup.freeze).", Example: "cg:freeze(); cg:thaw()", Method: (*Session).cgFreeze},
+	{Name: "thaw", Args: "()", Doc: "Lets a frozen group run again.", Example: "cg:thaw()", Method: (*Session).cgThaw},
+	{Name: "frozen", Args: "()", Doc: "true while the group is frozen.", Example: "print(cg:frozen())", Method: (*Session).cgFrozen},
+	{Name: "kill", Args: "()", Doc: "SIGKILLs every process in the group and its children and waits until they are gone (v2 cgroup.kill; v1: kill every pid until none is left).", Example: "cg:kill()", Method: (*Session).cgKill},
+	{Name: "remove", Args: "()", Doc: "Kills what is left and removes the group's directories in every hierarchy (a second remove does nothing). nsh does this at exit anyway.", Example: "cg:remove()", Method: (*Session).cgRemove},
+	{Name: "keep", Args: "()", Doc: "Leaves the group on the host when nsh ends.", Example: "cg:keep()", Method: (*Session).cgKeep},
+	{Name: "paths", Args: "()", Doc: "The group's directories, one per hierarchy.", Example: "for _, p in ipairs(cg:paths()) do print(p) end", Method: (*Session).cgPaths},
 }
 
 func (s *Session) installCgroupType() {
 	L := s.L
 	mt := L.NewTypeMetatable(cgroupType)
-	bind := map[string]glua.LGFunction{
-		"set": s.cgSet, "get": s.cgGet, "write": s.cgWrite, "read": s.cgRead, "add": s.cgAdd,
-		"procs": s.cgProcs, "stats": s.cgStats, "events": s.cgEvents, "freeze": s.cgFreeze(true),
-		"thaw": s.cgFreeze(false), "frozen": s.cgFrozen, "kill": s.cgKill, "remove": s.cgRemove,
-		"keep": s.cgKeep, "paths": s.cgPaths,
-	}
-	methods := s.methodTable("cgroup handle", "cg:", cgMethods, bind)
+	methods := s.methodTable("cgroup handle", "cg:", cgMethods, nil)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkCg(L, 1)
 		switch key := L.CheckString(2); key {
@@ -112,30 +98,9 @@ func (s *Session) installCgroupType() {
 		return 1
 	}))
 	L.SetField(mt, "__tostring", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LString(checkCg(L, 1).String()))
+		L.Push(glua.LString(checkCg(L, 1).g.String()))
 		return 1
 	}))
-	L.SetField(mt, "__eq", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LBool(checkCg(L, 1).g == checkCg(L, 2).g))
-		return 1
-	}))
-}
-
-// String is how a handle prints: name, layout, controllers, processes, dirs.
-func (h *cgHandle) String() string {
-	if h.gone {
-		return fmt.Sprintf("cgroup %s/%s (removed)", cgroups.Parent, h.g.Name())
-	}
-	ctrls := strings.Join(h.g.Controllers(), ",")
-	if ctrls == "" {
-		ctrls = "no controllers"
-	}
-	n := "?"
-	if p, err := h.g.Procs(); err == nil {
-		n = strconv.Itoa(len(p))
-	}
-	return fmt.Sprintf("cgroup %s/%s (%s host; %s; %s processes) at %s", cgroups.Parent, h.g.Name(),
-		h.g.Layout().Mode, ctrls, n, strings.Join(h.g.Paths(), " "))
 }
 
 func checkCg(L *glua.LState, n int) *cgHandle {
@@ -148,187 +113,100 @@ func checkCg(L *glua.LState, n int) *cgHandle {
 	return nil
 }
 
-// live is checkCg for methods that need the group to exist.
+// liveCg is checkCg for methods that need the group to exist.
 func liveCg(L *glua.LState, fn string) *cgHandle {
 	h := checkCg(L, 1)
-	if h.gone {
+	if h.g.Removed() {
 		L.RaiseError("%s: cgroup %s/%s was removed (cg:remove()); create a new one", fn, cgroups.Parent, h.g.Name())
 	}
 	return h
 }
 
-// cgRaise is raise with a word for the ordinary user in nsh's own user
-// namespace, who is root there but owns nothing under /sys/fs/cgroup.
-func cgRaise(L *glua.LState, fn string, err error) int {
+// cgHint adds a word for the ordinary user in nsh's own user namespace, who
+// is root there but owns nothing under /sys/fs/cgroup, to an EACCES/EPERM.
+func cgHint(err error) error {
 	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && os.Getenv("NSH_USERNS") == "1" {
-		err = fmt.Errorf("%w (nsh runs as an ordinary user here, root only inside its own user namespace: the cgroup tree belongs to the real root; "+
+		return fmt.Errorf("%w (nsh runs as an ordinary user here, root only inside its own user namespace: the cgroup tree belongs to the real root; "+
 			"cgroups need a subtree delegated to you, e.g. systemd-run --user -p Delegate=yes --scope nsh ...; see docs/cgroups.md)", err)
 	}
-	return raise(L, fn, err)
+	return err
 }
 
-// cgOptions reads create's options table into controllers, ordered limits
-// and keep. Wrong keys or values give an error naming the valid ones.
-type cgOpts struct {
-	name   string
-	ctrls  []string
-	limits [][2]string
+// cgRaise reports a failure of a method without arguments.
+func cgRaise(L *glua.LState, fn string, err error) int { return raise(L, fn, cgHint(err)) }
+
+// cgFail reports a failure of a method taking (name[, value]): a kernel
+// failure as such, a refused value as bad argument 3, any other refusal
+// (unknown file, controller the group lacks) as bad argument 2.
+func cgFail(L *glua.LState, fn string, err error) int {
+	var ve *cgroups.ValueError
+	if errors.As(err, &ve) {
+		return argErr(L, 3, err.Error())
+	}
+	return fail(L, fn, 2, cgHint(err))
+}
+
+// cgOptionKeys are the keys of cgroup.create's options table.
+func cgOptionKeys() []string {
+	keys := []string{"controllers", "keep"}
+	for _, l := range cgroups.Limits {
+		keys = append(keys, l.Key())
+	}
+	return keys
+}
+
+// cgSpec is what an options table asks of a new group.
+type cgSpec struct {
+	ctrls  []string // nil: every controller of the host
+	limits []cgroups.Setting
 	keep   bool
 }
 
-func readCgOptions(L *glua.LState, t *glua.LTable, allowName bool) (*cgOpts, error) {
-	o := &cgOpts{}
-	vals := map[string]string{}
-	var err error
-	valid := append([]string{"controllers", "keep"}, cgLimitKeys...)
-	if allowName {
-		valid = append([]string{"name"}, valid...)
+// readCgSpec reads the options of cgroup.create (or of ns.spawn's cgroup=
+// table) from o.
+func readCgSpec(o options) cgSpec {
+	var sp cgSpec
+	if o.Has("controllers") { // {} or "": none (only the v2 directory)
+		sp.ctrls = append([]string{}, o.Strings("controllers")...)
 	}
-	t.ForEach(func(k, v glua.LValue) {
-		if err != nil {
-			return
-		}
-		key, ok := k.(glua.LString)
-		if !ok {
-			err = fmt.Errorf("options must be named fields (%s), got a %s key", strings.Join(valid, ", "), typeName(k))
-			return
-		}
-		switch string(key) {
-		case "name":
-			if !allowName {
-				break
-			}
-			sv, ok := v.(glua.LString)
-			if !ok {
-				err = fmt.Errorf("name must be a string, got %s", typeName(v))
-				return
-			}
-			o.name = string(sv)
-			return
-		case "controllers":
-			words, e := stringList(L, v, "controllers")
-			if e != nil {
-				err = e
-				return
-			}
-			o.ctrls = []string{}
-			for _, w := range words {
-				for _, c := range strings.Split(w, ",") {
-					if c = strings.TrimSpace(c); c != "" {
-						o.ctrls = append(o.ctrls, c)
-					}
-				}
-			}
-			return
-		case "keep":
-			b, ok := v.(glua.LBool)
-			if !ok {
-				err = fmt.Errorf("keep must be true or false, got %s", typeName(v))
-				return
-			}
-			o.keep = bool(b)
-			return
-		default:
-			for _, lk := range cgLimitKeys {
-				if string(key) == lk {
-					switch v := v.(type) {
-					case glua.LString:
-						vals[lk] = string(v)
-					case glua.LNumber:
-						vals[lk] = numString(float64(v))
-					default:
-						err = fmt.Errorf("%s must be a number or a string, got %s", lk, typeName(v))
-					}
-					return
-				}
-			}
-		}
-		err = fmt.Errorf("unknown option %q (valid options: %s)", string(key), strings.Join(valid, ", "))
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range cgLimitKeys {
-		if v, ok := vals[k]; ok {
-			o.limits = append(o.limits, [2]string{limitName(k), v})
+	for _, l := range cgroups.Limits {
+		if o.Has(l.Key()) {
+			sp.limits = append(sp.limits, cgroups.Setting{Name: l.Name, Value: o.String(l.Key(), "")})
 		}
 	}
-	return o, nil
+	sp.keep = o.Bool("keep", false)
+	return sp
 }
 
-// numString prints a whole number without exponent or fraction.
-func numString(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e18 {
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// newCgroup creates and registers a group and applies its limits; on any
-// failure nothing is left behind.
-func (s *Session) newCgroup(name string, o *cgOpts) (*cgHandle, error) {
-	g, err := cgroups.Create(name, o.ctrls)
+// newCgroup creates a group with its limits (runtime/cgroups leaves nothing
+// behind on failure) and registers it for removal.
+func (s *Session) newCgroup(name string, sp cgSpec) (*cgHandle, error) {
+	g, err := cgroups.Create(name, sp.ctrls, sp.limits...)
 	if err != nil {
-		return nil, err
+		return nil, cgHint(err)
 	}
 	h := &cgHandle{g: g}
 	h.item = s.Reg.Add("cgroup "+cgroups.Parent+"/"+name, g.Remove)
-	for _, l := range o.limits {
-		if err := g.Set(l[0], l[1]); err != nil {
-			g.Remove()
-			h.item.Forget()
-			return nil, err
-		}
-	}
-	if o.keep {
+	if sp.keep {
 		h.item.Keep()
 	}
 	return h, nil
 }
 
-func (s *Session) pushCg(L *glua.LState, h *cgHandle) {
+func (s *Session) cgCreate(L *glua.LState) int {
+	name := argString(L, 1, "name (a word like \"demo\" or \"lab/a\": the group becomes nsh/NAME in each hierarchy)")
+	if err := cgroups.CheckName(name); err != nil {
+		return argErr(L, 1, err.Error())
+	}
+	sp := readCgSpec(argOptions(L, 2, cgOptionKeys()...))
+	h, err := s.newCgroup(name, sp)
+	if err != nil {
+		return fail(L, "cgroup.create", 2, err)
+	}
 	ud := L.NewUserData()
 	ud.Value = h
 	L.SetMetatable(ud, L.GetTypeMetatable(cgroupType))
 	L.Push(ud)
-}
-
-func (s *Session) cgCreate(L *glua.LState) int {
-	nv, ok := L.Get(1).(glua.LString)
-	if !ok || string(nv) == "" {
-		return argErr(L, 1, "name expected: a word like \"demo\" or \"lab/a\" (the group becomes nsh/NAME in each hierarchy), got "+typeName(L.Get(1)))
-	}
-	name := string(nv)
-	if strings.HasPrefix(name, "/") || strings.Contains(name, "//") || strings.Contains(name, "..") || name == "." {
-		return argErr(L, 1, fmt.Sprintf("name %q must be relative words separated by \"/\" (no leading \"/\", \"..\" or empty parts)", name))
-	}
-	o := &cgOpts{}
-	switch v := L.Get(2).(type) {
-	case *glua.LNilType:
-	case *glua.LTable:
-		var err error
-		if o, err = readCgOptions(L, v, false); err != nil {
-			return argErr(L, 2, err.Error())
-		}
-	default:
-		return argErr(L, 2, "options table expected ({controllers=, cpu_weight=, memory_max=, pids_max=, ...}), got "+typeName(v))
-	}
-	if o.ctrls != nil {
-		l, err := cgroups.Detect()
-		if err != nil {
-			return raise(L, "cgroup.create", err)
-		}
-		for _, c := range o.ctrls {
-			if _, ok := l.Controller(c); !ok {
-				return argErr(L, 2, fmt.Sprintf("unknown controller %q (this %s host has: %s)", c, l.Mode, strings.Join(l.Controllers(), ", ")))
-			}
-		}
-	}
-	h, err := s.newCgroup(name, o)
-	if err != nil {
-		return cgRaise(L, "cgroup.create", err)
-	}
-	s.pushCg(L, h)
 	return 1
 }
 
@@ -342,11 +220,7 @@ func (s *Session) cgLayout(L *glua.LState) int {
 	if l.V2 != nil {
 		t.RawSetString("v2", glua.LString(l.V2.Mount))
 	}
-	hs := L.NewTable()
-	ctrls := L.NewTable()
-	var b strings.Builder
-	fmt.Fprintf(&b, "cgroup layout: %s\n", l.Mode)
-	fmt.Fprintf(&b, "  %-3s %-28s %-10s %s\n", "VER", "MOUNT", "ROOT", "CONTROLLERS")
+	hs, ctrls := L.NewTable(), L.NewTable()
 	for _, h := range l.Hierarchies {
 		e := L.NewTable()
 		e.RawSetString("version", glua.LNumber(h.Version))
@@ -360,141 +234,92 @@ func (s *Session) cgLayout(L *glua.LState) int {
 		for _, c := range h.Controllers {
 			ctrls.RawSetString(c, glua.LString(h.Mount))
 		}
-		what := strings.Join(h.Controllers, ",")
-		if h.Name != "" {
-			what = strings.TrimPrefix(what+",", ",") + "name=" + h.Name
-		}
-		if what == "" {
-			what = "(none available)"
-		}
-		fmt.Fprintf(&b, "  v%-2d %-28s %-10s %s\n", h.Version, h.Mount, h.Root, what)
 	}
 	t.RawSetString("hierarchies", hs)
 	t.RawSetString("controllers", ctrls)
-	switch l.Mode {
-	case cgroups.ModeHybrid:
-		b.WriteString("  (hybrid: controllers bound to a v1 hierarchy are not available in v2; the v2 tree still gives cgroup.kill, cgroup.freeze, CLONE_INTO_CGROUP)\n")
-	case cgroups.ModeNone:
-		b.WriteString("  (no cgroup file system is mounted here)\n")
-	}
-	L.Push(withText(L, t, strings.TrimRight(b.String(), "\n")))
+	L.Push(withText(L, t, l.String()))
 	return 1
 }
 
 func (s *Session) cgLimits(L *glua.LState) int {
-	rows := [][3]string{
-		{"cpu.weight", "cpu.shares (converted: weight 100 = 2597 shares)", "cpu.weight (1..10000)"},
-		{"cpu.shares", "cpu.shares (2..262144)", "cpu.weight (converted)"},
-		{"cpu.max", "cpu.cfs_quota_us + cpu.cfs_period_us", "cpu.max \"QUOTA PERIOD\""},
-		{"memory.max", "memory.limit_in_bytes", "memory.max"},
-		{"memory.swap.max", "memory.memsw.limit_in_bytes (= limit + swap)", "memory.swap.max"},
-		{"pids.max", "pids.max", "pids.max"},
-		{"cpuset.cpus", "cpuset.cpus", "cpuset.cpus"},
-		{"cpuset.mems", "cpuset.mems", "cpuset.mems"},
-	}
 	t := L.NewTable()
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %-16s %-46s %s\n", "NAME", "V1 FILE", "V2 FILE")
-	for _, r := range rows {
+	for _, l := range cgroups.Limits {
 		e := L.NewTable()
-		e.RawSetString("name", glua.LString(r[0]))
-		e.RawSetString("v1", glua.LString(r[1]))
-		e.RawSetString("v2", glua.LString(r[2]))
+		e.RawSetString("name", glua.LString(l.Name))
+		e.RawSetString("v1", glua.LString(l.V1))
+		e.RawSetString("v2", glua.LString(l.V2))
 		t.Append(e)
-		fmt.Fprintf(&b, "  %-16s %-46s %s\n", r[0], r[1], r[2])
+		fmt.Fprintf(&b, "  %-16s %-46s %s\n", l.Name, l.V1, l.V2)
 	}
 	L.Push(withText(L, t, strings.TrimRight(b.String(), "\n")))
 	return 1
 }
 
-// cgValue reads a value argument: string or number.
-func cgValue(L *glua.LState, n int, what string) string {
+// cgValue reads a value argument: a string, a number or a boolean (1/0).
+func cgValue(L *glua.LState, n int) string {
 	switch v := L.Get(n).(type) {
-	case glua.LString:
-		return string(v)
-	case glua.LNumber:
-		return numString(float64(v))
+	case glua.LString, glua.LNumber:
+		return v.String()
 	case glua.LBool:
 		if v {
 			return "1"
 		}
 		return "0"
 	}
-	argErr(L, n, fmt.Sprintf("%s must be a string or a number, got %s", what, typeName(L.Get(n))))
+	argErr(L, n, "value must be a string or a number, got "+describe(L.Get(n)))
 	return ""
 }
 
-// cgName reads a file or limit name; "_" stands for "." in portable names.
-func cgName(L *glua.LState, n int, portable bool) string {
-	v, ok := L.Get(n).(glua.LString)
-	if !ok || v == "" {
-		if portable {
-			return argErr2(L, n, "limit name expected: one of "+strings.Join(cgroups.Portable, ", ")+", or any interface file name, got "+typeName(L.Get(n)))
-		}
-		return argErr2(L, n, "interface file name expected (e.g. \"cpu.shares\", \"memory.events\", \"cgroup.procs\"), got "+typeName(L.Get(n)))
-	}
-	name := string(v)
-	if strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
-		return argErr2(L, n, fmt.Sprintf("%q is not an interface file name (a plain name like \"pids.max\", no \"/\")", name))
-	}
-	if portable {
-		if alt := limitName(name); contains(cgroups.Portable, alt) {
-			return alt
-		}
-	}
-	return name
+// cgLimitArg reads a limit or file name argument.
+func cgLimitArg(L *glua.LState, n int) string {
+	return argString(L, n, "limit name (one of "+strings.Join(cgroups.Portable, ", ")+", or any interface file name)")
 }
 
-func argErr2(L *glua.LState, n int, msg string) string { argErr(L, n, msg); return "" }
+// cgFileArg reads an interface file name argument.
+func cgFileArg(L *glua.LState, n int) string {
+	return argString(L, n, "interface file name (e.g. \"cpu.shares\", \"memory.events\", \"cgroup.procs\")")
+}
 
 func (s *Session) cgSet(L *glua.LState) int {
 	h := liveCg(L, "cg:set")
-	name := cgName(L, 2, true)
-	val := cgValue(L, 3, "value")
-	if err := h.g.Set(name, val); err != nil {
-		return cgRaise(L, "cg:set", err)
+	if err := h.g.Set(cgLimitArg(L, 2), cgValue(L, 3)); err != nil {
+		return cgFail(L, "cg:set", err)
 	}
 	return 0
 }
 
 func (s *Session) cgGet(L *glua.LState) int {
 	h := liveCg(L, "cg:get")
-	name := cgName(L, 2, true)
+	name := cgLimitArg(L, 2)
 	v, err := h.g.Get(name)
 	if err != nil {
-		return cgRaise(L, "cg:get", err)
+		return cgFail(L, "cg:get", err)
 	}
-	if strings.HasPrefix(name, "cpuset.") { // lists like "0-1,3": keep "0" a string too
-		L.Push(glua.LString(v))
-		return 1
-	}
-	pushNumOrString(L, v)
-	return 1
-}
-
-// pushNumOrString pushes a whole number as a number, anything else as text.
-func pushNumOrString(L *glua.LState, v string) {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if l, ok := cgroups.LookupLimit(name); ok && strings.HasPrefix(l.Name, "cpuset.") {
+		L.Push(glua.LString(v)) // lists like "0-1,3": keep "0" a string too
+	} else if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		L.Push(glua.LNumber(n))
-		return
+	} else {
+		L.Push(glua.LString(v))
 	}
-	L.Push(glua.LString(v))
+	return 1
 }
 
 func (s *Session) cgWrite(L *glua.LState) int {
 	h := liveCg(L, "cg:write")
-	file := cgName(L, 2, false)
-	if err := h.g.Write(file, cgValue(L, 3, "value")); err != nil {
-		return cgRaise(L, "cg:write", err)
+	if err := h.g.Write(cgFileArg(L, 2), cgValue(L, 3)); err != nil {
+		return cgFail(L, "cg:write", err)
 	}
 	return 0
 }
 
 func (s *Session) cgRead(L *glua.LState) int {
 	h := liveCg(L, "cg:read")
-	v, err := h.g.Read(cgName(L, 2, false))
+	v, err := h.g.Read(cgFileArg(L, 2))
 	if err != nil {
-		return cgRaise(L, "cg:read", err)
+		return cgFail(L, "cg:read", err)
 	}
 	L.Push(glua.LString(v))
 	return 1
@@ -502,9 +327,8 @@ func (s *Session) cgRead(L *glua.LState) int {
 
 func (s *Session) cgAdd(L *glua.LState) int {
 	h := liveCg(L, "cg:add")
-	pid := s.checkPid(L, 2, false)
-	if err := h.g.Add(pid); err != nil {
-		return cgRaise(L, "cg:add", err)
+	if err := h.g.Add(s.checkPid(L, 2, false)); err != nil {
+		return fail(L, "cg:add", 2, cgHint(err))
 	}
 	return 0
 }
@@ -519,10 +343,15 @@ func (s *Session) cgProcs(L *glua.LState) int {
 	return 1
 }
 
-func setNonNeg(t *glua.LTable, k string, v int64) {
-	if v >= 0 {
-		t.RawSetString(k, glua.LNumber(v))
+// counterTable holds the counters the host has (>= 0).
+func counterTable(L *glua.LState, cs []cgroups.Counter) *glua.LTable {
+	t := L.NewTable()
+	for _, c := range cs {
+		if c.Value >= 0 {
+			t.RawSetString(c.Name, glua.LNumber(c.Value))
+		}
 	}
+	return t
 }
 
 func (s *Session) cgStats(L *glua.LState) int {
@@ -531,46 +360,16 @@ func (s *Session) cgStats(L *glua.LState) int {
 	if err != nil {
 		return cgRaise(L, "cg:stats", err)
 	}
-	t := L.NewTable()
-	setNonNeg(t, "cpu_usage_ns", st.CPUUsageNs)
+	t := counterTable(L, st.Counters())
 	if st.CPUUsageNs >= 0 {
 		t.RawSetString("cpu_usage_s", glua.LNumber(float64(st.CPUUsageNs)/1e9))
 	}
-	setNonNeg(t, "memory_current", st.MemoryCurrent)
-	setNonNeg(t, "memory_peak", st.MemoryPeak)
-	setNonNeg(t, "pids_current", st.PidsCurrent)
-	setNonNeg(t, "pids_peak", st.PidsPeak)
-	text := fmt.Sprintf("%s/%s: cpu %s, memory %s (peak %s), pids %s (peak %s)", cgroups.Parent, h.g.Name(),
-		orDash(st.CPUUsageNs, func(v int64) string { return fmt.Sprintf("%.3f s", float64(v)/1e9) }),
-		orDash(st.MemoryCurrent, humanBytes), orDash(st.MemoryPeak, humanBytes),
-		orDash(st.PidsCurrent, itoa64), orDash(st.PidsPeak, itoa64))
-	L.Push(withText(L, t, text))
+	L.Push(withText(L, t, fmt.Sprintf("%s/%s: %s", cgroups.Parent, h.g.Name(), st)))
 	return 1
 }
 
-func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
-
-func orDash(v int64, f func(int64) string) string {
-	if v < 0 {
-		return "-"
-	}
-	return f(v)
-}
-
 // humanBytes prints 67108864 as 64.0M.
-func humanBytes(v int64) string {
-	units := []string{"", "K", "M", "G", "T"}
-	f := float64(v)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatInt(v, 10)
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
-}
+func humanBytes(v int64) string { return cgroups.HumanBytes(v) }
 
 func (s *Session) cgEvents(L *glua.LState) int {
 	h := liveCg(L, "cg:events")
@@ -578,46 +377,24 @@ func (s *Session) cgEvents(L *glua.LState) int {
 	if err != nil {
 		return cgRaise(L, "cg:events", err)
 	}
-	t := L.NewTable()
-	fields := []struct {
-		k string
-		v int64
-	}{{"oom", ev.OOM}, {"oom_kill", ev.OOMKill}, {"memory_max", ev.MemoryMax}, {"under_oom", ev.UnderOOM},
-		{"pids_max", ev.PidsMax}, {"populated", ev.Populated}, {"frozen", ev.Frozen}}
-	var parts []string
-	for _, f := range fields {
-		setNonNeg(t, f.k, f.v)
-		if f.v >= 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", f.k, f.v))
-		}
-	}
-	L.Push(withText(L, t, fmt.Sprintf("%s/%s events: %s", cgroups.Parent, h.g.Name(), strings.Join(parts, " "))))
+	L.Push(withText(L, counterTable(L, ev.Counters()), fmt.Sprintf("%s/%s events: %s", cgroups.Parent, h.g.Name(), ev)))
 	return 1
 }
 
-func (s *Session) cgFreeze(freeze bool) glua.LGFunction {
-	return func(L *glua.LState) int {
-		fn := "cg:thaw"
-		if freeze {
-			fn = "cg:freeze"
-		}
-		h := liveCg(L, fn)
-		var err error
-		if freeze {
-			err = h.g.Freeze()
-		} else {
-			err = h.g.Thaw()
-		}
-		if err != nil {
-			return cgRaise(L, fn, err)
-		}
-		return 0
+// cgDo runs a method that acts on a live group and returns nothing.
+func cgDo(L *glua.LState, fn string, act func(*cgroups.Group) error) int {
+	if err := act(liveCg(L, fn).g); err != nil {
+		return cgRaise(L, fn, err)
 	}
+	return 0
 }
 
+func (s *Session) cgFreeze(L *glua.LState) int { return cgDo(L, "cg:freeze", (*cgroups.Group).Freeze) }
+func (s *Session) cgThaw(L *glua.LState) int   { return cgDo(L, "cg:thaw", (*cgroups.Group).Thaw) }
+func (s *Session) cgKill(L *glua.LState) int   { return cgDo(L, "cg:kill", (*cgroups.Group).Kill) }
+
 func (s *Session) cgFrozen(L *glua.LState) int {
-	h := liveCg(L, "cg:frozen")
-	f, err := h.g.Frozen()
+	f, err := liveCg(L, "cg:frozen").g.Frozen()
 	if err != nil {
 		return cgRaise(L, "cg:frozen", err)
 	}
@@ -625,24 +402,19 @@ func (s *Session) cgFrozen(L *glua.LState) int {
 	return 1
 }
 
-func (s *Session) cgKill(L *glua.LState) int {
-	h := liveCg(L, "cg:kill")
-	if err := h.g.Kill(); err != nil {
-		return cgRaise(L, "cg:kill", err)
+// remove removes the group (again: nothing) and forgets its cleanup.
+func (h *cgHandle) remove() error {
+	err := h.g.Remove()
+	if err == nil {
+		h.item.Forget()
 	}
-	return 0
+	return err
 }
 
 func (s *Session) cgRemove(L *glua.LState) int {
-	h := checkCg(L, 1)
-	if h.gone {
-		return 0
-	}
-	if err := h.g.Remove(); err != nil {
+	if err := checkCg(L, 1).remove(); err != nil {
 		return cgRaise(L, "cg:remove", err)
 	}
-	h.gone = true
-	h.item.Forget()
 	return 0
 }
 
@@ -658,73 +430,62 @@ func (s *Session) cgPaths(L *glua.LState) int {
 
 // cgroupSpawnOption is ns.spawn/ns.clone's cgroup= option: a handle, a
 // name (a new group with every controller) or an options table with name=
-// (a new group with those limits). On v2 the child is born in the group
-// (CLONE_INTO_CGROUP); its v1 memberships are added while it is held,
-// before it runs a single instruction of its own.
+// (a new group with those limits, removed with the child). Where the child
+// is placed, and how, is runtime/cgroups' Placement: born in the v2
+// directory (CLONE_INTO_CGROUP), joined to v1 ones while held.
 func cgroupSpawnOption(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
-	var h *cgHandle
-	switch v := v.(type) {
-	case *glua.LUserData:
-		ch, ok := v.Value.(*cgHandle)
-		if !ok {
-			return fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got a %s", typeName(v))
-		}
-		if ch.gone {
-			return fmt.Errorf("option cgroup: cgroup %s/%s was removed", cgroups.Parent, ch.g.Name())
-		}
-		h = ch
-	case glua.LString, *glua.LTable:
-		o := &cgOpts{}
-		name := ""
-		if str, ok := v.(glua.LString); ok {
-			name = string(str)
-		} else {
-			var err error
-			if o, err = readCgOptions(s.L, v.(*glua.LTable), true); err != nil {
-				return fmt.Errorf("option cgroup: %v", err)
-			}
-			name = o.name
-			if name == "" {
-				return fmt.Errorf("option cgroup: a table needs name= (the group becomes nsh/NAME)")
-			}
-		}
-		nh, err := s.newCgroup(name, o)
-		if err != nil {
-			if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && os.Getenv("NSH_USERNS") == "1" {
-				err = fmt.Errorf("%w (an ordinary user needs a delegated cgroup subtree: see docs/cgroups.md)", err)
-			}
-			return fmt.Errorf("option cgroup: %w", err)
-		}
-		h = nh
-		so.onEnd = append(so.onEnd, func() error {
-			err := h.g.Remove()
-			if err == nil {
-				h.gone = true
-				h.item.Forget()
-			}
-			return err
-		})
-	default:
-		return fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got %s", typeName(v))
+	h, err := s.spawnCgroup(v, so)
+	if err != nil {
+		return err
 	}
-	g := h.g
-	if g.HasV2() {
-		fd, err := g.V2FD()
-		if err != nil {
-			return fmt.Errorf("option cgroup: %w", err)
-		}
-		so.files = append(so.files, os.NewFile(uintptr(fd), "cgroup "+g.Name()))
-		spec.CgroupFD = fd
+	pl, err := h.g.Place()
+	if err != nil {
+		return fmt.Errorf("option cgroup: %w", err)
 	}
-	if !g.HasV2() || g.Layout().Mode == cgroups.ModeHybrid {
-		so.afterStart = append(so.afterStart, func(p *nsproc.Process) error {
-			if err := g.AddV1(p.Pid); err != nil {
-				return fmt.Errorf("adding child %d to cgroup %s/%s: %w", p.Pid, cgroups.Parent, g.Name(), err)
-			}
-			return nil
-		})
+	if pl.File != nil {
+		so.files = append(so.files, pl.File)
+		spec.CgroupFD = int(pl.File.Fd())
+	}
+	if pl.NeedsHold() {
+		so.afterStart = append(so.afterStart, func(p *nsproc.Process) error { return pl.Join(p.Pid) })
 	}
 	return nil
+}
+
+// spawnCgroup is the group the cgroup= option names or makes.
+func (s *Session) spawnCgroup(v glua.LValue, so *spawnOpts) (*cgHandle, error) {
+	var name string
+	var sp cgSpec
+	bad := fmt.Errorf("option cgroup must be a cgroup handle (cgroup.create), a name or a table {name=, pids_max=, ...}, got %s", describe(v))
+	switch v := v.(type) {
+	case *glua.LUserData:
+		h, ok := v.Value.(*cgHandle)
+		if !ok {
+			return nil, bad
+		} else if h.g.Removed() {
+			return nil, fmt.Errorf("option cgroup: cgroup %s/%s was removed", cgroups.Parent, h.g.Name())
+		}
+		return h, nil
+	case glua.LString:
+		name = string(v)
+	case *glua.LTable:
+		o := optionsOf(s.L, 1, v, append([]string{"name"}, cgOptionKeys()...)...)
+		if name = o.String("name", ""); name == "" {
+			return nil, fmt.Errorf("option cgroup: a table needs name= (the group becomes nsh/NAME)")
+		}
+		sp = readCgSpec(o)
+	default:
+		return nil, bad
+	}
+	if err := cgroups.CheckName(name); err != nil {
+		return nil, fmt.Errorf("option cgroup: %w", err)
+	}
+	h, err := s.newCgroup(name, sp)
+	if err != nil {
+		return nil, fmt.Errorf("option cgroup: %w", err)
+	}
+	so.onEnd = append(so.onEnd, func() error { return h.remove() })
+	return h, nil
 }
 
 // viewCgroup is view.cgroup([pid]).

@@ -94,13 +94,13 @@ print("ALL OK")
 func TestCgroupErrors(t *testing.T) {
 	needCgroupRoot(t)
 	cases := []struct{ src, want string }{
-		{`cgroup.create()`, "bad argument #1 to 'cgroup.create' (name expected"},
+		{`cgroup.create()`, "bad argument #1 to 'cgroup.create' (name (a word like \"demo\""},
 		{`cgroup.create("../x")`, "must be relative words"},
-		{`cgroup.create("x", {cpu_wieght = 1})`, "valid options: controllers, keep, cpu_weight"},
+		{`cgroup.create("x", {cpu_wieght = 1})`, `did you mean "cpu_weight"? (valid: controllers, keep, cpu_weight`},
 		{`cgroup.create("x", {controllers = "cpu,nosuch"})`, "unknown controller \"nosuch\""},
 		{`cgroup.create("x", 5)`, "options table expected"},
 		{`cgroup.create("gotest-err", {controllers = "cpu", cpu_weight = 0})`, "cpu.weight"},
-		{`local c = cgroup.create("gotest-err", {controllers="pids"}); c:set(nil, 1)`, "limit name expected: one of cpu.weight"},
+		{`local c = cgroup.create("gotest-err", {controllers="pids"}); c:set(nil, 1)`, "bad argument #2 to 'cg:set' (limit name (one of cpu.weight"},
 		{`local c = cgroup.create("gotest-err", {controllers="pids"}); c:read("nope.file")`, "nope.file; available: "},
 		{`local c = cgroup.create("gotest-err", {controllers="pids"}); local d = cgroup.create("gotest-err")`, "EEXIST"},
 		{`local c = cgroup.create("gotest-err", {controllers="pids"}); c:add(-3)`, "to 'cg:add' (pid must be a positive whole number"},

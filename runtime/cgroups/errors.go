@@ -139,12 +139,13 @@ func noFileError(call, dir, file string) error {
 	return &kerr.Error{Call: call, Errno: unix.ENOENT, Rule: rule}
 }
 
-// writeFile writes value to dir/file (never creating it), wrapping failures.
+// writeFile writes value to dir/file (never creating it), wrapping failures
+// as the call the kernel refused: the open, or the write of the value.
 func writeFile(dir, file, value string) error {
 	p := filepath.Join(dir, file)
-	call := fmt.Sprintf("write(%s, %q)", p, value)
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
+		call := fmt.Sprintf("open(%s, O_WRONLY)", p)
 		if errors.Is(err, unix.ENOENT) {
 			return noFileError(call, dir, file)
 		}
@@ -155,21 +156,31 @@ func writeFile(dir, file, value string) error {
 	if err == nil {
 		err = cerr
 	}
-	return kerr.New(call, errnoOf(err), writeRules(file))
+	return kerr.New(fmt.Sprintf("write(%s, %q)", p, value), errnoOf(err), writeRules(file))
 }
 
 // readFile reads dir/file, trimmed.
 func readFile(dir, file string) (string, error) {
-	p := filepath.Join(dir, file)
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
-		call := fmt.Sprintf("read(%s)", p)
-		if errors.Is(err, unix.ENOENT) {
-			return "", noFileError(call, dir, file)
-		}
-		return "", kerr.New(call, errnoOf(err), nil)
+		return "", readErr(dir, file, err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// readErr is a failed open or read of dir/file, named as that call.
+func readErr(dir, file string, err error) error {
+	p := filepath.Join(dir, file)
+	op := "read"
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
+		op = "open"
+	}
+	call := fmt.Sprintf("%s(%s)", op, p)
+	if errors.Is(err, unix.ENOENT) {
+		return noFileError(call, dir, file)
+	}
+	return kerr.New(call, errnoOf(err), nil)
 }
 
 // errnoOf unwraps *os.PathError and friends to the bare errno when there is one.

@@ -1,5 +1,10 @@
 package cgroups
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Events are the group's event counters, read from the cgroup's own files
 // (never from the kernel log). A field is -1 when this host has no counter.
 type Events struct {
@@ -57,4 +62,28 @@ func get(kv map[string]int64, k string) int64 {
 		return v
 	}
 	return -1
+}
+
+// Counter is one named counter of Stats or Events; -1 when the host has none.
+type Counter struct {
+	Name  string // "oom_kill"
+	Value int64
+}
+
+// Counters lists the events under their names: oom, oom_kill, memory_max,
+// under_oom, pids_max, populated, frozen.
+func (e Events) Counters() []Counter {
+	return []Counter{{"oom", e.OOM}, {"oom_kill", e.OOMKill}, {"memory_max", e.MemoryMax}, {"under_oom", e.UnderOOM},
+		{"pids_max", e.PidsMax}, {"populated", e.Populated}, {"frozen", e.Frozen}}
+}
+
+// String lists the counters the host has: "oom=0 oom_kill=0 ...".
+func (e Events) String() string {
+	var parts []string
+	for _, c := range e.Counters() {
+		if c.Value >= 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", c.Name, c.Value))
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -42,32 +42,74 @@ type groupDir struct {
 // Create detects the layout and creates the cgroup name (may contain "/" for
 // nesting) under "nsh" in each hierarchy holding one of controllers, plus the
 // v2 tree whenever one is mounted (for cgroup.kill, cgroup.freeze and
-// CLONE_INTO_CGROUP). nil controllers means every controller of the host; an
-// empty non-nil list means none: only the v2 directory (an error on pure v1).
-func Create(name string, controllers []string) (*Group, error) {
+// CLONE_INTO_CGROUP). An entry of controllers may list several, as a v1
+// mount's options do: "cpu,memory". nil controllers means every controller
+// of the host; an empty non-nil list means none: only the v2 directory (an
+// error on pure v1).
+// limits are set right away, portable ones in the order of Limits, then the
+// others in the order given; every value is checked (CheckValue) before
+// anything is created, and a failure leaves nothing behind.
+func Create(name string, controllers []string, limits ...Setting) (*Group, error) {
 	l, err := Detect()
 	if err != nil {
 		return nil, err
 	}
-	return l.Create(name, controllers)
+	return l.Create(name, controllers, limits...)
 }
 
 // Create is the package Create on a given layout.
-func (l *Layout) Create(name string, controllers []string) (*Group, error) {
-	if err := checkName(name); err != nil {
+func (l *Layout) Create(name string, controllers []string, limits ...Setting) (*Group, error) {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
+	for _, s := range limits {
+		if err := CheckValue(s.Name, s.Value); err != nil {
+			return nil, err
+		}
+	}
+	g, err := l.create(name, controllers)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range inLimitOrder(limits) {
+		if err := g.Set(s.Name, s.Value); err != nil {
+			g.Remove()
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// inLimitOrder sorts settings of portable limits into the order of Limits,
+// the others after them as given.
+func inLimitOrder(limits []Setting) []Setting {
+	rank := func(s Setting) int {
+		if l, ok := LookupLimit(s.Name); ok {
+			for i := range Limits {
+				if Limits[i].Name == l.Name {
+					return i
+				}
+			}
+		}
+		return len(Limits)
+	}
+	out := append([]Setting(nil), limits...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+func (l *Layout) create(name string, controllers []string) (*Group, error) {
 	g := &Group{name: name, layout: l, v1swap: -2}
 	want := map[*Hierarchy]bool{}
 	var v2ctrls []string
 	if controllers == nil {
 		controllers = l.Controllers()
 	}
+	controllers = splitWords(controllers)
 	for _, c := range controllers {
 		h, ok := l.Controller(c)
 		if !ok {
-			return nil, fmt.Errorf("cgroups.create(%q): unknown controller %q; this host has: %s",
-				name, c, strings.Join(l.Controllers(), ", "))
+			return nil, fmt.Errorf("unknown controller %q (this %s host has: %s)", c, l.Mode, strings.Join(l.Controllers(), ", "))
 		}
 		cc := l.canonical(c)
 		if !contains(g.ctrls, cc) {
@@ -82,7 +124,7 @@ func (l *Layout) Create(name string, controllers []string) (*Group, error) {
 		want[l.V2] = true
 	}
 	if len(want) == 0 {
-		return nil, fmt.Errorf("cgroups.create(%q): no controllers asked for and no cgroup v2 mount: name at least one of: %s", name, strings.Join(l.Controllers(), ", "))
+		return nil, fmt.Errorf("cgroup %q: no controllers asked for and no cgroup v2 mount: name at least one of: %s", name, strings.Join(l.Controllers(), ", "))
 	}
 	for _, h := range l.Hierarchies {
 		if !want[h] {
@@ -105,17 +147,32 @@ func (l *Layout) Create(name string, controllers []string) (*Group, error) {
 	return g, nil
 }
 
-func checkName(name string) error {
+// splitWords splits comma-separated entries ("cpu,memory") into words.
+func splitWords(list []string) []string {
+	var out []string
+	for _, w := range list {
+		for _, c := range strings.Split(w, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// CheckName checks a group name for Create: relative words separated by
+// "/" (the group becomes nsh/NAME in each hierarchy).
+func CheckName(name string) error {
 	if name == "" {
-		return fmt.Errorf("cgroups.create: name is empty; give a name like \"demo\" or \"lab/a\"")
+		return fmt.Errorf("cgroup name is empty; give a name like \"demo\" or \"lab/a\"")
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == "" || part == "." || part == ".." {
-			return fmt.Errorf("cgroups.create(%q): name must be relative words separated by \"/\", without empty, \".\" or \"..\" parts", name)
+			return fmt.Errorf("cgroup name %q must be relative words separated by \"/\", without empty, \".\" or \"..\" parts", name)
 		}
 		for _, r := range part {
 			if r < ' ' || r == 0x7f {
-				return fmt.Errorf("cgroups.create(%q): name contains a control character", name)
+				return fmt.Errorf("cgroup name %q contains a control character", name)
 			}
 		}
 	}
@@ -211,6 +268,9 @@ func fillCpuset(parent, dir string) error {
 	return nil
 }
 
+// Removed reports whether Remove has removed every directory of the group.
+func (g *Group) Removed() bool { return len(g.dirs) == 0 }
+
 // Name is the name given to Create.
 func (g *Group) Name() string { return g.name }
 
@@ -259,7 +319,7 @@ func (g *Group) dirOf(c string) (string, int) {
 // being there (cpu.stat, memory.pressure on a hybrid host) is found there.
 func (g *Group) dirFor(file string) (string, error) {
 	if strings.ContainsAny(file, "/\x00") || file == "" || file == "." || file == ".." {
-		return "", fmt.Errorf("cgroups: %q is not a cgroup interface file name (like memory.max)", file)
+		return "", fmt.Errorf("%q is not a cgroup interface file name (a plain name like \"pids.max\", no \"/\")", file)
 	}
 	ctrl, h := g.layout.hierarchyOfFile(file)
 	v2 := g.v2dir()
@@ -297,10 +357,10 @@ func (g *Group) dirFor(file string) (string, error) {
 				return d.dir, nil // the ENOENT then lists what it has
 			}
 		}
-		return "", fmt.Errorf("cgroups: group %q was not created with the %s controller (it lives at %s); create it with %q in its controller list",
+		return "", fmt.Errorf("group %q was not created with the %s controller (it lives at %s); create it with %q in its controller list",
 			g.name, ctrl, h.Mount, ctrl)
 	}
-	return "", fmt.Errorf("cgroups: no hierarchy on this host has the %s controller for %s; available: %s",
+	return "", fmt.Errorf("no hierarchy on this host has the %s controller for %s; available: %s",
 		ctrl, file, strings.Join(g.layout.Controllers(), ", "))
 }
 
@@ -343,27 +403,8 @@ func (g *Group) Add(pid int) error {
 	return nil
 }
 
-// AddV1 moves process pid into the group in its v1 hierarchies only. With
-// CLONE_INTO_CGROUP a child starts in the v2 directory; on a hybrid host its
-// v1 memberships are then added with AddV1 while it is held. A group with
-// no v1 directory makes this a no-op.
-func (g *Group) AddV1(pid int) error {
-	if pid < 0 {
-		return fmt.Errorf("cgroups.add: pid must be >= 0 (0 means the calling process), got %d", pid)
-	}
-	for _, d := range g.dirs {
-		if d.h.Version != 1 {
-			continue
-		}
-		if err := writeFile(d.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // HasV2 reports whether the group has a cgroup v2 directory (so a child can
-// be started in it with CLONE_INTO_CGROUP, see V2FD).
+// be born in it with CLONE_INTO_CGROUP, see Place).
 func (g *Group) HasV2() bool { return g.v2dir() != "" }
 
 // Procs lists the processes in the group itself (not its children), from
@@ -426,4 +467,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// String is how a group prints: name, layout, controllers, processes and
+// directories, or that it was removed.
+func (g *Group) String() string {
+	if len(g.dirs) == 0 {
+		return fmt.Sprintf("cgroup %s/%s (removed)", Parent, g.name)
+	}
+	ctrls := strings.Join(g.ctrls, ",")
+	if ctrls == "" {
+		ctrls = "no controllers"
+	}
+	n := "?"
+	if p, err := g.Procs(); err == nil {
+		n = strconv.Itoa(len(p))
+	}
+	return fmt.Sprintf("cgroup %s/%s (%s host; %s; %s processes) at %s", Parent, g.name,
+		g.layout.Mode, ctrls, n, strings.Join(g.Paths(), " "))
 }

@@ -1,12 +1,14 @@
 package cgroups
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -63,19 +65,30 @@ type gated struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	done  chan error
+	out   bytes.Buffer // what script printed
 }
 
 func startGated(t *testing.T, script string) *gated {
 	t.Helper()
+	return startGatedWith(t, script, nil, func(f func()) { f() })
+}
+
+// startGatedWith starts the gated shell with attr, through run (which runs
+// its function on the thread the child must be forked from).
+func startGatedWith(t *testing.T, script string, attr *syscall.SysProcAttr, run func(func())) *gated {
+	t.Helper()
 	cmd := exec.Command("sh", "-c", "read _; "+script)
+	cmd.SysProcAttr = attr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	gp := &gated{cmd: cmd, stdin: in, done: make(chan error, 1)}
+	cmd.Stdout = &gp.out
+	run(func() { err = cmd.Start() })
+	if err != nil {
 		t.Fatal(err)
 	}
-	gp := &gated{cmd: cmd, stdin: in, done: make(chan error, 1)}
 	go func() { gp.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

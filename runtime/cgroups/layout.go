@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"nsh/runtime/kerr"
 )
 
 // Mode says which cgroup versions a host mounts.
@@ -78,7 +80,7 @@ func Detect() (*Layout, error) {
 func DetectFrom(mountinfoPath string) (*Layout, error) {
 	f, err := os.Open(mountinfoPath)
 	if err != nil {
-		return nil, fmt.Errorf("cgroups: reading mount table: %w", err)
+		return nil, kerr.New(fmt.Sprintf("open(%s)", mountinfoPath), errnoOf(err), nil)
 	}
 	defer f.Close()
 	l := &Layout{byCtrl: map[string]*Hierarchy{}}
@@ -101,7 +103,7 @@ func DetectFrom(mountinfoPath string) (*Layout, error) {
 		l.Hierarchies = append(l.Hierarchies, h)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cgroups: reading %s: %w", mountinfoPath, err)
+		return nil, kerr.New(fmt.Sprintf("read(%s)", mountinfoPath), errnoOf(err), nil)
 	}
 	// v1 first, v2 last, so v1 wins a controller name in the (impossible in a
 	// live kernel, possible in a fake table) case both claim it.
@@ -240,4 +242,29 @@ func (l *Layout) hierarchyOfFile(file string) (ctrl string, h *Hierarchy) {
 	}
 	c := l.canonical(prefix)
 	return c, l.byCtrl[c]
+}
+
+// String is the layout as a table: one line per hierarchy with its version,
+// mount, root and controllers, and what a hybrid host means.
+func (l *Layout) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cgroup layout: %s\n", l.Mode)
+	fmt.Fprintf(&b, "  %-3s %-28s %-10s %s\n", "VER", "MOUNT", "ROOT", "CONTROLLERS")
+	for _, h := range l.Hierarchies {
+		what := strings.Join(h.Controllers, ",")
+		if h.Name != "" {
+			what = strings.TrimPrefix(what+",", ",") + "name=" + h.Name
+		}
+		if what == "" {
+			what = "(none available)"
+		}
+		fmt.Fprintf(&b, "  v%-2d %-28s %-10s %s\n", h.Version, h.Mount, h.Root, what)
+	}
+	switch l.Mode {
+	case ModeHybrid:
+		b.WriteString("  (hybrid: controllers bound to a v1 hierarchy are not available in v2; the v2 tree still gives cgroup.kill, cgroup.freeze, CLONE_INTO_CGROUP)\n")
+	case ModeNone:
+		b.WriteString("  (no cgroup file system is mounted here)\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

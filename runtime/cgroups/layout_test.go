@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"nsh/runtime/kerr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -164,16 +166,22 @@ func TestSetMapsToV2Files(t *testing.T) {
 	for _, bad := range [][2]string{{"cpu.weight", "0"}, {"cpu.weight", "10001"}, {"cpu.shares", "1"},
 		{"cpu.max", "10 100000"}, {"pids.max", "-3"}, {"memory.max", "lots"}} {
 		err := g.Set(bad[0], bad[1])
-		if !errors.Is(err, unix.EINVAL) {
-			t.Errorf("Set(%s, %s) = %v, want EINVAL", bad[0], bad[1], err)
+		var ve *ValueError
+		if !errors.As(err, &ve) || ve.Name != bad[0] || CheckValue(bad[0], bad[1]) == nil {
+			t.Errorf("Set(%s, %s) = %v, want a ValueError (refused before the kernel sees it)", bad[0], bad[1], err)
 		} else {
 			t.Logf("Set(%s, %s): %v", bad[0], bad[1], err)
 		}
 	}
 	// Unknown file: ENOENT listing the group's files for that controller.
 	err = g.Write("memory.bogus", "1")
-	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "memory.max") {
-		t.Errorf("Write(memory.bogus) = %v; want ENOENT listing memory.max", err)
+	var ke *kerr.Error
+	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "memory.max") || !errors.As(err, &ke) ||
+		ke.Call != "open("+filepath.Join(leaf, "memory.bogus")+", O_WRONLY)" {
+		t.Errorf("Write(memory.bogus) = %v; want the open(2) refused, ENOENT, listing memory.max", err)
+	}
+	if _, err := g.Read("memory.bogus"); !errors.As(err, &ke) || ke.Call != "open("+filepath.Join(leaf, "memory.bogus")+")" {
+		t.Errorf("Read(memory.bogus) = %v; want the open(2) refused", err)
 	}
 	// The fake tree is plain files: remove them, then Remove the group.
 	for _, f := range []string{"cpu.weight", "cpu.max", "memory.max", "memory.swap.max", "pids.max", "cpuset.cpus"} {
@@ -224,5 +232,53 @@ func TestCreateRejectsBadNames(t *testing.T) {
 	}
 	if _, err := l.Create("x", []string{"nosuch"}); err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Errorf("unknown controller error = %v; want it to list the available ones", err)
+	}
+}
+
+// The one limits table: names and keys resolve to the same limit, and
+// Create checks every value before it makes a directory.
+func TestLimitsTableAndCreateChecksFirst(t *testing.T) {
+	for _, l := range Limits {
+		for _, n := range []string{l.Name, l.Key()} {
+			if got, ok := LookupLimit(n); !ok || got != l {
+				t.Errorf("LookupLimit(%q) = %v, %v", n, got, ok)
+			}
+		}
+	}
+	if _, ok := LookupLimit("memory.limit_in_bytes"); ok {
+		t.Error("a raw v1 file is no portable limit")
+	}
+	l, mnt := fakeV2(t)
+	_, err := l.Create("bad", []string{"pids"}, Setting{"pids_max", "-3"})
+	var ve *ValueError
+	if !errors.As(err, &ve) || ve.Name != "pids.max" || !strings.Contains(err.Error(), "0..4194304") {
+		t.Errorf("Create with pids_max=-3: %v, want a ValueError naming the range", err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, Parent, "bad")); err == nil {
+		t.Error("a refused value left a directory")
+	}
+	got := inLimitOrder([]Setting{{"pids.max", "1"}, {"memory.swap.max", "1"}, {"cpu.stat.x", "1"}, {"memory_max", "1"}})
+	var names []string
+	for _, s := range got {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, " ") != "memory_max memory.swap.max pids.max cpu.stat.x" {
+		t.Errorf("order %v: want memory before swap, raw files last", names)
+	}
+}
+
+// A controllers entry may list several, as v1 mount options do.
+func TestCreateSplitsControllerLists(t *testing.T) {
+	l, _ := fakeV2(t)
+	g, err := l.Create("list", []string{"cpu, memory", "pids"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	if got := strings.Join(g.Controllers(), " "); got != "cpu memory pids" {
+		t.Errorf("controllers %q, want cpu memory pids", got)
+	}
+	if _, err := l.Create("list2", []string{"cpu,nosuch"}); err == nil || !strings.Contains(err.Error(), `unknown controller "nosuch"`) {
+		t.Errorf("unknown controller in a list: %v", err)
 	}
 }

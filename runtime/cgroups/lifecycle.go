@@ -185,7 +185,7 @@ func walkDirs(dir string, fn func(string) error) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return err
+		return kerr.New(fmt.Sprintf("readdir(%s)", dir), errnoOf(err), nil)
 	}
 	for _, e := range ents {
 		if e.IsDir() {

@@ -4,22 +4,67 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"nsh/runtime/kerr"
-
-	"golang.org/x/sys/unix"
 )
 
-// Portable limit names accepted by Set and Get, mapped to each version's files.
-//
-//	cpu.weight       v2 cpu.weight 1..10000      v1 cpu.shares (converted)
-//	cpu.shares       v1 cpu.shares 2..262144     v2 cpu.weight (converted)
-//	cpu.max          v2 cpu.max "QUOTA PERIOD"   v1 cpu.cfs_quota_us + cpu.cfs_period_us
-//	memory.max       v2 memory.max               v1 memory.limit_in_bytes
-//	memory.swap.max  v2 memory.swap.max          v1 memory.memsw.limit_in_bytes (= limit + swap)
-//	pids.max         pids.max in both
-//	cpuset.cpus/mems the same files in both
-var Portable = []string{"cpu.weight", "cpu.shares", "cpu.max", "memory.max", "memory.swap.max", "pids.max", "cpuset.cpus", "cpuset.mems"}
+// Limit is one portable limit: a name that means the same on every host,
+// mapped by Set and Get to the files this host's cgroup version has.
+type Limit struct {
+	Name string // portable name: "memory.max"
+	V1   string // what it maps to on cgroup v1
+	V2   string // what it maps to on cgroup v2
+}
+
+// Limits is the one table of portable limits, in the order Create applies
+// them: memory.max before memory.swap.max, since v1 wants
+// memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every step.
+var Limits = []Limit{
+	{"cpu.weight", "cpu.shares (converted: weight 100 = 2597 shares)", "cpu.weight (1..10000)"},
+	{"cpu.shares", "cpu.shares (2..262144)", "cpu.weight (converted)"},
+	{"cpu.max", "cpu.cfs_quota_us + cpu.cfs_period_us", "cpu.max \"QUOTA PERIOD\""},
+	{"memory.max", "memory.limit_in_bytes", "memory.max"},
+	{"memory.swap.max", "memory.memsw.limit_in_bytes (= limit + swap)", "memory.swap.max"},
+	{"pids.max", "pids.max", "pids.max"},
+	{"cpuset.cpus", "cpuset.cpus", "cpuset.cpus"},
+	{"cpuset.mems", "cpuset.mems", "cpuset.mems"},
+}
+
+// Portable lists the names of Limits.
+var Portable = func() []string {
+	out := make([]string, len(Limits))
+	for i, l := range Limits {
+		out[i] = l.Name
+	}
+	return out
+}()
+
+// Key is the name with "_" for "." ("memory_max"), as an option key or
+// identifier spells it.
+func (l Limit) Key() string { return strings.ReplaceAll(l.Name, ".", "_") }
+
+// LookupLimit finds a portable limit by its name or its Key.
+func LookupLimit(name string) (Limit, bool) {
+	for _, l := range Limits {
+		if name == l.Name || name == l.Key() {
+			return l, true
+		}
+	}
+	return Limit{}, false
+}
+
+// Setting is one limit to set: a portable name (or any interface file) and
+// its value.
+type Setting struct{ Name, Value string }
+
+// ValueError is a limit value refused before the kernel sees it: outside the
+// range the kernel documents (v1 would clamp cpu.shares silently), or not
+// settable in this state. The input is wrong, so it carries no errno.
+type ValueError struct {
+	Name  string // the limit: "cpu.weight"
+	Value string
+	Rule  string // what is valid: "takes an integer 1..10000"
+}
+
+func (e *ValueError) Error() string { return fmt.Sprintf("%s %s, got %q", e.Name, e.Rule, e.Value) }
 
 // v1 memory "unlimited" reads back as PAGE_COUNTER_MAX pages (9223372036854771712 with 4K pages).
 const v1Unlimited = int64(1) << 62
@@ -32,14 +77,10 @@ func WeightToShares(w int64) int64 { return 2 + ((w-1)*262142)/9999 }
 // survives the round trip exactly).
 func SharesToWeight(s int64) int64 { return 1 + ((s-2)*9999+131071)/262142 }
 
-func rangeErr(call, rule string) error {
-	return &kerr.Error{Call: call, Errno: unix.EINVAL, Rule: rule}
-}
-
-func parseIntIn(call, value string, lo, hi int64, what string) (int64, error) {
+func parseIntIn(name, value string, lo, hi int64) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, rangeErr(call, fmt.Sprintf("%s takes an integer %d..%d", what, lo, hi))
+		return 0, &ValueError{Name: name, Value: value, Rule: fmt.Sprintf("takes an integer %d..%d", lo, hi)}
 	}
 	return n, nil
 }
@@ -75,11 +116,60 @@ func ParseSize(s string) (int64, error) {
 	return int64(f * mult), nil
 }
 
-// Set sets a limit. Portable names (see Portable) are mapped to the host's
-// files and checked against their valid range first (v1 cpu.shares would
-// otherwise clamp silently); any other name is written as is (Write).
+// CheckValue checks a value for a portable limit (name or Key) against the
+// range the kernel documents, without touching the kernel; any other name
+// is the kernel's to judge and passes.
+func CheckValue(name, value string) error {
+	l, ok := LookupLimit(name)
+	if !ok {
+		return nil
+	}
+	switch l.Name {
+	case "cpu.weight":
+		_, err := parseIntIn(l.Name, value, 1, 10000)
+		return err
+	case "cpu.shares":
+		_, err := parseIntIn(l.Name, value, 2, 262144)
+		return err
+	case "cpu.max":
+		_, _, err := parseCPUMax(value)
+		return err
+	case "memory.max", "memory.swap.max":
+		_, err := parseMemory(l.Name, value)
+		return err
+	case "pids.max":
+		_, err := parsePids(value)
+		return err
+	}
+	return nil
+}
+
+func parseMemory(name, value string) (int64, error) {
+	n, err := ParseSize(value)
+	if err != nil {
+		return 0, &ValueError{Name: name, Value: value, Rule: `takes bytes, a number with K/M/G/T (binary units), or "max"`}
+	}
+	return n, nil
+}
+
+func parsePids(value string) (string, error) {
+	v := strings.TrimSpace(value)
+	if v != "max" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 || n > 4194304 {
+			return "", &ValueError{Name: "pids.max", Value: value, Rule: `takes "max" or an integer 0..4194304`}
+		}
+	}
+	return v, nil
+}
+
+// Set sets a limit. Portable names (see Limits; the Key spelling works too)
+// are mapped to the host's files and checked against their valid range
+// first (v1 cpu.shares would otherwise clamp silently): a bad value is a
+// *ValueError. Any other name is written as is (Write).
 func (g *Group) Set(name, value string) error {
-	call := fmt.Sprintf("cgroup.set(%q, %q)", name, value)
+	if l, ok := LookupLimit(name); ok {
+		name = l.Name
+	}
 	switch name {
 	case "cpu.weight", "cpu.shares":
 		dir, v := g.dirOf("cpu")
@@ -89,12 +179,12 @@ func (g *Group) Set(name, value string) error {
 		var w, s int64
 		var err error
 		if name == "cpu.weight" {
-			if w, err = parseIntIn(call, value, 1, 10000, "cpu.weight"); err != nil {
+			if w, err = parseIntIn(name, value, 1, 10000); err != nil {
 				return err
 			}
 			s = WeightToShares(w)
 		} else {
-			if s, err = parseIntIn(call, value, 2, 262144, "cpu.shares"); err != nil {
+			if s, err = parseIntIn(name, value, 2, 262144); err != nil {
 				return err
 			}
 			w = SharesToWeight(s)
@@ -105,7 +195,7 @@ func (g *Group) Set(name, value string) error {
 		return writeFile(dir, "cpu.shares", strconv.FormatInt(s, 10))
 
 	case "cpu.max":
-		quota, period, err := parseCPUMax(call, value)
+		quota, period, err := parseCPUMax(value)
 		if err != nil {
 			return err
 		}
@@ -131,9 +221,9 @@ func (g *Group) Set(name, value string) error {
 		return writeFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10))
 
 	case "memory.max", "memory.swap.max":
-		n, err := ParseSize(value)
+		n, err := parseMemory(name, value)
 		if err != nil {
-			return rangeErr(call, err.Error())
+			return err
 		}
 		dir, v := g.dirOf("memory")
 		if dir == "" {
@@ -150,7 +240,7 @@ func (g *Group) Set(name, value string) error {
 			return g.setV1Memory(dir, n, g.v1swap)
 		}
 		if !exists(dir + "/memory.memsw.limit_in_bytes") {
-			return noFileError(call, dir, "memory.memsw.limit_in_bytes")
+			return noFileError(fmt.Sprintf("open(%s/memory.memsw.limit_in_bytes)", dir), dir, "memory.memsw.limit_in_bytes")
 		}
 		limit, err := readInt(dir, "memory.limit_in_bytes")
 		if err != nil {
@@ -160,16 +250,15 @@ func (g *Group) Set(name, value string) error {
 			limit = -1
 		}
 		if n >= 0 && limit < 0 {
-			return fmt.Errorf("%s: v1 limits memory+swap together (memory.memsw.limit_in_bytes): set memory.max first", call)
+			return &ValueError{Name: name, Value: value,
+				Rule: "needs memory.max set first on v1, which limits memory and swap together (memory.memsw.limit_in_bytes = limit + swap)"}
 		}
 		return g.setV1Memory(dir, limit, n)
 
 	case "pids.max":
-		v := strings.TrimSpace(value)
-		if v != "max" {
-			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 || n > 4194304 {
-				return rangeErr(call, `pids.max takes "max" or an integer 0..4194304`)
-			}
+		v, err := parsePids(value)
+		if err != nil {
+			return err
 		}
 		return g.Write("pids.max", v)
 
@@ -229,9 +318,9 @@ func (g *Group) setV1Memory(dir string, limit, swap int64) error {
 
 // parseCPUMax reads "max", "QUOTA", "QUOTA PERIOD" or "max PERIOD" (µs).
 // quota -1 means no limit; period 0 means unchanged.
-func parseCPUMax(call, value string) (quota, period int64, err error) {
+func parseCPUMax(value string) (quota, period int64, err error) {
 	f := strings.Fields(value)
-	bad := rangeErr(call, `cpu.max takes "max" or "QUOTA [PERIOD]" in µs: quota >= 1000, period 1000..1000000`)
+	bad := &ValueError{Name: "cpu.max", Value: value, Rule: `takes "max" or "QUOTA [PERIOD]" in µs: quota >= 1000, period 1000..1000000`}
 	if len(f) == 0 || len(f) > 2 {
 		return 0, 0, bad
 	}
@@ -249,10 +338,13 @@ func parseCPUMax(call, value string) (quota, period int64, err error) {
 	return quota, period, nil
 }
 
-// Get reads a limit under its portable name in the portable form (cpu.weight
+// Get reads a limit under its portable name (or Key) in the portable form (cpu.weight
 // from v1 cpu.shares, "max" for unlimited, cpu.max as "QUOTA PERIOD"); other
 // names are read as is (Read).
 func (g *Group) Get(name string) (string, error) {
+	if l, ok := LookupLimit(name); ok {
+		name = l.Name
+	}
 	switch name {
 	case "cpu.weight", "cpu.shares":
 		dir, v := g.dirOf("cpu")

@@ -87,7 +87,10 @@ func (l *Layout) ProcessCgroups(pid int) ([]Membership, error) {
 		}
 		out = append(out, m)
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, kerr.New(fmt.Sprintf("read(%s)", p), errnoOf(err), nil)
+	}
+	return out, nil
 }
 
 // v1Match finds the v1 hierarchy with exactly these controllers (or name).

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,10 +93,7 @@ func optInt(dir, file string) (int64, error) {
 func readKeyed(dir, file string) (map[string]int64, error) {
 	f, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, noFileError("read("+filepath.Join(dir, file)+")", dir, file)
-		}
-		return nil, errnoOf(err)
+		return nil, readErr(dir, file, err)
 	}
 	defer f.Close()
 	out := map[string]int64{}
@@ -109,5 +107,48 @@ func readKeyed(dir, file string) (map[string]int64, error) {
 			out[k] = n
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, readErr(dir, file, err)
+	}
+	return out, nil
+}
+
+// Counters lists the usage under its names: cpu_usage_ns, memory_current,
+// memory_peak, pids_current, pids_peak.
+func (s Stats) Counters() []Counter {
+	return []Counter{{"cpu_usage_ns", s.CPUUsageNs}, {"memory_current", s.MemoryCurrent}, {"memory_peak", s.MemoryPeak},
+		{"pids_current", s.PidsCurrent}, {"pids_peak", s.PidsPeak}}
+}
+
+// String is the usage in units: "cpu 1.234 s, memory 1.0M (peak 2.0M),
+// pids 1 (peak 1)", "-" where there is no counter.
+func (s Stats) String() string {
+	return fmt.Sprintf("cpu %s, memory %s (peak %s), pids %s (peak %s)",
+		orDash(s.CPUUsageNs, func(v int64) string { return fmt.Sprintf("%.3f s", float64(v)/1e9) }),
+		orDash(s.MemoryCurrent, HumanBytes), orDash(s.MemoryPeak, HumanBytes),
+		orDash(s.PidsCurrent, itoa64), orDash(s.PidsPeak, itoa64))
+}
+
+func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
+
+func orDash(v int64, f func(int64) string) string {
+	if v < 0 {
+		return "-"
+	}
+	return f(v)
+}
+
+// HumanBytes prints 67108864 as 64.0M (binary units).
+func HumanBytes(v int64) string {
+	units := []string{"", "K", "M", "G", "T"}
+	f := float64(v)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprintf("%.1f%s", f, units[i])
 }

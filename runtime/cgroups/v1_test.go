@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"nsh/runtime/kerr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -36,8 +38,9 @@ func TestV1LimitsProcsStats(t *testing.T) {
 		t.Errorf("cpu.shares = %s, want 512", s)
 	}
 	// v1 clamps cpu.shares silently; Set refuses out-of-range first.
-	if err := g.Set("cpu.shares", "300000"); !errors.Is(err, unix.EINVAL) {
-		t.Errorf("Set(cpu.shares, 300000) = %v, want EINVAL", err)
+	var ve *ValueError
+	if err := g.Set("cpu.shares", "300000"); !errors.As(err, &ve) {
+		t.Errorf("Set(cpu.shares, 300000) = %v, want a ValueError", err)
 	}
 	if err := g.Set("cpu.max", "50000 100000"); err != nil {
 		t.Fatal(err)
@@ -55,8 +58,10 @@ func TestV1LimitsProcsStats(t *testing.T) {
 		t.Errorf("cfs_quota_us = %s, want -1", q)
 	}
 	// Raw write of a bad value: the kernel's EINVAL with the valid range.
-	if err := g.Write("cpu.cfs_period_us", "10"); !errors.Is(err, unix.EINVAL) {
-		t.Errorf("Write(cpu.cfs_period_us, 10) = %v, want EINVAL", err)
+	var ke *kerr.Error
+	if err := g.Write("cpu.cfs_period_us", "10"); !errors.Is(err, unix.EINVAL) || !errors.As(err, &ke) ||
+		ke.Call != fmt.Sprintf("write(%s/cpu.cfs_period_us, %q)", g.Paths()[0], "10") {
+		t.Errorf("Write(cpu.cfs_period_us, 10) = %v, want a kerr.Error: the write(2) the kernel refused, EINVAL", err)
 	} else {
 		t.Logf("raw EINVAL: %v", err)
 	}
@@ -152,6 +157,32 @@ func TestV1LimitsProcsStats(t *testing.T) {
 		t.Errorf("rmdir populated = %v, want EBUSY", err)
 	} else {
 		t.Logf("rmdir populated: %v", err)
+	}
+}
+
+// Create sets limits in the order v1 accepts whatever order they are given
+// in: memory.limit_in_bytes before memory.memsw.limit_in_bytes.
+func TestV1CreateWithLimits(t *testing.T) {
+	l := needRoot(t)
+	needControllers(t, l, 1, "memory")
+	name := fmt.Sprintf("t%d-%d-limits", os.Getpid(), testSeq.Add(1))
+	g, err := l.Create(name, []string{"memory"}, Setting{"memory_swap_max", "16M"}, Setting{"memory.max", "64M"})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			t.Skipf("no swap accounting (memory.memsw.*) here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := g.Remove(); err != nil {
+			t.Error(err)
+		}
+	})
+	if v, _ := g.Read("memory.memsw.limit_in_bytes"); v != strconv.Itoa(80<<20) {
+		t.Errorf("memsw = %s, want 80M (64M + 16M swap)", v)
+	}
+	if v, _ := g.Get("memory_swap_max"); v != strconv.Itoa(16<<20) {
+		t.Errorf("Get(memory_swap_max) = %s", v)
 	}
 }
 
