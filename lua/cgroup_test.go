@@ -25,14 +25,6 @@ func noGroupDirs(t *testing.T, name string) {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// runErr runs src in s and returns its error text ("" if none).
-func runErr(s *Session, src string) string {
-	if _, err := s.Run(src, "cgtest"); err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
 // Wrong input is refused as a bad argument naming what is valid, before
 // any cgroup is made (so this needs no privilege).
 func TestCgroupArgumentErrors(t *testing.T) {
@@ -57,7 +49,7 @@ func TestCgroupArgumentErrors(t *testing.T) {
 		{`ns.spawn{"/bin/true", cgroup = "../X"}`, `option cgroup: cgroup name "../`},
 	} {
 		src := strings.ReplaceAll(c.src, `"X"`, fmt.Sprintf("%q", x))
-		if err := runErr(s, src); !strings.Contains(err, c.want) {
+		if err := runErr(t, s, src); !strings.Contains(err, c.want) {
 			t.Errorf("%s: error %q, want %q", src, err, c.want)
 		}
 	}
@@ -74,7 +66,7 @@ func TestCgroupSession(t *testing.T) {
 	name, kid := cgName("g"), cgName("kid")
 	t.Cleanup(func() { noGroupDirs(t, name); noGroupDirs(t, kid) }) // after the session's own cleanup
 	s := newTestSession(t)
-	if err := runErr(s, fmt.Sprintf(`cg = cgroup.create(%q, {controllers = "pids", pids_max = 7})`, name)); err != "" {
+	if err := runErr(t, s, fmt.Sprintf(`cg = cgroup.create(%q, {controllers = "pids", pids_max = 7})`, name)); err != "" {
 		if strings.Contains(err, "unknown controller") {
 			t.Skipf("no pids controller here: %s", err)
 		}
@@ -98,12 +90,12 @@ assert(#cg:paths() >= 1 and cg.name:find("gotest%-lua"))`)
 		{`cg:add(4000000)`, `ESRCH`},
 		{`cg.stats(5)`, `bad argument #1 to 'cg:stats' (cgroup handle expected`},
 	} {
-		if err := runErr(s, c.src); !strings.Contains(err, c.want) {
+		if err := runErr(t, s, c.src); !strings.Contains(err, c.want) {
 			t.Errorf("%s: error %q, want %q", c.src, err, c.want)
 		}
 	}
 	// A kernel refusal is the call the kernel refused, not an argument error.
-	err := runErr(s, `cg:write("pids.max", "bogus")`)
+	err := runErr(t, s, `cg:write("pids.max", "bogus")`)
 	if !strings.Contains(err, "cg:write: write(") || !strings.Contains(err, `pids.max, "bogus"): EINVAL`) || strings.Contains(err, "bad argument") {
 		t.Errorf("raw write of a bad value: %q, want the write(2) and EINVAL", err)
 	}
@@ -117,7 +109,7 @@ assert(k:wait() == 0)
 cg:remove(); cg:remove()
 assert(tostring(cg):find("removed"), tostring(cg))`, kid))
 	noGroupDirs(t, name)
-	if err := runErr(s, `cg:stats()`); !strings.Contains(err, "was removed (cg:remove())") {
+	if err := runErr(t, s, `cg:stats()`); !strings.Contains(err, "was removed (cg:remove())") {
 		t.Errorf("a removed group's method: %q", err)
 	}
 }

@@ -50,3 +50,13 @@ func run(t *testing.T, s *Session, src string) {
 		t.Fatalf("%v\nin:\n%s", err, src)
 	}
 }
+
+// runErr runs Lua in s and returns the error text ("" if none). Shared by
+// every lua test file: use it rather than a copy of your own.
+func runErr(t *testing.T, s *Session, src string) string {
+	t.Helper()
+	if _, err := s.Run(src, "t"); err != nil {
+		return err.Error()
+	}
+	return ""
+}

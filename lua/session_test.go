@@ -13,15 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runErr runs Lua in s and returns the error text ("" if none).
-func runErr(t *testing.T, s *Session, src string) string {
-	t.Helper()
-	if _, err := s.Run(src, "t"); err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
 // testModule installs a module "t" whose functions raise each kind of error.
 func testModule(s *Session) {
 	eperm := kerr.New("unshare(CLONE_NEWUTS)", unix.EPERM, kerr.Rules{unix.EPERM: "unshare needs CAP_SYS_ADMIN"})
