@@ -21,13 +21,16 @@ func onTerminal() bool {
 }
 
 // foreground gives the terminal to process group pgid and returns the
-// function that gives it back to nsh.
+// function that gives it back. Only a process in the terminal's foreground
+// group hands it on, as a shell does: an nsh that runs in the background
+// (a cloned function the REPL did not wait for) leaves the terminal alone,
+// so it cannot take the terminal away from the prompt.
 func foreground(pgid int) func() {
 	if !onTerminal() {
 		return func() {}
 	}
 	mine, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	if err != nil {
+	if err != nil || mine != unix.Getpgrp() {
 		return func() {}
 	}
 	setpgrp := func(g int) {
@@ -40,4 +43,17 @@ func foreground(pgid int) func() {
 	}
 	setpgrp(pgid)
 	return func() { setpgrp(mine) }
+}
+
+// ReclaimTerminal makes nsh's process group the terminal's foreground
+// group again (the REPL calls it when a read fails because something took
+// the terminal). It reports whether nsh now has the terminal.
+func ReclaimTerminal() bool {
+	if !onTerminal() {
+		return false
+	}
+	signal.Ignore(syscall.SIGTTOU)
+	err := unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
+	signal.Reset(syscall.SIGTTOU)
+	return err == nil
 }

@@ -57,9 +57,25 @@ func repl(s *lua.Session) int {
 		fmt.Fprintf(rl.Stdout(), "nsh %s: Lua with Linux namespaces. help() lists what there is; Ctrl-D leaves.\n", version)
 	}
 	var buf []string
+	failures := 0
 	for {
 		rl.SetPrompt(prompt(s, len(buf) > 0))
 		line, err := rl.Readline()
+		if err != nil && !errors.Is(err, readline.ErrInterrupt) && !errors.Is(err, io.EOF) {
+			// Not the user's Ctrl-C or Ctrl-D: the terminal was taken
+			// (a child made itself the foreground group) or broke. Take it
+			// back and read again; give up only when it stays broken.
+			failures++
+			if failures == 1 {
+				fmt.Fprintf(os.Stderr, "nsh: reading the terminal failed (%v): taking the terminal back\n", err)
+			}
+			if lua.ReclaimTerminal() && failures < 20 {
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "nsh: the terminal cannot be read any more (%v); leaving\n", err)
+			return 1
+		}
+		failures = 0
 		if errors.Is(err, readline.ErrInterrupt) {
 			buf = nil // Ctrl-C at the prompt drops the pending input
 			continue
@@ -70,9 +86,6 @@ func repl(s *lua.Session) int {
 				fmt.Fprintln(rl.Stdout())
 				continue
 			}
-			return 0
-		}
-		if err != nil {
 			return 0
 		}
 		if len(buf) == 0 {

@@ -203,3 +203,32 @@ func TestInteractiveAfterFile(t *testing.T) {
 	tm.send("greeting\r")
 	tm.expect("\"set up\"")
 }
+
+// A cloned function that starts and waits for a child of its own, while the
+// REPL does not wait for it, must not take the terminal from the prompt
+// (the REPL used to read an error and quit with exit 0). A clone the REPL
+// waits for still hands the terminal on to its own child.
+func TestREPLKeepsTerminalFromBackgroundClone(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send(`m = ns.clone("", function() ns.spawn{"/bin/sleep", "2"}:wait() end)` + "\r")
+	tm.expect("# ")
+	tm.send("1 + 1\r")
+	tm.expect("2")
+	time.Sleep(2500 * time.Millisecond) // the clone's child has ended meanwhile
+	tm.send("40 + 2\r")
+	tm.expect("42")
+	tm.send("m:wait()\r")
+	tm.expect(`"exit"`)
+	tm.send(`h = ns.clone("", function() return ns.spawn{"/bin/sh", "-c", "read x; echo got $x"}:wait() end) h:wait()` + "\r")
+	time.Sleep(500 * time.Millisecond)
+	tm.send("hello\r")
+	tm.expect("got hello")
+	tm.send("3 + 4\r")
+	tm.expect("7")
+	select {
+	case <-tm.done:
+		t.Fatal("the REPL ended")
+	default:
+	}
+}
