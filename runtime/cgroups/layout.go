@@ -2,8 +2,12 @@
 // hosts: it finds where each controller lives (from mountinfo), creates a
 // group in every hierarchy it needs, maps portable limit names (cpu.weight,
 // cpu.max, memory.max, memory.swap.max, pids.max, cpuset.cpus) to the host's
-// files, moves processes in, reads usage and event counters, freezes, kills
-// and removes. It is plain Go: no Lua, no goroutines.
+// files (the one table: Limits), checks names and values before the kernel
+// sees them, moves processes in, places a new child in a group from its
+// first instruction on (Place), reads usage and event counters, freezes,
+// kills and removes. Kernel refusals are kerr.Errors naming the call (the
+// mkdir, open, write or read of the file); refused input is a plain error
+// or a *ValueError. It is plain Go: no Lua, no goroutines.
 package cgroups
 
 import (
