@@ -103,6 +103,12 @@ func repl(s *lua.Session) int {
 				continue
 			}
 		}
+		if len(buf) == 0 {
+			if hint, ok := bareShellWord(s.L, line); ok {
+				fmt.Fprintf(os.Stderr, "%s is not defined in Lua: %s\n", strings.TrimSpace(line), hint)
+				continue
+			}
+		}
 		buf = append(buf, line)
 		src := strings.Join(buf, "\n")
 		fn, complete, err := compileInput(s, src)
@@ -112,6 +118,9 @@ func repl(s *lua.Session) int {
 		buf = nil
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			if hint := shellHint(s.L, src); hint != "" {
+				fmt.Fprintln(os.Stderr, "  ("+hint+")")
+			}
 			continue
 		}
 		vals, err := s.Call(fn)
@@ -120,6 +129,9 @@ func repl(s *lua.Session) int {
 				fmt.Fprintln(os.Stderr, "interrupted")
 			} else {
 				fmt.Fprintln(os.Stderr, err)
+				if hint := shellHint(s.L, src); hint != "" {
+					fmt.Fprintln(os.Stderr, "  ("+hint+")")
+				}
 			}
 			continue
 		}
@@ -130,13 +142,16 @@ func repl(s *lua.Session) int {
 // compileInput compiles what was typed: first as an expression whose value
 // is printed (as the lua REPL does with "return "), else as statements.
 // complete is false when the chunk is unfinished and more lines should come.
+// As in lua -i, input that is unfinished as an expression (`1 +`) or as
+// statements (`x = 40 +`, `for i = 1, 3 do`) waits for more lines.
 func compileInput(s *lua.Session, src string) (*glua.LFunction, bool, error) {
-	if fn, err := s.Chunks.Compile(s.L, "return "+src, "stdin"); err == nil {
+	fn, exprErr := s.Chunks.Compile(s.L, "return "+src, "stdin")
+	if exprErr == nil {
 		return fn, true, nil
 	}
 	fn, err := s.Chunks.Compile(s.L, src, "stdin")
 	if err != nil {
-		if incomplete(err) {
+		if incomplete(err) || incomplete(exprErr) {
 			return nil, false, nil
 		}
 		return nil, true, err

@@ -232,3 +232,29 @@ func TestREPLKeepsTerminalFromBackgroundClone(t *testing.T) {
 	default:
 	}
 }
+
+// Shell habits get told what to type (`!ip link`, Ctrl-D), and an
+// expression unfinished at the end of a line continues on the next, as in
+// lua -i.
+func TestREPLShellHabitsAndContinuation(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	for _, c := range []struct{ in, want string }{
+		{"ls", "ls is not defined in Lua: that looks like a shell command: !ls runs it"},
+		{"exit", "to leave nsh, press Ctrl-D or call os.exit()"},
+		{"ip link", "!ip link runs it"},
+		{"1 +", ">> "},
+		{"41", "42"},
+		{"x = {1,", ">> "},
+		{"2}", "# "},
+		{"#x", "2"},
+	} {
+		tm.send(c.in + "\r")
+		tm.expect(c.want)
+	}
+	select {
+	case <-tm.done:
+		t.Fatal("the REPL ended")
+	default:
+	}
+}
