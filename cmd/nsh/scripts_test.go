@@ -49,6 +49,12 @@ func TestScripts(t *testing.T) {
 	if len(scripts) == 0 {
 		t.Fatal("no scripts found under scripts/")
 	}
+	// The scripts run a copy of nsh under another name: no script may
+	// depend on the binary's name or path.
+	bin := filepath.Join(filepath.Dir(nshBin), "labsh")
+	if out, err := exec.Command("cp", "-p", nshBin, bin).CombinedOutput(); err != nil {
+		t.Fatalf("copying nsh: %v: %s", err, out)
+	}
 	for _, script := range scripts {
 		name := strings.TrimSuffix(filepath.Base(script), ".lua")
 		tags := scriptTags(script)
@@ -59,18 +65,18 @@ func TestScripts(t *testing.T) {
 			}
 		}
 		t.Run("root/"+name, func(t *testing.T) {
-			runScript(t, leak, timeout, nil, script)
+			runScript(t, leak, timeout, nil, bin, script)
 		})
 		t.Run("user/"+name, func(t *testing.T) {
 			if reason, ok := tags["root-only"]; ok {
 				t.Skip("root only: " + reason)
 			}
-			runScript(t, leak, timeout, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, script)
+			runScript(t, leak, timeout, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, bin, script)
 		})
 	}
 }
 
-func runScript(t *testing.T, leak string, timeout time.Duration, prefix []string, script string) {
+func runScript(t *testing.T, leak string, timeout time.Duration, prefix []string, bin, script string) {
 	if leak == "" {
 		t.Skip("leakcheck (../shared/tools/leakcheck) not found: cannot check that the script leaves nothing behind")
 	}
@@ -82,7 +88,7 @@ func runScript(t *testing.T, leak string, timeout time.Duration, prefix []string
 		script = filepath.Join(dir, filepath.Base(script))
 	}
 	argv := append([]string{leak, "--"}, prefix...)
-	argv = append(argv, nshBin, script)
+	argv = append(argv, bin, script)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
