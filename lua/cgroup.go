@@ -26,10 +26,6 @@ type cgHandle struct {
 	item *cleanup.Item
 }
 
-func init() {
-	extraSpawnOptions["cgroup"] = cgroupSpawnOption
-}
-
 func (s *Session) cgroupModule() *Module {
 	s.installCgroupType()
 	return &Module{

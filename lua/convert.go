@@ -5,9 +5,13 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 )
+
+// maxPid is the kernel's PID_MAX_LIMIT (/proc/sys/kernel/pid_max at most).
+const maxPid = 1 << 22
 
 // checkPid reads a pid argument: a positive integer, or a process handle.
 // With optional, a missing argument gives 0 (meaning "nsh itself").
@@ -16,7 +20,7 @@ func (s *Session) checkPid(L *glua.LState, n int, optional bool) int {
 	switch v := v.(type) {
 	case glua.LNumber:
 		f := float64(v)
-		if f != math.Trunc(f) || f < 1 || f > 1<<22 {
+		if f != math.Trunc(f) || f < 1 || f > maxPid {
 			argErr(L, n, fmt.Sprintf("pid must be a positive whole number, got %v", f))
 		}
 		return int(f)
@@ -34,18 +38,9 @@ func (s *Session) checkPid(L *glua.LState, n int, optional bool) int {
 	return 0
 }
 
-// checkInt reads a whole number in [lo, hi].
-func checkInt(L *glua.LState, n int, what string, lo, hi int) int {
-	v, ok := L.Get(n).(glua.LNumber)
-	if !ok {
-		argErr(L, n, fmt.Sprintf("%s must be a number, got %s", what, typeName(L.Get(n))))
-	}
-	f := float64(v)
-	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		argErr(L, n, fmt.Sprintf("%s must be a whole number from %d to %d, got %v", what, lo, hi, f))
-	}
-	return int(f)
-}
+// checkInt is argInt under its old name, for net.go until it is converted
+// (transition).
+func checkInt(L *glua.LState, n int, what string, lo, hi int) int { return argInt(L, n, what, lo, hi) }
 
 // stringList reads a string or a list of strings.
 func stringList(L *glua.LState, v glua.LValue, what string) ([]string, error) {
@@ -199,4 +194,21 @@ func isIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// argOptSeconds reads an optional duration in seconds (fractions allowed,
+// at most a year); ok is false when the argument is nil.
+func argOptSeconds(L *glua.LState, n int, what string) (d time.Duration, ok bool) {
+	switch v := L.Get(n).(type) {
+	case *glua.LNilType:
+		return 0, false
+	case glua.LNumber:
+		f := float64(v)
+		if math.IsNaN(f) || f < 0 || f > 365*24*3600 {
+			argErr(L, n, fmt.Sprintf("%s must be a number of seconds from 0 to %d, got %v", what, 365*24*3600, f))
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	argErr(L, n, fmt.Sprintf("%s must be a number of seconds, got %s", what, describe(L.Get(n))))
+	return 0, false
 }

@@ -24,17 +24,32 @@ type procHandle struct {
 	pgroup bool // leads a process group of its own (job control)
 }
 
+// handleMethods are the methods of a process handle, each with its function.
 var handleMethods = []Func{
-	{Name: "wait", Args: "([timeout])", Doc: "Waits for the child to end and returns its exit code, how it ended (\"exit\" or \"signal\") and the signal name or the Lua error it died of. A child killed by a signal returns 128+signal. With a timeout in seconds, returns nil, \"timeout\" if it is still running then.", Example: "local h = ns.spawn{\"/bin/true\"}\nassert(h:wait() == 0)"},
-	{Name: "kill", Args: "([sig])", Doc: "Sends a signal (number or name: 9, \"KILL\", \"SIGTERM\"; default SIGTERM) to the child.", Example: "h:kill(9); h:wait()"},
-	{Name: "ns", Args: "()", Doc: "The inodes of the child's namespaces, by type (as ns.list(h.pid)).", Example: "print(h:ns().pid)"},
-	{Name: "release", Args: "()", Doc: "Lets a child started with hold=true go on (after the parent wrote its id maps, moved links, ...).", Example: "local h = ns.spawn{\"/bin/id\", ns=\"user\", hold=true}\nh:uid_map(\"0 0 1\"); h:release(); h:wait()"},
-	{Name: "uid_map", Args: "(lines)", Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only.", Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")"},
-	{Name: "gid_map", Args: "(lines)", Doc: "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first.", Example: "h:setgroups(\"deny\"); h:gid_map(\"0 \" .. sys.getgid() .. \" 1\")"},
-	{Name: "setgroups", Args: "(\"allow\"|\"deny\")", Doc: "Writes the held child's /proc/PID/setgroups (before gid_map).", Example: "h:setgroups(\"deny\")"},
-	{Name: "alive", Args: "()", Doc: "true while the child has not ended.", Example: "while h:alive() do sys.sleep(0.1) end"},
-	{Name: "result", Args: "()", Doc: "The values an ns.clone function returned (after wait).", Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
-	{Name: "keep", Args: "()", Doc: "Leaves the child running when nsh ends (it is not killed at cleanup).", Example: "h:keep()"},
+	{Name: "wait", Args: "([timeout])", Method: (*Session).hWait,
+		Doc:     "Waits for the child to end and returns its exit code, how it ended (\"exit\" or \"signal\") and the signal name or the Lua error it died of. A child killed by a signal returns 128+signal. With a timeout in seconds, returns nil, \"timeout\" if it is still running then.",
+		Example: "local h = ns.spawn{\"/bin/true\"}\nassert(h:wait() == 0)"},
+	{Name: "kill", Args: "([sig])", Method: (*Session).hKill,
+		Doc: "Sends a signal (number or name: 9, \"KILL\", \"SIGTERM\"; default SIGTERM) to the child.", Example: "h:kill(9); h:wait()"},
+	{Name: "ns", Args: "()", Method: (*Session).hNS,
+		Doc: "The inodes of the child's namespaces, by type (as ns.list(h.pid)).", Example: "print(h:ns().pid)"},
+	{Name: "release", Args: "()", Method: (*Session).hRelease,
+		Doc:     "Lets a child started with hold=true go on (after the parent wrote its id maps, moved links, ...).",
+		Example: "local h = ns.spawn{\"/bin/id\", ns=\"user\", hold=true}\nh:uid_map(\"0 0 1\"); h:release(); h:wait()"},
+	{Name: "uid_map", Args: "(lines)", Method: (*Session).hUIDMap,
+		Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only.", Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")"},
+	{Name: "gid_map", Args: "(lines)", Method: (*Session).hGIDMap,
+		Doc:     "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first.",
+		Example: "h:setgroups(\"deny\"); h:gid_map(\"0 \" .. sys.getgid() .. \" 1\")"},
+	{Name: "setgroups", Args: "(\"allow\"|\"deny\")", Method: (*Session).hSetgroups,
+		Doc: "Writes the held child's /proc/PID/setgroups (before gid_map).", Example: "h:setgroups(\"deny\")"},
+	{Name: "alive", Args: "()", Method: (*Session).hAlive,
+		Doc: "true while the child has not ended.", Example: "while h:alive() do sys.sleep(0.1) end"},
+	{Name: "result", Args: "()", Method: (*Session).hResult,
+		Doc:     "The values an ns.clone function returned (after wait).",
+		Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
+	{Name: "keep", Args: "()", Method: (*Session).hKeep,
+		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup).", Example: "h:keep()"},
 }
 
 func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
@@ -74,12 +89,7 @@ func stopChild(p *nsproc.Process) error {
 func (s *Session) installHandleType() {
 	L := s.L
 	mt := L.NewTypeMetatable(handleType)
-	bind := map[string]glua.LGFunction{
-		"wait": s.hWait, "kill": s.hKill, "ns": s.hNS, "release": s.hRelease,
-		"uid_map": s.hMap("uid_map"), "gid_map": s.hMap("gid_map"), "setgroups": s.hMap("setgroups"),
-		"alive": s.hAlive, "result": s.hResult, "keep": s.hKeep,
-	}
-	methods := s.methodTable("handle", "h:", handleMethods, bind)
+	methods := s.methodTable("handle", "h:", handleMethods, nil)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkHandle(L, 1)
 		key := L.CheckString(2)
@@ -130,14 +140,10 @@ func checkHandle(L *glua.LState, n int) *procHandle {
 func (s *Session) hWait(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	ctx := s.Context()
-	if L.GetTop() >= 2 && L.Get(2) != glua.LNil {
-		secs, ok := L.Get(2).(glua.LNumber)
-		if !ok || secs < 0 {
-			argErr(L, 2, "timeout must be a number of seconds >= 0")
-		}
+	if timeout, ok := argOptSeconds(L, 2, "timeout"); ok {
 		select {
 		case <-h.p.Done():
-		case <-time.After(time.Duration(float64(secs) * float64(time.Second))):
+		case <-time.After(timeout):
 			if h.p.Alive() {
 				L.Push(glua.LNil)
 				L.Push(glua.LString("timeout"))
@@ -231,33 +237,28 @@ func (s *Session) hRelease(L *glua.LState) int {
 	return 0
 }
 
-func (s *Session) hMap(which string) glua.LGFunction {
-	return func(L *glua.LState) int {
-		h := checkHandle(L, 1)
-		text := L.CheckString(2)
-		var err error
-		switch which {
-		case "setgroups":
-			if text != "allow" && text != "deny" {
-				return argErr(L, 2, "setgroups must be "+choices("allow", "deny"))
-			}
-			err = nsproc.WriteSetgroups(h.p.Pid, text)
-		default:
-			m, perr := nsproc.ParseIDMap(text)
-			if perr != nil {
-				return argErr(L, 2, perr.Error())
-			}
-			if which == "uid_map" {
-				err = nsproc.WriteUIDMap(h.p.Pid, m)
-			} else {
-				err = nsproc.WriteGIDMap(h.p.Pid, m)
-			}
-		}
-		if err != nil {
-			return raise(L, "h:"+which, err)
-		}
-		return 0
+func (s *Session) hUIDMap(L *glua.LState) int { return s.hMap(L, "uid_map", nsproc.WriteUIDMap) }
+func (s *Session) hGIDMap(L *glua.LState) int { return s.hMap(L, "gid_map", nsproc.WriteGIDMap) }
+
+// hMap writes an id map of the held child.
+func (s *Session) hMap(L *glua.LState, which string, write func(pid int, m []nsproc.IDMap) error) int {
+	h := checkHandle(L, 1)
+	m, err := nsproc.ParseIDMap(argString(L, 2, "lines"))
+	if err != nil {
+		return argErr(L, 2, err.Error())
 	}
+	if err := write(h.p.Pid, m); err != nil {
+		return raise(L, "h:"+which, err)
+	}
+	return 0
+}
+
+func (s *Session) hSetgroups(L *glua.LState) int {
+	h := checkHandle(L, 1)
+	if err := nsproc.WriteSetgroups(h.p.Pid, argChoice(L, 2, "setgroups", "allow", "deny")); err != nil {
+		return raise(L, "h:setgroups", err)
+	}
+	return 0
 }
 
 func (s *Session) hAlive(L *glua.LState) int {
@@ -268,7 +269,7 @@ func (s *Session) hAlive(L *glua.LState) int {
 func (s *Session) hResult(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if h.p.Alive() {
-		L.RaiseError("h:result: process %d has not ended yet (call h:wait() first)", h.p.Pid)
+		return raise(L, "h:result", fmt.Errorf("process %d has not ended yet (call h:wait() first)", h.p.Pid))
 	}
 	st := h.p.Status()
 	if len(st.Result) == 0 {

@@ -11,29 +11,10 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// The container options of ns.spawn and ns.clone. They all fill one
+// The container options of ns.spawn and ns.clone (listed, with their help,
+// in spawnOptions in lua/spawnopts.go). They all fill one
 // mounts.ContainerRoot that the child runs as the set-up step
 // mounts.ContainerStep, after its hostname and before it executes.
-var containerOptionDoc = map[string]string{
-	"rootfs":   "directory to pivot_root into (the child makes / rprivate, binds it onto itself, pivots, detaches the old root); needs \"mnt\"",
-	"proc":     "true: mount a new proc at /proc (with \"pid\": only the container's processes)",
-	"sys":      "true: mount sysfs read-only at /sys (in a user namespace needs \"net\" too)",
-	"dev":      "\"minimal\" (tmpfs /dev: console, full, null, ptmx, random, urandom, tty, zero, pts, shm, fd, stdin, stdout, stderr) or \"devtmpfs\" (the kernel's, every host device; refused in a user namespace)",
-	"mqueue":   "true: mount an mqueue at /dev/mqueue (the ipc namespace's POSIX queues)",
-	"mask":     "true: hide runc's masked paths (/proc/kcore, /proc/keys, /sys/firmware, ...), or a list of paths",
-	"readonly": "true: runc's read-only paths (/proc/sys, /proc/sysrq-trigger, /proc/bus, ...), or a list of paths",
-}
-
-func init() {
-	for k, doc := range containerOptionDoc {
-		spawnOptionDoc[k] = doc
-		key := k
-		extraSpawnOptions[key] = func(s *Session, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
-			return containerSpawnOption(key, v, spec, so)
-		}
-	}
-}
-
 func containerSpawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
 	idx := -1
 	for i, st := range spec.Setup.Steps {

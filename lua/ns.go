@@ -10,6 +10,11 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
+// The ns module: namespaces created, joined, inspected and pinned. Every
+// function checks its arguments, calls runtime/nsproc and converts back; the
+// options of ns.spawn and ns.clone are read in spawnopts.go, process handles
+// are handle.go's.
+
 func (s *Session) nsModule() *Module {
 	s.installHandleType()
 	return &Module{
@@ -35,9 +40,9 @@ func (s *Session) nsModule() *Module {
 					"a number it returns becomes the exit code (true/nil: 0, false: 1, a Lua error: 1), and h:result() gives every returned value. " +
 					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...).",
 				Example: "local h = ns.clone(\"pid,uts\", function(name)\n  sys.hostname(name)\n  return ns.getpid()\nend, \"box\")\nassert(h:wait() == 1)"},
-			{Name: "spawn", Args: "{argv..., ns=, uid_map=, gid_map=, setgroups=, hold=, hostname=, env=, cwd=, stdin=, stdout=, stderr=, uid=, gid=, keep=}", Fn: s.nsSpawn,
+			{Name: "spawn", Args: "{argv..., option=value, ...}", Fn: s.nsSpawn,
 				Doc: "Executes a program in new namespaces and returns a process handle. Without set-up steps nsh forks straight into the " +
-					"program (as fast as clone(2)); hostname, hold and similar steps run in a re-executed nsh first.",
+					"program (as fast as clone(2)); hostname, hold and similar steps run in a re-executed nsh first.\n\n" + spawnOptionsDoc(),
 				Example: "local h = ns.spawn{\"/bin/true\", ns = \"pid,mnt,uts,ipc,net\"}\nassert(h:wait() == 0)"},
 			{Name: "id", Args: "([pid], type)", Fn: s.nsID,
 				Doc:     "The inode number of a process's namespace of one type (the number in /proc/PID/ns/TYPE -> type:[inode]). pid defaults to the shell itself.",
@@ -45,10 +50,10 @@ func (s *Session) nsModule() *Module {
 			{Name: "list", Args: "([pid])", Fn: s.nsList,
 				Doc:     "A table of a process's namespace inodes by type (plus pid_for_children and time_for_children).",
 				Example: "local l = ns.list(h.pid); print(l.user, l.uts)"},
-			{Name: "parent", Args: "(pid|path, [type])", Fn: s.nsRel("parent"),
+			{Name: "parent", Args: "(pid|path, [type])", Fn: s.nsRel("parent", nsproc.Parent),
 				Doc:     "The parent of a PID or user namespace (ioctl NS_GET_PARENT): {type=, inode=}. EPERM when the parent is outside the caller's view.",
 				Example: "print(ns.parent(h.pid, \"pid\").inode)"},
-			{Name: "owner", Args: "(pid|path, [type])", Fn: s.nsRel("owner"),
+			{Name: "owner", Args: "(pid|path, [type])", Fn: s.nsRel("owner", nsproc.Owner),
 				Doc:     "The user namespace that owns a namespace (ioctl NS_GET_USERNS): {type=\"user\", inode=, owner_uid=}.",
 				Example: "print(ns.owner(h.pid, \"net\").owner_uid)"},
 			{Name: "type", Args: "(path)", Fn: s.nsType,
@@ -85,7 +90,7 @@ func (s *Session) nsModule() *Module {
 	}
 }
 
-// checkTypes reads a types argument (string or list).
+// checkTypes reads a types argument: "pid,uts" or {"pid", "uts"}.
 func checkTypes(L *glua.LState, n int) nsproc.Set {
 	words, err := stringList(L, L.Get(n), "types")
 	if err != nil {
@@ -107,22 +112,30 @@ func checkType(L *glua.LState, n int) nsproc.Type {
 	return t
 }
 
+// checkNSFile reads argument n as a type or one of the *_for_children
+// files ("pid_for_children"), the names of /proc/PID/ns.
+func checkNSFile(L *glua.LState, n int) string {
+	if str, ok := L.Get(n).(glua.LString); ok && (str == "pid_for_children" || str == "time_for_children") {
+		return string(str)
+	}
+	return checkType(L, n).Name
+}
+
 func (s *Session) nsUnshare(L *glua.LState) int {
-	ts := checkTypes(L, 1)
-	if err := nsproc.Unshare(ts); err != nil {
-		return raise(L, "ns.unshare", err)
+	if err := nsproc.Unshare(checkTypes(L, 1)); err != nil {
+		return raise(L, "ns.unshare", withHint("ns.unshare", err))
 	}
 	return 0
 }
 
 func (s *Session) nsSetns(L *glua.LState) int {
-	if str, ok := L.Get(1).(glua.LString); ok {
-		path := string(str)
-		var ts nsproc.Set
+	var src nsproc.Source
+	var ts nsproc.Set
+	if path, ok := L.Get(1).(glua.LString); ok {
 		if L.Get(2) != glua.LNil {
 			ts = checkTypes(L, 2)
 		} else {
-			name, err := nsproc.TypeOf(path)
+			name, err := nsproc.TypeOf(string(path))
 			if err != nil {
 				return raise(L, "ns.setns", err)
 			}
@@ -133,40 +146,34 @@ func (s *Session) nsSetns(L *glua.LState) int {
 		if !ok {
 			return argErr(L, 2, "a namespace file has exactly one type")
 		}
-		if err := nsproc.Setns(nsproc.Source{Paths: map[string]string{t.Name: path}}, ts); err != nil {
-			return raise(L, "ns.setns", err)
+		src = nsproc.Source{Paths: map[string]string{t.Name: string(path)}}
+	} else {
+		src = nsproc.Source{Pid: s.checkPid(L, 1, false)}
+		if L.Get(2) == glua.LNil {
+			return argErr(L, 2, "types expected with a pid (valid types: "+nsproc.TypeNames()+")")
 		}
-		return 0
+		ts = checkTypes(L, 2)
 	}
-	pid := s.checkPid(L, 1, false)
-	if L.Get(2) == glua.LNil {
-		return argErr(L, 2, "types expected with a pid (valid types: "+nsproc.TypeNames()+")")
-	}
-	ts := checkTypes(L, 2)
-	if err := nsproc.Setns(nsproc.Source{Pid: pid}, ts); err != nil {
-		return raise(L, "ns.setns", err)
+	if err := nsproc.Setns(src, ts); err != nil {
+		return raise(L, "ns.setns", withHint("ns.setns", err))
 	}
 	return 0
 }
 
 func (s *Session) nsRestore(L *glua.LState) int {
-	var ts nsproc.Set
+	var ts nsproc.Set // none: all but user
 	if L.Get(1) != glua.LNil {
 		ts = checkTypes(L, 1)
 	}
 	if err := s.Home.RestoreSet(ts); err != nil {
-		return raise(L, "ns.restore", err)
+		return raise(L, "ns.restore", withHint("ns.restore", err))
 	}
 	return 0
 }
 
 // startChild starts spec, registers the child and pushes its handle.
 func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *spawnOpts, isLua bool) int {
-	defer func() {
-		for _, f := range so.files {
-			f.Close()
-		}
-	}()
+	defer closeAll(so)
 	if !so.pgroupSet && onTerminal() {
 		spec.OwnPgroup = true // job control: see tty.go
 	}
@@ -181,7 +188,10 @@ func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *sp
 			stopChild(p)
 		}
 		runAll(so.onEnd)
-		return raise(L, fn, err)
+		if nsproc.IsSpecError(err) {
+			return argErr(L, 1, specHint(err).Error())
+		}
+		return raise(L, fn, withHint(fn, err))
 	}
 	for _, step := range so.afterStart {
 		if err := step(p); err != nil {
@@ -204,32 +214,23 @@ func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *sp
 func (s *Session) nsSpawn(L *glua.LState) int {
 	t, ok := L.Get(1).(*glua.LTable)
 	if !ok {
-		return argErr(L, 1, "table expected: ns.spawn{\"/bin/prog\", \"arg\", ns = \"pid,net\", ...}")
+		return argErr(L, 1, "table expected: ns.spawn{\"/bin/prog\", \"arg\", ns = \"pid,net\", ...}, got "+describe(L.Get(1)))
 	}
 	var spec nsproc.Spec
-	so := &spawnOpts{}
 	for i := 1; i <= t.Len(); i++ {
-		v := t.RawGetInt(i)
-		switch v.(type) {
+		switch v := t.RawGetInt(i).(type) {
 		case glua.LString, glua.LNumber:
 			spec.Argv = append(spec.Argv, v.String())
 		default:
-			return argErr(L, 1, fmt.Sprintf("argv[%d] must be a string, got %s", i, typeName(v)))
+			return argErr(L, 1, fmt.Sprintf("argv[%d] must be a string, got %s", i, describe(v)))
 		}
 	}
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return argErr(L, 1, "no program: put the program and its arguments first, e.g. ns.spawn{\"/bin/sh\", \"-c\", \"echo hi\", ns = \"uts\"}")
 	}
-	if err := s.parseSpawnOptions(t, &spec, so); err != nil {
-		return optionErr(L, "ns.spawn", so, err)
-	}
+	so := &spawnOpts{}
+	s.readSpawnOptions(L, "ns.spawn", 1, t, &spec, so)
 	return s.startChild(L, "ns.spawn", spec, so, false)
-}
-
-func closeAll(so *spawnOpts) {
-	for _, f := range so.files {
-		f.Close()
-	}
 }
 
 func (s *Session) nsClone(L *glua.LState) int {
@@ -242,17 +243,17 @@ func (s *Session) nsClone(L *glua.LState) int {
 		}
 	case *glua.LTable:
 		if v.Len() > 0 && v.RawGetString("ns") == glua.LNil {
-			spec.Types = checkTypes(L, 1)
-		} else if err := s.parseSpawnOptions(v, &spec, so); err != nil {
-			return optionErr(L, "ns.clone", so, err)
+			spec.Types = checkTypes(L, 1) // {"pid", "uts"}
+		} else {
+			s.readSpawnOptions(L, "ns.clone", 1, v, &spec, so)
 		}
 	default:
-		return argErr(L, 1, "types (\"pid,uts\") or an options table ({ns=\"pid\", hold=true, ...}) expected, got "+typeName(L.Get(1)))
+		return argErr(L, 1, "types (\"pid,uts\") or an options table ({ns=\"pid\", hold=true, ...}) expected, got "+describe(L.Get(1)))
 	}
 	fn, ok := L.Get(2).(*glua.LFunction)
 	if !ok {
-		closeAll(so)
-		return argErr(L, 2, "function expected, got "+typeName(L.Get(2)))
+		so.undo()
+		return argErr(L, 2, "function expected, got "+describe(L.Get(2)))
 	}
 	var args []glua.LValue
 	for i := 3; i <= L.GetTop(); i++ {
@@ -260,33 +261,20 @@ func (s *Session) nsClone(L *glua.LState) int {
 	}
 	payload, err := s.Ship(fn, args)
 	if err != nil {
-		closeAll(so)
+		so.undo()
 		return raise(L, "ns.clone", err)
 	}
 	spec.Payload = payload
 	return s.startChild(L, "ns.clone", spec, so, true)
 }
 
-// pidAndType reads ([pid], type): a single argument is the type of the
-// shell's own namespace.
+// pidAndType reads ([pid], type): a single string argument is the type of
+// the shell's own namespace.
 func (s *Session) pidAndType(L *glua.LState) (int, string) {
-	if L.GetTop() <= 1 {
-		if str, ok := L.Get(1).(glua.LString); ok {
-			if str == "pid_for_children" || str == "time_for_children" {
-				return 0, string(str)
-			}
-			return 0, checkType(L, 1).Name
-		}
+	if _, ok := L.Get(1).(glua.LString); ok && L.GetTop() <= 1 {
+		return 0, checkNSFile(L, 1)
 	}
-	pid := s.checkPid(L, 1, true)
-	words, err := stringList(L, L.Get(2), "type")
-	if err != nil || len(words) != 1 {
-		argErr(L, 2, "one namespace type expected (valid types: "+nsproc.TypeNames()+")")
-	}
-	if words[0] == "pid_for_children" || words[0] == "time_for_children" {
-		return pid, words[0]
-	}
-	return pid, checkType(L, 2).Name
+	return s.checkPid(L, 1, true), checkNSFile(L, 2)
 }
 
 func (s *Session) nsID(L *glua.LState) int {
@@ -300,8 +288,7 @@ func (s *Session) nsID(L *glua.LState) int {
 }
 
 func (s *Session) nsList(L *glua.LState) int {
-	pid := s.checkPid(L, 1, true)
-	m, err := nsproc.List(pid)
+	m, err := nsproc.List(s.checkPid(L, 1, true))
 	if err != nil {
 		return raise(L, "ns.list", err)
 	}
@@ -309,7 +296,9 @@ func (s *Session) nsList(L *glua.LState) int {
 	return 1
 }
 
-func (s *Session) nsRel(which string) glua.LGFunction {
+// nsRel is ns.parent and ns.owner: an ioctl on a namespace file, given as
+// a path or as (pid, type).
+func (s *Session) nsRel(which string, query func(path string) (nsproc.NSInfo, error)) glua.LGFunction {
 	return func(L *glua.LState) int {
 		var path string
 		if str, ok := L.Get(1).(glua.LString); ok && L.Get(2) == glua.LNil {
@@ -318,13 +307,7 @@ func (s *Session) nsRel(which string) glua.LGFunction {
 			pid := s.checkPid(L, 1, true)
 			path = nsproc.NSPath(pid, checkType(L, 2).Name)
 		}
-		var info nsproc.NSInfo
-		var err error
-		if which == "parent" {
-			info, err = nsproc.Parent(path)
-		} else {
-			info, err = nsproc.Owner(path)
-		}
+		info, err := query(path)
 		if err != nil {
 			return raise(L, "ns."+which, err)
 		}
@@ -340,8 +323,7 @@ func (s *Session) nsRel(which string) glua.LGFunction {
 }
 
 func (s *Session) nsType(L *glua.LState) int {
-	path := L.CheckString(1)
-	name, err := nsproc.TypeOf(path)
+	name, err := nsproc.TypeOf(argString(L, 1, "path"))
 	if err != nil {
 		return raise(L, "ns.type", err)
 	}
@@ -352,17 +334,14 @@ func (s *Session) nsType(L *glua.LState) int {
 func (s *Session) nsPin(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
 	t := checkType(L, 2)
-	name := L.CheckString(3)
-	if name == "" || strings.Contains(name, "..") {
-		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected")
+	name := argString(L, 3, "name")
+	if strings.Contains(name, "..") {
+		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected, got "+fmt.Sprintf("%q", name))
 	}
-	keep := false
-	if o, ok := L.Get(4).(*glua.LTable); ok {
-		keep = glua.LVAsBool(o.RawGetString("keep"))
-	}
+	keep := argOptions(L, 4, "keep").Bool("keep", false)
 	path, err := nsproc.Pin(nsproc.NSPath(pid, t.Name), t.Name, name)
 	if err != nil {
-		return raise(L, "ns.pin", err)
+		return raise(L, "ns.pin", withHint("ns.pin", err))
 	}
 	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) })
 	if keep {
@@ -374,7 +353,7 @@ func (s *Session) nsPin(L *glua.LState) int {
 }
 
 func (s *Session) nsUnpin(L *glua.LState) int {
-	path := L.CheckString(1)
+	path := argString(L, 1, "path")
 	if err := nsproc.Unpin(path); err != nil {
 		return raise(L, "ns.unpin", err)
 	}
@@ -396,13 +375,12 @@ func (s *Session) nsGetppid(L *glua.LState) int {
 }
 
 func (s *Session) nsDiffer(L *glua.LState) int {
-	pid := s.checkPid(L, 1, true)
-	L.Push(strList(L, s.differ(pid)))
+	L.Push(strList(L, s.differ(s.checkPid(L, 1, true))))
 	return 1
 }
 
-// differ lists the types in which pid (0: the shell's thread) is elsewhere
-// than where nsh started.
+// differ lists the types in which pid (0: the shell's thread, whose next
+// children count for pid and time) is elsewhere than where nsh started.
 func (s *Session) differ(pid int) []string {
 	var out []string
 	home := s.Home.IDs()
@@ -434,23 +412,11 @@ func (s *Session) nsTypes(L *glua.LState) int {
 	return 1
 }
 
-func runAll(fns []func() error) error {
-	var first error
-	for i := len(fns) - 1; i >= 0; i-- {
-		if err := fns[i](); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
 func (s *Session) nsOpen(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
-	t := checkType(L, 2)
-	path := nsproc.NSPath(pid, t.Name)
-	f, err := os.Open(path)
+	f, err := nsproc.Open(pid, checkType(L, 2).Name)
 	if err != nil {
-		return raise(L, "ns.open", fmt.Errorf("open(%q): %v", path, err))
+		return raise(L, "ns.open", err)
 	}
 	held := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
 	it := s.Reg.Add("namespace fd "+held, f.Close)
@@ -459,13 +425,14 @@ func (s *Session) nsOpen(L *glua.LState) int {
 	return 1
 }
 
+// heldNS is a namespace ns.open holds.
 type heldNS struct {
 	f    *os.File
 	item interface{ Forget() }
 }
 
 func (s *Session) nsClose(L *glua.LState) int {
-	path := L.CheckString(1)
+	path := argString(L, 1, "path")
 	h, ok := s.held[path]
 	if !ok {
 		return argErr(L, 1, "not a namespace held by ns.open: "+path)
@@ -476,11 +443,19 @@ func (s *Session) nsClose(L *glua.LState) int {
 	return 0
 }
 
-// optionErr reports a failed option: a kernel error (e.g. creating the
-// cgroup asked for) as such, anything else as a bad argument. What the
-// options had already made is undone.
-func optionErr(L *glua.LState, fn string, so *spawnOpts, err error) int {
-	closeAll(so)
-	runAll(so.onEnd)
-	return fail(L, fn, 1, err)
+// runAll runs undo functions newest first and returns the first error.
+func runAll(fns []func() error) error {
+	var first error
+	for i := len(fns) - 1; i >= 0; i-- {
+		if err := fns[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func closeAll(so *spawnOpts) {
+	for _, f := range so.files {
+		f.Close()
+	}
 }

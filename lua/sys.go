@@ -1,10 +1,9 @@
 package lua
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -29,7 +28,7 @@ func (s *Session) sysModule() *Module {
 				Doc: "Returns (and with a name, sets) the NIS domain name of the shell's UTS namespace.", Example: "print(sys.domainname())"},
 			{Name: "uname", Args: "()", Fn: s.sysUname,
 				Doc: "uname(2) as a table: sysname, nodename, release, version, machine, domainname.", Example: "print(sys.uname().nodename)"},
-			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table, ns=...}])", Fn: s.sysRun,
+			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table}])", Fn: s.sysRun,
 				Doc:     "Runs a command in the shell's current namespaces and returns its output, exit code and error output. A string runs through /bin/sh -c; a table is argv.",
 				Example: "local out, code = sys.run(\"ip -o link\")\nprint(out)"},
 			{Name: "exec", Args: "(argv... | {argv...})", Fn: s.sysExec,
@@ -67,47 +66,37 @@ func (s *Session) sysModule() *Module {
 }
 
 func (s *Session) sysName(which string) glua.LGFunction {
+	set, fn := nsproc.SetHostname, "sys."+which
+	if which == "domainname" {
+		set = nsproc.SetDomainname
+	}
 	return func(L *glua.LState) int {
-		if L.GetTop() >= 1 && L.Get(1) != glua.LNil {
-			name, ok := L.Get(1).(glua.LString)
-			if !ok {
-				return argErr(L, 1, "name must be a string, got "+typeName(L.Get(1)))
-			}
-			if len(name) > 64 {
-				return argErr(L, 1, fmt.Sprintf("at most 64 bytes, got %d", len(name)))
-			}
-			var err error
-			if which == "hostname" {
-				err = unix.Sethostname([]byte(name))
-			} else {
-				err = unix.Setdomainname([]byte(name))
-			}
-			if err != nil {
-				return raise(L, "sys."+which, kerr.New(fmt.Sprintf("set%s(%q)", which, string(name)), err, nsproc.UTSRules))
+		if L.Get(1) != glua.LNil {
+			if err := set(argOptString(L, 1, "name", "")); err != nil {
+				return fail(L, fn, 1, withHint(fn, err))
 			}
 		}
-		var u unix.Utsname
-		if err := unix.Uname(&u); err != nil {
-			return raise(L, "sys."+which, err)
+		u, err := nsproc.Uname()
+		if err != nil {
+			return raise(L, fn, err)
 		}
 		if which == "hostname" {
-			L.Push(glua.LString(unix.ByteSliceToString(u.Nodename[:])))
+			L.Push(glua.LString(u["nodename"]))
 		} else {
-			L.Push(glua.LString(unix.ByteSliceToString(u.Domainname[:])))
+			L.Push(glua.LString(u["domainname"]))
 		}
 		return 1
 	}
 }
 
 func (s *Session) sysUname(L *glua.LState) int {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
+	u, err := nsproc.Uname()
+	if err != nil {
 		return raise(L, "sys.uname", err)
 	}
 	t := L.NewTable()
-	for k, v := range map[string][]byte{"sysname": u.Sysname[:], "nodename": u.Nodename[:], "release": u.Release[:],
-		"version": u.Version[:], "machine": u.Machine[:], "domainname": u.Domainname[:]} {
-		t.RawSetString(k, glua.LString(unix.ByteSliceToString(v)))
+	for k, v := range u {
+		t.RawSetString(k, glua.LString(v))
 	}
 	L.Push(t)
 	return 1
@@ -125,24 +114,14 @@ func (s *Session) sysRun(L *glua.LState) int {
 		}
 		argv = list
 	default:
-		return argErr(L, 1, "a command string (\"ip link\") or an argv list ({\"ip\", \"link\"}) expected, got "+typeName(L.Get(1)))
+		return argErr(L, 1, "a command string (\"ip link\") or an argv list ({\"ip\", \"link\"}) expected, got "+describe(L.Get(1)))
 	}
-	var stdin string
+	o := argOptions(L, 2, "stdin", "env")
 	spec := nsproc.Spec{Argv: argv}
-	if o, ok := L.Get(2).(*glua.LTable); ok {
-		if in, ok := o.RawGetString("stdin").(glua.LString); ok {
-			stdin = string(in)
-		}
-		if env, ok := o.RawGetString("env").(*glua.LTable); ok {
-			so := &spawnOpts{}
-			if err := s.spawnOption("env", env, &spec, so); err != nil {
-				return argErr(L, 2, err.Error())
-			}
-		}
-	} else if L.Get(2) != glua.LNil {
-		return argErr(L, 2, "options table expected ({stdin=\"...\", env={...}})")
+	if o.Has("env") {
+		spec.Env = readEnv(o, "env")
 	}
-	out, code, errOut, err := s.runCaptured(spec, stdin)
+	out, code, errOut, err := s.runCaptured(spec, o.String("stdin", ""))
 	if err != nil {
 		return raise(L, "sys.run", err)
 	}
@@ -229,39 +208,28 @@ func (s *Session) sysExec(L *glua.LState) int {
 		argv = list
 	} else {
 		for i := 1; i <= L.GetTop(); i++ {
-			argv = append(argv, L.CheckString(i))
+			argv = append(argv, argString(L, i, fmt.Sprintf("argv[%d]", i)))
 		}
 	}
 	if len(argv) == 0 || argv[0] == "" {
 		return argErr(L, 1, "a program expected: sys.exec(\"/bin/sh\", \"-c\", \"...\")")
 	}
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		p, err := exec.LookPath(path)
-		if err != nil {
-			return raise(L, "sys.exec", fmt.Errorf("program %q not found in PATH", path))
-		}
-		path = p
-	}
-	if _, err := os.Stat(path); err != nil {
-		return raise(L, "sys.exec", kerr.New(fmt.Sprintf("execve(%q)", path), err, nil))
+	path, err := nsproc.ExecPath(argv[0])
+	if err != nil {
+		return raise(L, "sys.exec", err)
 	}
 	s.Flush()
 	s.Cleanup(nil)
-	err := unix.Exec(path, argv, os.Environ())
-	return raise(L, "sys.exec", kerr.New(fmt.Sprintf("execve(%q)", path), err, kerr.Rules{
-		unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
-		unix.ENOENT: "no such file (or its interpreter/loader is missing)",
-	}))
+	return raise(L, "sys.exec", nsproc.Exec(path, argv, os.Environ()))
 }
 
 func (s *Session) sysSleep(L *glua.LState) int {
-	secs, ok := L.Get(1).(glua.LNumber)
-	if !ok || secs < 0 || secs > 1e7 {
-		return argErr(L, 1, "seconds must be a number from 0 to 1e7")
+	d, ok := argOptSeconds(L, 1, "seconds")
+	if !ok {
+		return argErr(L, 1, "seconds expected")
 	}
 	select {
-	case <-time.After(time.Duration(float64(secs) * float64(time.Second))):
+	case <-time.After(d):
 	case <-s.Context().Done():
 		return raise(L, "sys.sleep", s.Context().Err())
 	}
@@ -276,16 +244,8 @@ func (s *Session) sysID(fn func() int) glua.LGFunction {
 }
 
 func (s *Session) sysCaps(L *glua.LState) int {
-	pid := s.checkPid(L, 1, true)
-	var st *procview.Status
-	var err error
-	if pid == 0 {
-		b, rerr := os.ReadFile("/proc/thread-self/status")
-		if rerr != nil {
-			return raise(L, "sys.caps", rerr)
-		}
-		st = procview.ParseStatus(0, string(b))
-	} else if st, err = s.Proc.ReadStatus(pid); err != nil {
+	st, err := s.Proc.ReadStatus(s.checkPid(L, 1, true)) // 0: the shell's thread
+	if err != nil {
 		return raise(L, "sys.caps", err)
 	}
 	t := L.NewTable()
@@ -303,22 +263,17 @@ func (s *Session) sysKill(L *glua.LState) int {
 	if err != nil {
 		return argErr(L, 2, err.Error())
 	}
-	if err := unix.Kill(pid, sig); err != nil {
-		name := unix.SignalName(sig)
-		if sig == 0 {
-			name = "0"
-		}
-		return raise(L, "sys.kill", kerr.New(fmt.Sprintf("kill(%d, %s)", pid, name), err, kerr.Rules{
-			unix.ESRCH: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here",
-			unix.EPERM: "signalling needs the same uid or CAP_KILL in the target's user namespace; a PID namespace's init ignores signals it has no handler for",
-		}))
+	if err := nsproc.Kill(pid, sig); err != nil {
+		return raise(L, "sys.kill", err)
 	}
 	return 0
 }
 
+// ipcID reads a System V key or id.
+func ipcID(L *glua.LState, n int, what string) int { return argInt(L, n, what, 0, 1<<31-1) }
+
 func (s *Session) sysMsgget(L *glua.LState) int {
-	key := checkInt(L, 1, "key", 0, 1<<31-1)
-	id, err := sysv.Msgget(key, glua.LVAsBool(L.Get(2)))
+	id, err := sysv.Msgget(ipcID(L, 1, "key"), argBool(L, 2, "create", false))
 	if err != nil {
 		return raise(L, "sys.msgget", err)
 	}
@@ -327,12 +282,12 @@ func (s *Session) sysMsgget(L *glua.LState) int {
 }
 
 func (s *Session) sysMsgsnd(L *glua.LState) int {
-	id := checkInt(L, 1, "id", 0, 1<<31-1)
-	text := L.CheckString(2)
-	typ := 1
-	if L.Get(3) != glua.LNil {
-		typ = checkInt(L, 3, "type", 1, 1<<31-1)
+	id := ipcID(L, 1, "id")
+	text, ok := L.Get(2).(glua.LString)
+	if !ok {
+		return argErr(L, 2, "text must be a string, got "+describe(L.Get(2)))
 	}
+	typ := argOptInt(L, 3, "type", 1, 1, 1<<31-1)
 	if err := sysv.Msgsnd(id, typ, []byte(text)); err != nil {
 		return raise(L, "sys.msgsnd", err)
 	}
@@ -340,12 +295,7 @@ func (s *Session) sysMsgsnd(L *glua.LState) int {
 }
 
 func (s *Session) sysMsgrcv(L *glua.LState) int {
-	id := checkInt(L, 1, "id", 0, 1<<31-1)
-	typ := 0
-	if L.Get(2) != glua.LNil {
-		typ = checkInt(L, 2, "type", 0, 1<<31-1)
-	}
-	b, ok, err := sysv.Msgrcv(id, typ)
+	b, ok, err := sysv.Msgrcv(ipcID(L, 1, "id"), argOptInt(L, 2, "type", 0, 0, 1<<31-1))
 	if err != nil {
 		return raise(L, "sys.msgrcv", err)
 	}
@@ -358,8 +308,7 @@ func (s *Session) sysMsgrcv(L *glua.LState) int {
 }
 
 func (s *Session) sysMsgrm(L *glua.LState) int {
-	id := checkInt(L, 1, "id", 0, 1<<31-1)
-	if err := sysv.Msgrm(id); err != nil {
+	if err := sysv.Msgrm(ipcID(L, 1, "id")); err != nil {
 		return raise(L, "sys.msgrm", err)
 	}
 	return 0
@@ -383,17 +332,14 @@ func (s *Session) sysMsgqueues(L *glua.LState) int {
 }
 
 func (s *Session) sysMqOpen(L *glua.LState) int {
-	name := L.CheckString(1)
+	name := argString(L, 1, "name")
 	if !strings.HasPrefix(name, "/") || strings.Count(name, "/") != 1 || len(name) < 2 {
 		return argErr(L, 1, "a POSIX queue name is \"/name\" with no other slash")
 	}
-	err := sysv.MqOpen(name, glua.LVAsBool(L.Get(2)))
+	err := sysv.MqOpen(name, argBool(L, 2, "create", false))
 	if err != nil {
 		var errno unix.Errno
-		if e, ok := err.(*kerr.Error); ok {
-			errno = e.Errno
-		}
-		if errno != 0 {
+		if errors.As(err, &errno) {
 			L.Push(glua.LNil)
 			L.Push(glua.LString(kerr.Name(errno)))
 			return 2
@@ -405,16 +351,14 @@ func (s *Session) sysMqOpen(L *glua.LState) int {
 }
 
 func (s *Session) sysMqUnlink(L *glua.LState) int {
-	if err := sysv.MqUnlink(L.CheckString(1)); err != nil {
+	if err := sysv.MqUnlink(argString(L, 1, "name")); err != nil {
 		return raise(L, "sys.mq_unlink", err)
 	}
 	return 0
 }
 
-var _ = bytes.MinRead
-
 func (s *Session) sysReadlink(L *glua.LState) int {
-	target, err := os.Readlink(L.CheckString(1))
+	target, err := os.Readlink(argString(L, 1, "path"))
 	if err != nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(err.Error()))

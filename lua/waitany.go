@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 func (s *Session) nsWaitany(L *glua.LState) int {
 	t, ok := L.Get(1).(*glua.LTable)
 	if !ok {
-		return argErr(L, 1, "a list of process handles expected, got "+typeName(L.Get(1)))
+		return argErr(L, 1, "a list of process handles expected, got "+describe(L.Get(1)))
 	}
 	var hs []*procHandle
 	var uds []*glua.LUserData
@@ -22,7 +23,7 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 			h, ok2 = ud.Value.(*procHandle)
 		}
 		if !ok2 {
-			return argErr(L, 1, "element "+itoa(i)+" is not a process handle")
+			return argErr(L, 1, fmt.Sprintf("element %d is not a process handle (got %s)", i, describe(t.RawGetInt(i))))
 		}
 		if h.waited {
 			continue
@@ -30,6 +31,7 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 		hs = append(hs, h)
 		uds = append(uds, ud)
 	}
+	timeout, hasTimeout := argOptSeconds(L, 2, "timeout")
 	if len(hs) == 0 {
 		L.Push(glua.LNil)
 		return 1
@@ -39,12 +41,8 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(h.p.Done())})
 	}
 	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.Context().Done())})
-	if L.Get(2) != glua.LNil {
-		secs, ok := L.Get(2).(glua.LNumber)
-		if !ok || secs < 0 {
-			return argErr(L, 2, "timeout must be a number of seconds >= 0")
-		}
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(time.After(time.Duration(float64(secs) * float64(time.Second))))})
+	if hasTimeout {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(time.After(timeout))})
 	}
 	i, _, _ := reflect.Select(cases)
 	switch {
@@ -68,8 +66,4 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 	}
 	L.Push(glua.LString("exit"))
 	return 3
-}
-
-func itoa(i int) string {
-	return glua.LNumber(i).String()
 }

@@ -165,7 +165,7 @@ func TestArgumentErrorsNameTheArgument(t *testing.T) {
 	cases := map[string]string{
 		`ns.unshare("bogus")`:                         `bad argument #1 to 'ns.unshare' (unknown namespace type "bogus" (valid types: mnt, uts, ipc, pid, net, user, cgroup, time))`,
 		`ns.spawn{"/bin/true", uid_map = "1 2"}`:      `want three numbers`,
-		`ns.spawn{"/bin/true", ns = "pid", nope = 1}`: `unknown option "nope" (valid options:`,
+		`ns.spawn{"/bin/true", ns = "pid", nope = 1}`: `unknown option nope (valid: ns, uid_map,`,
 		`ns.clone("pid", 42)`:                         `bad argument #2 to 'ns.clone' (function expected, got number)`,
 		`ns.id(-3, "net")`:                            `pid must be a positive whole number`,
 		`sys.kill(1, "NOPE")`:                         `unknown signal "NOPE"`,

@@ -36,11 +36,17 @@ func (e *Error) Error() string {
 	return msg
 }
 
-func (e *Error) Unwrap() error {
+// Unwrap gives the errno and the underlying error, so errors.Is finds
+// either (unix.EPERM, or a sentinel such as nsproc.ErrUserInPlace).
+func (e *Error) Unwrap() []error {
+	var out []error
 	if e.Errno != 0 {
-		return e.Errno
+		out = append(out, e.Errno)
 	}
-	return e.Err
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
 }
 
 // Rules maps an errno to the rule that explains it for one call.

@@ -114,7 +114,7 @@ func runSetup(s Setup) error {
 }
 
 var utsRules = kerr.Rules{
-	unix.EPERM:  "changing the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace (create a new UTS namespace first: ns.unshare(\"uts\"))",
+	unix.EPERM:  "changing the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace",
 	unix.EINVAL: "a hostname is at most 64 bytes",
 }
 

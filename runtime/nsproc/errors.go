@@ -16,8 +16,8 @@ func nsErr(call string, err error) error {
 }
 
 var unshareRules = kerr.Rules{
-	unix.EPERM:  "creating a namespace other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace (run as root, or start nsh in a user namespace with nsh -U)",
-	unix.EINVAL: "the kernel refused this combination on a running thread: a user namespace can only be created by a single-threaded process (use ns.clone or ns.spawn with \"user\", or nsh -U)",
+	unix.EPERM:  "creating a namespace other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace",
+	unix.EINVAL: "the kernel refused this combination on a running thread: a user namespace can only be created by a single-threaded process",
 	unix.ENOSPC: "the limit on nested namespaces of this type was reached (/proc/sys/user/max_*_namespaces, or 32 levels of nesting)",
 	unix.EUSERS: "32 levels of nested user namespaces is the kernel's limit",
 	unix.ENOMEM: "the kernel could not allocate the namespace",
@@ -29,6 +29,5 @@ var setnsRules = kerr.Rules{
 	unix.EBADF:  "the namespace file descriptor is not valid",
 	unix.ENOMEM: "the kernel could not allocate memory for the join",
 	unix.EUSERS: "joining a time namespace needs a single-threaded process (timens_install), which a Go program never is; " +
-		"nsh can create one (ns.unshare(\"time\"), ns.clone/ns.spawn with \"time\") but not move into an existing one; " +
-		"a fresh ns.unshare(\"time\") gives children clocks without offsets again",
+		"unshare(CLONE_NEWTIME) works, and applies to the children started next",
 }

@@ -15,19 +15,23 @@ func checkJoin(join map[string]string) error {
 	for name := range join {
 		t, ok := LookupType(name)
 		if !ok {
-			return fmt.Errorf("join: unknown namespace type %q (valid types: %s)", name, TypeNames())
+			return &SpecError{Field: "join", Rule: fmt.Sprintf("unknown namespace type %q (valid types: %s)", name, TypeNames())}
 		}
 		if t.Set() == User {
 			return &kerr.Error{Call: "setns(user)", Errno: unix.EINVAL, Err: ErrUserInPlace,
-				Rule: "a multithreaded process cannot join a user namespace, and nsh cannot fork into one it is not in; run the command with nsenter(1) --user, or start nsh itself inside that user namespace"}
+				Rule: "a multithreaded process cannot join a user namespace, and a child forked from one starts in its parent's"}
 		}
 	}
 	return nil
 }
 
 // JoinPaths is the namespace files of a process for the given types, for
-// Spec.Join.
+// Spec.Join; no types means every type but user (which a multithreaded
+// process cannot join).
 func JoinPaths(pid int, types Set) map[string]string {
+	if types.Empty() {
+		types = All.Without(User)
+	}
 	m := map[string]string{}
 	for _, t := range types.Types() {
 		m[t.Name] = NSPath(pid, t.Name)

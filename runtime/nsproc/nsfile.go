@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 
+	"nsh/runtime/kerr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -47,7 +49,8 @@ func ID(pid int, typ string) (uint64, error) {
 func List(pid int) (map[string]uint64, error) {
 	if pid != 0 {
 		if _, err := os.Stat(ProcDir(pid)); err != nil {
-			return nil, fmt.Errorf("no process %d (it has exited, or is not visible in this PID namespace's /proc)", pid)
+			return nil, kerr.New(fmt.Sprintf("stat(%q)", ProcDir(pid)), err, kerr.Rules{
+				unix.ENOENT: fmt.Sprintf("no process %d (it has exited, or is not visible in this PID namespace's /proc)", pid)})
 		}
 	}
 	out := map[string]uint64{}

@@ -1,6 +1,7 @@
 package nsproc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// ErrPinExists: the pin's path is taken (by an earlier pin, or a file).
+var ErrPinExists = errors.New("the file already exists (another namespace pinned there?)")
 
 // NetnsDir is where `ip netns` keeps named network namespaces.
 const NetnsDir = "/run/netns"
@@ -48,7 +52,7 @@ func Pin(src, typ, name string) (string, error) {
 		}
 	}
 	if _, err := os.Stat(target); err == nil {
-		return "", fmt.Errorf("pin %q: the file already exists (another namespace pinned there? remove it with ns.unpin)", target)
+		return "", fmt.Errorf("pin %q: %w", target, ErrPinExists)
 	}
 	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {

@@ -152,8 +152,8 @@ func (h *Home) RestoreSet(s Set) error {
 			}
 			rules := setnsRules
 			if err == unix.EPERM {
-				rules = kerr.Rules{unix.EPERM: "the namespace nsh started in is owned by a user namespace where this nsh has no CAP_SYS_ADMIN " +
-					"(nsh runs in a user namespace of its own: it can leave the host's " + t.Name + " namespace but not come back; run nsh as root to move freely)"}
+				rules = kerr.Rules{unix.EPERM: "the " + t.Name + " namespace this thread started in is owned by a user namespace where the caller " +
+					"has no CAP_SYS_ADMIN: a process in a user namespace of its own can leave such a namespace but not come back"}
 			}
 			return kerr.New(fmt.Sprintf("setns(home %s namespace)", t.Name), err, rules)
 		}

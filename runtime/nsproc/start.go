@@ -14,10 +14,11 @@ import (
 )
 
 var cloneRules = kerr.Rules{
-	unix.EPERM: "creating these namespaces needs CAP_SYS_ADMIN (a user namespace needs no privilege: add \"user\" " +
-		"with a uid_map, or run nsh -U); writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
+	unix.EPERM: "creating namespaces other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace " +
+		"(a new user namespace needs no privilege, and gives its first process every capability inside); " +
+		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
-		"new process into it; unshare a fresh PID namespace (ns.unshare(\"pid\")) or restore (ns.restore(\"pid\"))",
+		"new process into it",
 	unix.EINVAL: "the kernel refused the clone flags (e.g. a new user namespace together with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
 	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces, or 32 nested PID/user levels)",
 	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
@@ -50,9 +51,10 @@ func exePath() string {
 // steps is executed directly; anything that needs nsh code in the child (a
 // held start, hostname, mounts, a Lua function) re-executes nsh first.
 func Start(spec Spec) (*Process, error) {
-	if err := checkJoin(spec.Join); err != nil {
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	spec.Defaults()
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
@@ -222,7 +224,7 @@ func NoPdeathsig(spec Spec) bool {
 }
 
 // childrenInOtherPidNS: the calling thread forks into another PID namespace
-// than its own (after ns.unshare("pid") or ns.setns(..., "pid")).
+// than its own (after unshare or setns of "pid").
 func childrenInOtherPidNS() bool {
 	own, err1 := Inode(NSPath(0, "pid"))
 	kids, err2 := Inode(NSPath(0, "pid_for_children"))

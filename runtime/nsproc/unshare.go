@@ -12,9 +12,8 @@ import (
 
 // ErrUserInPlace explains why the running shell cannot enter a user namespace.
 var ErrUserInPlace = errors.New("a user namespace cannot be created or joined in place: the kernel " +
-	"demands a single-threaded process (EINVAL), and nsh, a Go program, always has several threads; " +
-	"use ns.clone or ns.spawn with \"user\" to get a child in a new user namespace, or start nsh with -U " +
-	"so the whole shell runs in one (nsh -U)")
+	"demands a single-threaded process (EINVAL), and a Go program always has several threads; " +
+	"only a new process can start in a new user namespace")
 
 // Unshare moves the calling thread into new namespaces of the given types.
 // The caller must be locked to its OS thread. "pid" and "time" apply to the

@@ -2,10 +2,12 @@ package procview
 
 import (
 	"fmt"
-
-	"golang.org/x/sys/unix"
 	"strconv"
 	"strings"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
 )
 
 // MapLine is one line of uid_map or gid_map.
@@ -66,7 +68,7 @@ func toOutside(m []MapLine, inside int) int {
 func selfUserNS() (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/thread-self/ns/user", &st); err != nil {
-		return 0, err
+		return 0, kerr.New(`stat("/proc/thread-self/ns/user")`, err, procRules)
 	}
 	return st.Ino, nil
 }
@@ -76,7 +78,7 @@ func (p *Proc) IDMaps(pid int) (*IDView, error) {
 	base := strconv.Itoa(pid)
 	st, err := p.ReadStatus(pid)
 	if err != nil {
-		return nil, fmt.Errorf("no process %d in %s", pid, p.Path)
+		return nil, err
 	}
 	v := &IDView{Pid: pid, UID: st.Uid[0], GID: st.Gid[0], Overflow: 65534}
 	if b, err := p.ReadFile(base + "/uid_map"); err == nil {

@@ -12,10 +12,13 @@ package procview
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+
+	"nsh/runtime/kerr"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +33,9 @@ type Proc struct {
 func Open(path string) (*Proc, error) {
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{
+			unix.ENOENT: "no such directory: mount a procfs there first (mount -t proc proc " + path + ")",
+		})
 	}
 	return &Proc{fd: fd, Path: path}, nil
 }
@@ -39,7 +44,7 @@ func Open(path string) (*Proc, error) {
 func (p *Proc) ReadFile(rel string) ([]byte, error) {
 	fd, err := unix.Openat(p.fd, rel, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: p.Path + "/" + rel, Err: err}
+		return nil, p.procErr("open", rel, err)
 	}
 	f := os.NewFile(uintptr(fd), rel)
 	defer f.Close()
@@ -48,8 +53,12 @@ func (p *Proc) ReadFile(rel string) ([]byte, error) {
 	for {
 		n, err := f.Read(buf)
 		b = append(b, buf[:n]...)
-		if err != nil || n == 0 {
+		if err == io.EOF || n == 0 && err == nil {
 			break
+		}
+		if err != nil {
+			// e.g. ESRCH: the process exited between open and read
+			return nil, p.procErr("read", rel, err)
 		}
 	}
 	return b, nil
@@ -60,7 +69,7 @@ func (p *Proc) Inode(pid int, typ string) (uint64, error) {
 	var st unix.Stat_t
 	rel := strconv.Itoa(pid) + "/ns/" + typ
 	if err := unix.Fstatat(p.fd, rel, &st, 0); err != nil {
-		return 0, &os.PathError{Op: "stat", Path: p.Path + "/" + rel, Err: err}
+		return 0, p.procErr("stat", rel, err)
 	}
 	return st.Ino, nil
 }
@@ -70,7 +79,7 @@ func (p *Proc) OpenNS(pid int, typ string) (int, error) {
 	rel := strconv.Itoa(pid) + "/ns/" + typ
 	fd, err := unix.Openat(p.fd, rel, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: p.Path + "/" + rel, Err: err}
+		return -1, p.procErr("open", rel, err)
 	}
 	return fd, nil
 }
@@ -79,13 +88,13 @@ func (p *Proc) OpenNS(pid int, typ string) (int, error) {
 func (p *Proc) Pids() ([]int, error) {
 	fd, err := unix.Openat(p.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, p.procErr("open", ".", err)
 	}
 	d := os.NewFile(uintptr(fd), p.Path)
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return nil, err
+		return nil, p.procErr("getdents", ".", err)
 	}
 	var pids []int
 	for _, n := range names {
@@ -112,9 +121,14 @@ type Status struct {
 	Thread int
 }
 
-// ReadStatus parses PID/status.
+// ReadStatus parses PID/status; pid 0 is the calling thread
+// (thread-self/status).
 func (p *Proc) ReadStatus(pid int) (*Status, error) {
-	b, err := p.ReadFile(strconv.Itoa(pid) + "/status")
+	dir := strconv.Itoa(pid)
+	if pid == 0 {
+		dir = "thread-self"
+	}
+	b, err := p.ReadFile(dir + "/status")
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,17 @@
 package procview
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -105,5 +110,30 @@ func TestIDMapsOfUserNamespaceChild(t *testing.T) {
 	}
 	if !strings.Contains(v.Sentence(), "root (uid 0) inside") {
 		t.Fatal(v.Sentence())
+	}
+}
+
+// A process that is not there is the kernel's ENOENT on the file read,
+// with the rule that explains it.
+func TestErrorsAreKernelErrors(t *testing.T) {
+	p := open(t)
+	const gone = 1<<22 + 1 // above PID_MAX_LIMIT: never a process
+	for name, call := range map[string]func() error{
+		"UPIDs":  func() error { _, err := p.UPIDs(gone); return err },
+		"IDMaps": func() error { _, err := p.IDMaps(gone); return err },
+		"Tree":   func() error { _, err := p.Tree(gone); return err },
+	} {
+		err := call()
+		var ke *kerr.Error
+		if !errors.As(err, &ke) || ke.Errno != unix.ENOENT || ke.Call != `open("/proc/4194305/status")` || !strings.Contains(ke.Rule, "exited") {
+			t.Errorf("%s: %#v", name, err)
+		}
+	}
+	if _, err := Open("/nonexistent-procfs"); !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), `open("/nonexistent-procfs"): ENOENT`) {
+		t.Errorf("Open: %v", err)
+	}
+	st, err := p.ReadStatus(0)
+	if err != nil || st.Pid != unix.Gettid() {
+		t.Errorf("ReadStatus(0) is the calling thread: %+v %v", st, err)
 	}
 }

@@ -40,7 +40,11 @@ func (p *Proc) Tree(root int) (*Tree, error) {
 		children[st.PPid] = append(children[st.PPid], pid)
 	}
 	if _, ok := stats[root]; !ok {
-		return nil, fmt.Errorf("no process %d in %s", root, p.Path)
+		st, err := p.ReadStatus(root) // the kernel's reason it is not there
+		if err != nil {
+			return nil, err
+		}
+		stats[root] = st
 	}
 	t := &Tree{}
 	var walk func(pid, depth int, parentNS uint64)

@@ -32,7 +32,7 @@ type PIDView struct {
 func (p *Proc) UPIDs(pid int) (*PIDView, error) {
 	st, err := p.ReadStatus(pid)
 	if err != nil {
-		return nil, fmt.Errorf("no process %d in %s (it has exited, or lives in a PID namespace this /proc cannot see)", pid, p.Path)
+		return nil, err
 	}
 	v := &PIDView{Pid: pid, Level: len(st.NSpid) - 1, Cmd: p.Cmdline(pid, st.Name)}
 	chain, err := p.pidnsChain(pid)

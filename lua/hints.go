@@ -1,0 +1,58 @@
+package lua
+
+import (
+	"errors"
+
+	"nsh/runtime/nsproc"
+
+	"golang.org/x/sys/unix"
+)
+
+// nsh's advice on a refusal: what to type instead. A runtime error says what
+// the kernel did and the kernel's rule (kerr.Error); only the Lua layer knows
+// nsh's functions, so the binding that failed adds the advice, here.
+
+// A hint is the advice for one kind of failure of some bindings.
+type hint struct {
+	fns   []string // the Lua functions it applies to
+	cause error    // the errno or sentinel error that calls for it
+	text  string
+}
+
+var hints = []hint{
+	{[]string{"ns.unshare", "ns.setns"}, nsproc.ErrUserInPlace,
+		"use ns.clone or ns.spawn with \"user\" to get a child in a new user namespace, or start nsh with -U so the whole shell runs in one (nsh -U)"},
+	{[]string{"ns.spawn", "ns.clone"}, nsproc.ErrUserInPlace,
+		"run the command with nsenter(1) --user, or start nsh itself inside that user namespace"},
+	{[]string{"ns.unshare"}, unix.EPERM, "run nsh as root, or start nsh in a user namespace of its own with nsh -U"},
+	{[]string{"ns.spawn", "ns.clone"}, unix.EPERM, "a user namespace needs no privilege: add \"user\" with a uid_map to ns, or run nsh -U"},
+	{[]string{"ns.spawn", "ns.clone"}, unix.ENOMEM, "unshare a fresh PID namespace (ns.unshare(\"pid\")) or restore (ns.restore(\"pid\"))"},
+	{[]string{"ns.setns", "ns.restore"}, unix.EUSERS,
+		"nsh can create one (ns.unshare(\"time\"), ns.clone/ns.spawn with \"time\") but not move into an existing one; a fresh ns.unshare(\"time\") gives children clocks without offsets again"},
+	{[]string{"ns.restore"}, unix.EPERM, "nsh runs in a user namespace of its own; run nsh as root to move freely"},
+	{[]string{"ns.pin"}, nsproc.ErrPinExists, "remove it with ns.unpin"},
+	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
+}
+
+// hinted is an error with nsh's advice appended.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() + "; " + h.hint }
+func (h *hinted) Unwrap() error { return h.err }
+
+// withHint adds to err, a failure of the Lua function fn, the advice that
+// fits (the first that does), if any.
+func withHint(fn string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, h := range hints {
+		if contains(h.fns, fn) && errors.Is(err, h.cause) {
+			return &hinted{err: err, hint: h.text}
+		}
+	}
+	return err
+}

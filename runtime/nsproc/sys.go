@@ -1,0 +1,95 @@
+package nsproc
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"nsh/runtime/kerr"
+
+	"golang.org/x/sys/unix"
+)
+
+// The process-level calls of sys.*: the UTS names, signals, execve. They act
+// on the calling thread's namespaces.
+
+// SetHostname is sethostname(2) in the caller's UTS namespace.
+func SetHostname(name string) error {
+	if err := checkUTSName("hostname", name); err != nil {
+		return err
+	}
+	return kerr.New(fmt.Sprintf("sethostname(%q)", name), unix.Sethostname([]byte(name)), utsRules)
+}
+
+// SetDomainname is setdomainname(2) in the caller's UTS namespace.
+func SetDomainname(name string) error {
+	if err := checkUTSName("domainname", name); err != nil {
+		return err
+	}
+	return kerr.New(fmt.Sprintf("setdomainname(%q)", name), unix.Setdomainname([]byte(name)), utsRules)
+}
+
+// Uname is uname(2): sysname, nodename, release, version, machine and
+// domainname of the caller's UTS namespace (and kernel).
+func Uname() (map[string]string, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return nil, kerr.New("uname()", err, nil)
+	}
+	s := unix.ByteSliceToString
+	return map[string]string{"sysname": s(u.Sysname[:]), "nodename": s(u.Nodename[:]), "release": s(u.Release[:]),
+		"version": s(u.Version[:]), "machine": s(u.Machine[:]), "domainname": s(u.Domainname[:])}, nil
+}
+
+var killRules = kerr.Rules{
+	unix.ESRCH: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here",
+	unix.EPERM: "signalling needs the same uid or CAP_KILL in the target's user namespace; a PID namespace's init ignores signals it has no handler for",
+}
+
+// Kill is kill(2).
+func Kill(pid int, sig unix.Signal) error {
+	name := unix.SignalName(sig)
+	if sig == 0 {
+		name = "0"
+	}
+	return kerr.New(fmt.Sprintf("kill(%d, %s)", pid, name), unix.Kill(pid, sig), killRules)
+}
+
+var sysExecRules = kerr.Rules{
+	unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
+	unix.ENOENT: "no such file (or its interpreter or dynamic loader is missing)",
+}
+
+// ExecPath finds the program argv[0] names: itself when it has a slash, else
+// in PATH; it must exist.
+func ExecPath(prog string) (string, error) {
+	path := prog
+	if !strings.Contains(path, "/") {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return "", fmt.Errorf("program %q not found in PATH (%s)", prog, os.Getenv("PATH"))
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", kerr.New(fmt.Sprintf("execve(%q)", path), err, sysExecRules)
+	}
+	return path, nil
+}
+
+// Exec replaces the process with path (execve(2)); it returns only on failure.
+func Exec(path string, argv, env []string) error {
+	return kerr.New(fmt.Sprintf("execve(%q)", path), unix.Exec(path, argv, env), sysExecRules)
+}
+
+// Open holds a process's namespace of one type open: the namespace lives as
+// long as the file, even with no process in it.
+func Open(pid int, typ string) (*os.File, error) {
+	path := NSPath(pid, typ)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nsErr(fmt.Sprintf("open(%q)", path), err)
+	}
+	return f, nil
+}
