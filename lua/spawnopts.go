@@ -135,7 +135,7 @@ func (s *Session) readSpawnOptions(L *glua.LState, fn string, n int, t *glua.LTa
 		spec.Join = nsproc.JoinPaths(so.joinPid, so.joinTypes)
 	}
 	if err := spec.Validate(); err != nil {
-		fail(L, fn, n, specHint(err))
+		fail(L, fn, n, withHint(fn, specHint(err)))
 	}
 	spec.Defaults()
 	done = true

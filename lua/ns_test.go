@@ -1,0 +1,220 @@
+package lua
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// runErr runs Lua in s and returns its error text ("" if none).
+func runErr(t *testing.T, s *Session, src string) string {
+	t.Helper()
+	if _, err := s.Run(src, t.Name()); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// expectErrors runs each source and wants an error containing its text.
+func expectErrors(t *testing.T, s *Session, cases [][2]string) {
+	t.Helper()
+	for _, c := range cases {
+		got := runErr(t, s, c[0])
+		if got == "" || !strings.Contains(got, c[1]) {
+			t.Errorf("%s\n  error %q\n  want  %q", c[0], got, c[1])
+		}
+	}
+}
+
+func TestNSArgumentErrors(t *testing.T) {
+	s := newTestSession(t)
+	expectErrors(t, s, [][2]string{
+		{`ns.unshare(5)`, `bad argument #1 to 'ns.unshare' (types must be a string or a list of strings, got number (valid types: mnt, uts`},
+		{`ns.unshare("pid,bogus")`, `unknown namespace type "bogus"`},
+		{`ns.unshare({})`, `no namespace type given`},
+		{`ns.setns(1)`, `bad argument #2 to 'ns.setns' (types expected with a pid`},
+		{`ns.setns({})`, `bad argument #1 to 'ns.setns' (pid expected (a number or a process handle), got table)`},
+		{`ns.setns("/proc/self/ns/net", "net,uts")`, `a namespace file has exactly one type`},
+		{`ns.id(1, "pid,net")`, `bad argument #2 to 'ns.id' (one namespace type expected`},
+		{`ns.id(0.5, "net")`, `pid must be a positive whole number, got 0.5`},
+		{`ns.parent(1)`, `bad argument #2 to 'ns.parent'`},
+		{`ns.type("")`, `bad argument #1 to 'ns.type' (path must be a non-empty string`},
+		{`ns.pin(1, "net", "")`, `bad argument #3 to 'ns.pin' (name must be a non-empty string`},
+		{`ns.pin(1, "net", "../x")`, `a name like "lab1" or an absolute path expected`},
+		{`ns.pin(1, "net", "x", {kep = true})`, `unknown option kep: did you mean "keep"?`},
+		{`ns.pin(1, "net", "x", {keep = 1})`, `option keep must be true or false, got number`},
+		{`ns.close("/proc/1/fd/99")`, `not a namespace held by ns.open`},
+		{`ns.open(1, "bogus")`, `bad argument #2 to 'ns.open'`},
+		{`ns.clone(5, print)`, `bad argument #1 to 'ns.clone' (types ("pid,uts") or an options table`},
+		{`ns.clone("pid", 5)`, `bad argument #2 to 'ns.clone' (function expected, got number)`},
+		{`ns.clone({ns = "pid", hostnme = "x"}, print)`, `unknown option hostnme: did you mean "hostname"?`},
+		{`ns.waitany(5)`, `bad argument #1 to 'ns.waitany' (a list of process handles expected, got number)`},
+		{`ns.waitany({5})`, `element 1 is not a process handle (got number)`},
+		{`ns.waitany({}, "soon")`, `bad argument #2 to 'ns.waitany' (timeout must be a number of seconds, got string)`},
+	})
+}
+
+func TestSpawnArgumentErrors(t *testing.T) {
+	s := newTestSession(t)
+	expectErrors(t, s, [][2]string{
+		{`ns.spawn("/bin/true")`, `bad argument #1 to 'ns.spawn' (table expected`},
+		{`ns.spawn{}`, `no program: put the program and its arguments first`},
+		{`ns.spawn{"/bin/true", {}}`, `argv[2] must be a string, got table`},
+		{`ns.spawn{"/bin/true", hostnme = "x"}`, `unknown option hostnme: did you mean "hostname"?`},
+		{`ns.spawn{"/bin/true", [true] = 1}`, `unknown option true`},
+		{`ns.spawn{"/bin/true", ns = 5}`, `option ns must be a string or a list of strings, got number`},
+		{`ns.spawn{"/bin/true", ns = "pid,nett"}`, `option ns: unknown namespace type "nett"`},
+		{`ns.spawn{"/bin/true", uid_map = "0 0 1"}`, `uid_map/gid_map: id maps are written into a new user namespace, and the spec creates none: add "user" to ns`},
+		{`ns.spawn{"/bin/true", ns = "user", uid_map = "0 0"}`, `option uid_map: id map line "0 0": want three numbers`},
+		{`ns.spawn{"/bin/true", hostname = "box"}`, `add "uts" to ns`},
+		{`ns.spawn{"/bin/true", ns = "uts", hostname = string.rep("x", 65)}`, `hostname: at most 64 bytes (the kernel's __NEW_UTS_LEN), got 65`},
+		{`ns.spawn{"/bin/true", setgroups = "maybe"}`, `option setgroups must be one of "allow" or "deny", got "maybe"`},
+		{`ns.spawn{"/bin/true", hold = "yes"}`, `option hold must be true or false, got string`},
+		{`ns.spawn{"/bin/true", uid = -1}`, `option uid must be a whole number from 0 to 4294967294, got -1`},
+		{`ns.spawn{"/bin/true", env = "A=1"}`, `option env must be a table, got string`},
+		{`ns.spawn{"/bin/true", env = {1}}`, `option env: list entries must be "NAME=value" strings, got number`},
+		{`ns.spawn{"/bin/true", stdin = "/nonexistent/in"}`, `option stdin: open /nonexistent/in: no such file or directory`},
+		{`ns.spawn{"/bin/true", join = 0}`, `option join must be a whole number from 1 to`},
+		{`ns.spawn{"/bin/true", join = {nett = "/x"}}`, `option join: unknown namespace type "nett"`},
+		{`ns.spawn{"/bin/true", join = {net = 5}}`, `option join: net must be the path of a namespace file, got number`},
+		{`ns.spawn{"/bin/true", join = true}`, `option join must be a pid, a process handle or a table`},
+		{`ns.spawn{"/bin/true", join_ns = "net"}`, `option join_ns needs join=`},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `ns.spawn: setns(user): EINVAL: a multithreaded process cannot join a user namespace`},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `run the command with nsenter(1) --user`},
+		{`ns.spawn{"/bin/true", rootfs = "/tmp"}`, `add "mnt" to ns`},
+		{`ns.spawn{"/nonexistent/prog"}`, `ns.spawn: fork + exec(["/nonexistent/prog"]): ENOENT`},
+	})
+}
+
+// Every key the options reader accepts is documented in help(ns.spawn), and
+// every documented one is accepted (none is refused as unknown).
+func TestEverySpawnOptionDocumented(t *testing.T) {
+	s := newTestSession(t)
+	var out strings.Builder
+	s.Stdout = &out
+	run(t, s, `help(ns.spawn)`)
+	help := out.String()
+	if len(spawnOptions) < 26 {
+		t.Fatalf("only %d spawn options", len(spawnOptions))
+	}
+	seen := map[string]bool{}
+	for _, o := range spawnOptions {
+		if seen[o.Name] {
+			t.Errorf("option %s listed twice", o.Name)
+		}
+		seen[o.Name] = true
+		if !strings.Contains(help, "- "+o.Name+"=: ") || o.Doc == "" {
+			t.Errorf("help(ns.spawn) does not document %s", o.Name)
+		}
+		// a value of the wrong kind for every option: whatever the
+		// complaint, it is not "unknown option"
+		err := runErr(t, s, `ns.spawn{"/bin/true", `+o.Name+` = function() end}`)
+		if err == "" || strings.Contains(err, "unknown option") {
+			t.Errorf("option %s: %q", o.Name, err)
+		}
+	}
+	for _, want := range []string{"join", "join_ns", "cgroup", "rootfs", "proc", "sys", "dev", "mqueue", "mask", "readonly", "domainname", "pgroup"} {
+		if !seen[want] {
+			t.Errorf("option %s missing from the table", want)
+		}
+	}
+	if err := runErr(t, s, `ns.spawn{"/bin/true", nonsense = 1}`); !strings.Contains(err, "unknown option nonsense") {
+		t.Errorf("an undocumented key is refused: %q", err)
+	}
+}
+
+// userNS is an ns.spawn/ns.clone options fragment that works as root and
+// as an ordinary user: a new user namespace mapping the caller to root.
+const userNS = `ns = "user,%s", uid_map = "0 " .. sys.geteuid() .. " 1", gid_map = "0 " .. sys.getegid() .. " 1"`
+
+func needUserNS(t *testing.T) {
+	t.Helper()
+	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		t.Skip("user namespaces are disabled (max_user_namespaces = 0)")
+	}
+}
+
+func TestSpawnResults(t *testing.T) {
+	needUserNS(t)
+	s := newTestSession(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	run(t, s, `
+		local out = `+strconv.Quote(out)+`
+		local h = ns.spawn{"/bin/sh", "-c", "hostname; echo $GREETING; id -u; exit 3",
+			`+strings.Replace(userNS, "%s", "uts,pid", 1)+`,
+			hostname = "box", env = {GREETING = "hi", PATH = os.getenv("PATH")}, stdout = out}
+		assert(tostring(h):find("in new pid,user,uts"), tostring(h))
+		assert(h.pid > 0 and h.argv[1] == "/bin/sh")
+		local code, how = h:wait()
+		assert(code == 3 and how == "exit", "exit code " .. tostring(code))
+		assert(not h:alive())
+		local f = io.open(out); local text = f:read("*a"); f:close()
+		assert(text == "box\nhi\n0\n", "child output: " .. text)
+	`)
+}
+
+func TestCloneAndHandleResults(t *testing.T) {
+	needUserNS(t)
+	s := newTestSession(t)
+	run(t, s, `
+		local h = ns.clone({`+strings.Replace(userNS, "%s", "pid", 1)+`}, function(x) return ns.getpid(), x * 2 end, 21)
+		assert(h:wait() == 1, "PID 1 of the new namespace")
+		local pid, twice = h:result()
+		assert(pid == 1 and twice == 42)
+
+		-- a held child: maps written by the parent, then released
+		local held = ns.spawn{"/bin/sh", "-c", "exit $(id -u)", ns = "user", hold = true}
+		assert(tostring(held):find("%[held%]"), tostring(held))
+		assert(held:ns().user ~= ns.id("user"), "a new user namespace")
+		held:setgroups("deny")
+		held:uid_map("7 " .. sys.geteuid() .. " 1")
+		held:gid_map("0 " .. sys.getegid() .. " 1")
+		held:release()
+		assert(held:wait() == 7, "the child is uid 7 inside")
+
+		-- waitany reports the first to end; a timeout gives nil, "timeout"
+		local slow = ns.spawn{"sleep", "30"}
+		local quick = ns.spawn{"/bin/true"}
+		local first, code = ns.waitany({slow, quick})
+		assert(first == quick and code == 0)
+		local none, why = ns.waitany({slow}, 0.05)
+		assert(none == nil and why == "timeout")
+		local a, b = slow:wait(0.01)
+		assert(a == nil and b == "timeout")
+		slow:kill("KILL")
+		local c, how, sig = slow:wait()
+		assert(c == 128 + 9 and how == "signal" and sig == "SIGKILL", tostring(c) .. " " .. tostring(sig))
+		assert(ns.waitany({slow, quick}) == nil, "nothing left to wait for")
+	`)
+	expectErrors(t, s, [][2]string{
+		{`local h = ns.spawn{"/bin/true"}; h:wait(); h:kill("BOGUS")`, `unknown signal "BOGUS"`},
+		{`local h = ns.spawn{"/bin/true"}; h:wait(-1)`, `bad argument #2 to 'h:wait' (timeout must be a number of seconds from 0`},
+		{`local h = ns.spawn{"/bin/true", ns = "user", hold = true}; h:setgroups("maybe")`, `bad argument #2 to 'h:setgroups' (setgroups must be one of "allow" or "deny"`},
+		{`local h = ns.spawn{"/bin/true", ns = "user", hold = true}; h:uid_map("x")`, `bad argument #2 to 'h:uid_map' (id map line "x"`},
+		{`local h = ns.spawn{"sleep", "5"}; h:result()`, `h:result: process`},
+		{`local h = ns.spawn{"/bin/true"}; h.wait()`, `process handle expected (call methods with a colon: h:wait())`},
+	})
+}
+
+func TestNSInspect(t *testing.T) {
+	s := newTestSession(t)
+	run(t, s, `
+		assert(#ns.types() == 8 and ns.types()[1].name == "mnt")
+		local l = ns.list()
+		assert(l.net == ns.id("net") and l.net == ns.id(ns.getpid(), "net"))
+		assert(ns.id("pid_for_children") == l.pid_for_children)
+		assert(ns.type("/proc/self/ns/uts") == "uts")
+		assert(#ns.differ() == 0, "the session starts where nsh started")
+		local p = ns.open(ns.getpid(), "net")
+		assert(p:find("^/proc/%d+/fd/%d+$") and ns.type(p) == "net")
+		ns.close(p)
+	`)
+	expectErrors(t, s, [][2]string{
+		{`ns.list(4194300)`, `ns.list: stat("/proc/4194300"): ENOENT: no process 4194300`},
+		{`ns.type("/etc/hostname")`, `ns.type:`},
+		{`ns.unshare("user")`, `use ns.clone or ns.spawn with "user"`},
+	})
+}
