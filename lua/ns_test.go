@@ -8,15 +8,6 @@ import (
 	"testing"
 )
 
-// runErr runs Lua in s and returns its error text ("" if none).
-func runErr(t *testing.T, s *Session, src string) string {
-	t.Helper()
-	if _, err := s.Run(src, t.Name()); err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
 // expectErrors runs each source and wants an error containing its text.
 func expectErrors(t *testing.T, s *Session, cases [][2]string) {
 	t.Helper()

@@ -14,13 +14,8 @@ import (
 // the Session (issue 8); an entry whose state is gone is reported so the
 // entry can go too.
 var pendingState = map[string]string{
-	"init in cgroup.go":                   "ns: extraSpawnOptions[\"cgroup\"]",
-	"init in mount_spawn.go":              "ns: container spawn options",
-	"spawnOptionDoc in mount_spawn.go":    "ns",
-	"extraSpawnOptions in cgroup.go":      "ns",
-	"extraSpawnOptions in mount_spawn.go": "ns",
-	"labsBySession in lab.go":             "net",
-	"mountRegs in mount.go":               "mount",
+	"labsBySession in lab.go": "net",
+	"mountRegs in mount.go":   "mount",
 }
 
 // TestNoPackageState checks the rule that all state lives in the Session:
