@@ -34,7 +34,7 @@ func (s *Session) checkPid(L *glua.LState, n int, optional bool) int {
 		}
 		argErr(L, n, "pid expected (a number or a process handle), got no value")
 	}
-	argErr(L, n, fmt.Sprintf("pid expected (a number or a process handle), got %s", typeName(v)))
+	argErr(L, n, fmt.Sprintf("pid expected (a number or a process handle), got %s", describe(v)))
 	return 0
 }
 
@@ -58,13 +58,13 @@ func stringList(L *glua.LState, v glua.LValue, what string) ([]string, error) {
 					out = append(out, num.String())
 					continue
 				}
-				return nil, fmt.Errorf("%s[%d] must be a string, got %s", what, i, typeName(e))
+				return nil, fmt.Errorf("%s[%d] must be a string, got %s", what, i, describe(e))
 			}
 			out = append(out, string(s))
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%s must be a string or a list of strings, got %s", what, typeName(v))
+	return nil, fmt.Errorf("%s must be a string or a list of strings, got %s", what, describe(v))
 }
 
 // mapTable converts a map of inodes to a Lua table.

@@ -150,7 +150,7 @@ func (s *Session) hWait(L *glua.LState) int {
 				return 2
 			}
 		case <-ctx.Done():
-			return raise(L, "h:wait", ctx.Err())
+			return raiseErr(L, ctx.Err())
 		}
 	}
 	var back func()
@@ -162,7 +162,7 @@ func (s *Session) hWait(L *glua.LState) int {
 		back()
 	}
 	if err != nil {
-		return raise(L, "h:wait", err)
+		return raiseErr(L, err)
 	}
 	h.item.Forget()
 	h.waited = true
@@ -204,7 +204,7 @@ func parseSignal(v glua.LValue) (unix.Signal, error) {
 		}
 		return 0, fmt.Errorf("unknown signal %q (e.g. \"TERM\", \"KILL\", \"INT\", \"HUP\", \"USR1\", or a number)", string(v))
 	}
-	return 0, fmt.Errorf("signal must be a number or a name, got %s", typeName(v))
+	return 0, fmt.Errorf("signal must be a number or a name, got %s", describe(v))
 }
 
 func (s *Session) hKill(L *glua.LState) int {
@@ -214,7 +214,7 @@ func (s *Session) hKill(L *glua.LState) int {
 		return argErr(L, 2, err.Error())
 	}
 	if err := h.p.Signal(sig); err != nil {
-		return raise(L, "h:kill", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -223,7 +223,7 @@ func (s *Session) hNS(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	m, err := nsproc.List(h.p.Pid)
 	if err != nil {
-		return raise(L, "h:ns", err)
+		return raiseErr(L, err)
 	}
 	L.Push(mapTable(L, m))
 	return 1
@@ -232,7 +232,7 @@ func (s *Session) hNS(L *glua.LState) int {
 func (s *Session) hRelease(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if err := h.p.Release(); err != nil {
-		return raise(L, "h:release", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -248,7 +248,7 @@ func (s *Session) hMap(L *glua.LState, which string, write func(pid int, m []nsp
 		return argErr(L, 2, err.Error())
 	}
 	if err := write(h.p.Pid, m); err != nil {
-		return raise(L, "h:"+which, err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -256,7 +256,7 @@ func (s *Session) hMap(L *glua.LState, which string, write func(pid int, m []nsp
 func (s *Session) hSetgroups(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if err := nsproc.WriteSetgroups(h.p.Pid, argChoice(L, 2, "setgroups", "allow", "deny")); err != nil {
-		return raise(L, "h:setgroups", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -269,7 +269,7 @@ func (s *Session) hAlive(L *glua.LState) int {
 func (s *Session) hResult(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if h.p.Alive() {
-		return raise(L, "h:result", fmt.Errorf("process %d has not ended yet (call h:wait() first)", h.p.Pid))
+		return raiseErr(L, fmt.Errorf("process %d has not ended yet (call h:wait() first)", h.p.Pid))
 	}
 	st := h.p.Status()
 	if len(st.Result) == 0 {
@@ -277,7 +277,7 @@ func (s *Session) hResult(L *glua.LState) int {
 	}
 	_, vals, err := s.Unship(st.Result)
 	if err != nil {
-		return raise(L, "h:result", err)
+		return raiseErr(L, err)
 	}
 	for _, v := range vals {
 		L.Push(v)

@@ -2,9 +2,11 @@ package lua
 
 import (
 	"errors"
+	"fmt"
 
 	"nsh/runtime/nsproc"
 
+	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,14 +14,15 @@ import (
 // the kernel did and the kernel's rule (kerr.Error); only the Lua layer knows
 // nsh's functions, so the binding that failed adds the advice, here.
 
-// A hint is the advice for one kind of failure of some bindings.
-type hint struct {
+// An advice is the hint for one kind of failure of some bindings. (A spec
+// refused for lack of a namespace gets "add "user" to ns".)
+type advice struct {
 	fns   []string // the Lua functions it applies to
 	cause error    // the errno or sentinel error that calls for it
 	text  string
 }
 
-var hints = []hint{
+var hints = []advice{
 	{[]string{"ns.unshare", "ns.setns"}, nsproc.ErrUserInPlace,
 		"use ns.clone or ns.spawn with \"user\" to get a child in a new user namespace, or start nsh with -U so the whole shell runs in one (nsh -U)"},
 	{[]string{"ns.spawn", "ns.clone"}, nsproc.ErrUserInPlace,
@@ -34,25 +37,18 @@ var hints = []hint{
 	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
 }
 
-// hinted is an error with nsh's advice appended.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() + "; " + h.hint }
-func (h *hinted) Unwrap() error { return h.err }
-
-// withHint adds to err, a failure of the Lua function fn, the advice that
-// fits (the first that does), if any.
-func withHint(fn string, err error) error {
-	if err == nil {
-		return nil
-	}
+// hint is the advice for err, a failure of the running binding, or "" (the
+// first that fits; raiseErr and inputErr print it as a line of its own).
+func hint(L *glua.LState, err error) string {
+	fn := bindingName(L)
 	for _, h := range hints {
 		if contains(h.fns, fn) && errors.Is(err, h.cause) {
-			return &hinted{err: err, hint: h.text}
+			return h.text
 		}
 	}
-	return err
+	var se *nsproc.SpecError
+	if errors.As(err, &se) && !se.Needs.Empty() {
+		return fmt.Sprintf("add %q to ns", se.Needs.String())
+	}
+	return ""
 }

@@ -1,39 +1,33 @@
 package lua
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"nsh/runtime/kerr"
 	"nsh/runtime/nsproc"
-
-	"golang.org/x/sys/unix"
 )
 
-// Runtime rule texts say what the kernel does; nsh's advice is added by the
-// binding, and only for the bindings it fits.
+// Runtime rule texts say what the kernel does; nsh's advice is a hint line
+// added by the binding, and only by the bindings it fits.
 func TestHints(t *testing.T) {
-	user := nsproc.Unshare(nsproc.User)
-	got := withHint("ns.unshare", user)
-	if !strings.Contains(got.Error(), "single-threaded") || !strings.Contains(got.Error(), "nsh -U") || !errors.Is(got, unix.EINVAL) {
-		t.Fatalf("unshare(user): %v", got)
+	if err := nsproc.Unshare(nsproc.User); strings.Contains(err.Error(), "ns.") || strings.Contains(err.Error(), "nsh -U") {
+		t.Fatalf("runtime text carries nsh advice: %v", err)
 	}
-	if strings.Contains(user.Error(), "ns.") || strings.Contains(user.Error(), "nsh -U") {
-		t.Fatalf("runtime text carries nsh advice: %v", user)
+	s := newTestSession(t)
+	for _, c := range [][2]string{
+		{`ns.unshare("user")`, "ns.unshare: unshare(user): EINVAL: a user namespace cannot be created or joined in place: the kernel demands a single-threaded process (EINVAL)"},
+		{`ns.unshare("user")`, "\n  hint: use ns.clone or ns.spawn with \"user\""},
+		{`ns.setns(1, "user")`, "\n  hint: use ns.clone or ns.spawn with \"user\""},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, "\n  hint: run the command with nsenter(1) --user"},
+		{`ns.spawn{"/bin/true", uid_map = "0 0 1"}`, "bad argument #1 to 'ns.spawn' (uid_map/gid_map: id maps are written into a new user namespace, and the spec creates none)\n  hint: add \"user\" to ns"},
+		{`ns.clone({hostname = "x"}, print)`, "\n  hint: add \"uts\" to ns"},
+	} {
+		if got := runErr(t, s, c[0]); !strings.Contains(got, c[1]) {
+			t.Errorf("%s:\n  error %q\n  want  %q", c[0], got, c[1])
+		}
 	}
-	var ke *kerr.Error
-	if !errors.As(got, &ke) || ke.Call != "unshare(user)" {
-		t.Fatalf("the kernel error is still there under the hint: %#v", got)
-	}
-	perm := kerr.New("clone(net)", unix.EPERM, nil)
-	if h := withHint("ns.spawn", perm); !strings.Contains(h.Error(), "add \"user\"") {
-		t.Fatalf("spawn EPERM: %v", h)
-	}
-	if h := withHint("ns.id", perm); h != perm {
-		t.Fatalf("no hint for ns.id: %v", h)
-	}
-	if withHint("ns.spawn", nil) != nil {
-		t.Fatal("nil stays nil")
+	// a hint only where it fits: ns.id's failures get none
+	if got := runErr(t, s, `ns.id(4194300, "net")`); strings.Contains(got, "hint:") {
+		t.Errorf("ns.id got a hint: %q", got)
 	}
 }

@@ -123,7 +123,7 @@ func checkNSFile(L *glua.LState, n int) string {
 
 func (s *Session) nsUnshare(L *glua.LState) int {
 	if err := nsproc.Unshare(checkTypes(L, 1)); err != nil {
-		return raise(L, "ns.unshare", withHint("ns.unshare", err))
+		return raiseErr(L, err, hint(L, err))
 	}
 	return 0
 }
@@ -137,7 +137,7 @@ func (s *Session) nsSetns(L *glua.LState) int {
 		} else {
 			name, err := nsproc.TypeOf(string(path))
 			if err != nil {
-				return raise(L, "ns.setns", err)
+				return raiseErr(L, err)
 			}
 			t, _ := nsproc.LookupType(name)
 			ts = t.Set()
@@ -155,7 +155,7 @@ func (s *Session) nsSetns(L *glua.LState) int {
 		ts = checkTypes(L, 2)
 	}
 	if err := nsproc.Setns(src, ts); err != nil {
-		return raise(L, "ns.setns", withHint("ns.setns", err))
+		return raiseErr(L, err, hint(L, err))
 	}
 	return 0
 }
@@ -166,13 +166,13 @@ func (s *Session) nsRestore(L *glua.LState) int {
 		ts = checkTypes(L, 1)
 	}
 	if err := s.Home.RestoreSet(ts); err != nil {
-		return raise(L, "ns.restore", withHint("ns.restore", err))
+		return raiseErr(L, err, hint(L, err))
 	}
 	return 0
 }
 
 // startChild starts spec, registers the child and pushes its handle.
-func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *spawnOpts, isLua bool) int {
+func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, isLua bool) int {
 	defer closeAll(so)
 	if !so.pgroupSet && onTerminal() {
 		spec.OwnPgroup = true // job control: see tty.go
@@ -189,22 +189,22 @@ func (s *Session) startChild(L *glua.LState, fn string, spec nsproc.Spec, so *sp
 		}
 		runAll(so.onEnd)
 		if nsproc.IsSpecError(err) {
-			return argErr(L, 1, specHint(err).Error())
+			return inputErr(L, 1, err, hint(L, err))
 		}
-		return raise(L, fn, withHint(fn, err))
+		return raiseErr(L, err, hint(L, err))
 	}
 	for _, step := range so.afterStart {
 		if err := step(p); err != nil {
 			stopChild(p)
 			runAll(so.onEnd)
-			return raise(L, fn, err)
+			return raiseErr(L, err)
 		}
 	}
 	if !userHold && spec.Hold {
 		if err := p.Release(); err != nil {
 			stopChild(p)
 			runAll(so.onEnd)
-			return raise(L, fn, err)
+			return raiseErr(L, err)
 		}
 	}
 	L.Push(s.newHandle(p, so, isLua))
@@ -229,8 +229,8 @@ func (s *Session) nsSpawn(L *glua.LState) int {
 		return argErr(L, 1, "no program: put the program and its arguments first, e.g. ns.spawn{\"/bin/sh\", \"-c\", \"echo hi\", ns = \"uts\"}")
 	}
 	so := &spawnOpts{}
-	s.readSpawnOptions(L, "ns.spawn", 1, t, &spec, so)
-	return s.startChild(L, "ns.spawn", spec, so, false)
+	s.readSpawnOptions(L, 1, t, &spec, so)
+	return s.startChild(L, spec, so, false)
 }
 
 func (s *Session) nsClone(L *glua.LState) int {
@@ -245,7 +245,7 @@ func (s *Session) nsClone(L *glua.LState) int {
 		if v.Len() > 0 && v.RawGetString("ns") == glua.LNil {
 			spec.Types = checkTypes(L, 1) // {"pid", "uts"}
 		} else {
-			s.readSpawnOptions(L, "ns.clone", 1, v, &spec, so)
+			s.readSpawnOptions(L, 1, v, &spec, so)
 		}
 	default:
 		return argErr(L, 1, "types (\"pid,uts\") or an options table ({ns=\"pid\", hold=true, ...}) expected, got "+describe(L.Get(1)))
@@ -262,10 +262,10 @@ func (s *Session) nsClone(L *glua.LState) int {
 	payload, err := s.Ship(fn, args)
 	if err != nil {
 		so.undo()
-		return raise(L, "ns.clone", err)
+		return raiseErr(L, err)
 	}
 	spec.Payload = payload
-	return s.startChild(L, "ns.clone", spec, so, true)
+	return s.startChild(L, spec, so, true)
 }
 
 // pidAndType reads ([pid], type): a single string argument is the type of
@@ -281,7 +281,7 @@ func (s *Session) nsID(L *glua.LState) int {
 	pid, typ := s.pidAndType(L)
 	ino, err := nsproc.ID(pid, typ)
 	if err != nil {
-		return raise(L, "ns.id", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LNumber(ino))
 	return 1
@@ -290,7 +290,7 @@ func (s *Session) nsID(L *glua.LState) int {
 func (s *Session) nsList(L *glua.LState) int {
 	m, err := nsproc.List(s.checkPid(L, 1, true))
 	if err != nil {
-		return raise(L, "ns.list", err)
+		return raiseErr(L, err)
 	}
 	L.Push(mapTable(L, m))
 	return 1
@@ -309,7 +309,7 @@ func (s *Session) nsRel(which string, query func(path string) (nsproc.NSInfo, er
 		}
 		info, err := query(path)
 		if err != nil {
-			return raise(L, "ns."+which, err)
+			return raiseErr(L, err)
 		}
 		t := L.NewTable()
 		t.RawSetString("type", glua.LString(info.Type))
@@ -325,7 +325,7 @@ func (s *Session) nsRel(which string, query func(path string) (nsproc.NSInfo, er
 func (s *Session) nsType(L *glua.LState) int {
 	name, err := nsproc.TypeOf(argString(L, 1, "path"))
 	if err != nil {
-		return raise(L, "ns.type", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LString(name))
 	return 1
@@ -341,7 +341,7 @@ func (s *Session) nsPin(L *glua.LState) int {
 	keep := argOptions(L, 4, "keep").Bool("keep", false)
 	path, err := nsproc.Pin(nsproc.NSPath(pid, t.Name), t.Name, name)
 	if err != nil {
-		return raise(L, "ns.pin", withHint("ns.pin", err))
+		return raiseErr(L, err, hint(L, err))
 	}
 	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) })
 	if keep {
@@ -355,7 +355,7 @@ func (s *Session) nsPin(L *glua.LState) int {
 func (s *Session) nsUnpin(L *glua.LState) int {
 	path := argString(L, 1, "path")
 	if err := nsproc.Unpin(path); err != nil {
-		return raise(L, "ns.unpin", err)
+		return raiseErr(L, err)
 	}
 	if it, ok := s.pins[path]; ok {
 		it.Forget()
@@ -416,7 +416,7 @@ func (s *Session) nsOpen(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
 	f, err := nsproc.Open(pid, checkType(L, 2).Name)
 	if err != nil {
-		return raise(L, "ns.open", err)
+		return raiseErr(L, err)
 	}
 	held := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
 	it := s.Reg.Add("namespace fd "+held, f.Close)

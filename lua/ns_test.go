@@ -57,7 +57,7 @@ func TestSpawnArgumentErrors(t *testing.T) {
 		{`ns.spawn{"/bin/true", [true] = 1}`, `unknown option true`},
 		{`ns.spawn{"/bin/true", ns = 5}`, `option ns must be a string or a list of strings, got number`},
 		{`ns.spawn{"/bin/true", ns = "pid,nett"}`, `option ns: unknown namespace type "nett"`},
-		{`ns.spawn{"/bin/true", uid_map = "0 0 1"}`, `uid_map/gid_map: id maps are written into a new user namespace, and the spec creates none: add "user" to ns`},
+		{`ns.spawn{"/bin/true", uid_map = "0 0 1"}`, "uid_map/gid_map: id maps are written into a new user namespace, and the spec creates none)\n  hint: add \"user\" to ns"},
 		{`ns.spawn{"/bin/true", ns = "user", uid_map = "0 0"}`, `option uid_map: id map line "0 0": want three numbers`},
 		{`ns.spawn{"/bin/true", hostname = "box"}`, `add "uts" to ns`},
 		{`ns.spawn{"/bin/true", ns = "uts", hostname = string.rep("x", 65)}`, `hostname: at most 64 bytes (the kernel's __NEW_UTS_LEN), got 65`},

@@ -1,54 +1,27 @@
 package lua
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 
+	"nsh/runtime/payload"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
-// A shipped value: what may travel to a child process (and back). Plain
-// data travels as itself; a Lua function travels as the place of its
-// prototype in a recorded chunk plus its upvalues; a Go function of nsh's
-// own modules travels by its global name ("ns.getpid").
-type sval struct {
-	T   string  `json:"t"` // nil b n s t r f g
-	B   bool    `json:"b,omitempty"`
-	N   float64 `json:"n,omitempty"`
-	S   string  `json:"s,omitempty"` // string, or the text of a non-finite number
-	K   []sval  `json:"k,omitempty"`
-	V   []sval  `json:"v,omitempty"`
-	Ref int     `json:"r,omitempty"` // table or function identity, for shared and cyclic references
-	F   *sfunc  `json:"f,omitempty"`
-}
-
-type sfunc struct {
-	Chunk int    `json:"c"`
-	Path  []int  `json:"p,omitempty"`
-	Up    []sval `json:"u,omitempty"`
-}
-
-type schunk struct {
-	Name   string `json:"name"`
-	Source string `json:"src"`
-}
-
-// shipment is the payload of a child that runs a Lua function.
-type shipment struct {
-	Chunks  []schunk  `json:"chunks,omitempty"`
-	Globals []sglobal `json:"globals,omitempty"`
-	Fn      sval      `json:"fn"`
-	Args    []sval    `json:"args,omitempty"`
-}
-
-// sglobal is a global variable a shipped function reads (a helper function
-// or a table the script defined), set in the child before the call.
-type sglobal struct {
-	Name  string `json:"n"`
-	Value sval   `json:"v"`
-}
+// The shipped values are runtime/payload's plain tree: what may travel to a
+// child process (and back). Plain data travels as itself; a Lua function
+// travels as the place of its prototype in a recorded chunk plus its
+// upvalues; a Go function of nsh's own modules travels by its global name
+// ("ns.getpid"). This file converts Lua values to that tree and back.
+type (
+	sval     = payload.Value
+	sfunc    = payload.Func
+	schunk   = payload.Chunk
+	shipment = payload.Shipment
+	sglobal  = payload.Global
+)
 
 type encoder struct {
 	s       *Session
@@ -195,7 +168,7 @@ func (s *Session) Ship(fn *glua.LFunction, args []glua.LValue) ([]byte, error) {
 	}
 	sh.Chunks = e.out
 	sh.Globals = e.globals
-	return json.Marshal(sh)
+	return payload.Encode(sh)
 }
 
 // shipGlobals adds the globals a function (and the functions nested in it)
@@ -259,7 +232,7 @@ func (s *Session) EncodeValues(vals []glua.LValue) ([]byte, error) {
 		sh.Args = append(sh.Args, sv)
 	}
 	sh.Chunks = e.out
-	return json.Marshal(sh)
+	return payload.Encode(sh)
 }
 
 type decoder struct {
@@ -370,9 +343,9 @@ func cut(name string) (string, string, bool) {
 
 // Unship decodes a shipment: the function (nil when absent) and arguments.
 func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
-	var sh shipment
-	if err := json.Unmarshal(b, &sh); err != nil {
-		return nil, nil, fmt.Errorf("reading shipped values: %v", err)
+	sh, err := payload.Decode(b)
+	if err != nil {
+		return nil, nil, err
 	}
 	d := &decoder{s: s, refs: map[int]glua.LValue{}}
 	for _, c := range sh.Chunks {

@@ -104,10 +104,10 @@ func (so *spawnOpts) undo() {
 	runAll(so.onEnd)
 }
 
-// readSpawnOptions reads the named fields of table t, argument n of fn, into
+// readSpawnOptions reads the named fields of table t, argument n, into
 // spec (numbered fields, argv, are the caller's). A wrong option raises an
 // argument error naming it; whatever the options had made is undone then.
-func (s *Session) readSpawnOptions(L *glua.LState, fn string, n int, t *glua.LTable, spec *nsproc.Spec, so *spawnOpts) {
+func (s *Session) readSpawnOptions(L *glua.LState, n int, t *glua.LTable, spec *nsproc.Spec, so *spawnOpts) {
 	done := false
 	defer func() {
 		if !done {
@@ -120,12 +120,12 @@ func (s *Session) readSpawnOptions(L *glua.LState, fn string, n int, t *glua.LTa
 			continue
 		}
 		if err := opt.Read(s, o, opt.Name, spec, so); err != nil {
-			fail(L, fn, n, err)
+			inputErr(L, n, err, hint(L, err))
 		}
 	}
 	for _, c := range so.checks {
 		if err := c(spec); err != nil {
-			fail(L, fn, n, err)
+			inputErr(L, n, err, hint(L, err))
 		}
 	}
 	if so.joinNS && so.joinPid == 0 {
@@ -135,18 +135,10 @@ func (s *Session) readSpawnOptions(L *glua.LState, fn string, n int, t *glua.LTa
 		spec.Join = nsproc.JoinPaths(so.joinPid, so.joinTypes)
 	}
 	if err := spec.Validate(); err != nil {
-		fail(L, fn, n, withHint(fn, specHint(err)))
+		inputErr(L, n, err, hint(L, err))
 	}
 	spec.Defaults()
 	done = true
-}
-
-// specHint adds to a refused spec the option that fixes it.
-func specHint(err error) error {
-	if se, ok := err.(*nsproc.SpecError); ok && !se.Needs.Empty() {
-		return fmt.Errorf("%v: add %q to ns", err, se.Needs.String())
-	}
-	return err
 }
 
 func readNS(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpts) error {

@@ -66,19 +66,19 @@ func (s *Session) sysModule() *Module {
 }
 
 func (s *Session) sysName(which string) glua.LGFunction {
-	set, fn := nsproc.SetHostname, "sys."+which
+	set := nsproc.SetHostname
 	if which == "domainname" {
 		set = nsproc.SetDomainname
 	}
 	return func(L *glua.LState) int {
 		if L.Get(1) != glua.LNil {
 			if err := set(argOptString(L, 1, "name", "")); err != nil {
-				return fail(L, fn, 1, withHint(fn, err))
+				return inputErr(L, 1, err, hint(L, err))
 			}
 		}
 		u, err := nsproc.Uname()
 		if err != nil {
-			return raise(L, fn, err)
+			return raiseErr(L, err)
 		}
 		if which == "hostname" {
 			L.Push(glua.LString(u["nodename"]))
@@ -92,7 +92,7 @@ func (s *Session) sysName(which string) glua.LGFunction {
 func (s *Session) sysUname(L *glua.LState) int {
 	u, err := nsproc.Uname()
 	if err != nil {
-		return raise(L, "sys.uname", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	for k, v := range u {
@@ -123,7 +123,7 @@ func (s *Session) sysRun(L *glua.LState) int {
 	}
 	out, code, errOut, err := s.runCaptured(spec, o.String("stdin", ""))
 	if err != nil {
-		return raise(L, "sys.run", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LString(out))
 	L.Push(glua.LNumber(code))
@@ -216,11 +216,11 @@ func (s *Session) sysExec(L *glua.LState) int {
 	}
 	path, err := nsproc.ExecPath(argv[0])
 	if err != nil {
-		return raise(L, "sys.exec", err)
+		return raiseErr(L, err)
 	}
 	s.Flush()
 	s.Cleanup(nil)
-	return raise(L, "sys.exec", nsproc.Exec(path, argv, os.Environ()))
+	return raiseErr(L, nsproc.Exec(path, argv, os.Environ()))
 }
 
 func (s *Session) sysSleep(L *glua.LState) int {
@@ -231,7 +231,7 @@ func (s *Session) sysSleep(L *glua.LState) int {
 	select {
 	case <-time.After(d):
 	case <-s.Context().Done():
-		return raise(L, "sys.sleep", s.Context().Err())
+		return raiseErr(L, s.Context().Err())
 	}
 	return 0
 }
@@ -246,7 +246,7 @@ func (s *Session) sysID(fn func() int) glua.LGFunction {
 func (s *Session) sysCaps(L *glua.LState) int {
 	st, err := s.Proc.ReadStatus(s.checkPid(L, 1, true)) // 0: the shell's thread
 	if err != nil {
-		return raise(L, "sys.caps", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	t.RawSetString("effective", strList(L, procview.CapNames(st.CapEff)))
@@ -264,7 +264,7 @@ func (s *Session) sysKill(L *glua.LState) int {
 		return argErr(L, 2, err.Error())
 	}
 	if err := nsproc.Kill(pid, sig); err != nil {
-		return raise(L, "sys.kill", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -275,7 +275,7 @@ func ipcID(L *glua.LState, n int, what string) int { return argInt(L, n, what, 0
 func (s *Session) sysMsgget(L *glua.LState) int {
 	id, err := sysv.Msgget(ipcID(L, 1, "key"), argBool(L, 2, "create", false))
 	if err != nil {
-		return raise(L, "sys.msgget", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LNumber(id))
 	return 1
@@ -289,7 +289,7 @@ func (s *Session) sysMsgsnd(L *glua.LState) int {
 	}
 	typ := argOptInt(L, 3, "type", 1, 1, 1<<31-1)
 	if err := sysv.Msgsnd(id, typ, []byte(text)); err != nil {
-		return raise(L, "sys.msgsnd", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -297,7 +297,7 @@ func (s *Session) sysMsgsnd(L *glua.LState) int {
 func (s *Session) sysMsgrcv(L *glua.LState) int {
 	b, ok, err := sysv.Msgrcv(ipcID(L, 1, "id"), argOptInt(L, 2, "type", 0, 0, 1<<31-1))
 	if err != nil {
-		return raise(L, "sys.msgrcv", err)
+		return raiseErr(L, err)
 	}
 	if !ok {
 		L.Push(glua.LNil)
@@ -309,7 +309,7 @@ func (s *Session) sysMsgrcv(L *glua.LState) int {
 
 func (s *Session) sysMsgrm(L *glua.LState) int {
 	if err := sysv.Msgrm(ipcID(L, 1, "id")); err != nil {
-		return raise(L, "sys.msgrm", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -317,7 +317,7 @@ func (s *Session) sysMsgrm(L *glua.LState) int {
 func (s *Session) sysMsgqueues(L *glua.LState) int {
 	qs, err := sysv.Queues()
 	if err != nil {
-		return raise(L, "sys.msgqueues", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	for _, q := range qs {
@@ -344,7 +344,7 @@ func (s *Session) sysMqOpen(L *glua.LState) int {
 			L.Push(glua.LString(kerr.Name(errno)))
 			return 2
 		}
-		return raise(L, "sys.mq_open", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LTrue)
 	return 1
@@ -352,7 +352,7 @@ func (s *Session) sysMqOpen(L *glua.LState) int {
 
 func (s *Session) sysMqUnlink(L *glua.LState) int {
 	if err := sysv.MqUnlink(argString(L, 1, "name")); err != nil {
-		return raise(L, "sys.mq_unlink", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }

@@ -47,7 +47,7 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 	i, _, _ := reflect.Select(cases)
 	switch {
 	case i == len(hs):
-		return raise(L, "ns.waitany", s.Context().Err())
+		return raiseErr(L, s.Context().Err())
 	case i > len(hs):
 		L.Push(glua.LNil)
 		L.Push(glua.LString("timeout"))
