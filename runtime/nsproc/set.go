@@ -1,7 +1,6 @@
 package nsproc
 
 import (
-	"fmt"
 	"math/bits"
 	"sort"
 	"strings"
@@ -115,16 +114,6 @@ var constName = map[string]string{"mnt": "Mnt", "uts": "UTS", "ipc": "IPC", "pid
 
 // Set is the one-element set of t.
 func (t Type) Set() Set { return Set(t.Flag) }
-
-// MustType is the record of a one-element set; it panics on any other set,
-// which is a programming error (use Set.Type to check).
-func MustType(s Set) Type {
-	t, ok := s.Type()
-	if !ok {
-		panic(fmt.Sprintf("nsproc.MustType(%#v): not one namespace type", s))
-	}
-	return t
-}
 
 // ForChildren are the types whose unshare(2) or setns(2) moves only the
 // thread's next children, not the thread itself.

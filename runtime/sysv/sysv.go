@@ -97,7 +97,9 @@ type Queue struct {
 func Queues() ([]Queue, error) {
 	b, err := os.ReadFile("/proc/sysvipc/msg")
 	if err != nil {
-		return nil, err
+		return nil, kerr.New(`read("/proc/sysvipc/msg")`, err, kerr.Rules{
+			unix.ENOENT: "the kernel has no System V IPC (CONFIG_SYSVIPC), or no procfs is mounted at /proc",
+		})
 	}
 	var out []Queue
 	for i, line := range strings.Split(string(b), "\n") {
