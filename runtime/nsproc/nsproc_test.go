@@ -32,8 +32,8 @@ func onLockedThread(t *testing.T, fn func()) {
 
 func TestParseTypes(t *testing.T) {
 	ts, err := ParseTypes("net,pid", "mount", "pid")
-	if err != nil || Names(ts) != "mnt,net,pid" {
-		t.Fatalf("got %v %v", Names(ts), err)
+	if err != nil || SetOf(ts...).String() != "mnt,net,pid" {
+		t.Fatalf("got %v %v", ts, err)
 	}
 	if ts[0].Name != "mnt" || ts[0].Flag != unix.CLONE_NEWNS {
 		t.Fatalf("canonical order and flags: %+v", ts[0])

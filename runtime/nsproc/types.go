@@ -90,9 +90,3 @@ func ParseTypes(words ...string) ([]Type, error) {
 	}
 	return out, nil
 }
-
-// Flags is the CLONE_NEW* mask of ts.
-func Flags(ts []Type) uintptr { return SetOf(ts...).Flags() }
-
-// Names is the comma-separated list of ts, for messages.
-func Names(ts []Type) string { return SetOf(ts...).String() }
