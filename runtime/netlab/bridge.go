@@ -41,7 +41,7 @@ func portStateName(s uint8) string {
 // instead of spending forward_delay (default 15 s) in the learning state.
 // The bridge is created down; SetUp it.
 func (ns *NS) AddBridge(name string, forwardDelayZero bool) error {
-	if err := checkIfName(name); err != nil {
+	if err := CheckIfName(name); err != nil {
 		return err
 	}
 	call := "link add " + name + " type bridge"

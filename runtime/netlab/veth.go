@@ -19,10 +19,10 @@ func (ns *NS) AddVeth(name, peerName string, peerNS *NS) error {
 // addVeth is AddVeth with the near end optionally enslaved to masterIndex
 // and brought up in the same request (the lab's fast path).
 func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up bool) error {
-	if err := checkIfName(name); err != nil {
+	if err := CheckIfName(name); err != nil {
 		return err
 	}
-	if err := checkIfName(peerName); err != nil {
+	if err := CheckIfName(peerName); err != nil {
 		return err
 	}
 	if peerNS == nil {
