@@ -29,55 +29,104 @@ func (s *Session) netModule() *Module {
 			"tiny DNS responder, in the shell's current network namespace or in one named explicitly without moving the shell. " +
 			whereDoc + " And net.lab{...}: topologies of nodes and bridges inside namespaces of their own, torn down at exit.",
 		Funcs: []Func{
-			{Name: "links", Args: "([where])", Fn: s.netLinks,
+			{Name: "links", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				ls, err := ns.Links()
+				return linksTable(L, ls), err
+			}),
 				Doc: "Lists the links of a namespace: {name=, index=, type=, state=, flags=, mtu=, mac=, addrs={cidr...}, master=, " +
 					"port_state=, peer=, peer_index=, peer_nsid=}. type is veth, bridge, loopback, ...; state is the operstate (UP, DOWN, ...).",
 				Example: "for _, l in ipairs(net.links()) do print(l.name, l.type, l.state) end"},
-			{Name: "link", Args: "(name, [where])", Fn: s.netLink,
+			{Name: "link", Args: "(name, [where])", Fn: s.inNS(2, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				l, err := ns.Link(argLinkName(L, 1))
+				return linkTable(L, l), err
+			}),
 				Doc: "One link, as a record of net.links; raises ENODEV if there is none of that name.", Example: "print(net.link(\"lo\").state)"},
-			{Name: "up", Args: "(name, [where])", Fn: s.netSimple("up", (*netlab.NS).SetUp),
+			{Name: "up", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetUp),
 				Doc: "Brings a link up (ip link set NAME up). Its operstate follows once it has a carrier (a veth needs its peer up too).", Example: "net.up(\"lo\")"},
-			{Name: "down", Args: "(name, [where])", Fn: s.netSimple("down", (*netlab.NS).SetDown),
+			{Name: "down", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetDown),
 				Doc: "Takes a link down (ip link set NAME down).", Example: "net.down(\"veth0\")"},
-			{Name: "delete", Args: "(name, [where])", Fn: s.netSimple("delete", (*netlab.NS).DelLink),
+			{Name: "delete", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).DelLink),
 				Doc: "Deletes a link; deleting one end of a veth pair deletes both, wherever the peer is.", Example: "net.delete(\"veth0\")"},
-			{Name: "nomaster", Args: "(name, [where])", Fn: s.netSimple("nomaster", (*netlab.NS).NoMaster),
+			{Name: "nomaster", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).NoMaster),
 				Doc: "Releases a link from its bridge (ip link set NAME nomaster).", Example: "net.nomaster(\"veth21-br\", lab)"},
-			{Name: "master", Args: "(name, bridge, [where])", Fn: s.netMaster,
+			{Name: "master", Args: "(name, bridge, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.SetMaster(argLinkName(L, 1), argLinkName(L, 2))
+			}),
 				Doc:     "Makes a link a port of a bridge (ip link set NAME master BRIDGE). EXFULL when the bridge has 1023 ports already.",
 				Example: "net.master(\"testenv-veth1\", \"selftest0\", lab)"},
-			{Name: "mtu", Args: "(name, mtu, [where])", Fn: s.netMTU,
+			{Name: "mtu", Args: "(name, mtu, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.SetMTU(argLinkName(L, 1), argInt(L, 2, "mtu", 68, 65535))
+			}),
 				Doc: "Sets a link's MTU (68..65535 for IPv4 links; the kernel checks the device's range).", Example: "net.mtu(\"veth0\", 1400)"},
-			{Name: "addr", Args: "(name, cidr, [{nodad=, ns=}])", Fn: s.netAddr,
+			{Name: "addr", Args: "(name, cidr, [{nodad=, ns=}])", Fn: s.inNS(3, []string{"nodad"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.AddAddr(argLinkName(L, 1), argCIDR(L, 2), o.Bool("nodad", false))
+			}),
 				Doc: "Adds an IPv4 or IPv6 address in CIDR form (\"10.53.57.21/24\", \"fd00::21/64\"). nodad=true skips IPv6 duplicate " +
 					"address detection, so the address is usable at once instead of tentative for about a second. The third argument may also be a where value.",
 				Example: "net.addr(\"veth21\", \"10.53.57.21/24\", {ns = lab.ad_dc})\nnet.addr(\"veth0\", \"fd00::1/64\", {nodad = true})"},
-			{Name: "deladdr", Args: "(name, cidr, [where])", Fn: s.netDelAddr,
+			{Name: "deladdr", Args: "(name, cidr, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.DelAddr(argLinkName(L, 1), argCIDR(L, 2))
+			}),
 				Doc: "Removes an address (CIDR form) from a link.", Example: "net.deladdr(\"veth0\", \"10.53.57.1/24\")"},
-			{Name: "setns", Args: "(name, to, [where])", Fn: s.netSetns,
+			{Name: "setns", Args: "(name, to, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, from *netlab.NS, _ options) (glua.LValue, error) {
+				name := argLinkName(L, 1)
+				if L.Get(2) == glua.LNil {
+					argErr(L, 2, "target namespace expected: "+whereDoc)
+				}
+				to, done := s.netOpen(L, L.Get(2), 2)
+				defer done()
+				return nil, from.MoveTo(name, to)
+			}),
 				Doc: "Moves a link into another network namespace (ip link set NAME netns TO). to: a pid, process handle, pinned name, path, " +
 					"lab or lab node. The kernel takes the link down and drops its addresses on the way.",
 				Example: "net.setns(\"testenv-veth1\", lab, lab.pc)"},
-			{Name: "veth", Args: "(name, peer, [{ns=, peer_ns=, up=}])", Fn: s.netVeth,
+			{Name: "veth", Args: "(name, peer, [{ns=, peer_ns=, up=}])", Fn: s.inNS(3, []string{"peer_ns", "up"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				name, peer, pns := argLinkName(L, 1), argLinkName(L, 2), ns
+				if o.Has("peer_ns") {
+					p, done := s.netOpen(L, o.Value("peer_ns"), 3)
+					defer done()
+					pns = p
+				}
+				if o.Bool("up", false) {
+					return nil, ns.AddVethUp(name, peer, pns)
+				}
+				return nil, ns.AddVeth(name, peer, pns)
+			}),
 				Doc: "Creates a veth pair: name in ns (default: current), peer in peer_ns (default: the same namespace). The peer is created " +
 					"directly in its namespace, so nothing moves afterwards. up=true brings both ends up.",
 				Example: "net.veth(\"veth0\", \"veth1\", {peer_ns = h, up = true})"},
-			{Name: "bridge", Args: "(name, [{ns=, addr=, up=, forward_delay=}])", Fn: s.netBridge,
+			{Name: "bridge", Args: "(name, [{ns=, addr=, up=, forward_delay=}])", Fn: s.inNS(2, []string{"addr", "up", "forward_delay"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				name := argLinkName(L, 1)
+				bo := netlab.BridgeOptions{KeepForwardDelay: o.Number("forward_delay", 0, 0, 30) != 0, CIDR: o.String("addr", ""), Up: o.Bool("up", true)}
+				if err := netlab.CheckCIDR(bo.CIDR); bo.CIDR != "" && err != nil {
+					argErr(L, 2, "option addr: "+err.Error())
+				}
+				return nil, ns.NewBridge(name, bo)
+			}),
 				Doc: "Creates a bridge (STP off). forward_delay defaults to 0, so a new port forwards at once instead of spending 15 s " +
 					"listening and learning (any other value keeps the kernel default of 15 s); addr gives it an address; up (default true) brings it up.",
 				Example: "net.bridge(\"br0\", {addr = \"10.53.57.11/24\"})"},
-			{Name: "wait_up", Args: "(names, [{ns=, timeout=}])", Fn: s.netWaitUp,
+			{Name: "wait_up", Args: "(names, [{ns=, timeout=}])", Fn: s.inNS(2, []string{"timeout"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.WaitUp(seconds(o.Number("timeout", 5, 0.001, 3600)), argNames(L, 1)...)
+			}),
 				Doc: "Waits (default 5 s) until every named link is up with operstate UP, by listening to netlink link " +
 					"notifications (never sleeping). A link set up is not at once UP: the kernel's link watcher first checks the carrier " +
 					"(a veth has one when its peer is up too). names: a name or a list.",
 				Example: "net.up(\"veth0\", a); net.up(\"veth1\", b)\nnet.wait_up(\"veth0\", {ns = a})"},
-			{Name: "routes", Args: "([where])", Fn: s.netRoutes,
+			{Name: "routes", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				rs, err := ns.Routes()
+				return routesTable(L, rs), err
+			}),
 				Doc:     "The main routing table: {dst=, via=, dev=, src=, scope=, proto=, family=} (dst \"default\" for the default route).",
 				Example: "for _, r in ipairs(net.routes()) do print(r.dst, r.via, r.dev) end"},
-			{Name: "route_add", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.netRoute("add"),
+			{Name: "route_add", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.inNS(2, []string{"via", "dev"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.AddRoute(argRoute(L, o, true))
+			}),
 				Doc: "Adds a route: dst is \"default\", a CIDR or an IP; via a gateway; dev a link. ENETUNREACH: the gateway is not on " +
 					"any connected network.", Example: "net.route_add(\"default\", {via = \"10.53.57.63\", ns = lab})"},
-			{Name: "route_del", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.netRoute("del"),
+			{Name: "route_del", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.inNS(2, []string{"via", "dev"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.DelRoute(argRoute(L, o, false))
+			}),
 				Doc: "Deletes a route given as for route_add.", Example: "net.route_del(\"default\", {ns = lab})"},
 			{Name: "ping", Args: "(dst, [{count=, timeout=, ns=}])", Fn: s.netPing,
 				Doc: "Sends ICMP echo requests (written in Go) to an IPv4/IPv6 literal, one after the other, each waiting up to timeout " +
@@ -161,6 +210,75 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 	return ns, func() { ns.Close() }
 }
 
+// inNS binds a call in the namespace argument n names: a where value or,
+// when the call takes options (valid), the ns= of an options table there.
+// fn reads the other arguments, calls runtime and returns the result (nil
+// for none).
+func (s *Session) inNS(n int, valid []string, fn func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error)) glua.LGFunction {
+	return func(L *glua.LState) int {
+		o, where := options{L: L, n: n, t: L.NewTable()}, L.Get(n)
+		if valid != nil {
+			o, where = optsOrWhere(L, n, valid...)
+		}
+		ns, done := s.netOpen(L, where, n)
+		defer done()
+		v, err := fn(L, ns, o)
+		if err != nil {
+			return raiseErr(L, err)
+		}
+		if v == nil {
+			return 0
+		}
+		L.Push(v)
+		return 1
+	}
+}
+
+// onLink binds a call on one link: (name, [where]).
+func (s *Session) onLink(call func(ns *netlab.NS, name string) error) glua.LGFunction {
+	return s.inNS(2, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+		return nil, call(ns, argLinkName(L, 1))
+	})
+}
+
+// argNames reads a link name or a list of them.
+func argNames(L *glua.LState, n int) []string {
+	names, err := stringList(L, L.Get(n), "names")
+	if err != nil || len(names) == 0 {
+		argErr(L, n, "a link name or a list of names expected")
+	}
+	return names
+}
+
+// argRoute reads a route: dst (argument 1) and the options via= and dev=
+// (a new route needs one of them).
+func argRoute(L *glua.LState, o options, add bool) (dst, via, dev string) {
+	dst = argString(L, 1, "destination (\"default\", a CIDR like \"10.0.0.0/8\" or an IP)")
+	if err := netlab.CheckRouteDst(dst); err != nil {
+		argErr(L, 1, err.Error())
+	}
+	via, dev = o.String("via", ""), o.String("dev", "")
+	if via != "" && net.ParseIP(via) == nil {
+		argErr(L, 2, fmt.Sprintf("option via %q: want an IP address", via))
+	}
+	if add && via == "" && dev == "" {
+		argErr(L, 2, "a route needs via= (gateway) or dev= (link)")
+	}
+	return dst, via, dev
+}
+
+func routesTable(L *glua.LState, rs []netlab.RouteInfo) *glua.LTable {
+	t := L.CreateTable(len(rs), 0)
+	for _, r := range rs {
+		e := L.NewTable()
+		for k, v := range map[string]string{"dst": r.Dst, "via": r.Via, "dev": r.Dev, "src": r.Src, "scope": r.Scope, "proto": r.Proto, "family": r.FamilyName()} {
+			e.RawSetString(k, glua.LString(v))
+		}
+		t.Append(e)
+	}
+	return t
+}
+
 // optsOrWhere reads argument n as an options table with keys valid and ns
 // (returning it and its ns) or as a where value (and empty options).
 func optsOrWhere(L *glua.LState, n int, valid ...string) (options, glua.LValue) {
@@ -235,227 +353,6 @@ func linksTable(L *glua.LState, ls []netlab.LinkInfo) *glua.LTable {
 		t.Append(linkTable(L, l))
 	}
 	return t
-}
-
-func (s *Session) netLinks(L *glua.LState) int {
-	ns, done := s.netOpen(L, L.Get(1), 1)
-	defer done()
-	ls, err := ns.Links()
-	if err != nil {
-		return raise(L, "net.links", err)
-	}
-	L.Push(linksTable(L, ls))
-	return 1
-}
-
-func (s *Session) netLink(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	ns, done := s.netOpen(L, L.Get(2), 2)
-	defer done()
-	l, err := ns.Link(name)
-	if err != nil {
-		return raise(L, "net.link", err)
-	}
-	L.Push(linkTable(L, l))
-	return 1
-}
-
-// netSimple binds a call on one link: name, [where].
-func (s *Session) netSimple(op string, call func(ns *netlab.NS, name string) error) glua.LGFunction {
-	return func(L *glua.LState) int {
-		name := argLinkName(L, 1)
-		ns, done := s.netOpen(L, L.Get(2), 2)
-		defer done()
-		if err := call(ns, name); err != nil {
-			return raise(L, "net."+op, err)
-		}
-		return 0
-	}
-}
-
-func (s *Session) netMaster(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	br := argLinkName(L, 2)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.SetMaster(name, br); err != nil {
-		return raise(L, "net.master", err)
-	}
-	return 0
-}
-
-func (s *Session) netMTU(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	mtu := argInt(L, 2, "mtu", 68, 65535)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.SetMTU(name, mtu); err != nil {
-		return raise(L, "net.mtu", err)
-	}
-	return 0
-}
-
-func (s *Session) netAddr(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	cidr := argCIDR(L, 2)
-	o, where := optsOrWhere(L, 3, "nodad")
-	nodad := o.Bool("nodad", false)
-	ns, done := s.netOpen(L, where, 3)
-	defer done()
-	if err := ns.AddAddr(name, cidr, nodad); err != nil {
-		return raise(L, "net.addr", err)
-	}
-	return 0
-}
-
-func (s *Session) netDelAddr(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	cidr := argCIDR(L, 2)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.DelAddr(name, cidr); err != nil {
-		return raise(L, "net.deladdr", err)
-	}
-	return 0
-}
-
-func (s *Session) netSetns(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	if L.Get(2) == glua.LNil {
-		return argErr(L, 2, "target namespace expected: "+whereDoc)
-	}
-	to, done1 := s.netOpen(L, L.Get(2), 2)
-	defer done1()
-	from, done2 := s.netOpen(L, L.Get(3), 3)
-	defer done2()
-	if err := from.MoveTo(name, to); err != nil {
-		return raise(L, "net.setns", err)
-	}
-	return 0
-}
-
-func (s *Session) netVeth(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	peer := argLinkName(L, 2)
-	o, where := optsOrWhere(L, 3, "peer_ns", "up")
-	up := o.Bool("up", false)
-	ns, done := s.netOpen(L, where, 3)
-	defer done()
-	pns := ns
-	if o.Has("peer_ns") {
-		p, d := s.netOpen(L, o.Value("peer_ns"), 3)
-		defer d()
-		pns = p
-	}
-	if err := ns.AddVeth(name, peer, pns); err != nil {
-		return raise(L, "net.veth", err)
-	}
-	if up {
-		if err := ns.SetUp(name); err != nil {
-			return raise(L, "net.veth", err)
-		}
-		if err := pns.SetUp(peer); err != nil {
-			return raise(L, "net.veth", err)
-		}
-	}
-	return 0
-}
-
-func (s *Session) netBridge(L *glua.LState) int {
-	name := argLinkName(L, 1)
-	o, where := optsOrWhere(L, 2, "addr", "up", "forward_delay")
-	addr := o.String("addr", "")
-	if addr != "" {
-		if err := netlab.CheckCIDR(addr); err != nil {
-			return argErr(L, 2, "option addr: "+err.Error())
-		}
-	}
-	fd := o.Number("forward_delay", 0, 0, 30)
-	up := o.Bool("up", true)
-	ns, done := s.netOpen(L, where, 2)
-	defer done()
-	if err := ns.AddBridge(name, fd == 0); err != nil {
-		return raise(L, "net.bridge", err)
-	}
-	if addr != "" {
-		if err := ns.AddAddr(name, addr, true); err != nil {
-			return raise(L, "net.bridge", err)
-		}
-	}
-	if up {
-		if err := ns.SetUp(name); err != nil {
-			return raise(L, "net.bridge", err)
-		}
-	}
-	return 0
-}
-
-func (s *Session) netWaitUp(L *glua.LState) int {
-	names, err := stringList(L, L.Get(1), "names")
-	if err != nil || len(names) == 0 {
-		return argErr(L, 1, "a link name or a list of names expected")
-	}
-	o, where := optsOrWhere(L, 2, "timeout")
-	timeout := o.Number("timeout", 5, 0.001, 3600)
-	ns, done := s.netOpen(L, where, 2)
-	defer done()
-	if err := ns.WaitUp(seconds(timeout), names...); err != nil {
-		return raise(L, "net.wait_up", err)
-	}
-	return 0
-}
-
-func (s *Session) netRoutes(L *glua.LState) int {
-	ns, done := s.netOpen(L, L.Get(1), 1)
-	defer done()
-	rs, err := ns.Routes()
-	if err != nil {
-		return raise(L, "net.routes", err)
-	}
-	t := L.NewTable()
-	for _, r := range rs {
-		e := L.NewTable()
-		e.RawSetString("dst", glua.LString(r.Dst))
-		e.RawSetString("via", glua.LString(r.Via))
-		e.RawSetString("dev", glua.LString(r.Dev))
-		e.RawSetString("src", glua.LString(r.Src))
-		e.RawSetString("scope", glua.LString(r.Scope))
-		e.RawSetString("proto", glua.LString(r.Proto))
-		e.RawSetString("family", glua.LString(r.FamilyName()))
-		t.Append(e)
-	}
-	L.Push(t)
-	return 1
-}
-
-// netRoute binds route_add and route_del: dst, [{via=, dev=, ns=}].
-func (s *Session) netRoute(op string) glua.LGFunction {
-	return func(L *glua.LState) int {
-		dst := argString(L, 1, "destination (\"default\", a CIDR like \"10.0.0.0/8\" or an IP)")
-		if err := netlab.CheckRouteDst(dst); err != nil {
-			return argErr(L, 1, err.Error())
-		}
-		o, where := optsOrWhere(L, 2, "via", "dev")
-		via, dev := o.String("via", ""), o.String("dev", "")
-		if via != "" && net.ParseIP(via) == nil {
-			return argErr(L, 2, fmt.Sprintf("option via %q: want an IP address", via))
-		}
-		if op == "add" && via == "" && dev == "" {
-			return argErr(L, 2, "a route needs via= (gateway) or dev= (link)")
-		}
-		ns, done := s.netOpen(L, where, 2)
-		defer done()
-		var err error
-		if op == "add" {
-			err = ns.AddRoute(dst, via, dev)
-		} else {
-			err = ns.DelRoute(dst, via, dev)
-		}
-		if err != nil {
-			return fail(L, "net.route_"+op, 2, err)
-		}
-		return 0
-	}
 }
 
 func (s *Session) netPing(L *glua.LState) int {

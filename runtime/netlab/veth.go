@@ -48,3 +48,17 @@ func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up boo
 	}
 	return kerr.New(call, ns.h.LinkAdd(v), linkRules)
 }
+
+// AddVethUp is AddVeth, then both ends brought up.
+func (ns *NS) AddVethUp(name, peerName string, peerNS *NS) error {
+	if err := ns.AddVeth(name, peerName, peerNS); err != nil {
+		return err
+	}
+	if peerNS == nil {
+		peerNS = ns
+	}
+	if err := ns.SetUp(name); err != nil {
+		return err
+	}
+	return peerNS.SetUp(peerName)
+}
