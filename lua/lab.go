@@ -3,9 +3,7 @@ package lua
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,107 +88,55 @@ var labMethods = []Func{
 		Example: "lab:close()"},
 }
 
-var nodeMethods = []Func{
-	{Name: "run", Args: "(cmd, [{stdin=}])", Method: (*Session).nodeRun,
-		Doc:     "Runs a command inside the node (its network namespace and the others it has), output captured. cmd is a shell line or an argv list. Returns stdout, exit code, stderr.",
-		Example: "local out, code = lab.h1:run\"ip -br a\""},
-	{Name: "shell", Args: "([argv])", Method: (*Session).nodeShell,
-		Doc:     "Opens an interactive shell ($SHELL or /bin/sh; or argv) inside the node with its variables set, and waits for it. Returns the exit code.",
-		Example: "lab.ad_dc:shell()"},
-	{Name: "ping", Args: "(other, [{count=, timeout=}])", Method: (*Session).nodePing,
-		Doc:     "Pings another node (a node or its name: its first address) or an IP from inside this node. Returns RTTs in ms and a message when replies were lost.",
-		Example: "assert(#lab.h1:ping(\"h2\") == 1)"},
-	{Name: "links", Args: "()", Method: (*Session).nodeLinks, Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
-	{Name: "helper", Args: "()", Method: (*Session).nodeHelper,
-		Doc:     "The path of the node's generated nsenter.sh: run it (with a command or none for a shell) from any terminal to enter the node with its variables, as Samba's st/ENV/nsenter.sh.",
-		Example: "print(lab.ad_dc:helper())"},
-}
-
 func (s *Session) installLabTypes() {
-	L := s.L
-	lmeth := s.methodTable("lab", "lab:", labMethods, nil)
-	mt := L.NewTypeMetatable(labType)
-	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
+	s.typeMetatable(labType, s.methodTable("lab", "lab:", labMethods, nil), func(L *glua.LState, key string) glua.LValue {
 		l := checkLab(L, 1).l
-		key := L.CheckString(2)
-		if m := lmeth.RawGetString(key); m != glua.LNil {
-			L.Push(m)
-			return 1
-		}
 		switch key {
 		case "name":
-			L.Push(glua.LString(l.Name()))
+			return glua.LString(l.Name())
 		case "dir":
-			L.Push(glua.LString(l.Dir()))
+			return glua.LString(l.Dir())
 		case "pinned":
-			L.Push(glua.LBool(l.Pinned()))
+			return glua.LBool(l.Pinned())
 		case "pin_message":
-			L.Push(glua.LString(pinMessage(l)))
+			return glua.LString(pinMessage(l))
 		case "path":
-			if p := l.Path(); p != "" {
-				L.Push(glua.LString(p))
-			} else {
-				L.Push(glua.LNil)
-			}
-		default:
-			if n := l.Node(key); n != nil {
-				L.Push(s.nodeUD(n))
-			} else {
-				L.Push(glua.LNil)
-			}
+			return optLString(l.Path())
+		}
+		if n := l.Node(key); n != nil {
+			return s.nodeUD(n)
+		}
+		return glua.LNil
+	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
+	s.installNodeType()
+}
+
+// typeMetatable makes the metatable of a userdata type: obj.KEY is a
+// method of meth, else what field says (nil for none); text is tostring(obj).
+func (s *Session) typeMetatable(typ string, meth *glua.LTable, field func(L *glua.LState, key string) glua.LValue, text func(L *glua.LState) string) {
+	L := s.L
+	mt := L.NewTypeMetatable(typ)
+	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
+		key := L.CheckString(2)
+		if m := meth.RawGetString(key); m != glua.LNil {
+			L.Push(m)
+		} else {
+			L.Push(field(L, key))
 		}
 		return 1
 	}))
 	L.SetField(mt, "__tostring", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LString(checkLab(L, 1).l.String()))
+		L.Push(glua.LString(text(L)))
 		return 1
 	}))
+}
 
-	nmeth := s.methodTable("node", "node:", nodeMethods, nil)
-	nmt := L.NewTypeMetatable(nodeType)
-	L.SetField(nmt, "__index", L.NewFunction(func(L *glua.LState) int {
-		n := nodeOf(L, 1)
-		key := L.CheckString(2)
-		if m := nmeth.RawGetString(key); m != glua.LNil {
-			L.Push(m)
-			return 1
-		}
-		switch key {
-		case "name":
-			L.Push(glua.LString(n.Name))
-		case "ip":
-			L.Push(glua.LString(n.IP()))
-		case "addrs":
-			L.Push(strList(L, n.Addrs()))
-		case "path":
-			L.Push(glua.LString(n.Path()))
-		case "pid":
-			if pid := n.HolderPID(); pid != 0 {
-				L.Push(glua.LNumber(pid))
-			} else {
-				L.Push(glua.LNil)
-			}
-		case "hostname":
-			L.Push(glua.LString(n.Hostname()))
-		case "env":
-			t := L.NewTable()
-			for k, v := range n.Env() {
-				t.RawSetString(k, glua.LString(v))
-			}
-			L.Push(t)
-		default:
-			L.Push(glua.LNil)
-		}
-		return 1
-	}))
-	L.SetField(nmt, "__tostring", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LString(nodeOf(L, 1).String()))
-		return 1
-	}))
-	L.SetField(nmt, "__eq", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LBool(nodeOf(L, 1) == nodeOf(L, 2)))
-		return 1
-	}))
+// optLString is s as a Lua string, nil when empty.
+func optLString(s string) glua.LValue {
+	if s == "" {
+		return glua.LNil
+	}
+	return glua.LString(s)
 }
 
 // pinMessage says why a lab that would pin is not pinned, with what to do.
@@ -225,35 +171,12 @@ func checkOpenLab(L *glua.LState, n int) *luaLab {
 	return l
 }
 
-func (s *Session) nodeUD(n *netlab.Node) *glua.LUserData {
-	ud := s.L.NewUserData()
-	ud.Value = n
-	s.L.SetMetatable(ud, s.L.GetTypeMetatable(nodeType))
+// newUD wraps v as a userdata of type typ.
+func newUD(L *glua.LState, typ string, v any) *glua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = v
+	L.SetMetatable(ud, L.GetTypeMetatable(typ))
 	return ud
-}
-
-// nodeOf is the node in argument n, closed lab or not (for __index).
-func nodeOf(L *glua.LState, n int) *netlab.Node {
-	if ud, ok := L.Get(n).(*glua.LUserData); ok {
-		if nd, ok := ud.Value.(*netlab.Node); ok {
-			return nd
-		}
-	}
-	argErr(L, n, "lab node expected")
-	return nil
-}
-
-func checkNode(L *glua.LState, n int) *netlab.Node {
-	if ud, ok := L.Get(n).(*glua.LUserData); ok {
-		if nd, ok := ud.Value.(*netlab.Node); ok {
-			if nd.Lab().Closed() {
-				raiseErr(L, fmt.Errorf("the lab of node %s is closed", nd.Name))
-			}
-			return nd
-		}
-	}
-	argErr(L, n, "lab node expected (call methods with a colon: lab.h1:run\"ip a\")")
-	return nil
 }
 
 // ---- net.lab and the lab's methods ----
@@ -291,10 +214,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	if msg := pinMessage(l); msg != "" {
 		fmt.Fprintf(os.Stderr, "nsh: lab %s: %s\n", name, msg)
 	}
-	ud := L.NewUserData()
-	ud.Value = ll
-	L.SetMetatable(ud, L.GetTypeMetatable(labType))
-	L.Push(ud)
+	L.Push(newUD(L, labType, ll))
 	return 1
 }
 
@@ -399,7 +319,7 @@ func (s *Session) labLink(L *glua.LState) int {
 		for _, b := range l.Bridges() {
 			names = append(names, b.Name)
 		}
-		return argErr(L, 3, fmt.Sprintf("lab %s has no bridge %q (bridges: %s; make it first with lab:bridge)", l.Name(), bridge, dash(strings.Join(names, ", "))))
+		return argErr(L, 3, fmt.Sprintf("lab %s has no bridge %q (bridges: %s; make it first with lab:bridge)", l.Name(), bridge, orNone(names)))
 	}
 	o := argOptions(L, 4, "ifname", "brname", "addr")
 	addr := o.String("addr", "")
@@ -423,10 +343,15 @@ func nodeNames(l *netlab.Lab) string {
 	for _, n := range l.Nodes() {
 		ns = append(ns, n.Name)
 	}
-	if len(ns) == 0 {
+	return orNone(ns)
+}
+
+// orNone lists names, or says there are none yet.
+func orNone(names []string) string {
+	if len(names) == 0 {
 		return "none yet"
 	}
-	return strings.Join(ns, ", ")
+	return strings.Join(names, ", ")
 }
 
 func (s *Session) labWait(L *glua.LState) int {
@@ -459,120 +384,23 @@ func (s *Session) labPingall(L *glua.LState) int {
 	return 1
 }
 
-// ---- node methods ----
-
-// argArgv reads argument n as a shell line (run through /bin/sh -c) or an
-// argv list.
-func argArgv(L *glua.LState, n int) []string {
-	if v, ok := L.Get(n).(glua.LString); ok {
-		return []string{"/bin/sh", "-c", string(v)}
-	}
-	list, err := stringList(L, L.Get(n), "argv")
-	if _, isTable := L.Get(n).(*glua.LTable); !isTable || err != nil || len(list) == 0 {
-		argErr(L, n, "a command string (\"ip a\") or a non-empty argv list expected, got "+describe(L.Get(n)))
-	}
-	return list
-}
-
-func (s *Session) nodeRun(L *glua.LState) int {
-	n := checkNode(L, 1)
-	argv := argArgv(L, 2)
-	stdin := argOptions(L, 3, "stdin").String("stdin", "")
-	spec, err := n.Command(argv)
-	if err != nil {
-		return raise(L, "node:run", err)
-	}
-	out, code, errOut, err := s.runCaptured(spec, stdin)
-	if err != nil {
-		return raise(L, "node:run", err)
-	}
-	L.Push(glua.LString(out))
-	L.Push(glua.LNumber(code))
-	L.Push(glua.LString(errOut))
-	return 3
-}
-
-func (s *Session) nodeShell(L *glua.LState) int {
-	n := checkNode(L, 1)
-	argv := []string{os.Getenv("SHELL")}
-	if argv[0] == "" {
-		argv[0] = "/bin/sh"
-	}
-	if L.Get(2) != glua.LNil {
-		list, err := stringList(L, L.Get(2), "argv")
-		if err != nil || len(list) == 0 {
-			return argErr(L, 2, "argv list expected ({\"/bin/bash\", \"--norc\"})")
-		}
-		argv = list
-	}
-	fmt.Fprintf(os.Stderr, "nsh: entering node %s of lab %s (exit the shell to come back)\n", n.Name, n.Lab().Name())
-	spec, err := n.Command(argv)
-	if err != nil {
-		return raise(L, "node:shell", err)
-	}
-	s.Flush()
-	p, err := nsproc.Start(spec)
-	if err != nil {
-		return raise(L, "node:shell", err)
-	}
-	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
-	st, err := p.Wait(s.Context())
-	it.Forget()
-	if err != nil {
-		stopChild(p)
-		return raise(L, "node:shell", err)
-	}
-	L.Push(glua.LNumber(st.Code))
-	return 1
-}
-
-func (s *Session) nodePing(L *glua.LState) int {
-	n := checkNode(L, 1)
-	var dst string
-	switch v := L.Get(2).(type) {
-	case glua.LString:
-		if o := n.Lab().Node(string(v)); o != nil {
-			if dst = o.IP(); dst == "" {
-				return argErr(L, 2, fmt.Sprintf("node %s has no address yet (lab:link it with addr=)", o.Name))
-			}
-		} else if net.ParseIP(string(v)) != nil {
-			dst = string(v)
-		} else {
-			return argErr(L, 2, fmt.Sprintf("%q is neither a node of lab %s (%s) nor an IP address", string(v), n.Lab().Name(), nodeNames(n.Lab())))
-		}
-	case *glua.LUserData:
-		o := checkNode(L, 2)
-		if dst = o.IP(); dst == "" {
-			return argErr(L, 2, fmt.Sprintf("node %s has no address yet", o.Name))
-		}
-	default:
-		return argErr(L, 2, "a node, a node name or an IP address expected, got "+describe(L.Get(2)))
-	}
-	o := argOptions(L, 3, "count", "timeout")
-	count := o.Int("count", 1, 1, 1000)
-	timeout := o.Number("timeout", 1, 0.001, 3600)
-	rtts, err := n.NS().Ping(dst, count, seconds(timeout))
-	return pushPing(L, rtts, err)
-}
-
-func (s *Session) nodeLinks(L *glua.LState) int {
-	n := checkNode(L, 1)
-	ls, err := n.NS().Links()
-	if err != nil {
-		return raise(L, "node:links", err)
-	}
-	L.Push(withText(L, linksTable(L, ls), netlab.LinksText("links of node "+n.Name, ls)))
-	return 1
-}
-
-func (s *Session) nodeHelper(L *glua.LState) int {
-	L.Push(glua.LString(checkNode(L, 1).HelperPath()))
-	return 1
-}
-
 func (s *Session) labDot(L *glua.LState) int {
 	L.Push(glua.LString(checkLab(L, 1).l.Desc().Dot()))
 	return 1
+}
+
+// argOptSeconds reads an optional positive number of seconds.
+func argOptSeconds(L *glua.LState, n int, def float64) time.Duration {
+	switch v := L.Get(n).(type) {
+	case *glua.LNilType:
+		return seconds(def)
+	case glua.LNumber:
+		if v > 0 && v <= 3600 {
+			return seconds(float64(v))
+		}
+	}
+	argErr(L, n, "timeout in seconds expected (more than 0, at most 3600), got "+L.Get(n).String())
+	return 0
 }
 
 // seconds converts a Lua number of seconds.

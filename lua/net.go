@@ -3,7 +3,6 @@ package lua
 import (
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"nsh/runtime/cleanup"
@@ -178,11 +177,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 		if l := s.findLab(str); l != nil {
 			return l.l.Outer(), keep
 		}
-		if strings.Contains(str, "/") {
-			t = netlab.Path(str)
-		} else {
-			t = netlab.Path("/run/netns/" + str)
-		}
+		t = netlab.Named(str)
 	case *glua.LUserData:
 		switch h := v.Value.(type) {
 		case *procHandle:
@@ -307,42 +302,23 @@ func argCIDR(L *glua.LState, n int) string {
 	return cidr
 }
 
-// argOptSeconds reads an optional positive number of seconds.
-func argOptSeconds(L *glua.LState, n int, def float64) time.Duration {
-	switch v := L.Get(n).(type) {
-	case *glua.LNilType:
-		return seconds(def)
-	case glua.LNumber:
-		if v > 0 && v <= 3600 {
-			return seconds(float64(v))
-		}
-	}
-	argErr(L, n, "timeout in seconds expected (more than 0, at most 3600), got "+L.Get(n).String())
-	return 0
-}
-
 func linkTable(L *glua.LState, l netlab.LinkInfo) *glua.LTable {
 	t := L.NewTable()
-	t.RawSetString("name", glua.LString(l.Name))
+	for k, v := range map[string]string{"name": l.Name, "type": l.Type, "state": l.State, "mac": l.MAC} {
+		t.RawSetString(k, glua.LString(v))
+	}
+	for k, v := range map[string]string{"master": l.Master, "port_state": l.PortState, "peer": l.Peer} {
+		if v != "" {
+			t.RawSetString(k, glua.LString(v))
+		}
+	}
 	t.RawSetString("index", glua.LNumber(l.Index))
-	t.RawSetString("type", glua.LString(l.Type))
-	t.RawSetString("state", glua.LString(l.State))
-	t.RawSetString("flags", strList(L, l.Flags))
 	t.RawSetString("mtu", glua.LNumber(l.MTU))
-	t.RawSetString("mac", glua.LString(l.MAC))
+	t.RawSetString("flags", strList(L, l.Flags))
 	t.RawSetString("addrs", strList(L, l.Addrs))
-	if l.Master != "" {
-		t.RawSetString("master", glua.LString(l.Master))
-	}
-	if l.PortState != "" {
-		t.RawSetString("port_state", glua.LString(l.PortState))
-	}
 	if l.Type == "veth" {
 		t.RawSetString("peer_index", glua.LNumber(l.PeerIndex))
 		t.RawSetString("peer_nsid", glua.LNumber(l.PeerNSID))
-		if l.Peer != "" {
-			t.RawSetString("peer", glua.LString(l.Peer))
-		}
 	}
 	return t
 }
@@ -410,25 +386,12 @@ type dnsHub struct {
 }
 
 func (s *Session) installDNSHubType() {
-	L := s.L
-	meth := s.methodTable("hub", "hub:", dnsHubMethods, nil)
-	mt := L.NewTypeMetatable(dnsType)
-	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
-		h := checkHub(L, 1)
-		key := L.CheckString(2)
-		if m := meth.RawGetString(key); m != glua.LNil {
-			L.Push(m)
-		} else if key == "addr" {
-			L.Push(glua.LString(h.srv.Addr().String()))
-		} else {
-			L.Push(glua.LNil)
+	s.typeMetatable(dnsType, s.methodTable("hub", "hub:", dnsHubMethods, nil), func(L *glua.LState, key string) glua.LValue {
+		if h := checkHub(L, 1); key == "addr" {
+			return glua.LString(h.srv.Addr().String())
 		}
-		return 1
-	}))
-	L.SetField(mt, "__tostring", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LString("dns hub on " + checkHub(L, 1).srv.Addr().String()))
-		return 1
-	}))
+		return glua.LNil
+	}, func(L *glua.LState) string { return "dns hub on " + checkHub(L, 1).srv.Addr().String() })
 }
 
 func checkHub(L *glua.LState, n int) *dnsHub {
@@ -467,9 +430,6 @@ func argRecords(L *glua.LState, n int, v glua.LValue) map[string][]net.IP {
 }
 
 func (s *Session) netDNSHub(L *glua.LState) int {
-	if _, ok := L.Get(1).(*glua.LTable); !ok {
-		return argErr(L, 1, "table expected: net.dns_hub{addr = \"10.53.57.64\", records = {...}, ns = node}")
-	}
 	o := argOptions(L, 1, "addr", "records", "ns")
 	addr, err := netlab.DNSAddr(o.String("addr", ""))
 	if !o.Has("addr") {
@@ -484,11 +444,7 @@ func (s *Session) netDNSHub(L *glua.LState) int {
 	if err != nil {
 		return raise(L, "net.dns_hub", err)
 	}
-	h := &dnsHub{srv: srv, item: s.Reg.Add("dns hub "+addr, srv.Stop)}
-	ud := L.NewUserData()
-	ud.Value = h
-	L.SetMetatable(ud, L.GetTypeMetatable(dnsType))
-	L.Push(ud)
+	L.Push(newUD(L, dnsType, &dnsHub{srv: srv, item: s.Reg.Add("dns hub "+addr, srv.Stop)}))
 	return 1
 }
 
@@ -509,9 +465,6 @@ func (s *Session) hubSet(L *glua.LState) int {
 
 func (s *Session) netResolve(L *glua.LState) int {
 	name := argString(L, 1, "name to resolve")
-	if _, ok := L.Get(2).(*glua.LTable); !ok {
-		return argErr(L, 2, "options expected: {server = \"10.53.57.64\", ns = node}")
-	}
 	o := argOptions(L, 2, "server", "ns")
 	server := o.String("server", "")
 	if server == "" {
@@ -529,28 +482,4 @@ func (s *Session) netResolve(L *glua.LState) int {
 	}
 	L.Push(strList(L, out))
 	return 1
-}
-
-// ---- views ----
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func describeWhere(v glua.LValue, def string) string {
-	if ud, ok := v.(*glua.LUserData); ok {
-		switch h := ud.Value.(type) {
-		case *netlab.Node:
-			return "lab " + h.Lab().Name() + ", node " + h.Name
-		case *luaLab:
-			return "lab " + h.l.Name() + ", outer namespace"
-		}
-	}
-	if v == glua.LNil {
-		return "the shell's current namespace"
-	}
-	return def
 }

@@ -469,3 +469,19 @@ func (s *Session) viewLab(L *glua.LState) int {
 	L.Push(withText(L, res, v.Text()))
 	return 1
 }
+
+// describeWhere names a where value for view.links's title.
+func describeWhere(v glua.LValue, def string) string {
+	if ud, ok := v.(*glua.LUserData); ok {
+		switch h := ud.Value.(type) {
+		case *netlab.Node:
+			return "lab " + h.Lab().Name() + ", node " + h.Name
+		case *luaLab:
+			return "lab " + h.l.Name() + ", outer namespace"
+		}
+	}
+	if v == glua.LNil {
+		return "the shell's current namespace"
+	}
+	return def
+}
