@@ -164,3 +164,30 @@ func runIn(t *testing.T, n *Node, script string) string {
 	}
 	return string(b)
 }
+
+// A command joining a node's PID namespace gets no parent-death signal
+// (nsproc's one rule: Go's fork check would see getppid() == 0 and kill
+// it) and runs there, under the holder (PID 1 of that namespace).
+func TestLabAPIPidNode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a node's holder needs root")
+	}
+	l, err := NewLab(LabOptions{Name: "nshpid"})
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	n, err := l.AddNode(NodeOptions{Name: "p", Types: nsproc.PID | nsproc.Mnt})
+	must(t, err)
+	spec, err := n.Command([]string{"true"})
+	must(t, err)
+	if !CanReturn() {
+		t.Skip("entered through nsenter(1) here")
+	}
+	if _, ok := spec.Join["pid"]; !ok || !nsproc.NoPdeathsig(spec) {
+		t.Fatalf("spec joins %v, no pdeathsig %v", spec.Join, nsproc.NoPdeathsig(spec))
+	}
+	// a small number: the PID namespace's own numbering, after the holder's 1
+	if out := runIn(t, n, "echo $$"); len(out) < 2 || len(out) > 3 || out == "1\n" {
+		t.Fatalf("pid inside the node: %q", out)
+	}
+	must(t, l.Close())
+}
