@@ -206,7 +206,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
 		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true)})
 	if err != nil {
-		return raise(L, "net.lab", err)
+		return raiseErr(L, err)
 	}
 	ll := &luaLab{l: l}
 	ll.item = s.Reg.Add("lab "+name, func() error { return s.closeLab(ll) })
@@ -236,7 +236,7 @@ func (s *Session) labClose(L *glua.LState) int {
 	}
 	l.item.Forget()
 	if err := s.closeLab(l); err != nil {
-		return raise(L, "lab:close", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -249,7 +249,7 @@ func (s *Session) labBridge(L *glua.LState) int {
 		argCIDR(L, 3)
 	}
 	if err := l.l.AddBridge(name, cidr); err != nil {
-		return raise(L, "lab:bridge", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -297,7 +297,7 @@ func (s *Session) labNode(L *glua.LState) int {
 	s.Flush()
 	n, err := l.AddNode(no)
 	if err != nil {
-		return raise(L, "lab:node", err)
+		return raiseErr(L, err)
 	}
 	L.Push(s.nodeUD(n))
 	return 1
@@ -333,7 +333,7 @@ func (s *Session) labLink(L *glua.LState) int {
 		return argErr(L, 4, err.Error()+"; give ifname= and brname=")
 	}
 	if err := l.Link(n, lo); err != nil {
-		return raise(L, "lab:link", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -357,7 +357,7 @@ func orNone(names []string) string {
 func (s *Session) labWait(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
 	if err := l.l.Wait(argOptSeconds(L, 2, 10)); err != nil {
-		return raise(L, "lab:wait", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }

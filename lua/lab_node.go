@@ -111,11 +111,11 @@ func (s *Session) nodeRun(L *glua.LState) int {
 	stdin := argOptions(L, 3, "stdin").String("stdin", "")
 	spec, err := n.Command(argv)
 	if err != nil {
-		return raise(L, "node:run", err)
+		return raiseErr(L, err)
 	}
 	out, code, errOut, err := s.runCaptured(spec, stdin)
 	if err != nil {
-		return raise(L, "node:run", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LString(out))
 	L.Push(glua.LNumber(code))
@@ -139,19 +139,19 @@ func (s *Session) nodeShell(L *glua.LState) int {
 	fmt.Fprintf(os.Stderr, "nsh: entering node %s of lab %s (exit the shell to come back)\n", n.Name, n.Lab().Name())
 	spec, err := n.Command(argv)
 	if err != nil {
-		return raise(L, "node:shell", err)
+		return raiseErr(L, err)
 	}
 	s.Flush()
 	p, err := nsproc.Start(spec)
 	if err != nil {
-		return raise(L, "node:shell", err)
+		return raiseErr(L, err)
 	}
 	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
 	st, err := p.Wait(s.Context())
 	it.Forget()
 	if err != nil {
 		stopChild(p)
-		return raise(L, "node:shell", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LNumber(st.Code))
 	return 1
@@ -190,7 +190,7 @@ func (s *Session) nodeLinks(L *glua.LState) int {
 	n := checkNode(L, 1)
 	ls, err := n.NS().Links()
 	if err != nil {
-		return raise(L, "node:links", err)
+		return raiseErr(L, err)
 	}
 	L.Push(withText(L, linksTable(L, ls), netlab.LinksText("links of node "+n.Name, ls)))
 	return 1

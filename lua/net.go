@@ -442,7 +442,7 @@ func (s *Session) netDNSHub(L *glua.LState) int {
 	defer done()
 	srv, err := netlab.ServeDNSAt(ns, addr, recs)
 	if err != nil {
-		return raise(L, "net.dns_hub", err)
+		return raiseErr(L, err)
 	}
 	L.Push(newUD(L, dnsType, &dnsHub{srv: srv, item: s.Reg.Add("dns hub "+addr, srv.Stop)}))
 	return 1
@@ -452,7 +452,7 @@ func (s *Session) hubStop(L *glua.LState) int {
 	h := checkHub(L, 1)
 	h.item.Forget()
 	if err := h.srv.Stop(); err != nil {
-		return raise(L, "hub:stop", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -474,7 +474,7 @@ func (s *Session) netResolve(L *glua.LState) int {
 	defer done()
 	ips, err := netlab.Resolve(ns, server, name)
 	if err != nil {
-		return raise(L, "net.resolve", err)
+		return raiseErr(L, err)
 	}
 	out := make([]string, len(ips))
 	for i, ip := range ips {

@@ -236,7 +236,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	}
 	bidx, ok := l.bridges[o.Bridge]
 	if !ok {
-		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first: lab:bridge in Lua, Lab.AddBridge in Go)", l.name, o.Bridge)
+		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, o.Bridge)
 	}
 	var ipn *net.IPNet
 	if o.CIDR != "" {
