@@ -25,8 +25,8 @@ func (s *Session) Complete(word string) []string {
 				fields := set.Fields
 				if l, ok := v.(*glua.LUserData).Value.(*luaLab); ok {
 					fields = append([]string(nil), fields...)
-					for _, n := range l.order {
-						fields = append(fields, n.name) // lab.NAME is a node
+					for _, n := range l.l.Nodes() {
+						fields = append(fields, n.Name) // lab.NAME is a node
 					}
 				}
 				return filterPrefix(fields, partial)

@@ -3,10 +3,9 @@ package lua
 import (
 	"fmt"
 	"net"
-	"sort"
-	"strings"
 	"time"
 
+	"nsh/runtime/cleanup"
 	"nsh/runtime/netlab"
 
 	glua "github.com/yuin/gopher-lua"
@@ -22,61 +21,111 @@ const whereDoc = "where: nil (the shell's current network namespace), a pid, a p
 
 func (s *Session) netModule() *Module {
 	s.installLabTypes()
+	s.installDNSHubType()
 	return &Module{
 		Name: "net",
 		Doc: "Networking through netlink (never by running ip): links, veth pairs, bridges, addresses, routes, an ICMP ping and a " +
 			"tiny DNS responder, in the shell's current network namespace or in one named explicitly without moving the shell. " +
 			whereDoc + " And net.lab{...}: topologies of nodes and bridges inside namespaces of their own, torn down at exit.",
 		Funcs: []Func{
-			{Name: "links", Args: "([where])", Fn: s.netLinks,
+			{Name: "links", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				ls, err := ns.Links()
+				return linksTable(L, ls), err
+			}),
 				Doc: "Lists the links of a namespace: {name=, index=, type=, state=, flags=, mtu=, mac=, addrs={cidr...}, master=, " +
 					"port_state=, peer=, peer_index=, peer_nsid=}. type is veth, bridge, loopback, ...; state is the operstate (UP, DOWN, ...).",
 				Example: "for _, l in ipairs(net.links()) do print(l.name, l.type, l.state) end"},
-			{Name: "link", Args: "(name, [where])", Fn: s.netLink,
+			{Name: "link", Args: "(name, [where])", Fn: s.inNS(2, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				l, err := ns.Link(argLinkName(L, 1))
+				return linkTable(L, l), err
+			}),
 				Doc: "One link, as a record of net.links; raises ENODEV if there is none of that name.", Example: "print(net.link(\"lo\").state)"},
-			{Name: "up", Args: "(name, [where])", Fn: s.netSimple("up"),
+			{Name: "up", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetUp),
 				Doc: "Brings a link up (ip link set NAME up). Its operstate follows once it has a carrier (a veth needs its peer up too).", Example: "net.up(\"lo\")"},
-			{Name: "down", Args: "(name, [where])", Fn: s.netSimple("down"),
+			{Name: "down", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetDown),
 				Doc: "Takes a link down (ip link set NAME down).", Example: "net.down(\"veth0\")"},
-			{Name: "delete", Args: "(name, [where])", Fn: s.netSimple("delete"),
+			{Name: "delete", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).DelLink),
 				Doc: "Deletes a link; deleting one end of a veth pair deletes both, wherever the peer is.", Example: "net.delete(\"veth0\")"},
-			{Name: "nomaster", Args: "(name, [where])", Fn: s.netSimple("nomaster"),
+			{Name: "nomaster", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).NoMaster),
 				Doc: "Releases a link from its bridge (ip link set NAME nomaster).", Example: "net.nomaster(\"veth21-br\", lab)"},
-			{Name: "master", Args: "(name, bridge, [where])", Fn: s.netMaster,
+			{Name: "master", Args: "(name, bridge, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.SetMaster(argLinkName(L, 1), argLinkName(L, 2))
+			}),
 				Doc:     "Makes a link a port of a bridge (ip link set NAME master BRIDGE). EXFULL when the bridge has 1023 ports already.",
 				Example: "net.master(\"testenv-veth1\", \"selftest0\", lab)"},
-			{Name: "mtu", Args: "(name, mtu, [where])", Fn: s.netMTU,
+			{Name: "mtu", Args: "(name, mtu, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.SetMTU(argLinkName(L, 1), argInt(L, 2, "mtu", 68, 65535))
+			}),
 				Doc: "Sets a link's MTU (68..65535 for IPv4 links; the kernel checks the device's range).", Example: "net.mtu(\"veth0\", 1400)"},
-			{Name: "addr", Args: "(name, cidr, [{nodad=, ns=}])", Fn: s.netAddr,
+			{Name: "addr", Args: "(name, cidr, [{nodad=, ns=}])", Fn: s.inNS(3, []string{"nodad"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.AddAddr(argLinkName(L, 1), argCIDR(L, 2), o.Bool("nodad", false))
+			}),
 				Doc: "Adds an IPv4 or IPv6 address in CIDR form (\"10.53.57.21/24\", \"fd00::21/64\"). nodad=true skips IPv6 duplicate " +
 					"address detection, so the address is usable at once instead of tentative for about a second. The third argument may also be a where value.",
 				Example: "net.addr(\"veth21\", \"10.53.57.21/24\", {ns = lab.ad_dc})\nnet.addr(\"veth0\", \"fd00::1/64\", {nodad = true})"},
-			{Name: "deladdr", Args: "(name, cidr, [where])", Fn: s.netDelAddr,
+			{Name: "deladdr", Args: "(name, cidr, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				return nil, ns.DelAddr(argLinkName(L, 1), argCIDR(L, 2))
+			}),
 				Doc: "Removes an address (CIDR form) from a link.", Example: "net.deladdr(\"veth0\", \"10.53.57.1/24\")"},
-			{Name: "setns", Args: "(name, to, [where])", Fn: s.netSetns,
+			{Name: "setns", Args: "(name, to, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, from *netlab.NS, _ options) (glua.LValue, error) {
+				name := argLinkName(L, 1)
+				if L.Get(2) == glua.LNil {
+					argErr(L, 2, "target namespace expected: "+whereDoc)
+				}
+				to, done := s.netOpen(L, L.Get(2), 2)
+				defer done()
+				return nil, from.MoveTo(name, to)
+			}),
 				Doc: "Moves a link into another network namespace (ip link set NAME netns TO). to: a pid, process handle, pinned name, path, " +
 					"lab or lab node. The kernel takes the link down and drops its addresses on the way.",
 				Example: "net.setns(\"testenv-veth1\", lab, lab.pc)"},
-			{Name: "veth", Args: "(name, peer, [{ns=, peer_ns=, up=}])", Fn: s.netVeth,
+			{Name: "veth", Args: "(name, peer, [{ns=, peer_ns=, up=}])", Fn: s.inNS(3, []string{"peer_ns", "up"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				name, peer, pns := argLinkName(L, 1), argLinkName(L, 2), ns
+				if o.Has("peer_ns") {
+					p, done := s.netOpen(L, o.Value("peer_ns"), 3)
+					defer done()
+					pns = p
+				}
+				if o.Bool("up", false) {
+					return nil, ns.AddVethUp(name, peer, pns)
+				}
+				return nil, ns.AddVeth(name, peer, pns)
+			}),
 				Doc: "Creates a veth pair: name in ns (default: current), peer in peer_ns (default: the same namespace). The peer is created " +
 					"directly in its namespace, so nothing moves afterwards. up=true brings both ends up.",
 				Example: "net.veth(\"veth0\", \"veth1\", {peer_ns = h, up = true})"},
-			{Name: "bridge", Args: "(name, [{ns=, addr=, up=, forward_delay=}])", Fn: s.netBridge,
+			{Name: "bridge", Args: "(name, [{ns=, addr=, up=, forward_delay=}])", Fn: s.inNS(2, []string{"addr", "up", "forward_delay"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				name := argLinkName(L, 1)
+				bo := netlab.BridgeOptions{KeepForwardDelay: o.Number("forward_delay", 0, 0, 30) != 0, CIDR: o.String("addr", ""), Up: o.Bool("up", true)}
+				if err := netlab.CheckCIDR(bo.CIDR); bo.CIDR != "" && err != nil {
+					argErr(L, 2, "option addr: "+err.Error())
+				}
+				return nil, ns.NewBridge(name, bo)
+			}),
 				Doc: "Creates a bridge (STP off). forward_delay defaults to 0, so a new port forwards at once instead of spending 15 s " +
 					"listening and learning (any other value keeps the kernel default of 15 s); addr gives it an address; up (default true) brings it up.",
 				Example: "net.bridge(\"br0\", {addr = \"10.53.57.11/24\"})"},
-			{Name: "wait_up", Args: "(names, [{ns=, timeout=}])", Fn: s.netWaitUp,
+			{Name: "wait_up", Args: "(names, [{ns=, timeout=}])", Fn: s.inNS(2, []string{"timeout"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.WaitUp(seconds(o.Number("timeout", 5, 0.001, 3600)), argNames(L, 1)...)
+			}),
 				Doc: "Waits (default 5 s) until every named link is up with operstate UP, by listening to netlink link " +
 					"notifications (never sleeping). A link set up is not at once UP: the kernel's link watcher first checks the carrier " +
 					"(a veth has one when its peer is up too). names: a name or a list.",
 				Example: "net.up(\"veth0\", a); net.up(\"veth1\", b)\nnet.wait_up(\"veth0\", {ns = a})"},
-			{Name: "routes", Args: "([where])", Fn: s.netRoutes,
+			{Name: "routes", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+				rs, err := ns.Routes()
+				return routesTable(L, rs), err
+			}),
 				Doc:     "The main routing table: {dst=, via=, dev=, src=, scope=, proto=, family=} (dst \"default\" for the default route).",
 				Example: "for _, r in ipairs(net.routes()) do print(r.dst, r.via, r.dev) end"},
-			{Name: "route_add", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.netRoute("add"),
+			{Name: "route_add", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.inNS(2, []string{"via", "dev"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.AddRoute(argRoute(L, o, true))
+			}),
 				Doc: "Adds a route: dst is \"default\", a CIDR or an IP; via a gateway; dev a link. ENETUNREACH: the gateway is not on " +
 					"any connected network.", Example: "net.route_add(\"default\", {via = \"10.53.57.63\", ns = lab})"},
-			{Name: "route_del", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.netRoute("del"),
+			{Name: "route_del", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.inNS(2, []string{"via", "dev"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
+				return nil, ns.DelRoute(argRoute(L, o, false))
+			}),
 				Doc: "Deletes a route given as for route_add.", Example: "net.route_del(\"default\", {ns = lab})"},
 			{Name: "ping", Args: "(dst, [{count=, timeout=, ns=}])", Fn: s.netPing,
 				Doc: "Sends ICMP echo requests (written in Go) to an IPv4/IPv6 literal, one after the other, each waiting up to timeout " +
@@ -123,30 +172,26 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 			argErr(L, argn, "empty namespace name: "+whereDoc)
 		}
 		if n := s.findNode(str); n != nil {
-			return n.ns(), keep
+			return n.NS(), keep
 		}
 		if l := s.findLab(str); l != nil {
 			return l.l.Outer(), keep
 		}
-		if strings.Contains(str, "/") {
-			t = netlab.Path(str)
-		} else {
-			t = netlab.Path("/run/netns/" + str)
-		}
+		t = netlab.Named(str)
 	case *glua.LUserData:
 		switch h := v.Value.(type) {
 		case *procHandle:
 			t = netlab.PID(h.p.Pid)
 		case *luaLab:
-			if h.closed {
+			if h.l.Closed() {
 				argErr(L, argn, "the lab is closed")
 			}
 			return h.l.Outer(), keep
-		case *luaNode:
-			if h.lab.closed {
+		case *netlab.Node:
+			if h.Lab().Closed() {
 				argErr(L, argn, "the node's lab is closed")
 			}
-			return h.ns(), keep
+			return h.NS(), keep
 		default:
 			argErr(L, argn, "unknown userdata: "+whereDoc)
 		}
@@ -160,397 +205,150 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 	return ns, func() { ns.Close() }
 }
 
-// optsOrWhere reads argument n as an options table (returning its ns= and
-// the table) or as a where value.
-func (s *Session) optsOrWhere(L *glua.LState, n int, allowed ...string) (*glua.LTable, glua.LValue) {
-	v := L.Get(n)
-	t, ok := v.(*glua.LTable)
-	if !ok {
-		return nil, v
-	}
-	ok2 := map[string]bool{"ns": true}
-	for _, a := range allowed {
-		ok2[a] = true
-	}
-	var bad string
-	t.ForEach(func(k, _ glua.LValue) {
-		if ks, ok := k.(glua.LString); !ok || !ok2[string(ks)] {
-			bad = k.String()
+// inNS binds a call in the namespace argument n names: a where value or,
+// when the call takes options (valid), the ns= of an options table there.
+// fn reads the other arguments, calls runtime and returns the result (nil
+// for none).
+func (s *Session) inNS(n int, valid []string, fn func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error)) glua.LGFunction {
+	return func(L *glua.LState) int {
+		o, where := options{L: L, n: n, t: L.NewTable()}, L.Get(n)
+		if valid != nil {
+			o, where = optsOrWhere(L, n, valid...)
 		}
+		ns, done := s.netOpen(L, where, n)
+		defer done()
+		v, err := fn(L, ns, o)
+		if err != nil {
+			return raiseErr(L, err)
+		}
+		if v == nil {
+			return 0
+		}
+		L.Push(v)
+		return 1
+	}
+}
+
+// onLink binds a call on one link: (name, [where]).
+func (s *Session) onLink(call func(ns *netlab.NS, name string) error) glua.LGFunction {
+	return s.inNS(2, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
+		return nil, call(ns, argLinkName(L, 1))
 	})
-	if bad != "" {
-		var names []string
-		for k := range ok2 {
-			names = append(names, k)
+}
+
+// argNames reads a link name or a list of them.
+func argNames(L *glua.LState, n int) []string {
+	names, err := stringList(L, L.Get(n), "names")
+	if err != nil || len(names) == 0 {
+		argErr(L, n, "a link name or a list of names expected")
+	}
+	return names
+}
+
+// argRoute reads a route: dst (argument 1) and the options via= and dev=
+// (a new route needs one of them).
+func argRoute(L *glua.LState, o options, add bool) (dst, via, dev string) {
+	dst = argString(L, 1, "destination (\"default\", a CIDR like \"10.0.0.0/8\" or an IP)")
+	if err := netlab.CheckRouteDst(dst); err != nil {
+		argErr(L, 1, err.Error())
+	}
+	via, dev = o.String("via", ""), o.String("dev", "")
+	if via != "" && net.ParseIP(via) == nil {
+		argErr(L, 2, fmt.Sprintf("option via %q: want an IP address", via))
+	}
+	if add && via == "" && dev == "" {
+		argErr(L, 2, "a route needs via= (gateway) or dev= (link)")
+	}
+	return dst, via, dev
+}
+
+func routesTable(L *glua.LState, rs []netlab.RouteInfo) *glua.LTable {
+	t := L.CreateTable(len(rs), 0)
+	for _, r := range rs {
+		e := L.NewTable()
+		for k, v := range map[string]string{"dst": r.Dst, "via": r.Via, "dev": r.Dev, "src": r.Src, "scope": r.Scope, "proto": r.Proto, "family": r.FamilyName()} {
+			e.RawSetString(k, glua.LString(v))
 		}
-		sort.Strings(names)
-		argErr(L, n, fmt.Sprintf("unknown option %q (valid options: %s)", bad, strings.Join(names, ", ")))
-	}
-	return t, t.RawGetString("ns")
-}
-
-func checkName(L *glua.LState, n int) string {
-	v, ok := L.Get(n).(glua.LString)
-	if !ok || v == "" {
-		argErr(L, n, "link name expected (a string like \"veth0\"), got "+typeName(L.Get(n)))
-	}
-	if len(v) > 15 || strings.ContainsAny(string(v), "/ \t\n") {
-		argErr(L, n, fmt.Sprintf("bad link name %q: at most 15 bytes (IFNAMSIZ-1), no '/' or spaces", string(v)))
-	}
-	return string(v)
-}
-
-func checkCIDR(L *glua.LState, n int) string {
-	v, ok := L.Get(n).(glua.LString)
-	if !ok {
-		argErr(L, n, "address in CIDR form expected (\"10.53.57.21/24\" or \"fd00::1/64\"), got "+typeName(L.Get(n)))
-	}
-	if _, _, err := net.ParseCIDR(string(v)); err != nil {
-		argErr(L, n, fmt.Sprintf("bad address %q: want CIDR form like \"10.53.57.21/24\" or \"fd00::1/64\"", string(v)))
-	}
-	return string(v)
-}
-
-func optString(L *glua.LState, t *glua.LTable, key string, n int) string {
-	if t == nil {
-		return ""
-	}
-	v := t.RawGetString(key)
-	switch v := v.(type) {
-	case *glua.LNilType:
-		return ""
-	case glua.LString:
-		return string(v)
-	}
-	argErr(L, n, fmt.Sprintf("option %s must be a string, got %s", key, typeName(v)))
-	return ""
-}
-
-func optBool(L *glua.LState, t *glua.LTable, key string, n int, def bool) bool {
-	if t == nil {
-		return def
-	}
-	switch v := t.RawGetString(key).(type) {
-	case *glua.LNilType:
-		return def
-	case glua.LBool:
-		return bool(v)
-	default:
-		argErr(L, n, fmt.Sprintf("option %s must be true or false, got %s", key, typeName(v)))
-	}
-	return def
-}
-
-func optNumber(L *glua.LState, t *glua.LTable, key string, n int, def, lo, hi float64) float64 {
-	if t == nil {
-		return def
-	}
-	switch v := t.RawGetString(key).(type) {
-	case *glua.LNilType:
-		return def
-	case glua.LNumber:
-		if float64(v) < lo || float64(v) > hi {
-			argErr(L, n, fmt.Sprintf("option %s must be from %g to %g, got %g", key, lo, hi, float64(v)))
-		}
-		return float64(v)
-	default:
-		argErr(L, n, fmt.Sprintf("option %s must be a number, got %s", key, typeName(v)))
-	}
-	return def
-}
-
-func linkTable(L *glua.LState, l netlab.LinkInfo) *glua.LTable {
-	t := L.NewTable()
-	t.RawSetString("name", glua.LString(l.Name))
-	t.RawSetString("index", glua.LNumber(l.Index))
-	t.RawSetString("type", glua.LString(l.Type))
-	t.RawSetString("state", glua.LString(l.State))
-	t.RawSetString("flags", strList(L, l.Flags))
-	t.RawSetString("mtu", glua.LNumber(l.MTU))
-	t.RawSetString("mac", glua.LString(l.MAC))
-	t.RawSetString("addrs", strList(L, l.Addrs))
-	if l.Master != "" {
-		t.RawSetString("master", glua.LString(l.Master))
-	}
-	if l.PortState != "" {
-		t.RawSetString("port_state", glua.LString(l.PortState))
-	}
-	if l.Type == "veth" {
-		t.RawSetString("peer_index", glua.LNumber(l.PeerIndex))
-		t.RawSetString("peer_nsid", glua.LNumber(l.PeerNSID))
-		if l.Peer != "" {
-			t.RawSetString("peer", glua.LString(l.Peer))
-		}
+		t.Append(e)
 	}
 	return t
 }
 
-func (s *Session) netLinks(L *glua.LState) int {
-	ns, done := s.netOpen(L, L.Get(1), 1)
-	defer done()
-	ls, err := ns.Links()
-	if err != nil {
-		return raise(L, "net.links", err)
+// optsOrWhere reads argument n as an options table with keys valid and ns
+// (returning it and its ns) or as a where value (and empty options).
+func optsOrWhere(L *glua.LState, n int, valid ...string) (options, glua.LValue) {
+	if _, ok := L.Get(n).(*glua.LTable); ok {
+		o := argOptions(L, n, append(valid, "ns")...)
+		return o, o.Value("ns")
 	}
+	return options{L: L, n: n, t: L.NewTable()}, L.Get(n)
+}
+
+// argLinkName reads a link name (the kernel's rule, netlab.CheckIfName).
+func argLinkName(L *glua.LState, n int) string {
+	name := argString(L, n, "link name (a string like \"veth0\")")
+	if err := netlab.CheckIfName(name); err != nil {
+		argErr(L, n, err.Error())
+	}
+	return name
+}
+
+// argCIDR reads an address in CIDR form.
+func argCIDR(L *glua.LState, n int) string {
+	cidr := argString(L, n, "address in CIDR form (\"10.53.57.21/24\" or \"fd00::1/64\")")
+	if err := netlab.CheckCIDR(cidr); err != nil {
+		argErr(L, n, err.Error())
+	}
+	return cidr
+}
+
+func linkTable(L *glua.LState, l netlab.LinkInfo) *glua.LTable {
 	t := L.NewTable()
+	for k, v := range map[string]string{"name": l.Name, "type": l.Type, "state": l.State, "mac": l.MAC} {
+		t.RawSetString(k, glua.LString(v))
+	}
+	for k, v := range map[string]string{"master": l.Master, "port_state": l.PortState, "peer": l.Peer} {
+		if v != "" {
+			t.RawSetString(k, glua.LString(v))
+		}
+	}
+	t.RawSetString("index", glua.LNumber(l.Index))
+	t.RawSetString("mtu", glua.LNumber(l.MTU))
+	t.RawSetString("flags", strList(L, l.Flags))
+	t.RawSetString("addrs", strList(L, l.Addrs))
+	if l.Type == "veth" {
+		t.RawSetString("peer_index", glua.LNumber(l.PeerIndex))
+		t.RawSetString("peer_nsid", glua.LNumber(l.PeerNSID))
+	}
+	return t
+}
+
+func linksTable(L *glua.LState, ls []netlab.LinkInfo) *glua.LTable {
+	t := L.CreateTable(len(ls), 0)
 	for _, l := range ls {
 		t.Append(linkTable(L, l))
 	}
-	L.Push(t)
-	return 1
-}
-
-func (s *Session) netLink(L *glua.LState) int {
-	name := checkName(L, 1)
-	ns, done := s.netOpen(L, L.Get(2), 2)
-	defer done()
-	l, err := ns.Link(name)
-	if err != nil {
-		return raise(L, "net.link", err)
-	}
-	L.Push(linkTable(L, l))
-	return 1
-}
-
-func (s *Session) netSimple(op string) glua.LGFunction {
-	return func(L *glua.LState) int {
-		name := checkName(L, 1)
-		ns, done := s.netOpen(L, L.Get(2), 2)
-		defer done()
-		var err error
-		switch op {
-		case "up":
-			err = ns.SetUp(name)
-		case "down":
-			err = ns.SetDown(name)
-		case "delete":
-			err = ns.DelLink(name)
-		case "nomaster":
-			err = ns.NoMaster(name)
-		}
-		if err != nil {
-			return raise(L, "net."+op, err)
-		}
-		return 0
-	}
-}
-
-func (s *Session) netMaster(L *glua.LState) int {
-	name := checkName(L, 1)
-	br := checkName(L, 2)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.SetMaster(name, br); err != nil {
-		return raise(L, "net.master", err)
-	}
-	return 0
-}
-
-func (s *Session) netMTU(L *glua.LState) int {
-	name := checkName(L, 1)
-	mtu := checkInt(L, 2, "mtu", 68, 65535)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.SetMTU(name, mtu); err != nil {
-		return raise(L, "net.mtu", err)
-	}
-	return 0
-}
-
-func (s *Session) netAddr(L *glua.LState) int {
-	name := checkName(L, 1)
-	cidr := checkCIDR(L, 2)
-	opts, where := s.optsOrWhere(L, 3, "nodad")
-	nodad := optBool(L, opts, "nodad", 3, false)
-	ns, done := s.netOpen(L, where, 3)
-	defer done()
-	if err := ns.AddAddr(name, cidr, nodad); err != nil {
-		return raise(L, "net.addr", err)
-	}
-	return 0
-}
-
-func (s *Session) netDelAddr(L *glua.LState) int {
-	name := checkName(L, 1)
-	cidr := checkCIDR(L, 2)
-	ns, done := s.netOpen(L, L.Get(3), 3)
-	defer done()
-	if err := ns.DelAddr(name, cidr); err != nil {
-		return raise(L, "net.deladdr", err)
-	}
-	return 0
-}
-
-func (s *Session) netSetns(L *glua.LState) int {
-	name := checkName(L, 1)
-	if L.Get(2) == glua.LNil {
-		return argErr(L, 2, "target namespace expected: "+whereDoc)
-	}
-	to, done1 := s.netOpen(L, L.Get(2), 2)
-	defer done1()
-	from, done2 := s.netOpen(L, L.Get(3), 3)
-	defer done2()
-	if err := from.MoveTo(name, to); err != nil {
-		return raise(L, "net.setns", err)
-	}
-	return 0
-}
-
-func (s *Session) netVeth(L *glua.LState) int {
-	name := checkName(L, 1)
-	peer := checkName(L, 2)
-	opts, where := s.optsOrWhere(L, 3, "peer_ns", "up")
-	ns, done := s.netOpen(L, where, 3)
-	defer done()
-	var pns *netlab.NS
-	if opts != nil && opts.RawGetString("peer_ns") != glua.LNil {
-		p, d := s.netOpen(L, opts.RawGetString("peer_ns"), 3)
-		defer d()
-		pns = p
-	}
-	up := optBool(L, opts, "up", 3, false)
-	if err := ns.AddVeth(name, peer, pns); err != nil {
-		return raise(L, "net.veth", err)
-	}
-	if up {
-		if err := ns.SetUp(name); err != nil {
-			return raise(L, "net.veth", err)
-		}
-		pn := pns
-		if pn == nil {
-			pn = ns
-		}
-		if err := pn.SetUp(peer); err != nil {
-			return raise(L, "net.veth", err)
-		}
-	}
-	return 0
-}
-
-func (s *Session) netBridge(L *glua.LState) int {
-	name := checkName(L, 1)
-	opts, where := s.optsOrWhere(L, 2, "addr", "up", "forward_delay")
-	addr := optString(L, opts, "addr", 2)
-	if addr != "" {
-		if _, _, err := net.ParseCIDR(addr); err != nil {
-			return argErr(L, 2, fmt.Sprintf("option addr %q: want CIDR form like \"10.53.57.11/24\"", addr))
-		}
-	}
-	fd := optNumber(L, opts, "forward_delay", 2, 0, 0, 30)
-	up := optBool(L, opts, "up", 2, true)
-	ns, done := s.netOpen(L, where, 2)
-	defer done()
-	if err := ns.AddBridge(name, fd == 0); err != nil {
-		return raise(L, "net.bridge", err)
-	}
-	if addr != "" {
-		if err := ns.AddAddr(name, addr, true); err != nil {
-			return raise(L, "net.bridge", err)
-		}
-	}
-	if up {
-		if err := ns.SetUp(name); err != nil {
-			return raise(L, "net.bridge", err)
-		}
-	}
-	return 0
-}
-
-func (s *Session) netWaitUp(L *glua.LState) int {
-	names, err := stringList(L, L.Get(1), "names")
-	if err != nil || len(names) == 0 {
-		return argErr(L, 1, "a link name or a list of names expected")
-	}
-	opts, where := s.optsOrWhere(L, 2, "timeout")
-	timeout := optNumber(L, opts, "timeout", 2, 5, 0.001, 3600)
-	ns, done := s.netOpen(L, where, 2)
-	defer done()
-	if err := ns.WaitUp(time.Duration(timeout*float64(time.Second)), names...); err != nil {
-		return raise(L, "net.wait_up", err)
-	}
-	return 0
-}
-
-func (s *Session) netRoutes(L *glua.LState) int {
-	ns, done := s.netOpen(L, L.Get(1), 1)
-	defer done()
-	rs, err := ns.Routes()
-	if err != nil {
-		return raise(L, "net.routes", err)
-	}
-	t := L.NewTable()
-	for _, r := range rs {
-		e := L.NewTable()
-		e.RawSetString("dst", glua.LString(r.Dst))
-		e.RawSetString("via", glua.LString(r.Via))
-		e.RawSetString("dev", glua.LString(r.Dev))
-		e.RawSetString("src", glua.LString(r.Src))
-		e.RawSetString("scope", glua.LString(r.Scope))
-		e.RawSetString("proto", glua.LString(r.Proto))
-		fam := "inet"
-		if r.Family == 10 {
-			fam = "inet6"
-		}
-		e.RawSetString("family", glua.LString(fam))
-		t.Append(e)
-	}
-	L.Push(t)
-	return 1
-}
-
-func (s *Session) netRoute(op string) glua.LGFunction {
-	return func(L *glua.LState) int {
-		dst, ok := L.Get(1).(glua.LString)
-		if !ok || dst == "" {
-			return argErr(L, 1, "destination expected: \"default\", a CIDR (\"10.0.0.0/8\") or an IP")
-		}
-		if dst != "default" && net.ParseIP(string(dst)) == nil {
-			if _, _, err := net.ParseCIDR(string(dst)); err != nil {
-				return argErr(L, 1, fmt.Sprintf("bad destination %q: want \"default\", a CIDR or an IP", string(dst)))
-			}
-		}
-		opts, where := s.optsOrWhere(L, 2, "via", "dev")
-		via := optString(L, opts, "via", 2)
-		if via != "" && net.ParseIP(via) == nil {
-			return argErr(L, 2, fmt.Sprintf("option via %q: want an IP address", via))
-		}
-		dev := optString(L, opts, "dev", 2)
-		if op == "add" && via == "" && dev == "" {
-			return argErr(L, 2, "a route needs via= (gateway) or dev= (link)")
-		}
-		ns, done := s.netOpen(L, where, 2)
-		defer done()
-		var err error
-		if op == "add" {
-			err = ns.AddRoute(string(dst), via, dev)
-		} else {
-			err = ns.DelRoute(string(dst), via, dev)
-		}
-		if err != nil {
-			return raise(L, "net.route_"+op, err)
-		}
-		return 0
-	}
+	return t
 }
 
 func (s *Session) netPing(L *glua.LState) int {
-	dst, ok := L.Get(1).(glua.LString)
-	if !ok || net.ParseIP(string(dst)) == nil {
-		if ln, ok := L.Get(1).(*glua.LUserData); ok {
-			if n, ok := ln.Value.(*luaNode); ok && n.ip() != "" {
-				dst = glua.LString(n.ip())
-				goto ok
-			}
+	var dst string
+	if v, ok := L.Get(1).(glua.LString); ok && net.ParseIP(string(v)) != nil {
+		dst = string(v)
+	} else if ud, ok := L.Get(1).(*glua.LUserData); ok {
+		if n, ok := ud.Value.(*netlab.Node); ok {
+			dst = n.IP()
 		}
-		return argErr(L, 1, fmt.Sprintf("destination must be an IPv4 or IPv6 literal (\"10.53.57.22\") or a lab node, got %s", L.Get(1).String()))
 	}
-ok:
-	opts, where := s.optsOrWhere(L, 2, "count", "timeout")
-	count := int(optNumber(L, opts, "count", 2, 1, 1, 1000))
-	timeout := optNumber(L, opts, "timeout", 2, 1, 0.001, 3600)
+	if dst == "" {
+		return argErr(L, 1, fmt.Sprintf("destination must be an IPv4 or IPv6 literal (\"10.53.57.22\") or a lab node with an address, got %s", L.Get(1).String()))
+	}
+	o, where := optsOrWhere(L, 2, "count", "timeout")
+	count := o.Int("count", 1, 1, 1000)
+	timeout := o.Number("timeout", 1, 0.001, 3600)
 	ns, done := s.netOpen(L, where, 2)
 	defer done()
-	rtts, err := ns.Ping(string(dst), count, time.Duration(timeout*float64(time.Second)))
+	rtts, err := ns.Ping(dst, count, seconds(timeout))
 	return pushPing(L, rtts, err)
 }
 
@@ -573,134 +371,110 @@ func pushPing(L *glua.LState, rtts []time.Duration, err error) int {
 
 const dnsType = "nsh.dnshub"
 
-// dnsHubMethods documents a DNS hub's methods (see methods.go).
+// dnsHubMethods are a DNS hub's methods.
 var dnsHubMethods = []Func{
-	{Name: "stop", Args: "()", Doc: "Stops the responder and closes its socket (also done when nsh ends).", Example: "hub:stop()"},
-	{Name: "set", Args: "(records)", Doc: "Replaces the records it answers: {name = \"10.53.57.21\"} or {name = {\"addr\", ...}}.",
+	{Name: "stop", Args: "()", Method: (*Session).hubStop,
+		Doc: "Stops the responder and closes its socket (also done when nsh ends).", Example: "hub:stop()"},
+	{Name: "set", Args: "(records)", Method: (*Session).hubSet,
+		Doc:     "Replaces the records it answers: {name = \"10.53.57.21\"} or {name = {\"addr\", ...}}.",
 		Example: "hub:set{dc1 = \"10.53.57.21\", dc2 = \"10.53.57.22\"}"},
 }
 
 type dnsHub struct {
 	srv  *netlab.DNSServer
-	stop func() error
-	item interface{ Forget() }
+	item *cleanup.Item
 }
 
-func parseRecords(L *glua.LState, v glua.LValue, n int) map[string][]net.IP {
+func (s *Session) installDNSHubType() {
+	s.typeMetatable(dnsType, s.methodTable("hub", "hub:", dnsHubMethods, nil), func(L *glua.LState, key string) glua.LValue {
+		if h := checkHub(L, 1); key == "addr" {
+			return glua.LString(h.srv.Addr().String())
+		}
+		return glua.LNil
+	}, func(L *glua.LState) string { return "dns hub on " + checkHub(L, 1).srv.Addr().String() })
+}
+
+func checkHub(L *glua.LState, n int) *dnsHub {
+	if ud, ok := L.Get(n).(*glua.LUserData); ok {
+		if h, ok := ud.Value.(*dnsHub); ok {
+			return h
+		}
+	}
+	argErr(L, n, "DNS hub expected (call methods with a colon: hub:stop())")
+	return nil
+}
+
+// argRecords reads records {name = "ip" or {"ip", ...}} from v (argument n).
+func argRecords(L *glua.LState, n int, v glua.LValue) map[string][]net.IP {
 	t, ok := v.(*glua.LTable)
 	if !ok {
-		argErr(L, n, "records must be a table {name = \"ip\" or {\"ip\", ...}}")
+		argErr(L, n, "records must be a table {name = \"ip\" or {\"ip\", ...}}, got "+describe(v))
 	}
-	recs := map[string][]net.IP{}
-	var bad string
+	text := map[string][]string{}
 	t.ForEach(func(k, val glua.LValue) {
-		if bad != "" {
-			return
-		}
 		name, ok := k.(glua.LString)
 		if !ok {
-			bad = "record names must be strings"
-			return
+			argErr(L, n, "record names must be strings, got "+describe(k))
 		}
-		var ips []string
-		switch val := val.(type) {
-		case glua.LString:
-			ips = []string{string(val)}
-		case *glua.LTable:
-			l, err := stringList(L, val, "addresses")
-			if err != nil {
-				bad = err.Error()
-				return
-			}
-			ips = l
-		default:
-			bad = fmt.Sprintf("record %s: an IP string or a list of them expected", string(name))
-			return
+		ips, err := stringList(L, val, "record "+string(name))
+		if err != nil {
+			argErr(L, n, err.Error())
 		}
-		for _, s := range ips {
-			ip := net.ParseIP(s)
-			if ip == nil {
-				bad = fmt.Sprintf("record %s: %q is not an IP address", string(name), s)
-				return
-			}
-			recs[string(name)] = append(recs[string(name)], ip)
-		}
+		text[string(name)] = ips
 	})
-	if bad != "" {
-		argErr(L, n, bad)
+	recs, err := netlab.ParseRecords(text)
+	if err != nil {
+		argErr(L, n, err.Error())
 	}
 	return recs
 }
 
 func (s *Session) netDNSHub(L *glua.LState) int {
-	t, ok := L.Get(1).(*glua.LTable)
-	if !ok {
-		return argErr(L, 1, "table expected: net.dns_hub{addr = \"10.53.57.64\", records = {...}, ns = node}")
-	}
-	addr := optString(L, t, "addr", 1)
-	if addr == "" {
+	o := argOptions(L, 1, "addr", "records", "ns")
+	addr, err := netlab.DNSAddr(o.String("addr", ""))
+	if !o.Has("addr") {
 		return argErr(L, 1, "option addr expected (\"10.53.57.64\" or \"10.53.57.64:53\")")
+	} else if err != nil {
+		return argErr(L, 1, "option "+err.Error())
 	}
-	if net.ParseIP(addr) != nil {
-		addr = net.JoinHostPort(addr, "53")
-	} else if _, _, err := net.SplitHostPort(addr); err != nil {
-		return argErr(L, 1, fmt.Sprintf("option addr %q: want an IP or IP:PORT", addr))
-	}
-	recs := parseRecords(L, t.RawGetString("records"), 1)
-	ns, done := s.netOpen(L, t.RawGetString("ns"), 1)
+	recs := argRecords(L, 1, o.Value("records"))
+	ns, done := s.netOpen(L, o.Value("ns"), 1)
 	defer done()
 	srv, err := netlab.ServeDNSAt(ns, addr, recs)
 	if err != nil {
-		return raise(L, "net.dns_hub", err)
+		return raiseErr(L, err)
 	}
-	h := &dnsHub{srv: srv}
-	it := s.Reg.Add("dns hub "+addr, srv.Stop)
-	h.item = it
-	ud := L.NewUserData()
-	ud.Value = h
-	mt := L.NewTable()
-	methods := L.NewTable()
-	methods.RawSetString("stop", L.NewFunction(named("hub:stop", func(L *glua.LState) int {
-		it.Forget()
-		if err := srv.Stop(); err != nil {
-			return raise(L, "hub:stop", err)
-		}
-		return 0
-	})))
-	methods.RawSetString("set", L.NewFunction(named("hub:set", func(L *glua.LState) int {
-		srv.SetRecords(parseRecords(L, L.Get(2), 2))
-		return 0
-	})))
-	methods.RawSetString("addr", glua.LString(srv.Addr().String()))
-	mt.RawSetString("__index", methods)
-	mt.RawSetString("__name", glua.LString(dnsType))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
-		L.Push(glua.LString("dns hub on " + srv.Addr().String()))
-		return 1
-	}))
-	L.SetMetatable(ud, mt)
-	L.Push(ud)
+	L.Push(newUD(L, dnsType, &dnsHub{srv: srv, item: s.Reg.Add("dns hub "+addr, srv.Stop)}))
 	return 1
 }
 
+func (s *Session) hubStop(L *glua.LState) int {
+	h := checkHub(L, 1)
+	h.item.Forget()
+	if err := h.srv.Stop(); err != nil {
+		return raiseErr(L, err)
+	}
+	return 0
+}
+
+func (s *Session) hubSet(L *glua.LState) int {
+	h := checkHub(L, 1)
+	h.srv.SetRecords(argRecords(L, 2, L.Get(2)))
+	return 0
+}
+
 func (s *Session) netResolve(L *glua.LState) int {
-	name, ok := L.Get(1).(glua.LString)
-	if !ok || name == "" {
-		return argErr(L, 1, "a name to resolve expected")
-	}
-	t, ok := L.Get(2).(*glua.LTable)
-	if !ok {
-		return argErr(L, 2, "options expected: {server = \"10.53.57.64\", ns = node}")
-	}
-	server := optString(L, t, "server", 2)
+	name := argString(L, 1, "name to resolve")
+	o := argOptions(L, 2, "server", "ns")
+	server := o.String("server", "")
 	if server == "" {
 		return argErr(L, 2, "option server expected (the DNS server's IP or IP:PORT)")
 	}
-	ns, done := s.netOpen(L, t.RawGetString("ns"), 2)
+	ns, done := s.netOpen(L, o.Value("ns"), 2)
 	defer done()
-	ips, err := netlab.Resolve(ns, server, string(name))
+	ips, err := netlab.Resolve(ns, server, name)
 	if err != nil {
-		return raise(L, "net.resolve", err)
+		return raiseErr(L, err)
 	}
 	out := make([]string, len(ips))
 	for i, ip := range ips {
@@ -708,53 +482,4 @@ func (s *Session) netResolve(L *glua.LState) int {
 	}
 	L.Push(strList(L, out))
 	return 1
-}
-
-// ---- views ----
-
-func linksText(title string, ls []netlab.LinkInfo) string {
-	var b strings.Builder
-	b.WriteString(title + "\n")
-	fmt.Fprintf(&b, "  %-16s %-9s %-8s %-6s %-24s %-14s %s\n", "NAME", "TYPE", "STATE", "MTU", "MASTER", "PEER", "ADDRESSES")
-	for _, l := range ls {
-		master := l.Master
-		if l.PortState != "" {
-			master += " (" + l.PortState + ")"
-		}
-		peer := ""
-		if l.Type == "veth" {
-			switch {
-			case l.Peer != "":
-				peer = l.Peer
-			case l.PeerNSID >= 0:
-				peer = fmt.Sprintf("if%d@nsid%d", l.PeerIndex, l.PeerNSID)
-			default:
-				peer = fmt.Sprintf("if%d (other ns)", l.PeerIndex)
-			}
-		}
-		fmt.Fprintf(&b, "  %-16s %-9s %-8s %-6d %-24s %-14s %s\n", l.Name, l.Type, l.State, l.MTU, dash(master), dash(peer), dash(strings.Join(l.Addrs, " ")))
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func describeWhere(v glua.LValue, def string) string {
-	if ud, ok := v.(*glua.LUserData); ok {
-		switch h := ud.Value.(type) {
-		case *luaNode:
-			return "lab " + h.lab.name + ", node " + h.name
-		case *luaLab:
-			return "lab " + h.name + ", outer namespace"
-		}
-	}
-	if v == glua.LNil {
-		return "the shell's current namespace"
-	}
-	return def
 }

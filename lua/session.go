@@ -32,6 +32,7 @@ type Session struct {
 	baseGlobals map[string]glua.LValue
 	pins        map[string]*cleanup.Item
 	held        map[string]heldNS
+	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module
 	globals     []*Func
 

@@ -8,6 +8,7 @@ import (
 
 	"nsh/runtime/cgroups"
 	"nsh/runtime/mounts"
+	"nsh/runtime/netlab"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/procview"
 
@@ -419,22 +420,18 @@ func (s *Session) viewLinks(L *glua.LState) int {
 	if err != nil {
 		return raiseErr(L, err)
 	}
-	t := L.NewTable()
-	for _, l := range ls {
-		t.Append(linkTable(L, l))
-	}
 	title := "links in network namespace " + ns.Name()
 	if ino, err := ns.Inode(); err == nil {
 		title = fmt.Sprintf("links in net:[%d] (%s)", ino, describeWhere(L.Get(1), ns.Name()))
 	}
-	L.Push(withText(L, t, linksText(title, ls)))
+	L.Push(withText(L, linksTable(L, ls), netlab.LinksText(title, ls)))
 	return 1
 }
 
 // viewLab is also lab:view. The text comes from runtime/netlab.
 func (s *Session) viewLab(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
-	v, err := l.l.View(l.desc())
+	v, err := l.l.View()
 	if err != nil {
 		return raiseErr(L, err)
 	}
@@ -466,9 +463,25 @@ func (s *Session) viewLab(L *glua.LState) int {
 		nodes.Append(e)
 	}
 	res := L.NewTable()
-	res.RawSetString("name", glua.LString(l.name))
+	res.RawSetString("name", glua.LString(l.l.Name()))
 	res.RawSetString("nodes", nodes)
 	res.RawSetString("bridges", brs)
 	L.Push(withText(L, res, v.Text()))
 	return 1
+}
+
+// describeWhere names a where value for view.links's title.
+func describeWhere(v glua.LValue, def string) string {
+	if ud, ok := v.(*glua.LUserData); ok {
+		switch h := ud.Value.(type) {
+		case *netlab.Node:
+			return "lab " + h.Lab().Name() + ", node " + h.Name
+		case *luaLab:
+			return "lab " + h.l.Name() + ", outer namespace"
+		}
+	}
+	if v == glua.LNil {
+		return "the shell's current namespace"
+	}
+	return def
 }

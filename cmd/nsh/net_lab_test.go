@@ -58,12 +58,13 @@ print("bindings ok")
 func TestNetErrors(t *testing.T) {
 	needRoot(t)
 	cases := []struct{ src, want string }{
-		{`net.up(42)`, "bad argument #1 to 'net.up' (link name expected"},
+		{`net.up(42)`, "bad argument #1 to 'net.up' (link name (a string like \"veth0\") must be a non-empty string, got number)"},
 		{`net.up("a-name-far-too-long-for-linux")`, "at most 15 bytes"},
 		{`net.addr("lo", "10.1.2.3")`, "want CIDR form"},
 		{`net.links({})`, "is not a namespace"},
 		{`net.ping("nohost")`, "IPv4 or IPv6 literal"},
-		{`net.bridge("b0", {colour = "red"})`, `unknown option "colour" (valid options: addr, forward_delay, ns, up)`},
+		{`net.bridge("b0", {colour = "red"})`, `unknown option colour (valid: addr, up, forward_delay, ns)`},
+		{`net.bridge("b0", {adr = "10.1.2.3/24"})`, `unknown option adr: did you mean "addr"?`},
 		{`net.lab{pin = "maybe"}`, `option pin must be true, false or "auto"`},
 		{`local l = net.lab{name = "gterr", pin = false}; l:node("h1"); l:link("h2", "br0")`, `lab gterr has no node "h2" (nodes: h1)`},
 		{`ns.unshare("net"); net.bridge("br0"); net.bridge("br0")`, "EEXIST"},

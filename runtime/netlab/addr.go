@@ -23,12 +23,18 @@ var addrRules = kerr.Rules{
 func parseCIDR(cidr string) (*net.IPNet, error) {
 	ip, n, err := net.ParseCIDR(cidr)
 	if err != nil {
-		return nil, fmt.Errorf("netlab: bad address %q: want IP/prefix like 10.53.57.21/24 or fd00::1/64", cidr)
+		return nil, fmt.Errorf("bad address %q: want CIDR form like \"10.53.57.21/24\" or \"fd00::1/64\"", cidr)
 	}
 	if v4 := ip.To4(); v4 != nil {
 		ip = v4
 	}
 	return &net.IPNet{IP: ip, Mask: n.Mask}, nil
+}
+
+// CheckCIDR checks an address in CIDR form ("10.53.57.21/24").
+func CheckCIDR(cidr string) error {
+	_, err := parseCIDR(cidr)
+	return err
 }
 
 // AddAddr adds an IPv4 or IPv6 address in CIDR form to link name. nodad

@@ -26,12 +26,12 @@ func benchLab(b *testing.B, n int) {
 		must(b, l.AddBridge("br0", "10.53.57.11/16"))
 		nodes := make([]*Node, n)
 		for j := 0; j < n; j++ {
-			nd, err := l.AddNode(fmt.Sprint("n", j))
+			nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 			if err != nil {
 				l.Close()
 				b.Fatalf("node %d: %v", j, err)
 			}
-			if err := l.Link(nd, "br0", "eth0", fmt.Sprint("v", j), labAddr(j)+"/16"); err != nil {
+			if err := l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16"}); err != nil {
 				l.Close()
 				b.Fatalf("link %d: %v", j, err)
 			}

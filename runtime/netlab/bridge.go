@@ -41,7 +41,7 @@ func portStateName(s uint8) string {
 // instead of spending forward_delay (default 15 s) in the learning state.
 // The bridge is created down; SetUp it.
 func (ns *NS) AddBridge(name string, forwardDelayZero bool) error {
-	if err := checkIfName(name); err != nil {
+	if err := CheckIfName(name); err != nil {
 		return err
 	}
 	call := "link add " + name + " type bridge"
@@ -207,3 +207,29 @@ func (ns *NS) WaitForwarding(port string, timeout time.Duration) error {
 
 // nlaTypeMask strips NLA_F_NESTED and NLA_F_NET_BYTEORDER from an attribute type.
 const nlaTypeMask = 0x3fff
+
+// BridgeOptions says how NewBridge makes a bridge.
+type BridgeOptions struct {
+	// KeepForwardDelay keeps the kernel's forward_delay (15 s of listening
+	// and learning per new port) instead of 0.
+	KeepForwardDelay bool
+	CIDR             string // an address for it, "" for none
+	Up               bool
+}
+
+// NewBridge makes a bridge (AddBridge), gives it o.CIDR and brings it up
+// as o says.
+func (ns *NS) NewBridge(name string, o BridgeOptions) error {
+	if err := ns.AddBridge(name, !o.KeepForwardDelay); err != nil {
+		return err
+	}
+	if o.CIDR != "" {
+		if err := ns.AddAddr(name, o.CIDR, true); err != nil {
+			return err
+		}
+	}
+	if o.Up {
+		return ns.SetUp(name)
+	}
+	return nil
+}

@@ -369,3 +369,30 @@ func Resolve(from *NS, server, name string) ([]net.IP, error) {
 	}
 	return all, nil
 }
+
+// ParseRecords reads a DNS hub's records given as text: name -> IPs.
+func ParseRecords(text map[string][]string) (map[string][]net.IP, error) {
+	recs := map[string][]net.IP{}
+	for _, name := range sortedKeys(text) {
+		for _, s := range text[name] {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("record %s: %q is not an IP address", name, s)
+			}
+			recs[name] = append(recs[name], ip)
+		}
+	}
+	return recs, nil
+}
+
+// DNSAddr is where a DNS hub listens: an IP (port 53) or IP:PORT.
+func DNSAddr(addr string) (string, error) {
+	if net.ParseIP(addr) != nil {
+		return net.JoinHostPort(addr, "53"), nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host != "" && net.ParseIP(host) == nil {
+		return "", fmt.Errorf("address %q: want an IP or IP:PORT", addr)
+	}
+	return addr, nil
+}

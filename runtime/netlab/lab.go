@@ -31,6 +31,19 @@ type LabOptions struct {
 	// would otherwise send DAD, MLD and router solicitations that the
 	// bridge floods to all ports, O(N^2) packets that slow big labs down.
 	IPv6 bool
+	// PinAuto, with Pin, goes on without pins where /run/netns refuses
+	// them (EACCES, EPERM, EROFS: an ordinary user is root only in its own
+	// user namespace, which does not own the machine's mounts); PinError
+	// then says why.
+	PinAuto bool
+	// Dir holds the lab's files: every node's nsenter.sh helper and its
+	// own hosts and resolv.conf, the shared hosts file, and the marker
+	// (LabMarker) that `nsh --enter` looks for. "" makes a directory of its
+	// own under LabsDir(), which Close removes; a directory given is made
+	// if need be, and Close removes only the lab's files from it.
+	Dir string
+	// Helpers writes DIR/NODE/nsenter.sh for every node (HelperName).
+	Helpers bool
 }
 
 // Lab is a topology of nodes (network namespaces) joined by veth pairs to
@@ -38,6 +51,14 @@ type LabOptions struct {
 // namespaces; the kernel then deletes them with their links.
 type Lab struct {
 	name     string
+	dir      string
+	ownDir   bool
+	helpers  bool
+	pinErr   error  // why the lab is not pinned (PinAuto)
+	userns   string // nsh's user namespace file, for the helpers
+	hosts    bool   // a node has the shared hosts file: keep DIR/hosts current
+	brDescs  []BridgeDesc
+	lkDescs  []LinkDesc
 	sysctls  []string
 	outer    *NS
 	ownOuter bool
@@ -50,30 +71,40 @@ type Lab struct {
 	closed   bool
 }
 
-// Node is one network namespace of a lab.
-type Node struct {
-	Name  string
-	ns    *NS
-	links []string // interfaces made by Lab.Link
+// NewLab makes an empty lab: an outer namespace for the hub (unless
+// NoOuter), pinned if asked, and its directory with the marker. It raises
+// RLIMIT_NOFILE's soft limit to the hard one, since every node holds two
+// fds (namespace and netlink socket).
+func NewLab(opts LabOptions) (*Lab, error) {
+	if opts.Name == "" {
+		opts.Name = "lab"
+	}
+	if err := CheckName(opts.Name); err != nil {
+		return nil, err
+	}
+	raiseNoFile()
+	l, err := newLab(opts)
+	if refused := err; err != nil && opts.Pin && opts.PinAuto && pinRefused(err) {
+		opts.Pin = false
+		if l, err = newLab(opts); err == nil {
+			l.pinErr = refused
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := l.makeDir(opts.Dir); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
-// NS is the node's namespace, for any *NS operation.
-func (n *Node) NS() *NS { return n.ns }
-
-// NewLab makes an empty lab: an outer namespace for the hub (unless
-// NoOuter), pinned if asked. It raises RLIMIT_NOFILE's soft limit to the
-// hard one, since every node holds two fds (namespace and netlink socket).
-func NewLab(opts LabOptions) (*Lab, error) {
-	raiseNoFile()
-	l := &Lab{name: opts.Name, pin: opts.Pin, nodes: map[string]*Node{}, bridges: map[string]int{}}
-	if l.name == "" {
-		l.name = "lab"
-	}
+func newLab(opts LabOptions) (*Lab, error) {
+	l := &Lab{name: opts.Name, pin: opts.Pin, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
+		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid())}
 	if !opts.IPv6 {
 		l.sysctls = []string{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"}
-	}
-	if err := checkPinName(l.name); err != nil {
-		return nil, err
 	}
 	var err error
 	if opts.NoOuter {
@@ -94,9 +125,17 @@ func NewLab(opts LabOptions) (*Lab, error) {
 	return l, nil
 }
 
-func checkPinName(n string) error {
-	if n == "" || n == "." || n == ".." || len(n) > 200 || filepath.Base(n) != n {
-		return fmt.Errorf("netlab: bad lab or node name %q: no '/', not empty", n)
+// CheckName checks a lab's or a node's name: it names pins, files and
+// directories, so it is a plain word.
+func CheckName(n string) error {
+	ok := n != "" && len(n) <= 64 && n != "." && n != ".."
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%q: letters, digits, '_', '-', '.', at most 64", n)
 	}
 	return nil
 }
@@ -133,73 +172,105 @@ func (l *Lab) AddBridge(name, cidr string) error {
 			return err
 		}
 	}
-	return kerr.Newf(l.outer.h.LinkSetUp(br), linkRules, "link set %s up", name)
+	if err := l.outer.h.LinkSetUp(br); err != nil {
+		return kerr.Newf(err, linkRules, "link set %s up", name)
+	}
+	l.brDescs = append(l.brDescs, BridgeDesc{Name: name, CIDR: cidr})
+	return nil
 }
 
-// AddNode makes a node: a new network namespace with lo up.
-func (l *Lab) AddNode(name string) (*Node, error) {
-	if l.closed {
-		return nil, errors.New("netlab: lab is closed")
+// HasBridge says whether the lab has a bridge of that name.
+func (l *Lab) HasBridge(name string) bool {
+	_, ok := l.bridges[name]
+	return ok
+}
+
+// LinkOptions says how Lab.Link joins a node to a bridge.
+type LinkOptions struct {
+	Bridge string // a bridge of the lab (AddBridge)
+	IfName string // the end inside the node; default "eth0"
+	BrName string // the end in the hub, enslaved to Bridge; default NODE-br
+	CIDR   string // the address of IfName, "" for none
+}
+
+// Complete fills in the defaults for a link of node and checks the names
+// and the address.
+func (o LinkOptions) Complete(node string) (LinkOptions, error) {
+	if o.IfName == "" {
+		o.IfName = "eth0"
 	}
-	if err := checkPinName(name); err != nil {
-		return nil, err
+	if o.BrName == "" {
+		o.BrName = node + "-br"
 	}
-	if l.nodes[name] != nil {
-		return nil, fmt.Errorf("netlab: lab %s already has a node %q", l.name, name)
+	if len(o.IfName) >= unix.IFNAMSIZ || len(o.BrName) >= unix.IFNAMSIZ {
+		return o, fmt.Errorf("interface names have at most 15 bytes (IFNAMSIZ): %q, %q", o.IfName, o.BrName)
 	}
-	ns, err := newNetNS(l.name+"/"+name, true, l.sysctls...)
-	if err != nil {
-		return nil, err
-	}
-	n := &Node{Name: name, ns: ns}
-	if l.pin {
-		if err := l.pinNS(ns, l.name+"-"+name); err != nil {
-			ns.Close()
-			return nil, err
+	for _, n := range []string{o.IfName, o.BrName} {
+		if err := CheckIfName(n); err != nil {
+			return o, err
 		}
 	}
-	l.nodes[name] = n
-	l.order = append(l.order, n)
-	return n, nil
+	if o.CIDR != "" {
+		if _, err := parseCIDR(o.CIDR); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
-// Link joins node to bridge: a veth pair with ifname inside the node
-// (holding cidr, if not "") and brIfName in the hub, enslaved to bridge;
-// both ends up. The hub end is created enslaved and up in one request, with
-// its peer created directly inside the node.
-func (l *Lab) Link(node *Node, bridge, ifname, brIfName, cidr string) error {
+// Link joins node to a bridge: a veth pair with o.IfName inside the node
+// (holding o.CIDR, if given) and o.BrName in the hub, enslaved to the
+// bridge; both ends up. The hub end is created enslaved and up in one
+// request, with its peer created directly inside the node. An address
+// updates the node's variables and helper and the shared hosts file.
+func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if l.closed {
 		return errors.New("netlab: lab is closed")
 	}
-	if node == nil {
-		return errors.New("netlab: Link needs a node")
+	if node == nil || node.lab != l {
+		return errors.New("netlab: Link needs a node of this lab")
 	}
-	bidx, ok := l.bridges[bridge]
+	o, err := o.Complete(node.Name)
+	if err != nil {
+		return err
+	}
+	bidx, ok := l.bridges[o.Bridge]
 	if !ok {
-		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first: lab:bridge in Lua, Lab.AddBridge in Go)", l.name, bridge)
+		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, o.Bridge)
 	}
 	var ipn *net.IPNet
-	if cidr != "" {
-		var err error
-		if ipn, err = parseCIDR(cidr); err != nil {
+	if o.CIDR != "" {
+		if ipn, err = parseCIDR(o.CIDR); err != nil {
 			return err
 		}
 	}
-	if err := l.outer.addVeth(brIfName, ifname, node.ns, bidx, true); err != nil {
+	if err := l.outer.addVeth(o.BrName, o.IfName, node.ns, bidx, true); err != nil {
 		return err
 	}
-	l.hubLinks = append(l.hubLinks, brIfName)
-	in, err := node.ns.byName(ifname)
+	l.hubLinks = append(l.hubLinks, o.BrName)
+	in, err := node.ns.byName(o.IfName)
 	if err != nil {
 		return err
 	}
 	if ipn != nil {
-		if err := node.ns.addAddrIndex(in.Attrs().Index, ifname, ipn, true); err != nil {
+		if err := node.ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
 			return err
 		}
 	}
-	node.links = append(node.links, ifname)
-	return kerr.Newf(node.ns.h.LinkSetUp(in), linkRules, "link set %s up", ifname)
+	node.links = append(node.links, o.IfName)
+	if err := node.ns.h.LinkSetUp(in); err != nil {
+		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
+	}
+	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR})
+	if o.CIDR == "" {
+		return nil
+	}
+	node.addrs = append(node.addrs, o.CIDR)
+	node.setEnv()
+	if err := l.writeHosts(); err != nil {
+		return err
+	}
+	return node.writeHelper()
 }
 
 // Wait returns once the lab can carry packets: every bridge and link the
@@ -244,9 +315,9 @@ func (l *Lab) Wait(timeout time.Duration) error {
 	return nil
 }
 
-// Close releases every namespace of the lab (the kernel then deletes them
-// and their links, asynchronously in its netns cleanup work) and removes
-// pins. With NoOuter, the hub's bridges and bridge-side veth ends live in a
+// Close stops the nodes' holders, releases every namespace of the lab (the
+// kernel then deletes them and their links, asynchronously in its netns
+// cleanup work), removes pins, and removes the lab's files. With NoOuter, the hub's bridges and bridge-side veth ends live in a
 // namespace that stays, so they are deleted explicitly.
 func (l *Lab) Close() error {
 	if l.closed {
@@ -254,6 +325,11 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	var errs []error
+	for _, n := range l.order {
+		if err := n.stopHolder(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, p := range l.pins {
 		if err := unpin(p); err != nil {
 			errs = append(errs, err)
@@ -282,6 +358,9 @@ func (l *Lab) Close() error {
 		}
 	}
 	if err := l.outer.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.removeDir(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"nsh/runtime/nsproc"
 )
 
 // hostNetFd is the network namespace the test binary started in, opened
@@ -17,6 +19,10 @@ import (
 var hostNetFd = -1
 
 func TestMain(m *testing.M) {
+	// A node's holder with set-up steps is this binary re-executed.
+	if len(os.Args) > 1 && os.Args[1] == nsproc.ChildFlag {
+		os.Exit(nsproc.ChildMain(nil))
+	}
 	if fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
 		hostNetFd = fd
 	}
@@ -71,9 +77,9 @@ func buildSelftest(t testing.TB, l *Lab, xs []int) map[int]*Node {
 	must(t, l.AddBridge("selftest0", "10.53.57.11/24"))
 	nodes := map[int]*Node{}
 	for _, x := range xs {
-		n, err := l.AddNode(fmt.Sprintf("n%d", x))
+		n, err := l.AddNode(NodeOptions{Name: fmt.Sprintf("n%d", x)})
 		must(t, err)
-		must(t, l.Link(n, "selftest0", fmt.Sprintf("veth%d", x), fmt.Sprintf("veth%d-br", x), fmt.Sprintf("10.53.57.%d/24", x)))
+		must(t, l.Link(n, LinkOptions{"selftest0", fmt.Sprintf("veth%d", x), fmt.Sprintf("veth%d-br", x), fmt.Sprintf("10.53.57.%d/24", x)}))
 		nodes[x] = n
 	}
 	must(t, l.Wait(5*time.Second))
@@ -191,10 +197,10 @@ func TestLabNoOuter(t *testing.T) {
 	if _, err := Ping(nodes[31].NS(), "10.53.57.32", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.AddNode("n31"); err == nil {
+	if _, err := l.AddNode(NodeOptions{Name: "n31"}); err == nil {
 		t.Fatal("duplicate node accepted")
 	}
-	if err := l.Link(nodes[31], "nobridge", "x", "y", ""); err == nil {
+	if err := l.Link(nodes[31], LinkOptions{"nobridge", "x", "y", ""}); err == nil {
 		t.Fatal("unknown bridge accepted")
 	}
 	must(t, l.Close())
@@ -203,7 +209,7 @@ func TestLabNoOuter(t *testing.T) {
 	if len(ls) != 1 || ls[0].Name != "lo" {
 		t.Fatalf("NoOuter Close should leave only lo in the caller's namespace: %v", ls)
 	}
-	if _, err := l.AddNode("late"); err == nil {
+	if _, err := l.AddNode(NodeOptions{Name: "late"}); err == nil {
 		t.Fatal("AddNode after Close accepted")
 	}
 }
@@ -236,12 +242,12 @@ func TestLabIPv6AndDefaultOff(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { l.Close() })
 	must(t, l.AddBridge("br0", "fd53:57::11/64"))
-	a, err := l.AddNode("a")
+	a, err := l.AddNode(NodeOptions{Name: "a"})
 	must(t, err)
-	b, err := l.AddNode("b")
+	b, err := l.AddNode(NodeOptions{Name: "b"})
 	must(t, err)
-	must(t, l.Link(a, "br0", "eth0", "va", "fd53:57::21/64"))
-	must(t, l.Link(b, "br0", "eth0", "vb", "fd53:57::22/64"))
+	must(t, l.Link(a, LinkOptions{"br0", "eth0", "va", "fd53:57::21/64"}))
+	must(t, l.Link(b, LinkOptions{"br0", "eth0", "vb", "fd53:57::22/64"}))
 	must(t, l.Wait(5*time.Second))
 	rtts, err := a.NS().Ping("fd53:57::22", 2, 2*time.Second)
 	must(t, err)
@@ -255,9 +261,9 @@ func TestLabIPv6AndDefaultOff(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { l4.Close() })
 	must(t, l4.AddBridge("br0", ""))
-	n, err := l4.AddNode("n")
+	n, err := l4.AddNode(NodeOptions{Name: "n"})
 	must(t, err)
-	err = l4.Link(n, "br0", "eth0", "vn", "fd53:57::31/64")
+	err = l4.Link(n, LinkOptions{"br0", "eth0", "vn", "fd53:57::31/64"})
 	if !isErrno(err, unix.EACCES) {
 		t.Fatalf("IPv6 address in an IPv4-only lab: want EACCES, got %v", err)
 	}

@@ -35,9 +35,10 @@ type NodeView struct {
 // ViewMaxRows is how many nodes LabView.Text lists; the rest are counted.
 const ViewMaxRows = 60
 
-// View reads the links of the lab's hub and of every node of d (which
-// describes this lab) from the kernel.
-func (l *Lab) View(d LabDesc) (*LabView, error) {
+// View reads the links of the lab's hub and of every node from the
+// kernel, laid out along Desc.
+func (l *Lab) View() (*LabView, error) {
+	d := l.Desc()
 	outer, err := l.Outer().Links()
 	if err != nil {
 		return nil, err

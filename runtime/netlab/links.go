@@ -276,9 +276,37 @@ func (ns *NS) DelLink(name string) error {
 	return kerr.Newf(ns.h.LinkDel(l), linkRules, "link del %s", name)
 }
 
-func checkIfName(name string) error {
+// CheckIfName checks a link name as the kernel's dev_valid_name does.
+func CheckIfName(name string) error {
 	if name == "" || len(name) >= unix.IFNAMSIZ || strings.ContainsAny(name, "/ \t\n:") || name == "." || name == ".." {
-		return fmt.Errorf("netlab: bad interface name %q: 1 to 15 bytes, no '/', ':' or spaces", name)
+		return fmt.Errorf("bad link name %q: at most 15 bytes (IFNAMSIZ-1), no '/', ':' or spaces", name)
 	}
 	return nil
+}
+
+// LinksText is links as a table under title: name, type, state, MTU,
+// master (with the port's state), veth peer, addresses. No final newline.
+func LinksText(title string, ls []LinkInfo) string {
+	var b strings.Builder
+	b.WriteString(title + "\n")
+	fmt.Fprintf(&b, "  %-16s %-9s %-8s %-6s %-24s %-14s %s\n", "NAME", "TYPE", "STATE", "MTU", "MASTER", "PEER", "ADDRESSES")
+	for _, l := range ls {
+		master := l.Master
+		if l.PortState != "" {
+			master += " (" + l.PortState + ")"
+		}
+		peer := ""
+		if l.Type == "veth" {
+			switch {
+			case l.Peer != "":
+				peer = l.Peer
+			case l.PeerNSID >= 0:
+				peer = fmt.Sprintf("if%d@nsid%d", l.PeerIndex, l.PeerNSID)
+			default:
+				peer = fmt.Sprintf("if%d (other ns)", l.PeerIndex)
+			}
+		}
+		fmt.Fprintf(&b, "  %-16s %-9s %-8s %-6d %-24s %-14s %s\n", l.Name, l.Type, l.State, l.MTU, dash(master), dash(peer), dash(strings.Join(l.Addrs, " ")))
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -425,3 +425,12 @@ func CanReturn() bool {
 	defer unix.Close(fd)
 	return unix.Setns(fd, unix.CLONE_NEWNET) == nil
 }
+
+// Named is a namespace named by a path, or by a bare name: a pin under
+// /run/netns, as `ip netns` makes them.
+func Named(name string) Target {
+	if strings.Contains(name, "/") {
+		return Path(name)
+	}
+	return Path(runNetns + "/" + name)
+}

@@ -185,3 +185,22 @@ func (ns *NS) Routes() ([]RouteInfo, error) {
 	}
 	return out, nil
 }
+
+// CheckRouteDst checks a route destination: "default", a CIDR or an IP.
+func CheckRouteDst(dst string) error {
+	if dst == "default" || net.ParseIP(dst) != nil {
+		return nil
+	}
+	if _, _, err := net.ParseCIDR(dst); err != nil {
+		return fmt.Errorf("bad destination %q: want \"default\", a CIDR (\"10.0.0.0/8\") or an IP", dst)
+	}
+	return nil
+}
+
+// FamilyName is "inet" or "inet6".
+func (r RouteInfo) FamilyName() string {
+	if r.Family == unix.AF_INET6 {
+		return "inet6"
+	}
+	return "inet"
+}

@@ -19,10 +19,10 @@ func (ns *NS) AddVeth(name, peerName string, peerNS *NS) error {
 // addVeth is AddVeth with the near end optionally enslaved to masterIndex
 // and brought up in the same request (the lab's fast path).
 func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up bool) error {
-	if err := checkIfName(name); err != nil {
+	if err := CheckIfName(name); err != nil {
 		return err
 	}
-	if err := checkIfName(peerName); err != nil {
+	if err := CheckIfName(peerName); err != nil {
 		return err
 	}
 	if peerNS == nil {
@@ -47,4 +47,18 @@ func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up boo
 		call += " netns " + peerNS.name
 	}
 	return kerr.New(call, ns.h.LinkAdd(v), linkRules)
+}
+
+// AddVethUp is AddVeth, then both ends brought up.
+func (ns *NS) AddVethUp(name, peerName string, peerNS *NS) error {
+	if err := ns.AddVeth(name, peerName, peerNS); err != nil {
+		return err
+	}
+	if peerNS == nil {
+		peerNS = ns
+	}
+	if err := ns.SetUp(name); err != nil {
+		return err
+	}
+	return peerNS.SetUp(peerName)
 }

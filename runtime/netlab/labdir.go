@@ -1,0 +1,136 @@
+package netlab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A lab's directory and what it says about itself: name, pins, paths, its
+// description, the shared hosts file, and the files Close removes.
+
+// Name is the lab's name.
+func (l *Lab) Name() string { return l.name }
+
+// String is "lab NAME (N nodes, M bridges)" or "lab NAME (closed)".
+func (l *Lab) String() string {
+	if l.closed {
+		return fmt.Sprintf("lab %s (closed)", l.name)
+	}
+	return fmt.Sprintf("lab %s (%d nodes, %d bridges)", l.name, len(l.order), len(l.brDescs))
+}
+
+// Dir is the lab's directory (LabOptions.Dir).
+func (l *Lab) Dir() string { return l.dir }
+
+// Closed says whether Close ran.
+func (l *Lab) Closed() bool { return l.closed }
+
+// Pinned says whether the lab's namespaces are pinned under /run/netns.
+func (l *Lab) Pinned() bool { return l.pin }
+
+// PinError is why a lab that asked for pins (Pin with PinAuto) has none,
+// nil otherwise.
+func (l *Lab) PinError() error { return l.pinErr }
+
+// Path is a file naming the hub's network namespace that other processes
+// can open: its pin, else this process's fd for it; "" once closed.
+func (l *Lab) Path() string {
+	switch {
+	case l.closed:
+		return ""
+	case l.pin && l.ownOuter:
+		return filepath.Join(runNetns, l.name)
+	}
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.outer.Fd())
+}
+
+// Bridges lists the bridges as made, in order.
+func (l *Lab) Bridges() []BridgeDesc { return append([]BridgeDesc(nil), l.brDescs...) }
+
+// Desc describes the lab as built (for its view, DOT graph and hosts file).
+func (l *Lab) Desc() LabDesc {
+	d := LabDesc{Name: l.name, Pinned: l.pin, Bridges: l.Bridges(), Links: append([]LinkDesc(nil), l.lkDescs...)}
+	for _, n := range l.order {
+		d.Nodes = append(d.Nodes, NodeDesc{Name: n.Name, Addrs: n.Addrs()})
+	}
+	return d
+}
+
+// PingAll pings every node's first address from every other node that has
+// one (PingAll).
+func (l *Lab) PingAll(timeout time.Duration) PingAllResult {
+	var nodes []PingTarget
+	for _, n := range l.order {
+		if ip := n.IP(); ip != "" {
+			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: n.ns})
+		}
+	}
+	return PingAll(l.name, nodes, timeout)
+}
+
+// makeDir makes the lab's directory (dir, or one of its own under
+// LabsDir()) and marks it as this process's running lab.
+func (l *Lab) makeDir(dir string) error {
+	if dir == "" {
+		labs, err := LabsDir()
+		if err != nil {
+			return err
+		}
+		d, err := os.MkdirTemp(labs, l.name+".")
+		if err != nil {
+			return err
+		}
+		dir, l.ownDir = d, true
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	l.dir = dir
+	return WriteLabMarker(dir, l.name, os.Getpid())
+}
+
+// removeDir removes the lab's files: its own directory whole (and the labs
+// directory when it was the last), or only what the lab wrote into a
+// directory it was given.
+func (l *Lab) removeDir() error {
+	if l.dir == "" {
+		return nil
+	}
+	if l.ownDir {
+		err := os.RemoveAll(l.dir)
+		TidyLabsDir()
+		return err
+	}
+	var errs []error
+	for _, n := range l.order {
+		if err := os.RemoveAll(n.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range []string{"hosts", LabMarker} {
+		if err := os.Remove(filepath.Join(l.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hostsPath is the shared hosts file, DIR/hosts.
+func (l *Lab) hostsPath() string { return filepath.Join(l.dir, "hosts") }
+
+// writeHosts refreshes the shared hosts file in place when a node has it.
+func (l *Lab) writeHosts() error {
+	if !l.hosts {
+		return nil
+	}
+	return WriteHosts(l.hostsPath(), l.Desc().Nodes)
+}
+
+// pinRefused: /run/netns cannot be written or mounted on here.
+func pinRefused(err error) bool {
+	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
+}
