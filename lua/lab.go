@@ -356,7 +356,11 @@ func orNone(names []string) string {
 
 func (s *Session) labWait(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
-	if err := l.l.Wait(argOptSeconds(L, 2, 10)); err != nil {
+	d, ok := argOptSeconds(L, 2, "timeout")
+	if !ok {
+		d = 10 * time.Second
+	}
+	if err := l.l.Wait(d); err != nil {
 		return raiseErr(L, err)
 	}
 	return 0
@@ -387,20 +391,6 @@ func (s *Session) labPingall(L *glua.LState) int {
 func (s *Session) labDot(L *glua.LState) int {
 	L.Push(glua.LString(checkLab(L, 1).l.Desc().Dot()))
 	return 1
-}
-
-// argOptSeconds reads an optional positive number of seconds.
-func argOptSeconds(L *glua.LState, n int, def float64) time.Duration {
-	switch v := L.Get(n).(type) {
-	case *glua.LNilType:
-		return seconds(def)
-	case glua.LNumber:
-		if v > 0 && v <= 3600 {
-			return seconds(float64(v))
-		}
-	}
-	argErr(L, n, "timeout in seconds expected (more than 0, at most 3600), got "+L.Get(n).String())
-	return 0
 }
 
 // seconds converts a Lua number of seconds.

@@ -61,7 +61,7 @@ func TestLabMethodErrors(t *testing.T) {
 		{`L:bridge("br0"); L:link("h1", "br0", {addr = "10.1.1.1"})`, `option addr: bad address "10.1.1.1": want CIDR form`},
 		{`L:link("averyverylongname", "br0")`, `at most 15 bytes (IFNAMSIZ): "eth0", "averyverylongname-br"; give ifname= and brname=`},
 		{`L:link("h1", "br0", {ifnme = "x"})`, `did you mean "ifname"?`},
-		{`L:wait("x")`, `bad argument #2 to 'lab:wait' (timeout in seconds expected`},
+		{`L:wait("x")`, `bad argument #2 to 'lab:wait' (timeout must be a number of seconds`},
 		{`L:pingall{timeout = 100}`, `option timeout must be from 0.001 to 60, got 100`},
 		{`L.nodes()`, `bad argument #1 to 'lab:nodes' (lab expected (call methods with a colon`},
 		{`L.h1:run(5)`, `bad argument #2 to 'node:run' (a command string ("ip a") or a non-empty argv list expected, got number)`},
