@@ -96,9 +96,9 @@ func (s *Session) mountUndo() *mounts.Undo {
 }
 
 // refuseHome raises when a root change would hit the namespace nsh started in.
-func (s *Session) refuseHome(L *glua.LState, fn string) {
+func (s *Session) refuseHome(L *glua.LState) {
 	if err := s.mountUndo().CheckRootChange(); err != nil {
-		L.RaiseError("%s: %v: do it in a mount namespace of your own (ns.unshare(\"mnt\"), or inside ns.clone(\"mnt\", fn))", fn, err)
+		raiseErr(L, err, "do it in a mount namespace of your own: ns.unshare(\"mnt\"), or inside ns.clone(\"mnt\", fn)")
 	}
 }
 
@@ -109,7 +109,7 @@ func (s *Session) mountMount(L *glua.LState) int {
 	flags := argOptString(L, 4, "flags", "")
 	data := argOptString(L, 5, "data", "")
 	if err := mounts.Mount(src, target, fstype, flags, data); err != nil {
-		return fail(L, "mount.mount", 4, err)
+		return inputErr(L, 4, err)
 	}
 	s.mountUndo().MountCall(src, target, flags)
 	return 0
@@ -139,7 +139,7 @@ func (s *Session) mountUmount(L *glua.LState) int {
 		return argErr(L, 2, fmt.Sprintf("\"detach\", \"force\" or {detach=true, force=true} expected, got %s", describe(v)))
 	}
 	if err := mounts.Umount(target, detach, force); err != nil {
-		return raise(L, "mount.umount", err)
+		return raiseErr(L, err)
 	}
 	s.mountUndo().Unmounted(target)
 	return 0
@@ -150,7 +150,7 @@ func (s *Session) mountBind(L *glua.LState) int {
 	target := argString(L, 2, "target")
 	o := argOptions(L, 3, "recursive", "readonly")
 	if err := mounts.Bind(src, target, o.Bool("recursive", true), o.Bool("readonly", false)); err != nil {
-		return raise(L, "mount.bind", err)
+		return raiseErr(L, err)
 	}
 	s.mountUndo().Mounted(target)
 	return 0
@@ -161,7 +161,7 @@ func (s *Session) mountMake(L *glua.LState) int {
 	kind := argChoice(L, 2, "kind", mounts.PropagationKinds...)
 	rec := L.Get(3) == glua.LString("recursive") || argBool(L, 3, "recursive", false)
 	if err := mounts.MakePropagation(target, kind, rec); err != nil {
-		return raise(L, "mount.make", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
@@ -170,7 +170,7 @@ func (s *Session) mountMove(L *glua.LState) int {
 	src := argString(L, 1, "source")
 	target := argString(L, 2, "target")
 	if err := mounts.Move(src, target); err != nil {
-		return raise(L, "mount.move", err)
+		return raiseErr(L, err)
 	}
 	s.mountUndo().Moved(src, target)
 	return 0
@@ -179,18 +179,18 @@ func (s *Session) mountMove(L *glua.LState) int {
 func (s *Session) mountPivotRoot(L *glua.LState) int {
 	newRoot := argString(L, 1, "new_root")
 	putOld := argString(L, 2, "put_old")
-	s.refuseHome(L, "mount.pivot_root")
+	s.refuseHome(L)
 	if err := mounts.PivotRoot(newRoot, putOld); err != nil {
-		return raise(L, "mount.pivot_root", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
 
 func (s *Session) mountPivot(L *glua.LState) int {
 	newRoot := argString(L, 1, "new_root")
-	s.refuseHome(L, "mount.pivot")
+	s.refuseHome(L)
 	if err := mounts.PivotInto(newRoot); err != nil {
-		return fail(L, "mount.pivot", 1, err)
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
@@ -199,7 +199,7 @@ func (s *Session) mountTmpfs(L *glua.LState) int {
 	target := argString(L, 1, "target")
 	o := argOptions(L, 2, "size", "mode")
 	if err := mounts.Tmpfs(target, o.String("size", ""), o.String("mode", "")); err != nil {
-		return fail(L, "mount.tmpfs", 2, err)
+		return inputErr(L, 2, err)
 	}
 	s.mountUndo().Mounted(target)
 	return 0
@@ -212,7 +212,7 @@ func (s *Session) mountOverlay(L *glua.LState) int {
 	o := argOptions(L, 1, "lower", "upper", "work", "target")
 	target := o.String("target", "")
 	if err := mounts.Overlay(o.Strings("lower"), o.String("upper", ""), o.String("work", ""), target); err != nil {
-		return fail(L, "mount.overlay", 1, err)
+		return inputErr(L, 1, err)
 	}
 	s.mountUndo().Mounted(target)
 	return 0
@@ -221,7 +221,7 @@ func (s *Session) mountOverlay(L *glua.LState) int {
 func (s *Session) mountMkdev(L *glua.LState) int {
 	dir := argString(L, 1, "dir")
 	if err := mounts.MinimalDev(dir); err != nil {
-		return raise(L, "mount.mkdev", err)
+		return raiseErr(L, err)
 	}
 	s.mountUndo().Mounted(dir)
 	return 0
@@ -248,9 +248,9 @@ func (s *Session) mountContainer(L *glua.LState) int {
 	if err := c.Validate(); err != nil {
 		return argErr(L, 1, err.Error())
 	}
-	s.refuseHome(L, "mount.container")
+	s.refuseHome(L)
 	if err := c.Setup(); err != nil {
-		return fail(L, "mount.container", 1, err)
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
@@ -318,7 +318,7 @@ func (s *Session) tableArg(L *glua.LState, n int, fn string) ([]mounts.Entry, st
 	pid := s.checkPid(L, n, true)
 	es, err := mounts.List(pid)
 	if err != nil {
-		raise(L, fn, err)
+		raiseAs(L, fn, err)
 	}
 	if pid == 0 {
 		return es, "the shell"
@@ -338,7 +338,7 @@ func (s *Session) mountList(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
 	es, err := mounts.List(pid)
 	if err != nil {
-		return raise(L, "mount.list", err)
+		return raiseErr(L, err)
 	}
 	who := "the shell"
 	if pid != 0 {

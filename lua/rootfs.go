@@ -65,7 +65,7 @@ func (s *Session) rootfsBuild(L *glua.LState) int {
 	}
 	r, err := rootfs.Build(dir, opts)
 	if err != nil {
-		return raise(L, "rootfs.build", err)
+		return raiseErr(L, err)
 	}
 	size, _ := rootfs.Size(dir)
 	t := L.NewTable()
@@ -80,7 +80,7 @@ func (s *Session) rootfsBuild(L *glua.LState) int {
 func (s *Session) rootfsSize(L *glua.LState) int {
 	n, err := rootfs.Size(argString(L, 1, "dir"))
 	if err != nil {
-		return raise(L, "rootfs.size", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LNumber(n))
 	return 1
@@ -88,7 +88,7 @@ func (s *Session) rootfsSize(L *glua.LState) int {
 
 func (s *Session) rootfsCopy(L *glua.LState) int {
 	if err := rootfs.Copy(argString(L, 1, "src"), argString(L, 2, "dst")); err != nil {
-		return fail(L, "rootfs.copy", 2, err)
+		return inputErr(L, 2, err)
 	}
 	return 0
 }
@@ -96,7 +96,7 @@ func (s *Session) rootfsCopy(L *glua.LState) int {
 func (s *Session) rootfsDeps(L *glua.LState) int {
 	l, err := rootfs.Deps(argString(L, 1, "path"))
 	if err != nil {
-		return raise(L, "rootfs.deps", err)
+		return raiseErr(L, err)
 	}
 	L.Push(strList(L, l))
 	return 1
@@ -109,7 +109,7 @@ func (s *Session) rootfsTmpdir(L *glua.LState) int {
 	}
 	dir, err := rootfs.TempDir(prefix)
 	if err != nil {
-		return fail(L, "rootfs.tmpdir", 1, err)
+		return inputErr(L, 1, err)
 	}
 	// mounts of the script's own namespace may still cover parts of it:
 	// then it is removed from the namespace nsh started in
@@ -122,7 +122,7 @@ func (s *Session) rootfsTmpdir(L *glua.LState) int {
 
 func (s *Session) rootfsRemove(L *glua.LState) int {
 	if err := rootfs.RemoveTree(argString(L, 1, "dir")); err != nil {
-		return fail(L, "rootfs.remove", 1, err)
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
