@@ -330,7 +330,7 @@ func maskPaths(s *setup) error {
 		if fi.IsDir() {
 			err = mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
 		} else if !exists("/dev/null") {
-			err = fmt.Errorf("masking %s needs /dev/null in the container (dev=\"minimal\")", p)
+			err = fmt.Errorf("masking %s binds /dev/null over it, and the container has no /dev/null (give it a /dev)", p)
 		} else {
 			err = Bind("/dev/null", p, false, false)
 		}

@@ -244,3 +244,16 @@ func TestEditSetup(t *testing.T) {
 		t.Fatalf("ContainerOf = %+v %v %v, want rootfs /r and proc (the refused edit not kept)", c, ok, err)
 	}
 }
+
+// TestContainerMaskNeedsDevNull: a file is masked by binding /dev/null over
+// it, so a container without a /dev cannot mask files; the error says so.
+func TestContainerMaskNeedsDevNull(t *testing.T) {
+	root := t.TempDir()
+	inMountNS(t, func() error {
+		err := Container{Rootfs: root, Proc: true, MaskPaths: []string{"/proc/keys"}}.Setup()
+		if err == nil || !strings.Contains(err.Error(), "no /dev/null") {
+			return fmt.Errorf("masking a file without /dev/null: %v, want an error naming /dev/null", err)
+		}
+		return nil
+	})
+}
