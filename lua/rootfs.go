@@ -2,6 +2,7 @@ package lua
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"nsh/runtime/rootfs"
@@ -53,7 +54,14 @@ func (s *Session) rootfsBuild(L *glua.LState) int {
 	}
 	if ft := o.Tbl("files"); ft != nil {
 		opts.ExtraFiles = map[string]string{}
-		ft.ForEach(func(k, v glua.LValue) { opts.ExtraFiles[k.String()] = v.String() })
+		ft.ForEach(func(k, v glua.LValue) {
+			ks, kok := k.(glua.LString)
+			vs, vok := v.(glua.LString)
+			if !kok || !vok {
+				argErr(L, 2, fmt.Sprintf("option files maps paths to their text ({[\"/etc/motd\"]=\"hello\\n\"}), got [%s]=%s", describe(k), describe(v)))
+			}
+			opts.ExtraFiles[string(ks)] = string(vs)
+		})
 	}
 	if err := rootfs.CheckDir(dir); err != nil {
 		return argErr(L, 1, err.Error())

@@ -14,6 +14,7 @@ func TestRootfsArgumentErrors(t *testing.T) {
 		{`rootfs.build("/tmp/x", {nsh="yes"})`, `option nsh must be true or false, got string`},
 		{`rootfs.build("/tmp/x", {binares={"/bin/sh"}})`, `unknown option binares: did you mean "binaries"?`},
 		{`rootfs.build("/tmp/x", {files=3})`, `option files must be a table, got number`},
+		{`rootfs.build("/tmp/x", {files={"text"}})`, `option files maps paths to their text ({["/etc/motd"]="hello\n"}), got [number]=string`},
 		{`rootfs.build("/")`, `bad argument #1 to 'rootfs.build' (dir "/" is not empty`},
 		{`rootfs.tmpdir("a/b")`, `bad argument #1 to 'rootfs.tmpdir' (prefix "a/b" must be a plain name without slashes)`},
 		{`rootfs.tmpdir(5)`, `bad argument #1 to 'rootfs.tmpdir' (prefix must be a string, got number)`},
