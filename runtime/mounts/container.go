@@ -117,6 +117,7 @@ func (c Container) Steps() []Step {
 		// Before the pivot: in a user namespace the nodes are bound from the host's /dev.
 		add("mount /dev (tmpfs)", mountMinimalDev)
 	case DevKernel:
+		// Under the new root, before the pivot, like every mount of the container.
 		add("mount /dev (devtmpfs)", mountDevtmpfs)
 	}
 	if c.Dev != DevMinimal && (c.DevPts || c.Shm) {
@@ -138,7 +139,7 @@ func (c Container) Steps() []Step {
 		add("read-only paths", readonlyPaths)
 	}
 	if len(c.MaskPaths) > 0 {
-		// Last: a mask under a read-only path must lie on top of that path's read-only bind, not under it.
+		// Last, as in runc: a mask below a read-only path then lies on top of that path's bind, where lookups end.
 		add("mask paths", maskPaths)
 	}
 	return st
