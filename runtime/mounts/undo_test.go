@@ -97,3 +97,26 @@ func TestUndoHome(t *testing.T) {
 		return nil
 	})
 }
+
+// TestUndoFromHome: an undo that fails outside the home namespace is tried
+// once more from home; at home a failure is final.
+func TestUndoFromHome(t *testing.T) {
+	home, wentHome, calls := false, 0, 0
+	u := &Undo{reg: &cleanup.Registry{}, inHome: func() bool { return home },
+		goHome: func() error { wentHome++; home = true; return nil }, byTarget: map[string][]*cleanup.Item{}}
+	fail := errors.New("covered by a mount")
+	err := u.FromHome(func() error {
+		calls++
+		if !home {
+			return fail
+		}
+		return nil
+	})
+	if err != nil || calls != 2 || wentHome != 1 {
+		t.Errorf("from outside: err %v, %d calls, %d returns home; want nil, 2, 1", err, calls, wentHome)
+	}
+	calls = 0
+	if err := u.FromHome(func() error { calls++; return fail }); !errors.Is(err, fail) || calls != 1 {
+		t.Errorf("at home: err %v, %d calls; want the failure after 1 call", err, calls)
+	}
+}
