@@ -169,9 +169,9 @@ func (c Container) begin() (*setup, error) {
 	}
 	if c.Rootfs != "" {
 		if fi, err := os.Stat(c.Rootfs); err != nil {
-			return nil, kerr.New(fmt.Sprintf("stat(%q) [the container's rootfs]", c.Rootfs), err, nil)
+			return nil, kerr.New(fmt.Sprintf("stat(%q) [the new root]", c.Rootfs), err, nil)
 		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("rootfs %q is not a directory", c.Rootfs)
+			return nil, fmt.Errorf("the new root %q is not a directory", c.Rootfs)
 		}
 	}
 	s := &setup{c: c, root: filepath.Clean(c.Rootfs), inPlace: c.Rootfs == "", oldRoot: -1}
