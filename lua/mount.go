@@ -76,9 +76,9 @@ func (s *Session) mountModule() *Module {
 					"shm, and console when stdin is a terminal.",
 				Example: "ns.unshare(\"mnt\")\nmount.mkdev(root..\"/dev\")"},
 			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=}", Fn: s.mountContainer,
-				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child: make / rprivate, " +
-					"bind rootfs onto itself, mount proc, sys, /dev, then pivot_root and detach the old root, then read-only and masked paths. " +
-					"Without rootfs the mounts go over the current root. Refuses in the mount namespace nsh started in.",
+				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child, in runc's order " +
+					"(with every option): " + strings.Join(mounts.FullContainer().StepNames(), ", ") + ". " +
+					"Without rootfs the mounts go over the current root (no bind, no pivot). Refuses in the mount namespace nsh started in.",
 				Example: "ns.clone(\"mnt,pid\", function(d)\n  mount.container{rootfs=d, proc=true, dev=\"minimal\"}\n  return sys.run(\"ls /dev\")\nend, dir)"},
 			{Name: "flags", Args: "()", Fn: s.mountFlags,
 				Doc: "The flag words mount.mount accepts.", Example: "print(table.concat(mount.flags(), \" \"))"},

@@ -145,6 +145,22 @@ func (c Container) Steps() []Step {
 	return st
 }
 
+// StepNames are the names of c's Steps, in order.
+func (c Container) StepNames() []string {
+	var n []string
+	for _, st := range c.Steps() {
+		n = append(n, st.Name)
+	}
+	return n
+}
+
+// FullContainer is a Container with every part asked for (for help texts
+// that show the whole set-up).
+func FullContainer() Container {
+	return Container{Rootfs: "/rootfs", Proc: true, Sys: true, Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true,
+		ReadonlyPaths: DefaultReadonlyPaths, MaskPaths: DefaultMaskPaths}
+}
+
 // Setup carries out c, step by step, in the calling thread's mount
 // namespace. The caller must have a mount namespace of its own (unshare
 // CLONE_NEWNS, which also unshares the fs struct), or it changes the host's.

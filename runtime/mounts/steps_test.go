@@ -14,21 +14,12 @@ import (
 	"nsh/runtime/nsproc"
 )
 
-func stepNames(c Container) []string {
-	var n []string
-	for _, st := range c.Steps() {
-		n = append(n, st.Name)
-	}
-	return n
-}
-
 // TestContainerStepOrder: the set-up runs in runc's and bubblewrap's order,
 // whatever the options: private first, the new root bound before anything is
 // mounted on it, every mount before pivot_root, the old root detached right
 // after it, read-only paths and masks after the pivot, masks last.
 func TestContainerStepOrder(t *testing.T) {
-	full := Container{Rootfs: "/r", Proc: true, Sys: true, Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true,
-		ReadonlyPaths: DefaultReadonlyPaths, MaskPaths: DefaultMaskPaths}
+	full := FullContainer()
 	cases := []struct {
 		c    Container
 		want []string
@@ -45,7 +36,7 @@ func TestContainerStepOrder(t *testing.T) {
 		{Container{}, []string{"make / rprivate"}},
 	}
 	for _, c := range cases {
-		if got := stepNames(c.c); !reflect.DeepEqual(got, c.want) {
+		if got := c.c.StepNames(); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("Steps(%+v):\n  got  %q\n  want %q", c.c, got, c.want)
 		}
 	}
