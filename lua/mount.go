@@ -2,12 +2,9 @@ package lua
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
-	"nsh/runtime/cleanup"
 	"nsh/runtime/mounts"
-	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -79,9 +76,9 @@ func (s *Session) mountModule() *Module {
 					"shm, and console when stdin is a terminal.",
 				Example: "ns.unshare(\"mnt\")\nmount.mkdev(root..\"/dev\")"},
 			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=}", Fn: s.mountContainer,
-				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child: make / rprivate, " +
-					"bind rootfs onto itself, mount proc, sys, /dev, then pivot_root and detach the old root, then read-only and masked paths. " +
-					"Without rootfs the mounts go over the current root. Refuses in the mount namespace nsh started in.",
+				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child, in runc's order " +
+					"(with every option): " + strings.Join(mounts.FullContainer().StepNames(), ", ") + ". " +
+					"Without rootfs the mounts go over the current root (no bind, no pivot). Refuses in the mount namespace nsh started in.",
 				Example: "ns.clone(\"mnt,pid\", function(d)\n  mount.container{rootfs=d, proc=true, dev=\"minimal\"}\n  return sys.run(\"ls /dev\")\nend, dir)"},
 			{Name: "flags", Args: "()", Fn: s.mountFlags,
 				Doc: "The flag words mount.mount accepts.", Example: "print(table.concat(mount.flags(), \" \"))"},
@@ -89,173 +86,37 @@ func (s *Session) mountModule() *Module {
 	}
 }
 
-// inHomeMnt says whether the Lua thread is still in the mount namespace nsh
-// started in: mounts there outlive the script and must be registered.
-func (s *Session) inHomeMnt() bool {
-	cur, err := nsproc.ID(0, "mnt")
-	if err != nil {
-		return true
+// mountUndo is the session's mount undo policy (which mounts are unmounted
+// when the session ends), made on first use.
+func (s *Session) mountUndo() *mounts.Undo {
+	if s.mounts == nil {
+		s.mounts = mounts.NewUndo(s.Reg, s.Home, s.Child)
 	}
-	return cur == s.Home.IDs()["mnt"]
+	return s.mounts
 }
 
-// register records an undo for a mount made at target in a namespace that
-// outlives the script; the undo first returns the thread to that namespace.
-func (s *Session) registerMount(target string) {
-	if !s.inHomeMnt() {
-		return
+// refuseHome raises when a root change would hit the namespace nsh started in.
+func (s *Session) refuseHome(L *glua.LState) {
+	if err := s.mountUndo().CheckRootChange(); err != nil {
+		raiseErr(L, err, "do it in a mount namespace of your own: ns.unshare(\"mnt\"), or inside ns.clone(\"mnt\", fn)")
 	}
-	abs := target
-	if !strings.HasPrefix(abs, "/") {
-		if wd, err := os.Getwd(); err == nil {
-			abs = wd + "/" + target
-		}
-	}
-	items := mountItems(s)
-	var it *cleanup.Item
-	it = s.Reg.Add("mount "+abs, func() error {
-		if !s.inHomeMnt() {
-			if err := s.Home.Restore([]nsproc.Type{mntType()}); err != nil {
-				return err
-			}
-		}
-		l := items[abs]
-		for i, x := range l {
-			if x == it {
-				items[abs] = append(l[:i:i], l[i+1:]...)
-				break
-			}
-		}
-		return mounts.Umount(abs, true, false)
-	})
-	items[abs] = append(items[abs], it)
-}
-
-// mountRegs are each session's registered mounts by target, so a mount the
-// user unmounts by hand is not unmounted again at the end.
-var mountRegs = map[*Session]map[string][]*cleanup.Item{}
-
-func mountItems(s *Session) map[string][]*cleanup.Item {
-	m := mountRegs[s]
-	if m == nil {
-		m = map[string][]*cleanup.Item{}
-		mountRegs[s] = m
-	}
-	return m
-}
-
-// forgetMount drops the newest registration of target after the user
-// unmounted it by hand.
-func (s *Session) forgetMount(target string) {
-	abs := target
-	if !strings.HasPrefix(abs, "/") {
-		if wd, err := os.Getwd(); err == nil {
-			abs = wd + "/" + target
-		}
-	}
-	items := mountItems(s)
-	l := items[abs]
-	if len(l) == 0 || !s.inHomeMnt() {
-		return
-	}
-	l[len(l)-1].Forget()
-	items[abs] = l[:len(l)-1]
-}
-
-func mntType() nsproc.Type {
-	t, _ := nsproc.LookupType("mnt")
-	return t
-}
-
-// checkStr reads a required string argument.
-func checkStr(L *glua.LState, n int, what string) string {
-	v, ok := L.Get(n).(glua.LString)
-	if !ok || v == "" {
-		argErr(L, n, fmt.Sprintf("%s must be a non-empty string, got %s", what, typeName(L.Get(n))))
-	}
-	return string(v)
-}
-
-// optStr reads an optional string argument ("" when absent).
-func optStr(L *glua.LState, n int, what string) string {
-	switch v := L.Get(n).(type) {
-	case *glua.LNilType:
-		return ""
-	case glua.LString:
-		return string(v)
-	}
-	argErr(L, n, fmt.Sprintf("%s must be a string, got %s", what, typeName(L.Get(n))))
-	return ""
-}
-
-// optTable reads an optional options table, checking its keys.
-func optTable(L *glua.LState, n int, valid ...string) *glua.LTable {
-	v := L.Get(n)
-	if v == glua.LNil {
-		return L.NewTable()
-	}
-	t, ok := v.(*glua.LTable)
-	if !ok {
-		argErr(L, n, fmt.Sprintf("options table expected (keys: %s), got %s", strings.Join(valid, ", "), typeName(v)))
-	}
-	t.ForEach(func(k, _ glua.LValue) {
-		ks, ok := k.(glua.LString)
-		if ok {
-			for _, w := range valid {
-				if string(ks) == w {
-					return
-				}
-			}
-		}
-		argErr(L, n, fmt.Sprintf("unknown option %s (valid: %s)", k.String(), strings.Join(valid, ", ")))
-	})
-	return t
-}
-
-func boolField(L *glua.LState, n int, t *glua.LTable, key string, def bool) bool {
-	switch v := t.RawGetString(key).(type) {
-	case *glua.LNilType:
-		return def
-	case glua.LBool:
-		return bool(v)
-	}
-	argErr(L, n, fmt.Sprintf("option %s must be true or false", key))
-	return def
-}
-
-func strField(L *glua.LState, n int, t *glua.LTable, key string) string {
-	switch v := t.RawGetString(key).(type) {
-	case *glua.LNilType:
-		return ""
-	case glua.LString:
-		return string(v)
-	case glua.LNumber:
-		return v.String()
-	}
-	argErr(L, n, fmt.Sprintf("option %s must be a string", key))
-	return ""
 }
 
 func (s *Session) mountMount(L *glua.LState) int {
-	src := optStr(L, 1, "source")
-	target := checkStr(L, 2, "target")
-	fstype := optStr(L, 3, "fstype")
-	flags := optStr(L, 4, "flags")
-	data := optStr(L, 5, "data")
-	if _, _, err := mounts.ParseFlags(flags); err != nil {
-		return argErr(L, 4, err.Error())
-	}
+	src := argOptString(L, 1, "source", "")
+	target := argString(L, 2, "target")
+	fstype := argOptString(L, 3, "fstype", "")
+	flags := argOptString(L, 4, "flags", "")
+	data := argOptString(L, 5, "data", "")
 	if err := mounts.Mount(src, target, fstype, flags, data); err != nil {
-		return raise(L, "mount.mount", err)
+		return inputErr(L, 4, err)
 	}
-	if !strings.Contains(","+flags+",", ",remount,") {
-		s.registerMount(target)
-	}
+	s.mountUndo().MountCall(src, target, flags)
 	return 0
 }
 
 func (s *Session) mountUmount(L *glua.LState) int {
-	target := checkStr(L, 1, "target")
+	target := argString(L, 1, "target")
 	var detach, force bool
 	switch v := L.Get(2).(type) {
 	case *glua.LNilType:
@@ -272,138 +133,97 @@ func (s *Session) mountUmount(L *glua.LState) int {
 			}
 		}
 	case *glua.LTable:
-		t := optTable(L, 2, "detach", "force")
-		detach = boolField(L, 2, t, "detach", false)
-		force = boolField(L, 2, t, "force", false)
+		o := argOptions(L, 2, "detach", "force")
+		detach, force = o.Bool("detach", false), o.Bool("force", false)
 	default:
-		return argErr(L, 2, fmt.Sprintf("\"detach\", \"force\" or {detach=true, force=true} expected, got %s", typeName(v)))
+		return argErr(L, 2, fmt.Sprintf("\"detach\", \"force\" or {detach=true, force=true} expected, got %s", describe(v)))
 	}
 	if err := mounts.Umount(target, detach, force); err != nil {
-		return raise(L, "mount.umount", err)
+		return raiseErr(L, err)
 	}
-	s.forgetMount(target)
+	s.mountUndo().Unmounted(target)
 	return 0
 }
 
 func (s *Session) mountBind(L *glua.LState) int {
-	src := checkStr(L, 1, "source")
-	target := checkStr(L, 2, "target")
-	o := optTable(L, 3, "recursive", "readonly")
-	if err := mounts.Bind(src, target, boolField(L, 3, o, "recursive", true), boolField(L, 3, o, "readonly", false)); err != nil {
-		return raise(L, "mount.bind", err)
+	src := argString(L, 1, "source")
+	target := argString(L, 2, "target")
+	o := argOptions(L, 3, "recursive", "readonly")
+	if err := mounts.Bind(src, target, o.Bool("recursive", true), o.Bool("readonly", false)); err != nil {
+		return raiseErr(L, err)
 	}
-	s.registerMount(target)
+	s.mountUndo().Mounted(target)
 	return 0
 }
 
-var propKinds = []string{"private", "shared", "slave", "unbindable"}
-
 func (s *Session) mountMake(L *glua.LState) int {
-	target := checkStr(L, 1, "target")
-	kind := checkStr(L, 2, "kind")
-	rec := false
-	switch v := L.Get(3).(type) {
-	case *glua.LNilType:
-	case glua.LBool:
-		rec = bool(v)
-	case glua.LString:
-		if v != "recursive" {
-			return argErr(L, 3, "recursive must be true, false or \"recursive\"")
-		}
-		rec = true
-	default:
-		return argErr(L, 3, "recursive must be true or false")
-	}
-	if k, ok := strings.CutPrefix(kind, "r"); ok && (k == "private" || k == "shared" || k == "slave" || k == "unbindable") {
-		kind, rec = k, true
-	}
-	valid := false
-	for _, k := range propKinds {
-		valid = valid || k == kind
-	}
-	if !valid {
-		return argErr(L, 2, fmt.Sprintf("unknown propagation %q (valid: %s, or with an r in front for recursive)", kind, choices(propKinds...)))
-	}
+	target := argString(L, 1, "target")
+	kind := argChoice(L, 2, "kind", mounts.PropagationKinds...)
+	rec := L.Get(3) == glua.LString("recursive") || argBool(L, 3, "recursive", false)
 	if err := mounts.MakePropagation(target, kind, rec); err != nil {
-		return raise(L, "mount.make", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
 
 func (s *Session) mountMove(L *glua.LState) int {
-	src := checkStr(L, 1, "source")
-	target := checkStr(L, 2, "target")
+	src := argString(L, 1, "source")
+	target := argString(L, 2, "target")
 	if err := mounts.Move(src, target); err != nil {
-		return raise(L, "mount.move", err)
+		return raiseErr(L, err)
 	}
-	s.forgetMount(src)
-	s.registerMount(target)
+	s.mountUndo().Moved(src, target)
 	return 0
 }
 
-func (s *Session) refuseHome(L *glua.LState, fn string) {
-	if s.inHomeMnt() && !s.Child {
-		L.RaiseError("%s: refused in the mount namespace nsh started in (it would change the root of every process there): "+
-			"do it in a mount namespace of your own (ns.unshare(\"mnt\"), or inside ns.clone(\"mnt\", fn))", fn)
-	}
-}
-
 func (s *Session) mountPivotRoot(L *glua.LState) int {
-	newRoot := checkStr(L, 1, "new_root")
-	putOld := checkStr(L, 2, "put_old")
-	s.refuseHome(L, "mount.pivot_root")
+	newRoot := argString(L, 1, "new_root")
+	putOld := argString(L, 2, "put_old")
+	s.refuseHome(L)
 	if err := mounts.PivotRoot(newRoot, putOld); err != nil {
-		return raise(L, "mount.pivot_root", err)
+		return raiseErr(L, err)
 	}
 	return 0
 }
 
 func (s *Session) mountPivot(L *glua.LState) int {
-	newRoot := checkStr(L, 1, "new_root")
-	s.refuseHome(L, "mount.pivot")
+	newRoot := argString(L, 1, "new_root")
+	s.refuseHome(L)
 	if err := mounts.PivotInto(newRoot); err != nil {
-		return raise(L, "mount.pivot", err)
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
 
 func (s *Session) mountTmpfs(L *glua.LState) int {
-	target := checkStr(L, 1, "target")
-	o := optTable(L, 2, "size", "mode")
-	if err := mounts.Tmpfs(target, strField(L, 2, o, "size"), strField(L, 2, o, "mode")); err != nil {
-		return fail(L, "mount.tmpfs", 2, err)
+	target := argString(L, 1, "target")
+	o := argOptions(L, 2, "size", "mode")
+	if err := mounts.Tmpfs(target, o.String("size", ""), o.String("mode", "")); err != nil {
+		return inputErr(L, 2, err)
 	}
-	s.registerMount(target)
+	s.mountUndo().Mounted(target)
 	return 0
 }
 
 func (s *Session) mountOverlay(L *glua.LState) int {
-	o, ok := L.Get(1).(*glua.LTable)
-	if !ok {
-		return argErr(L, 1, "table expected: mount.overlay{lower=dir|{dirs}, upper=dir, work=dir, target=dir}")
+	if _, ok := L.Get(1).(*glua.LTable); !ok {
+		return argErr(L, 1, "table expected: mount.overlay{lower=dir|{dirs}, upper=dir, work=dir, target=dir}, got "+describe(L.Get(1)))
 	}
-	optTable(L, 1, "lower", "upper", "work", "target")
-	lower, err := stringList(L, o.RawGetString("lower"), "lower")
-	if err != nil {
-		return argErr(L, 1, err.Error())
+	o := argOptions(L, 1, "lower", "upper", "work", "target")
+	target := o.String("target", "")
+	if err := mounts.Overlay(o.Strings("lower"), o.String("upper", ""), o.String("work", ""), target); err != nil {
+		return inputErr(L, 1, err)
 	}
-	target := strField(L, 1, o, "target")
-	if target == "" {
-		return argErr(L, 1, "target missing: the directory the overlay is mounted on")
-	}
-	if err := mounts.Overlay(lower, strField(L, 1, o, "upper"), strField(L, 1, o, "work"), target); err != nil {
-		return fail(L, "mount.overlay", 1, err)
-	}
-	s.registerMount(target)
+	s.mountUndo().Mounted(target)
 	return 0
 }
 
 func (s *Session) mountMkdev(L *glua.LState) int {
-	dir := checkStr(L, 1, "dir")
+	dir := argString(L, 1, "dir")
 	if err := mounts.MinimalDev(dir); err != nil {
-		return raise(L, "mount.mkdev", err)
+		return raiseErr(L, err)
 	}
-	s.registerMount(dir)
+	s.mountUndo().Mounted(dir)
 	return 0
 }
 
@@ -413,23 +233,24 @@ func (s *Session) mountFlags(L *glua.LState) int {
 }
 
 func (s *Session) mountContainer(L *glua.LState) int {
-	o, ok := L.Get(1).(*glua.LTable)
-	if !ok {
-		return argErr(L, 1, "table expected: mount.container{rootfs=dir, proc=true, sys=true, dev=\"minimal\", mask=true, readonly=true}")
+	if _, ok := L.Get(1).(*glua.LTable); !ok {
+		return argErr(L, 1, "table expected: mount.container{rootfs=dir, proc=true, sys=true, dev=\"minimal\", mask=true, readonly=true}, got "+describe(L.Get(1)))
 	}
-	var c mounts.ContainerRoot
-	var err error
-	o.ForEach(func(k, v glua.LValue) {
-		if err == nil {
-			err = containerOption(&c, k.String(), v)
+	o := argOptions(L, 1, containerKeys...)
+	var c mounts.Container
+	for _, k := range containerKeys {
+		if o.Has(k) {
+			if err := containerOption(&c, k, o.Value(k)); err != nil {
+				return argErr(L, 1, err.Error())
+			}
 		}
-	})
-	if err != nil {
+	}
+	if err := c.Validate(); err != nil {
 		return argErr(L, 1, err.Error())
 	}
-	s.refuseHome(L, "mount.container")
-	if err := mounts.SetupContainerRoot(c); err != nil {
-		return raise(L, "mount.container", err)
+	s.refuseHome(L)
+	if err := c.Setup(); err != nil {
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
@@ -497,7 +318,7 @@ func (s *Session) tableArg(L *glua.LState, n int, fn string) ([]mounts.Entry, st
 	pid := s.checkPid(L, n, true)
 	es, err := mounts.List(pid)
 	if err != nil {
-		raise(L, fn, err)
+		raiseAs(L, fn, err)
 	}
 	if pid == 0 {
 		return es, "the shell"
@@ -517,18 +338,18 @@ func (s *Session) mountList(L *glua.LState) int {
 	pid := s.checkPid(L, 1, true)
 	es, err := mounts.List(pid)
 	if err != nil {
-		return raise(L, "mount.list", err)
+		return raiseErr(L, err)
 	}
 	who := "the shell"
 	if pid != 0 {
 		who = fmt.Sprintf("process %d", pid)
 	}
-	L.Push(withText(L, rowsTable(L, es), formatTable("mounts of "+who, es)))
+	L.Push(withText(L, rowsTable(L, es), mounts.FormatTable("mounts of "+who, es)))
 	return 1
 }
 
 func (s *Session) mountFind(L *glua.LState) int {
-	target := checkStr(L, 1, "target")
+	target := argString(L, 1, "target")
 	es, _ := s.tableArg(L, 2, "mount.find")
 	e, ok := mounts.Find(es, target)
 	if !ok {
@@ -562,46 +383,5 @@ func diffResult(L *glua.LState, a, b []mounts.Entry, an, bn string) *glua.LTable
 		ch.Append(e)
 	}
 	t.RawSetString("changed", ch)
-	return withText(L, t, formatDiff(an, bn, onlyA, onlyB, changed))
-}
-
-// formatTable prints a mount table like findmnt's list output.
-func formatTable(title string, es []mounts.Entry) string {
-	var b strings.Builder
-	b.WriteString(title + "\n")
-	w := [4]int{6, 6, 6, 11}
-	for _, e := range es {
-		w[0] = max(w[0], len(e.Target))
-		w[1] = max(w[1], len(e.Source))
-		w[2] = max(w[2], len(e.FSType))
-		w[3] = max(w[3], len(strings.Join(e.Propagation, " ")))
-	}
-	w[0], w[1] = min(w[0], 40), min(w[1], 24)
-	fmt.Fprintf(&b, "  %4s %4s  %-*s %-*s %-*s %-*s %s\n", "ID", "PAR", w[0], "TARGET", w[1], "SOURCE", w[2], "FSTYPE", w[3], "PROPAGATION", "OPTIONS")
-	for _, e := range es {
-		fmt.Fprintf(&b, "  %4d %4d  %-*s %-*s %-*s %-*s %s\n", e.ID, e.Parent, w[0], e.Target, w[1], e.Source, w[2], e.FSType, w[3], strings.Join(e.Propagation, " "), e.Options)
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-func formatDiff(an, bn string, onlyA, onlyB []mounts.Entry, changed [][2]mounts.Entry) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "mount tables: %s (-) vs %s (+)\n", an, bn)
-	line := func(mark string, e mounts.Entry) {
-		fmt.Fprintf(&b, "  %s %-36s %-10s %-14s %-22s %s\n", mark, e.Target, e.FSType, e.Source, strings.Join(e.Propagation, " "), e.Options)
-	}
-	for _, e := range onlyA {
-		line("-", e)
-	}
-	for _, e := range onlyB {
-		line("+", e)
-	}
-	for _, c := range changed {
-		line("~", c[0])
-		line(">", c[1])
-	}
-	if len(onlyA)+len(onlyB)+len(changed) == 0 {
-		b.WriteString("  (no difference)\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
+	return withText(L, t, mounts.FormatDiff(an, bn, onlyA, onlyB, changed))
 }

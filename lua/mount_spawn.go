@@ -1,9 +1,7 @@
 package lua
 
 import (
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 
 	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
@@ -12,53 +10,43 @@ import (
 )
 
 // The container options of ns.spawn and ns.clone (listed, with their help,
-// in spawnOptions in lua/spawnopts.go). They all fill one
-// mounts.ContainerRoot that the child runs as the set-up step
-// mounts.ContainerStep, after its hostname and before it executes.
+// in spawnOptions in lua/spawnopts.go). They all fill one mounts.Container
+// that the child runs as the set-up step mounts.ContainerStep, after its
+// hostname and before it executes.
+
+// containerKeys are the container options, in the order of the set-up.
+var containerKeys = []string{"rootfs", "proc", "sys", "dev", "mqueue", "readonly", "mask"}
+
+// containerSpawnOption reads one container option of ns.spawn/ns.clone
+// into the child's container set-up.
 func containerSpawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
-	idx := -1
-	for i, st := range spec.Setup.Steps {
-		if st.Name == mounts.ContainerStep {
-			idx = i
-		}
-	}
-	var c mounts.ContainerRoot
-	if idx >= 0 {
-		if err := json.Unmarshal(spec.Setup.Steps[idx].Args, &c); err != nil {
-			return err
-		}
-	}
-	if err := containerOption(&c, key, v); err != nil {
+	added, err := mounts.EditSetup(&spec.Setup, func(c *mounts.Container) error { return containerOption(c, key, v) })
+	if err != nil {
 		return fmt.Errorf("option %v", err)
 	}
-	args, err := json.Marshal(c)
-	if err != nil {
-		return err
+	if added {
+		so.checks = append(so.checks, func(spec *nsproc.Spec) error {
+			if !spec.Types.Has(nsproc.Mnt) {
+				return fmt.Errorf("rootfs, proc, sys, dev, mqueue, mask and readonly need a new mount namespace: add \"mnt\" to ns (else the mounts would land in nsh's own)")
+			}
+			return nil
+		})
 	}
-	if idx >= 0 {
-		spec.Setup.Steps[idx].Args = args
-		return nil
-	}
-	spec.Setup.Steps = append(spec.Setup.Steps, nsproc.Step{Name: mounts.ContainerStep, Args: args})
-	so.checks = append(so.checks, func(spec *nsproc.Spec) error {
-		if !spec.Types.Has(nsproc.Mnt) {
-			return fmt.Errorf("rootfs, proc, sys, dev, mqueue, mask and readonly need a new mount namespace: add \"mnt\" to ns (else the mounts would land in nsh's own)")
-		}
-		return nil
-	})
 	return nil
 }
 
-// containerOption reads one container option (shared by ns.spawn's options
-// and mount.container).
-func containerOption(c *mounts.ContainerRoot, key string, v glua.LValue) error {
+// containerOption converts the Lua value of one container option (shared
+// by ns.spawn's options and mount.container); mounts.Container.Validate
+// judges the paths.
+func containerOption(c *mounts.Container, key string, v glua.LValue) error {
 	flag := func() (bool, error) {
 		b, ok := v.(glua.LBool)
 		if !ok {
-			return false, fmt.Errorf("%s must be true or false, got %s", key, typeName(v))
+			return false, fmt.Errorf("%s must be true or false, got %s", key, describe(v))
 		}
 		return bool(b), nil
 	}
+	// paths reads true (def), false (none) or a list of paths
 	paths := func(def []string) ([]string, error) {
 		if b, ok := v.(glua.LBool); ok {
 			if b {
@@ -68,12 +56,7 @@ func containerOption(c *mounts.ContainerRoot, key string, v glua.LValue) error {
 		}
 		l, err := stringList(nil, v, key)
 		if err != nil {
-			return nil, fmt.Errorf("%s must be true or a list of absolute paths", key)
-		}
-		for _, p := range l {
-			if !filepath.IsAbs(p) {
-				return nil, fmt.Errorf("%s: %q is not an absolute path", key, p)
-			}
+			return nil, fmt.Errorf("%s must be true or a list of absolute paths, got %s", key, describe(v))
 		}
 		return l, nil
 	}
@@ -81,10 +64,10 @@ func containerOption(c *mounts.ContainerRoot, key string, v glua.LValue) error {
 	switch key {
 	case "rootfs":
 		sv, ok := v.(glua.LString)
-		if !ok || !filepath.IsAbs(string(sv)) {
-			return fmt.Errorf("rootfs must be an absolute directory path, got %s", v.String())
+		if !ok {
+			return fmt.Errorf("rootfs must be an absolute directory path, got %s", describe(v))
 		}
-		c.Rootfs = filepath.Clean(string(sv))
+		c.Rootfs = string(sv)
 	case "proc":
 		c.Proc, err = flag()
 	case "sys":
@@ -92,12 +75,11 @@ func containerOption(c *mounts.ContainerRoot, key string, v glua.LValue) error {
 	case "mqueue":
 		c.Mqueue, err = flag()
 	case "dev":
-		sv, _ := v.(glua.LString)
-		switch string(sv) {
+		switch sv, _ := v.(glua.LString); sv {
 		case "minimal", "tmpfs":
-			c.DevMode, c.DevPts, c.Shm = "tmpfs", true, true
+			c.Dev, c.DevPts, c.Shm = mounts.DevMinimal, true, true
 		case "devtmpfs":
-			c.DevMode, c.DevPts, c.Shm = "devtmpfs", true, true
+			c.Dev, c.DevPts, c.Shm = mounts.DevKernel, true, true
 		default:
 			return fmt.Errorf("dev must be %s, got %s", choices("minimal", "devtmpfs"), v.String())
 		}
@@ -106,7 +88,7 @@ func containerOption(c *mounts.ContainerRoot, key string, v glua.LValue) error {
 	case "readonly":
 		c.ReadonlyPaths, err = paths(mounts.DefaultReadonlyPaths)
 	default:
-		return fmt.Errorf("unknown container option %q (valid: rootfs, proc, sys, dev, mqueue, mask, readonly)", key)
+		return fmt.Errorf("unknown container option %q (valid: %s)", key, choices(containerKeys...))
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"nsh/runtime/cleanup"
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/procview"
 
@@ -31,6 +32,7 @@ type Session struct {
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
 	pins        map[string]*cleanup.Item
+	mounts      *mounts.Undo // which mounts are unmounted when the session ends (see mountUndo)
 	held        map[string]heldNS
 	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module

@@ -394,7 +394,7 @@ func (s *Session) viewMounts(L *glua.LState) int {
 	if under != "" {
 		title += fmt.Sprintf(" (at or under %s)", under)
 	}
-	L.Push(withText(L, rowsTable(L, es), formatTable(title, es)))
+	L.Push(withText(L, rowsTable(L, es), mounts.FormatTable(title, es)))
 	return 1
 }
 

@@ -23,10 +23,10 @@ type containerReport struct {
 }
 
 func helperContainer(rootfs string) (any, error) {
-	err := SetupContainerRoot(ContainerRoot{
-		Rootfs: rootfs, Proc: true, Sys: true, DevMode: "tmpfs", DevPts: true, Shm: true, Mqueue: true,
+	err := Container{
+		Rootfs: rootfs, Proc: true, Sys: true, Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true,
 		MaskPaths: DefaultMaskPaths, ReadonlyPaths: DefaultReadonlyPaths,
-	})
+	}.Setup()
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func checkContainer(t *testing.T, r containerReport) {
 	}
 }
 
-func TestSetupContainerRoot(t *testing.T) {
+func TestContainerSetup(t *testing.T) {
 	needRoot(t)
 	var r containerReport
 	flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
@@ -115,9 +115,9 @@ func TestSetupContainerRoot(t *testing.T) {
 	t.Logf("mounts: %v", r.Targets)
 }
 
-// TestSetupContainerRootUserns runs the same set-up inside a user namespace:
+// TestContainerSetupUserns runs the same set-up inside a user namespace:
 // mknod fails there with EPERM, so the nodes are host nodes bound on files.
-func TestSetupContainerRootUserns(t *testing.T) {
+func TestContainerSetupUserns(t *testing.T) {
 	needRoot(t)
 	var r containerReport
 	attr := &syscall.SysProcAttr{

@@ -2,7 +2,6 @@ package mounts
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -127,7 +126,7 @@ func bindConsole(path string) error {
 // mkdir makes dir and its parents; the mode is set exactly (no umask).
 func mkdir(dir string, mode uint32) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("mkdir %s: %w", dir, err)
+		return kerr.Newf(err, nil, "mkdir(%q)", dir)
 	}
 	return kerr.Newf(unix.Chmod(dir, mode), nil, "chmod(%q, %#o)", dir, mode)
 }

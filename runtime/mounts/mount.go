@@ -112,13 +112,25 @@ var propagationKinds = map[string]uintptr{
 	"unbindable": unix.MS_UNBINDABLE,
 }
 
+// PropagationKinds are the words MakePropagation takes: private, shared,
+// slave, unbindable, and each with an r in front (recursive, as mount(8)'s
+// --make-rprivate).
+var PropagationKinds = []string{"private", "shared", "slave", "unbindable", "rprivate", "rshared", "rslave", "runbindable"}
+
 // MakePropagation sets the propagation type of the mount at target: kind is
-// private, shared, slave or unbindable; recursive applies it to every mount
-// below as well (MS_REC).
+// one of PropagationKinds; recursive (or an r in front of kind) applies it
+// to every mount below as well (MS_REC).
 func MakePropagation(target, kind string, recursive bool) error {
 	f, ok := propagationKinds[kind]
 	if !ok {
-		return fmt.Errorf("make: kind %q is not valid (valid: private, shared, slave, unbindable)", kind)
+		if k, cut := strings.CutPrefix(kind, "r"); cut {
+			if f, ok = propagationKinds[k]; ok {
+				kind, recursive = k, true
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf("make: kind %q is not valid (valid: %s)", kind, strings.Join(PropagationKinds, ", "))
 	}
 	word := kind
 	if recursive {
@@ -171,6 +183,9 @@ var overlayRules = kerr.Rules{
 // otherwise writes go to upper, and work must be an empty directory on the
 // same filesystem as upper.
 func Overlay(lower []string, upper, work, target string) error {
+	if target == "" {
+		return fmt.Errorf("overlay: target missing: the directory the overlay is mounted on")
+	}
 	if len(lower) == 0 {
 		return fmt.Errorf("overlay: lower is empty (give at least one lower directory)")
 	}

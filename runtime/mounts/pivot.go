@@ -1,7 +1,7 @@
 package mounts
 
 import (
-	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -19,7 +19,8 @@ func PivotRoot(newRoot, putOld string) error {
 }
 
 // PivotInto makes newRoot the root of the calling thread's mount namespace and
-// drops the old root, the way runc does (no put_old directory needed):
+// drops the old root, the way runc does (no put_old directory needed): it is
+// the Container with nothing but a Rootfs, whose steps are
 //
 //  1. make / rprivate: pivot_root refuses shared mounts, and nothing done
 //     from here on may propagate back to the parent namespace;
@@ -28,34 +29,14 @@ func PivotRoot(newRoot, putOld string) error {
 //     "/" and the old root is stacked on top of it, at the same place;
 //  4. fchdir to the old root (the kernel gives no promise what "." is after
 //     pivot_root), then umount2(".", MNT_DETACH): the old root is the top of
-//     the stack, so this drops it, leaving the new root visible;
-//  5. chdir("/").
+//     the stack, so this drops it, leaving the new root visible; chdir("/").
 //
 // The caller must have its own mount namespace (unshare CLONE_NEWNS, which
 // also unshares the fs struct), or it pivots the host.
 func PivotInto(newRoot string) error {
-	if err := MakePropagation("/", "private", true); err != nil {
-		return err
-	}
-	if err := Bind(newRoot, newRoot, true, false); err != nil {
-		return err
-	}
-	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	abs, err := filepath.Abs(newRoot)
 	if err != nil {
-		return kerr.Newf(err, nil, "open(\"/\")")
+		return kerr.Newf(err, nil, "getcwd() [for %q]", newRoot)
 	}
-	defer unix.Close(oldRoot)
-	if err := unix.Chdir(newRoot); err != nil {
-		return kerr.Newf(err, nil, "chdir(%q)", newRoot)
-	}
-	if err := PivotRoot(".", "."); err != nil {
-		return err
-	}
-	if err := unix.Fchdir(oldRoot); err != nil {
-		return kerr.Newf(err, nil, "fchdir(old root)")
-	}
-	if err := Umount(".", true, false); err != nil {
-		return fmt.Errorf("detaching the old root: %w", err)
-	}
-	return kerr.Newf(unix.Chdir("/"), nil, "chdir(\"/\")")
+	return Container{Rootfs: abs}.Setup()
 }

@@ -5,84 +5,65 @@ import (
 	"fmt"
 
 	"nsh/runtime/nsproc"
-
-	"golang.org/x/sys/unix"
 )
 
-// ContainerStep is the name of the child-side set-up step that runs
-// SetupContainerRoot with a JSON ContainerRoot (see nsproc.RegisterStep). It
-// is registered from init, so every re-executed nsh child knows it.
+// ContainerStep is the name of the child-side set-up step that runs a
+// Container (see nsproc.RegisterStep). It is registered from init, so every
+// re-executed nsh child knows it. The Container travels to the child as
+// JSON; only this file encodes and decodes it.
 const ContainerStep = "mounts.container"
 
 func init() {
 	nsproc.RegisterStep(ContainerStep, func(args []byte) error {
-		var c ContainerRoot
+		var c Container
 		if err := json.Unmarshal(args, &c); err != nil {
 			return fmt.Errorf("set-up step %s: bad arguments: %v", ContainerStep, err)
 		}
-		return SetupContainerRoot(c)
+		return c.Setup()
 	})
 }
 
-// setupInPlace is SetupContainerRoot without a new root: proc, sys, /dev and
-// the masks are mounted over the current root's directories. It is only
-// safe in a mount namespace of the caller's own, which it makes private
-// first so nothing reaches the namespace it was copied from.
-func setupInPlace(opts ContainerRoot) error {
-	switch opts.DevMode {
-	case "", "tmpfs", "devtmpfs":
-	default:
-		return fmt.Errorf("container root: DevMode %q is not valid (valid: \"tmpfs\", \"devtmpfs\", \"\")", opts.DevMode)
-	}
-	if err := MakePropagation("/", "private", true); err != nil {
-		return err
-	}
-	if opts.Proc {
-		if err := mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return err
+// EditSetup lets edit change the container set-up that setup carries (an
+// empty one when it has none yet), validates the result and stores it back
+// as setup's ContainerStep. added is true when the step was not there
+// before. Options that each set part of the container (rootfs=, proc=, ...)
+// call it one after the other.
+func EditSetup(setup *nsproc.Setup, edit func(*Container) error) (added bool, err error) {
+	idx := -1
+	var c Container
+	for i, st := range setup.Steps {
+		if st.Name == ContainerStep {
+			idx = i
+			if err := json.Unmarshal(st.Args, &c); err != nil {
+				return false, fmt.Errorf("set-up step %s: bad arguments: %v", ContainerStep, err)
+			}
 		}
 	}
-	if opts.Sys {
-		if err := mount("sysfs", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_RDONLY, ""); err != nil {
-			return err
+	if err := edit(&c); err != nil {
+		return false, err
+	}
+	if err := c.Validate(); err != nil {
+		return false, err
+	}
+	args, err := json.Marshal(c)
+	if err != nil {
+		return false, err
+	}
+	if idx >= 0 {
+		setup.Steps[idx].Args = args
+		return false, nil
+	}
+	setup.Steps = append(setup.Steps, nsproc.Step{Name: ContainerStep, Args: args})
+	return true, nil
+}
+
+// ContainerOf is the container set-up setup carries, if any.
+func ContainerOf(setup nsproc.Setup) (c Container, ok bool, err error) {
+	for _, st := range setup.Steps {
+		if st.Name == ContainerStep {
+			err = json.Unmarshal(st.Args, &c)
+			return c, err == nil, err
 		}
 	}
-	switch opts.DevMode {
-	case "tmpfs":
-		// the host's nodes must stay reachable while ours are bound
-		// from them (user namespaces), so build aside and move over
-		if err := Tmpfs("/tmp", "", ""); err != nil {
-			return err
-		}
-		if err := mkdir("/tmp/.nsh-dev", 0o755); err != nil {
-			return err
-		}
-		if err := minimalDev("/tmp/.nsh-dev", opts.DevPts, opts.Shm); err != nil {
-			return err
-		}
-		if err := Move("/tmp/.nsh-dev", "/dev"); err != nil {
-			return err
-		}
-		if err := Umount("/tmp", true, false); err != nil {
-			return err
-		}
-	case "devtmpfs":
-		if err := mount("devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, ""); err != nil {
-			return err
-		}
-	}
-	if opts.DevMode != "tmpfs" && (opts.DevPts || opts.Shm) {
-		if err := devExtras("/dev", opts.DevPts, opts.Shm); err != nil {
-			return err
-		}
-	}
-	if opts.Mqueue {
-		if err := mkdir("/dev/mqueue", 0o1777); err != nil {
-			return err
-		}
-		if err := mount("mqueue", "/dev/mqueue", "mqueue", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return err
-		}
-	}
-	return hideKernelPaths(opts)
+	return c, false, nil
 }

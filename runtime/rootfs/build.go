@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"nsh/runtime/kerr"
 )
 
 // Options says what goes into a root filesystem.
@@ -45,16 +48,45 @@ var etcFiles = map[string]string{
 	"etc/hostname": "nsh\n",
 }
 
-// Build makes a root filesystem in dir (created if missing; it should be
+// ErrNoBusybox refuses Options.Busybox on a host without /bin/busybox.
+var ErrNoBusybox = errors.New("Busybox: this host has no /bin/busybox (install the busybox package, or list Binaries instead)")
+
+// Validate refuses options Build cannot carry out on this host.
+func (opts Options) Validate() error {
+	if opts.Busybox {
+		if _, err := os.Stat("/bin/busybox"); err != nil {
+			return ErrNoBusybox
+		}
+	}
+	return nil
+}
+
+// CheckDir refuses a dir Build must not write into: one that exists and is
+// not empty (Build writes a whole tree, etc/passwd included).
+func CheckDir(dir string) error {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("dir %q is not empty: a root filesystem is built only into a new or empty directory", dir)
+	}
+	return nil
+}
+
+// Build makes a root filesystem in dir (created if missing; it must be
 // empty) from files of the host: the skeleton, /etc files, the binaries
-// with their shared libraries, busybox and nsh as asked.
+// with their shared libraries, busybox and nsh as asked. A failing file
+// call is a kerr.Error naming it.
 func Build(dir string, opts Options) (*Result, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
+		return nil, fileErr(err)
+	}
+	if err := CheckDir(dir); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fileErr(err)
 	}
 	for _, s := range skeleton {
 		if err := skeletonDir(dir, s.name, s.mode); err != nil {
@@ -63,14 +95,11 @@ func Build(dir string, opts Options) (*Result, error) {
 	}
 	for name, content := range etcFiles {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return nil, err
+			return nil, fileErr(err)
 		}
 	}
 	bins := append([]string{}, opts.Binaries...)
 	if opts.Busybox {
-		if _, err := os.Stat("/bin/busybox"); err != nil {
-			return nil, fmt.Errorf("rootfs: Busybox: this host has no /bin/busybox (install the busybox package, or list Binaries instead)")
-		}
 		bins = append(bins, "/bin/busybox")
 	}
 	for _, b := range bins {
@@ -94,10 +123,10 @@ func Build(dir string, opts Options) (*Result, error) {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
+			return nil, fileErr(err)
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return nil, err
+			return nil, fileErr(err)
 		}
 	}
 	return count(dir)
@@ -118,9 +147,9 @@ func skeletonDir(root, name string, mode uint32) error {
 		return fmt.Errorf("rootfs: %s exists and is not a directory", p)
 	}
 	if err := os.Mkdir(p, 0o755); err != nil {
-		return err
+		return fileErr(err)
 	}
-	return unix.Chmod(p, mode)
+	return callErr(unix.Chmod(p, mode), "chmod(%q, %#o)", p, mode)
 }
 
 // installBinary copies the program at path (a host path; a bare name is
@@ -135,11 +164,11 @@ func installBinary(root, path string) error {
 	}
 	deps, err := Deps(path)
 	if err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+		return err
 	}
 	for _, p := range append([]string{path}, deps...) {
 		if err := install(root, p); err != nil {
-			return fmt.Errorf("rootfs: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -150,7 +179,7 @@ func installBinary(root, path string) error {
 func busyboxLinks(root string) error {
 	out, err := exec.Command("/bin/busybox", "--list-full").Output()
 	if err != nil {
-		return fmt.Errorf("rootfs: busybox --list-full: %w", err)
+		return kerr.New("/bin/busybox --list-full", err, nil)
 	}
 	for _, applet := range strings.Fields(string(out)) {
 		p, err := inRoot(root, "/"+applet)
@@ -161,10 +190,10 @@ func busyboxLinks(root string) error {
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return fileErr(err)
 		}
 		if err := os.Symlink("/bin/busybox", p); err != nil {
-			return err
+			return fileErr(err)
 		}
 	}
 	return nil
@@ -174,7 +203,7 @@ func busyboxLinks(root string) error {
 func putFile(root, name, src string, mode uint32) error {
 	fi, err := os.Stat(src)
 	if err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+		return fileErr(err)
 	}
 	p, err := inRoot(root, name)
 	if err != nil {
@@ -184,7 +213,7 @@ func putFile(root, name, src string, mode uint32) error {
 	if err := copyFile(src, p, fi); err != nil {
 		return err
 	}
-	return unix.Chmod(p, mode)
+	return callErr(unix.Chmod(p, mode), "chmod(%q, %#o)", p, mode)
 }
 
 // count walks root for Result.
@@ -192,7 +221,7 @@ func count(root string) (*Result, error) {
 	r := &Result{Dir: root}
 	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
-			return err
+			return fileErr(err)
 		}
 		if !fi.IsDir() {
 			r.Files++

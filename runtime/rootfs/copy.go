@@ -17,7 +17,7 @@ import (
 func Copy(src, dst string) error {
 	src = filepath.Clean(src)
 	if ents, err := os.ReadDir(dst); err == nil && len(ents) > 0 {
-		return fmt.Errorf("rootfs copy: destination %s is not empty", dst)
+		return fmt.Errorf("copy: destination %s is not empty (an image is copied only into a new or empty directory)", dst)
 	}
 	type dirTime struct {
 		path string
@@ -26,25 +26,25 @@ func Copy(src, dst string) error {
 	var dirs []dirTime
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
-			return err
+			return fileErr(err)
 		}
 		rel, _ := filepath.Rel(src, p)
 		out := filepath.Join(dst, rel)
 		switch {
 		case fi.IsDir():
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
+				return fileErr(err)
 			}
 			chown(out, fi)
 			dirs = append(dirs, dirTime{out, fi.ModTime()})
-			return unix.Chmod(out, modeBits(fi))
+			return callErr(unix.Chmod(out, modeBits(fi)), "chmod(%q, %#o)", out, modeBits(fi))
 		case fi.Mode()&os.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {
-				return err
+				return fileErr(err)
 			}
 			if err := os.Symlink(target, out); err != nil {
-				return err
+				return fileErr(err)
 			}
 			chown(out, fi)
 			return nil
@@ -52,13 +52,13 @@ func Copy(src, dst string) error {
 			if err := copyFile(p, out, fi); err != nil {
 				return err
 			}
-			return os.Chtimes(out, fi.ModTime(), fi.ModTime())
+			return fileErr(os.Chtimes(out, fi.ModTime(), fi.ModTime()))
 		default:
 			return nil // device, fifo, socket
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("rootfs copy %s -> %s: %w", src, dst, err)
+		return err
 	}
 	// Directory times last, since filling a directory changes its mtime.
 	for i := len(dirs) - 1; i >= 0; i-- {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"nsh/runtime/kerr"
 )
 
 // LibDirs are the directories searched for DT_NEEDED libraries after any
@@ -24,14 +26,14 @@ func Deps(path string) ([]string, error) {
 	seen := map[string]bool{}
 	var walk func(p string, top bool) error
 	walk = func(p string, top bool) error {
-		f, err := elf.Open(p)
+		f, err := openELF(p)
 		if err != nil {
-			return fmt.Errorf("reading ELF %s: %w", p, err)
+			return err
 		}
 		defer f.Close()
 		if top {
 			if interp, err := interpreter(f); err != nil {
-				return fmt.Errorf("%s: %w", p, err)
+				return kerr.New(fmt.Sprintf("reading PT_INTERP of %q", p), err, nil)
 			} else if interp != "" && !seen[interp] {
 				seen[interp] = true
 				out = append(out, interp)
@@ -39,7 +41,7 @@ func Deps(path string) ([]string, error) {
 		}
 		needed, err := f.ImportedLibraries()
 		if err != nil {
-			return fmt.Errorf("%s: dynamic section: %w", p, err)
+			return kerr.New(fmt.Sprintf("reading the dynamic section of %q", p), err, nil)
 		}
 		dirs := searchDirs(f, p)
 		for _, name := range needed {
@@ -64,6 +66,21 @@ func Deps(path string) ([]string, error) {
 	return out, nil
 }
 
+// openELF opens the ELF file at p: a file the kernel cannot open is a
+// kerr.Error for open(2), one that is no ELF object says so.
+func openELF(p string) (*elf.File, error) {
+	fd, err := os.Open(p)
+	if err != nil {
+		return nil, fileErr(err)
+	}
+	fd.Close()
+	f, err := elf.Open(p)
+	if err != nil {
+		return nil, kerr.New(fmt.Sprintf("reading the ELF header of %q", p), fmt.Errorf("not an ELF file (%v)", err), nil)
+	}
+	return f, nil
+}
+
 // interpreter returns the PT_INTERP path of f, "" for a static binary.
 func interpreter(f *elf.File) (string, error) {
 	for _, p := range f.Progs {
@@ -72,7 +89,7 @@ func interpreter(f *elf.File) (string, error) {
 		}
 		b := make([]byte, p.Filesz)
 		if _, err := p.ReadAt(b, 0); err != nil {
-			return "", fmt.Errorf("PT_INTERP: %w", err)
+			return "", err
 		}
 		return strings.TrimRight(string(b), "\x00"), nil
 	}

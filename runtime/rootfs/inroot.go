@@ -31,7 +31,7 @@ func inRoot(root, name string) (string, error) {
 		}
 		target, err := os.Readlink(filepath.Join(root, next))
 		if err != nil {
-			return "", err
+			return "", fileErr(err)
 		}
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(cur, target)

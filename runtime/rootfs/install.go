@@ -38,13 +38,13 @@ func installDepth(root, p string, depth int) error {
 		last := i == len(parts)-1
 		fi, err := os.Lstat(next)
 		if err != nil {
-			return fmt.Errorf("install %s: %w", p, err)
+			return fileErr(err)
 		}
 		switch {
 		case fi.Mode()&os.ModeSymlink != 0:
 			target, err := os.Readlink(next)
 			if err != nil {
-				return err
+				return fileErr(err)
 			}
 			if err := ensureSymlink(target, dst); err != nil {
 				return err
@@ -76,7 +76,7 @@ func ensureSymlink(target, dst string) error {
 		}
 		return fmt.Errorf("%s already links to %s, not %s", dst, old, target)
 	}
-	return os.Symlink(target, dst)
+	return fileErr(os.Symlink(target, dst))
 }
 
 // ensureDir makes dst a directory with fi's permissions unless it exists.
@@ -88,9 +88,9 @@ func ensureDir(dst string, fi os.FileInfo) error {
 		return fmt.Errorf("%s exists and is not a directory", dst)
 	}
 	if err := os.Mkdir(dst, 0o755); err != nil {
-		return err
+		return fileErr(err)
 	}
-	return unix.Chmod(dst, modeBits(fi))
+	return callErr(unix.Chmod(dst, modeBits(fi)), "chmod(%q, %#o)", dst, modeBits(fi))
 }
 
 // modeBits is fi's permission bits including setuid, setgid and sticky,
@@ -107,7 +107,7 @@ func modeBits(fi os.FileInfo) uint32 {
 func copyFile(src, dst string, fi os.FileInfo) error {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return fileErr(err)
 	}
 	defer in.Close()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -115,17 +115,17 @@ func copyFile(src, dst string, fi os.FileInfo) error {
 		return nil // already installed (shared by two binaries)
 	}
 	if err != nil {
-		return err
+		return fileErr(err)
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copy %s: %w", src, err)
+		return fileErr(err)
 	}
 	if err := out.Close(); err != nil {
-		return err
+		return fileErr(err)
 	}
 	chown(dst, fi)
-	return unix.Chmod(dst, modeBits(fi))
+	return callErr(unix.Chmod(dst, modeBits(fi)), "chmod(%q, %#o)", dst, modeBits(fi))
 }
 
 // chown gives dst fi's owner; failure (not root) leaves the caller's.

@@ -16,7 +16,7 @@ func Size(dir string) (int64, error) {
 	var total int64
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
-			return err
+			return fileErr(err)
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if !ok {

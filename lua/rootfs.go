@@ -1,11 +1,10 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"nsh/runtime/nsproc"
 	"nsh/runtime/rootfs"
 
 	glua "github.com/yuin/gopher-lua"
@@ -19,7 +18,7 @@ func (s *Session) rootfsModule() *Module {
 			"(one image per container) and temporary directories removed when the script ends.",
 		Funcs: []Func{
 			{Name: "build", Args: "(dir, {binaries={...}, nsh=true, busybox=false, files={[path]=text}})", Fn: s.rootfsBuild,
-				Doc: "Builds a root filesystem in dir (created; should be empty): the usual directories, /etc/passwd, group, hosts, " +
+				Doc: "Builds a root filesystem in dir (created; must be new or empty): the usual directories, /etc/passwd, group, hosts, " +
 					"the binaries (host paths such as \"/bin/sh\") each with its ELF interpreter and DT_NEEDED libraries, busybox with a link per " +
 					"applet (only if the host has /bin/busybox), and nsh=true copies the running nsh (static) to /bin/nsh. files writes extra files. " +
 					"Returns {dir=, files=, bytes=, size=} (size: allocated bytes, as du).",
@@ -37,49 +36,44 @@ func (s *Session) rootfsModule() *Module {
 					"into a mount (like rm -rf --one-file-system), so a forgotten bind mount cannot take host files with it.",
 				Example: "local d = rootfs.tmpdir(\"box\")"},
 			{Name: "remove", Args: "(dir)", Fn: s.rootfsRemove,
-				Doc: "Removes a tree without crossing into mounts below it; an error names the first mount point found.", Example: "rootfs.remove(d..\"/c1\")"},
+				Doc: "Removes a tree without crossing into mounts below it (like rm -rf --one-file-system); an error names the first mount point found. A symbolic link is removed, not followed; \"/\" is refused.", Example: "rootfs.remove(d..\"/c1\")"},
 		},
 	}
 }
 
 func (s *Session) rootfsBuild(L *glua.LState) int {
-	dir := checkStr(L, 1, "dir")
-	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return argErr(L, 1, fmt.Sprintf("dir %q is not empty: rootfs.build writes a whole tree (etc/passwd, bin, lib, ...) and only into a new or empty directory", dir))
-	}
-	o := optTable(L, 2, "binaries", "nsh", "busybox", "files")
-	var opts rootfs.Options
-	if v := o.RawGetString("binaries"); v != glua.LNil {
-		l, err := stringList(L, v, "binaries")
-		if err != nil {
-			return argErr(L, 2, err.Error())
-		}
-		opts.Binaries = l
-	}
-	opts.Busybox = boolField(L, 2, o, "busybox", false)
-	if boolField(L, 2, o, "nsh", false) {
+	dir := argString(L, 1, "dir")
+	o := argOptions(L, 2, "binaries", "nsh", "busybox", "files")
+	opts := rootfs.Options{Binaries: o.Strings("binaries"), Busybox: o.Bool("busybox", false)}
+	if o.Bool("nsh", false) {
 		exe, err := os.Executable()
 		if err != nil {
 			exe = "/proc/self/exe"
 		}
 		opts.Nsh = exe
 	}
-	if v := o.RawGetString("files"); v != glua.LNil {
-		ft, ok := v.(*glua.LTable)
-		if !ok {
-			return argErr(L, 2, "files must be a table {[\"/etc/motd\"]=\"text\"}")
-		}
+	if ft := o.Tbl("files"); ft != nil {
 		opts.ExtraFiles = map[string]string{}
-		ft.ForEach(func(k, v glua.LValue) { opts.ExtraFiles[k.String()] = v.String() })
+		ft.ForEach(func(k, v glua.LValue) {
+			ks, kok := k.(glua.LString)
+			vs, vok := v.(glua.LString)
+			if !kok || !vok {
+				argErr(L, 2, fmt.Sprintf("option files maps paths to their text ({[\"/etc/motd\"]=\"hello\\n\"}), got [%s]=%s", describe(k), describe(v)))
+			}
+			opts.ExtraFiles[string(ks)] = string(vs)
+		})
 	}
-	if opts.Busybox {
-		if _, err := os.Stat("/bin/busybox"); err != nil {
-			return argErr(L, 2, "busybox=true but the host has no /bin/busybox (apt-get install busybox, or use binaries= or nsh=true)")
-		}
+	if err := rootfs.CheckDir(dir); err != nil {
+		return argErr(L, 1, err.Error())
+	}
+	if err := opts.Validate(); errors.Is(err, rootfs.ErrNoBusybox) {
+		return argErr(L, 2, "busybox=true but the host has no /bin/busybox (apt-get install busybox, or use binaries= or nsh=true)")
+	} else if err != nil {
+		return argErr(L, 2, err.Error())
 	}
 	r, err := rootfs.Build(dir, opts)
 	if err != nil {
-		return raise(L, "rootfs.build", err)
+		return raiseErr(L, err)
 	}
 	size, _ := rootfs.Size(dir)
 	t := L.NewTable()
@@ -92,65 +86,51 @@ func (s *Session) rootfsBuild(L *glua.LState) int {
 }
 
 func (s *Session) rootfsSize(L *glua.LState) int {
-	n, err := rootfs.Size(checkStr(L, 1, "dir"))
+	n, err := rootfs.Size(argString(L, 1, "dir"))
 	if err != nil {
-		return raise(L, "rootfs.size", err)
+		return raiseErr(L, err)
 	}
 	L.Push(glua.LNumber(n))
 	return 1
 }
 
 func (s *Session) rootfsCopy(L *glua.LState) int {
-	if err := rootfs.Copy(checkStr(L, 1, "src"), checkStr(L, 2, "dst")); err != nil {
-		return raise(L, "rootfs.copy", err)
+	if err := rootfs.Copy(argString(L, 1, "src"), argString(L, 2, "dst")); err != nil {
+		return inputErr(L, 2, err)
 	}
 	return 0
 }
 
 func (s *Session) rootfsDeps(L *glua.LState) int {
-	l, err := rootfs.Deps(checkStr(L, 1, "path"))
+	l, err := rootfs.Deps(argString(L, 1, "path"))
 	if err != nil {
-		return raise(L, "rootfs.deps", err)
+		return raiseErr(L, err)
 	}
 	L.Push(strList(L, l))
 	return 1
 }
 
 func (s *Session) rootfsTmpdir(L *glua.LState) int {
-	prefix := optStr(L, 1, "prefix")
+	prefix := argOptString(L, 1, "prefix", "nsh")
 	if prefix == "" {
 		prefix = "nsh"
 	}
-	if filepath.Base(prefix) != prefix {
-		return argErr(L, 1, "prefix must be a plain name without slashes")
-	}
-	dir, err := os.MkdirTemp("", prefix+"-")
+	dir, err := rootfs.TempDir(prefix)
 	if err != nil {
-		return raise(L, "rootfs.tmpdir", err)
+		return inputErr(L, 1, err)
 	}
-	os.Chmod(dir, 0o755)
+	// mounts of the script's own namespace may still cover parts of it:
+	// then it is removed from the namespace nsh started in
 	s.Reg.Add("directory "+dir, func() error {
-		err := rootfs.RemoveTree(dir)
-		if err != nil && !s.inHomeMnt() {
-			// mounts of the script's own namespace may still cover
-			// parts of it: look from the namespace nsh started in
-			if rerr := s.Home.Restore([]nsproc.Type{mntType()}); rerr == nil {
-				err = rootfs.RemoveTree(dir)
-			}
-		}
-		return err
+		return s.mountUndo().FromHome(func() error { return rootfs.RemoveTree(dir) })
 	})
 	L.Push(glua.LString(dir))
 	return 1
 }
 
 func (s *Session) rootfsRemove(L *glua.LState) int {
-	dir := checkStr(L, 1, "dir")
-	if filepath.Clean(dir) == "/" {
-		return argErr(L, 1, "refusing to remove /")
-	}
-	if err := rootfs.RemoveTree(dir); err != nil {
-		return raise(L, "rootfs.remove", fmt.Errorf("%v", err))
+	if err := rootfs.RemoveTree(argString(L, 1, "dir")); err != nil {
+		return inputErr(L, 1, err)
 	}
 	return 0
 }
