@@ -149,6 +149,9 @@ func (s *Session) formatDoc(d *Doc) string {
 			for _, f := range fs {
 				fmt.Fprintf(&b, "  %s.%s%s\n", m.Name, f.Name, f.Args)
 			}
+			for _, v := range m.Values {
+				fmt.Fprintf(&b, "  %s.%s\n", m.Name, v.Name)
+			}
 		}
 		fmt.Fprintf(&b, "\nhelp(%s.NAME) explains one.\n", d.Module)
 		return b.String()
