@@ -166,8 +166,20 @@ func incomplete(err error) bool {
 	return strings.Contains(msg, "EOF") || strings.Contains(msg, "<eof>")
 }
 
+// replJSON is set by --json: the prompt prints values as JSON.
+var replJSON bool
+
 func printValues(s *lua.Session, vals []glua.LValue) {
 	if len(vals) == 0 {
+		return
+	}
+	if replJSON {
+		text, err := s.EncodeResults(vals, "  ")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "--json: the value cannot be written as JSON:", err)
+			return
+		}
+		fmt.Fprintln(s.Stdout, text)
 		return
 	}
 	parts := make([]string, len(vals))
