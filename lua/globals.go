@@ -17,6 +17,7 @@ func (s *Session) installGlobals() {
 	s.installGlobal(&Func{Name: "help", Args: "([x])", Fn: s.help,
 		Doc:     "Without an argument, lists the modules; with a module, function or handle method (or its name as a string), explains it with an example.",
 		Example: "help()\nhelp(ns.clone)\nhelp(\"view.upid\")"})
+	s.installGlobal(s.recordFunc())
 	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
 		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
 	// os.exit runs nsh's cleanup first (we are on the Lua thread, where

@@ -35,6 +35,7 @@ type Session struct {
 	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module
 	jsonNull    *glua.LUserData // json.null of this session
+	recording   *recording      // record() / nsh --record, nil when off
 	globals     []*Func
 
 	ctx     context.Context

@@ -38,6 +38,12 @@ func run(o *options) int {
 		}
 	}
 	replJSON = o.json
+	if o.record != "" {
+		if err := s.StartRecording(o.record, false); err != nil {
+			fmt.Fprintln(os.Stderr, "nsh: --record:", err)
+			return 1
+		}
+	}
 	code := runBatch(s, o)
 	if code == 0 && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
 		code = repl(s)
@@ -52,27 +58,8 @@ func run(o *options) int {
 func runBatch(s *lua.Session, o *options) int {
 	setArg(s, o)
 	for _, e := range o.exprs {
-		var vals []glua.LValue
-		var err error
-		if o.json {
-			// as at the prompt: an expression's values are the results
-			var fn *glua.LFunction
-			if fn, err = s.Chunks.Compile(s.L, "return "+e, "(command line)"); err != nil {
-				fn, err = s.Chunks.Compile(s.L, e, "(command line)")
-			}
-			if err == nil {
-				vals, err = s.Call(fn)
-			}
-		} else {
-			vals, err = s.Run(e, "(command line)")
-		}
-		if err != nil {
-			return report(s, o, err)
-		}
-		if o.json {
-			if code := printJSON(s, vals); code != 0 {
-				return code
-			}
+		if code := runExpr(s, o, e); code != 0 {
+			return code
 		}
 	}
 	if o.file == "" {
@@ -95,7 +82,36 @@ func runBatch(s *lua.Session, o *options) int {
 	for i, a := range o.args {
 		args[i] = glua.LString(a)
 	}
+	end := s.BeginInput(string(src)) // --record: the script is one input
+	defer end()
 	vals, err := s.Run(lua.StripShebang(string(src)), name, args...)
+	if err != nil {
+		return report(s, o, err)
+	}
+	if o.json {
+		return printJSON(s, vals)
+	}
+	return 0
+}
+
+// runExpr runs one -e chunk (with --json, as at the prompt: an
+// expression's values are its results) and returns the exit code.
+func runExpr(s *lua.Session, o *options, e string) int {
+	end := s.BeginInput(e)
+	defer end()
+	var vals []glua.LValue
+	var err error
+	if o.json {
+		var fn *glua.LFunction
+		if fn, err = s.Chunks.Compile(s.L, "return "+e, "(command line)"); err != nil {
+			fn, err = s.Chunks.Compile(s.L, e, "(command line)")
+		}
+		if err == nil {
+			vals, err = s.Call(fn)
+		}
+	} else {
+		vals, err = s.Run(e, "(command line)")
+	}
 	if err != nil {
 		return report(s, o, err)
 	}
