@@ -67,10 +67,11 @@ func TestJSONCommandLine(t *testing.T) {
 	if v := nshJSON(t, "-e", `x = 1`); v != nil {
 		t.Errorf("no value: %v, want null", v)
 	}
-	// each -e prints its own document, one after the other
-	out, _, code := nsh(t, "", "--no-userns", "--json", "-e", "x = 41", "-e", "x + 1")
-	if code != 0 || out != "null\n42\n" {
-		t.Errorf("two chunks: %d %q", code, out)
+	// each -e that returns values prints its own document; a set-up chunk
+	// prints nothing
+	out, _, code := nsh(t, "", "--no-userns", "--json", "-e", "x = 41", "-e", "x + 1", "-e", "x + 2")
+	if code != 0 || out != "42\n43\n" {
+		t.Errorf("three chunks: %d %q", code, out)
 	}
 	// a script's return values
 	f := t.TempDir() + "/r.lua"

@@ -40,8 +40,9 @@ options:
   --enter NODE [CMD...]    enter a node of a running lab (or /run/netns/NODE)
   --json                   print what each -e CODE (an expression, as at the
                            prompt, or statements with return) and FILE return
-                           as JSON on stdout, an error as {"error": ...} on
-                           stderr; at the prompt, values print as JSON
+                           as JSON on stdout (null when none returns
+                           anything), an error as {"error": ...} on stderr;
+                           at the prompt, values print as JSON
   --record FILE.md         write the session (REPL or script) to FILE.md as
                            markdown: each input a lua block, its output below
 
@@ -58,6 +59,7 @@ type options struct {
 	apiDoc      bool
 	enter       string
 	json        bool   // results as JSON (--json)
+	jsonPrinted bool   // a chunk's results were printed as JSON
 	record      string // the markdown file of --record
 }
 

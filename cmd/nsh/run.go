@@ -56,6 +56,14 @@ func run(o *options) int {
 }
 
 func runBatch(s *lua.Session, o *options) int {
+	code := runChunks(s, o)
+	if o.json && code == 0 && !o.jsonPrinted && (len(o.exprs) > 0 || o.file != "") {
+		fmt.Println("null") // nothing returned: still one JSON document
+	}
+	return code
+}
+
+func runChunks(s *lua.Session, o *options) int {
 	setArg(s, o)
 	for _, e := range o.exprs {
 		if code := runExpr(s, o, e); code != 0 {
@@ -89,7 +97,7 @@ func runBatch(s *lua.Session, o *options) int {
 		return report(s, o, err)
 	}
 	if o.json {
-		return printJSON(s, vals)
+		return printJSON(s, o, vals)
 	}
 	return 0
 }
@@ -116,14 +124,19 @@ func runExpr(s *lua.Session, o *options, e string) int {
 		return report(s, o, err)
 	}
 	if o.json {
-		return printJSON(s, vals)
+		return printJSON(s, o, vals)
 	}
 	return 0
 }
 
 // printJSON prints a chunk's results as one JSON document (see
-// lua.EncodeResults); what JSON cannot hold is reported as an error.
-func printJSON(s *lua.Session, vals []glua.LValue) int {
+// lua.EncodeResults); a chunk that returns nothing (a set-up chunk) prints
+// nothing; what JSON cannot hold is reported as an error.
+func printJSON(s *lua.Session, o *options, vals []glua.LValue) int {
+	if len(vals) == 0 {
+		return 0
+	}
+	o.jsonPrinted = true
 	text, err := s.EncodeResults(vals, "  ")
 	if err != nil {
 		return reportJSON(s, "--json: the result cannot be written as JSON: "+err.Error(), 1)
