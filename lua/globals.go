@@ -197,6 +197,7 @@ func (s *Session) HelpIndex() string {
 	b.WriteString("\n")
 	b.WriteString("\nhelp(ns) lists a module; help(ns.clone) explains a function.\n")
 	b.WriteString("At the prompt: expressions print their value; a line starting with ! runs a shell command here.\n")
+	b.WriteString("record(\"f.md\") keeps the session as markdown (record() stops); json.encode(v) and nsh --json -e CODE give JSON.\n")
 	return b.String()
 }
 
