@@ -189,3 +189,18 @@ end)()`), "views")
 		}
 	}
 }
+
+// nsh --json at the prompt prints values as JSON instead of tables.
+func TestJSONREPL(t *testing.T) {
+	needRoot(t)
+	tm := startTerm(t, []string{"--no-userns", "--json"})
+	tm.expect("# ")
+	tm.send("{a = 1, list = {1, 2}}\r")
+	tm.expect(`"a": 1,`)
+	tm.expect(`"list": [`)
+	tm.expect("# ")
+	tm.send("print\r")
+	tm.expect("--json: the value cannot be written as JSON: the value is a function: JSON has no functions")
+	tm.send("1 + 1\r")
+	tm.expect("2\r\n")
+}
