@@ -17,6 +17,7 @@ func (s *Session) installGlobals() {
 	s.installGlobal(&Func{Name: "help", Args: "([x])", Fn: s.help,
 		Doc:     "Without an argument, lists the modules; with a module, function or handle method (or its name as a string), explains it with an example.",
 		Example: "help()\nhelp(ns.clone)\nhelp(\"view.upid\")"})
+	s.installGlobal(s.recordFunc())
 	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
 		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
 	// os.exit runs nsh's cleanup first (we are on the Lua thread, where
@@ -149,6 +150,9 @@ func (s *Session) formatDoc(d *Doc) string {
 			for _, f := range fs {
 				fmt.Fprintf(&b, "  %s.%s%s\n", m.Name, f.Name, f.Args)
 			}
+			for _, v := range m.Values {
+				fmt.Fprintf(&b, "  %s.%s\n", m.Name, v.Name)
+			}
 		}
 		fmt.Fprintf(&b, "\nhelp(%s.NAME) explains one.\n", d.Module)
 		return b.String()
@@ -193,6 +197,7 @@ func (s *Session) HelpIndex() string {
 	b.WriteString("\n")
 	b.WriteString("\nhelp(ns) lists a module; help(ns.clone) explains a function.\n")
 	b.WriteString("At the prompt: expressions print their value; a line starting with ! runs a shell command here.\n")
+	b.WriteString("record(\"f.md\") keeps the session as markdown (record() stops); json.encode(v) and nsh --json -e CODE give JSON.\n")
 	return b.String()
 }
 

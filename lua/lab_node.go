@@ -51,6 +51,7 @@ func (s *Session) installNodeType() {
 			return glua.LString(n.Hostname())
 		case "env":
 			t := L.NewTable()
+			s.markObject(t) // a map: {} in JSON when empty
 			for k, v := range n.Env() {
 				t.RawSetString(k, glua.LString(v))
 			}

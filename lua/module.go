@@ -29,6 +29,17 @@ type Module struct {
 	Name  string
 	Doc   string
 	Funcs []Func
+	// Values are the module's constants (json.null), with their help.
+	Values []Value
+}
+
+// Value is a documented constant of a module.
+type Value struct {
+	Name string
+	V    glua.LValue
+	Doc  string
+	// Example is Lua that works as written.
+	Example string
 }
 
 // Doc is the help record of a module or function.
@@ -61,6 +72,11 @@ func (s *Session) install(m *Module) *glua.LTable {
 		t.RawSetString(f.Name, fn)
 		s.docs[fn] = &Doc{Module: m.Name, Func: f}
 		d.Members = append(d.Members, f.Name)
+	}
+	for _, v := range m.Values {
+		t.RawSetString(v.Name, v.V)
+		s.docs[v.V] = &Doc{Module: m.Name, Func: &Func{Name: v.Name, Doc: v.Doc, Example: v.Example}}
+		d.Members = append(d.Members, v.Name)
 	}
 	sort.Strings(d.Members)
 	s.docs[t] = d
@@ -98,6 +114,9 @@ func (s *Session) APIMarkdown() string {
 		sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 		for i := range fs {
 			writeFuncDoc(&b, m.Name, &fs[i])
+		}
+		for _, v := range m.Values {
+			writeFuncDoc(&b, m.Name, &Func{Name: v.Name, Doc: v.Doc, Example: v.Example})
 		}
 	}
 	for _, set := range methodSets() {

@@ -36,6 +36,8 @@ type Session struct {
 	held        map[string]heldNS
 	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module
+	jsonNull    *glua.LUserData // json.null of this session
+	recording   *recording      // record() / nsh --record, nil when off
 	globals     []*Func
 
 	ctx     context.Context
@@ -94,7 +96,7 @@ func NewSession() (*Session, error) {
 	// module is one constructor here and one file lua/NAME.go.
 	for _, m := range []*Module{
 		s.nsModule(), s.sysModule(), s.viewModule(), s.cgroupModule(),
-		s.mountModule(), s.rootfsModule(), s.netModule(),
+		s.mountModule(), s.rootfsModule(), s.netModule(), s.jsonModule(),
 	} {
 		s.install(m)
 	}

@@ -148,7 +148,7 @@ func TestSessionModules(t *testing.T) {
 	for _, m := range s.Modules() {
 		names = append(names, m.Name)
 	}
-	if got, want := strings.Join(names, " "), "ns sys view cgroup mount rootfs net"; got != want {
+	if got, want := strings.Join(names, " "), "ns sys view cgroup mount rootfs net json"; got != want {
 		t.Errorf("modules %q, want %q", got, want)
 	}
 	var views []string

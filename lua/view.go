@@ -98,6 +98,7 @@ func (s *Session) viewNS(L *glua.LState) int {
 	t := L.NewTable()
 	nsT := L.NewTable()
 	diff := L.NewTable()
+	s.markObject(diff) // a set of types: {} in JSON when empty
 	who := "the shell"
 	if pid != 0 {
 		who = fmt.Sprintf("process %d", pid)
@@ -325,6 +326,8 @@ func (s *Session) viewCgroup(L *glua.LState) int {
 				info = append(info, fmt.Sprintf("%s=%d", k, v))
 			}
 		}
+		s.markObject(lim) // maps: {} in JSON when empty
+		s.markObject(use)
 		e.RawSetString("limits", lim)
 		e.RawSetString("usage", use)
 		rows.Append(e)

@@ -38,6 +38,13 @@ options:
   --version                the version
   --api-doc                print the Lua API reference (docs/api.md)
   --enter NODE [CMD...]    enter a node of a running lab (or /run/netns/NODE)
+  --json                   print what each -e CODE (an expression, as at the
+                           prompt, or statements with return) and FILE return
+                           as JSON on stdout (null when none returns
+                           anything), an error as {"error": ...} on stderr;
+                           at the prompt, values print as JSON
+  --record FILE.md         write the session (REPL or script) to FILE.md as
+                           markdown: each input a lua block, its output below
 
 At the prompt, help() lists the modules and help(ns.clone) explains one function.
 `
@@ -51,6 +58,9 @@ type options struct {
 	noUserns    bool
 	apiDoc      bool
 	enter       string
+	json        bool   // results as JSON (--json)
+	jsonPrinted bool   // a chunk's results were printed as JSON
+	record      string // the markdown file of --record
 }
 
 func parseArgs(argv []string) (*options, error) {
@@ -72,6 +82,14 @@ func parseArgs(argv []string) (*options, error) {
 			o.noUserns = true
 		case a == "--api-doc":
 			o.apiDoc = true
+		case a == "--json":
+			o.json = true
+		case a == "--record":
+			if i+1 >= len(argv) {
+				return nil, fmt.Errorf("--record needs a file name (FILE.md)")
+			}
+			i++
+			o.record = argv[i]
 		case a == "--enter":
 			if i+1 >= len(argv) {
 				return nil, fmt.Errorf("--enter needs a node name")

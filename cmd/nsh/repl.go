@@ -94,18 +94,22 @@ func repl(s *lua.Session) int {
 				continue
 			}
 			if strings.HasPrefix(trimmed, "!") {
+				end := s.BeginInput(line)
 				code, err := s.RunShell(strings.TrimSpace(trimmed[1:]))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, err)
 				} else if code != 0 {
 					fmt.Fprintf(os.Stderr, "(exit %d)\n", code)
 				}
+				end()
 				continue
 			}
 		}
 		if len(buf) == 0 {
 			if hint, ok := bareShellWord(s.L, line); ok {
+				end := s.BeginInput(line)
 				fmt.Fprintf(os.Stderr, "%s is not defined in Lua: %s\n", strings.TrimSpace(line), hint)
+				end()
 				continue
 			}
 		}
@@ -116,27 +120,35 @@ func repl(s *lua.Session) int {
 			continue
 		}
 		buf = nil
-		if err != nil {
+		end := s.BeginInput(src) // --record / record(): this input and its output
+		evalInput(s, src, fn, err)
+		end()
+	}
+}
+
+// evalInput runs a complete input (or reports why it does not compile) and
+// prints its values or its error.
+func evalInput(s *lua.Session, src string, fn *glua.LFunction, err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if hint := shellHint(s.L, src); hint != "" {
+			fmt.Fprintln(os.Stderr, "  ("+hint+")")
+		}
+		return
+	}
+	vals, err := s.Call(fn)
+	if err != nil {
+		if lua.Interrupted(err) {
+			fmt.Fprintln(os.Stderr, "interrupted")
+		} else {
 			fmt.Fprintln(os.Stderr, err)
 			if hint := shellHint(s.L, src); hint != "" {
 				fmt.Fprintln(os.Stderr, "  ("+hint+")")
 			}
-			continue
 		}
-		vals, err := s.Call(fn)
-		if err != nil {
-			if lua.Interrupted(err) {
-				fmt.Fprintln(os.Stderr, "interrupted")
-			} else {
-				fmt.Fprintln(os.Stderr, err)
-				if hint := shellHint(s.L, src); hint != "" {
-					fmt.Fprintln(os.Stderr, "  ("+hint+")")
-				}
-			}
-			continue
-		}
-		printValues(s, vals)
+		return
 	}
+	printValues(s, vals)
 }
 
 // compileInput compiles what was typed: first as an expression whose value
@@ -166,8 +178,20 @@ func incomplete(err error) bool {
 	return strings.Contains(msg, "EOF") || strings.Contains(msg, "<eof>")
 }
 
+// replJSON is set by --json: the prompt prints values as JSON.
+var replJSON bool
+
 func printValues(s *lua.Session, vals []glua.LValue) {
 	if len(vals) == 0 {
+		return
+	}
+	if replJSON {
+		text, err := s.EncodeResults(vals, "  ")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "--json: the value cannot be written as JSON:", err)
+			return
+		}
+		fmt.Fprintln(s.Stdout, text)
 		return
 	}
 	parts := make([]string, len(vals))

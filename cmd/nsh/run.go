@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nsh/lua"
+	"nsh/runtime/jsonval"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -36,6 +37,13 @@ func run(o *options) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	replJSON = o.json
+	if o.record != "" {
+		if err := s.StartRecording(o.record, false); err != nil {
+			fmt.Fprintln(os.Stderr, "nsh: --record:", err)
+			return 1
+		}
+	}
 	code := runBatch(s, o)
 	if code == 0 && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
 		code = repl(s)
@@ -48,10 +56,18 @@ func run(o *options) int {
 }
 
 func runBatch(s *lua.Session, o *options) int {
+	code := runChunks(s, o)
+	if o.json && code == 0 && !o.jsonPrinted && (len(o.exprs) > 0 || o.file != "") {
+		fmt.Println("null") // nothing returned: still one JSON document
+	}
+	return code
+}
+
+func runChunks(s *lua.Session, o *options) int {
 	setArg(s, o)
 	for _, e := range o.exprs {
-		if _, err := s.Run(e, "(command line)"); err != nil {
-			return report(err)
+		if code := runExpr(s, o, e); code != 0 {
+			return code
 		}
 	}
 	if o.file == "" {
@@ -74,24 +90,90 @@ func runBatch(s *lua.Session, o *options) int {
 	for i, a := range o.args {
 		args[i] = glua.LString(a)
 	}
-	if _, err := s.Run(lua.StripShebang(string(src)), name, args...); err != nil {
-		return report(err)
+	end := s.BeginInput(string(src)) // --record: the script is one input
+	defer end()
+	vals, err := s.Run(lua.StripShebang(string(src)), name, args...)
+	if err != nil {
+		return report(s, o, err)
+	}
+	if o.json {
+		return printJSON(s, o, vals)
 	}
 	return 0
 }
 
-// report prints a script error as "file:line: message" and picks the code.
-func report(err error) int {
+// runExpr runs one -e chunk (with --json, as at the prompt: an
+// expression's values are its results) and returns the exit code.
+func runExpr(s *lua.Session, o *options, e string) int {
+	end := s.BeginInput(e)
+	defer end()
+	var vals []glua.LValue
+	var err error
+	if o.json {
+		var fn *glua.LFunction
+		if fn, err = s.Chunks.Compile(s.L, "return "+e, "(command line)"); err != nil {
+			fn, err = s.Chunks.Compile(s.L, e, "(command line)")
+		}
+		if err == nil {
+			vals, err = s.Call(fn)
+		}
+	} else {
+		vals, err = s.Run(e, "(command line)")
+	}
+	if err != nil {
+		return report(s, o, err)
+	}
+	if o.json {
+		return printJSON(s, o, vals)
+	}
+	return 0
+}
+
+// printJSON prints a chunk's results as one JSON document (see
+// lua.EncodeResults); a chunk that returns nothing (a set-up chunk) prints
+// nothing; what JSON cannot hold is reported as an error.
+func printJSON(s *lua.Session, o *options, vals []glua.LValue) int {
+	if len(vals) == 0 {
+		return 0
+	}
+	o.jsonPrinted = true
+	text, err := s.EncodeResults(vals, "  ")
+	if err != nil {
+		return reportJSON(s, "--json: the result cannot be written as JSON: "+err.Error(), 1)
+	}
+	s.Flush()
+	fmt.Fprintln(os.Stdout, text)
+	return 0
+}
+
+// report prints a script error as "file:line: message" (with --json, as
+// {"error": message} on stderr) and picks the code.
+func report(s *lua.Session, o *options, err error) int {
+	msg, code := err.Error(), 1
 	if lua.Interrupted(err) {
 		sig := syscall.Signal(lastSignal.Load())
 		if sig == 0 {
 			sig = syscall.SIGINT
 		}
-		fmt.Fprintf(os.Stderr, "nsh: interrupted (%v)\n", sig)
-		return 128 + int(sig)
+		msg, code = fmt.Sprintf("nsh: interrupted (%v)", sig), 128+int(sig)
 	}
-	fmt.Fprintln(os.Stderr, err)
-	return 1
+	if o.json {
+		return reportJSON(s, msg, code)
+	}
+	fmt.Fprintln(os.Stderr, msg)
+	return code
+}
+
+// reportJSON writes {"error": msg, "exit": code} on stderr, so a script
+// that reads nsh's JSON gets its errors the same way.
+func reportJSON(s *lua.Session, msg string, code int) int {
+	s.Flush()
+	b, err := jsonval.Encode(map[string]any{"error": msg, "exit": float64(code)}, "")
+	if err != nil { // cannot happen: a string and a number
+		b = []byte(`{"error": "nsh: error not writable as JSON"}`)
+	}
+	fmt.Fprintln(os.Stderr, string(b))
+	return code
 }
 
 // setArg makes the global `arg` table as the lua command does.
