@@ -174,7 +174,7 @@ func (s *Session) nsRestore(L *glua.LState) int {
 // startChild starts spec, registers the child and pushes its handle.
 func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, isLua bool) int {
 	defer closeAll(so)
-	if !so.pgroupSet && onTerminal() {
+	if !so.pgroupSet && jobControl() {
 		spec.OwnPgroup = true // job control: see tty.go
 	}
 	userHold := spec.Hold

@@ -4,6 +4,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"nsh/runtime/nsproc"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -20,13 +22,20 @@ func onTerminal() bool {
 	return err == nil
 }
 
+// jobControl says whether this nsh does job control: only the nsh the user
+// started on a terminal, as only the interactive shell does. A re-executed
+// child (a cloned function) keeps its own children in its process group,
+// its job, so that when the REPL hands the job the terminal (h:wait),
+// they have it too, and Ctrl-C reaches the whole job.
+func jobControl() bool { return onTerminal() && !nsproc.IsChild() }
+
 // foreground gives the terminal to process group pgid and returns the
 // function that gives it back. Only a process in the terminal's foreground
 // group hands it on, as a shell does: an nsh that runs in the background
 // (a cloned function the REPL did not wait for) leaves the terminal alone,
 // so it cannot take the terminal away from the prompt.
 func foreground(pgid int) func() {
-	if !onTerminal() {
+	if !jobControl() {
 		return func() {}
 	}
 	mine, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // term drives nsh's REPL through a real pseudo-terminal.
@@ -62,6 +63,22 @@ func startTerm(t *testing.T, args []string, env ...string) *term {
 }
 
 func (tm *term) send(s string) { tm.f.Write([]byte(s)) }
+
+// waitForegroundLeaves waits until some process group other than nsh's
+// owns the terminal (a child was handed it), so typed input reaches that
+// child and not the REPL.
+func (tm *term) waitForegroundLeaves() {
+	tm.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if pg, err := unix.IoctlGetInt(int(tm.f.Fd()), unix.TIOCGPGRP); err == nil && pg != tm.cmd.Process.Pid {
+			time.Sleep(100 * time.Millisecond) // let the child reach its read
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tm.t.Fatal("no child was given the terminal")
+}
 
 // expect waits until the output since the last expect contains want.
 func (tm *term) expect(want string) string {
@@ -221,7 +238,7 @@ func TestREPLKeepsTerminalFromBackgroundClone(t *testing.T) {
 	tm.send("m:wait()\r")
 	tm.expect(`"exit"`)
 	tm.send(`h = ns.clone("", function() return ns.spawn{"/bin/sh", "-c", "read x; echo got $x"}:wait() end) h:wait()` + "\r")
-	time.Sleep(500 * time.Millisecond)
+	tm.waitForegroundLeaves()
 	tm.send("hello\r")
 	tm.expect("got hello")
 	tm.send("3 + 4\r")

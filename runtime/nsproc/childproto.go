@@ -96,3 +96,7 @@ func (r *byteReader) Read(p []byte) (int, error) {
 
 // errAborted: the parent closed the control pipe without releasing us.
 var errAborted = errors.New("the parent gave up before releasing this child")
+
+// IsChild reports whether this process is a re-executed nsh child (a
+// cloned function, a held start), not the nsh the user started.
+func IsChild() bool { return len(os.Args) > 1 && os.Args[1] == ChildFlag }
