@@ -156,7 +156,10 @@ func (s *Session) hWait(L *glua.LState) int {
 	}
 	var back func()
 	if h.pgroup && h.p.Alive() {
-		back = foreground(h.p.Pid)
+		back = foregroundWhile(h.p.Pid, func() bool {
+			st, err := s.Proc.ReadStatus(h.p.Pid)
+			return err == nil && st.Ignores(int(unix.SIGINT))
+		})
 	}
 	st, err := h.p.Wait(ctx)
 	if back != nil {

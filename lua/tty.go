@@ -3,6 +3,7 @@ package lua
 import (
 	"os/signal"
 	"syscall"
+	"time"
 
 	"nsh/runtime/nsproc"
 
@@ -29,31 +30,6 @@ func onTerminal() bool {
 // they have it too, and Ctrl-C reaches the whole job.
 func jobControl() bool { return onTerminal() && !nsproc.IsChild() }
 
-// foreground gives the terminal to process group pgid and returns the
-// function that gives it back. Only a process in the terminal's foreground
-// group hands it on, as a shell does: an nsh that runs in the background
-// (a cloned function the REPL did not wait for) leaves the terminal alone,
-// so it cannot take the terminal away from the prompt.
-func foreground(pgid int) func() {
-	if !jobControl() {
-		return func() {}
-	}
-	mine, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	if err != nil || mine != unix.Getpgrp() {
-		return func() {}
-	}
-	setpgrp := func(g int) {
-		// a background process calling tcsetpgrp gets SIGTTOU: ignore it
-		// just for the call (an ignored signal would be inherited by
-		// children started later)
-		signal.Ignore(syscall.SIGTTOU)
-		unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, g)
-		signal.Reset(syscall.SIGTTOU)
-	}
-	setpgrp(pgid)
-	return func() { setpgrp(mine) }
-}
-
 // ReclaimTerminal makes nsh's process group the terminal's foreground
 // group again (the REPL calls it when a read fails because something took
 // the terminal). It reports whether nsh now has the terminal.
@@ -65,4 +41,48 @@ func ReclaimTerminal() bool {
 	err := unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
 	signal.Reset(syscall.SIGTTOU)
 	return err == nil
+}
+
+// foregroundWhile gives the terminal to the process group of pid while it
+// runs, as foreground does, except while the process ignores SIGINT: then
+// nsh keeps the terminal, so that Ctrl-C always reaches nsh and brings the
+// prompt back (a child that ignores Ctrl-C would otherwise hold the
+// terminal until it ends). ignoresINT is asked every 100 ms; stop ends the
+// watch and gives the terminal back to nsh.
+func foregroundWhile(pgid int, ignoresINT func() bool) (stop func()) {
+	if !jobControl() {
+		return func() {}
+	}
+	mine, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil || mine != unix.Getpgrp() {
+		return func() {}
+	}
+	setpgrp := func(g int) {
+		signal.Ignore(syscall.SIGTTOU)
+		unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, g)
+		signal.Reset(syscall.SIGTTOU)
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		holder := -1
+		for {
+			want := pgid
+			if ignoresINT() {
+				want = mine
+			}
+			if want != holder {
+				setpgrp(want)
+				holder = want
+			}
+			select {
+			case <-done:
+				setpgrp(mine)
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -275,3 +275,26 @@ func TestREPLShellHabitsAndContinuation(t *testing.T) {
 	default:
 	}
 }
+
+// Ctrl-C during h:wait() of a child that ignores SIGINT still brings the
+// prompt back: such a child does not get the terminal (nsh keeps it, so
+// the terminal's SIGINT reaches nsh), while a child that does not ignore
+// SIGINT gets the terminal and Ctrl-C ends it, as in a shell.
+func TestREPLCtrlCWhileWaitingForChildIgnoringSIGINT(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send(`h = ns.spawn{"/bin/sh", "-c", "trap '' INT; sleep 30"}` + "\r")
+	tm.expect("# ")
+	tm.send("h:wait()\r")
+	time.Sleep(500 * time.Millisecond)
+	tm.send("\x03")
+	tm.expect("interrupted")
+	tm.send("print('back', h:alive())\r")
+	tm.expect("back\ttrue")
+	tm.send("h:kill(9); h:wait()\r")
+	tm.expect("# ")
+	tm.send(`k = ns.spawn{"/bin/sleep", "30"}; print(k:wait())` + "\r")
+	tm.waitForegroundLeaves()
+	tm.send("\x03")
+	tm.expect("signal\tSIGINT")
+}

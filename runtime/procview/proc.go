@@ -119,7 +119,13 @@ type Status struct {
 	CapPrm uint64
 	CapBnd uint64
 	Thread int
+	// SigBlk, SigIgn, SigCgt: blocked, ignored and caught signals, bit
+	// n-1 for signal n (as /proc shows them).
+	SigBlk, SigIgn, SigCgt uint64
 }
+
+// Ignores says whether the process ignores signal sig (SIG_IGN).
+func (s *Status) Ignores(sig int) bool { return sig > 0 && sig <= 64 && s.SigIgn&(1<<(sig-1)) != 0 }
 
 // ReadStatus parses PID/status; pid 0 is the calling thread
 // (thread-self/status).
@@ -177,6 +183,12 @@ func ParseStatus(pid int, text string) *Status {
 			s.CapBnd, _ = strconv.ParseUint(v, 16, 64)
 		case "Threads":
 			s.Thread, _ = strconv.Atoi(v)
+		case "SigBlk":
+			s.SigBlk, _ = strconv.ParseUint(v, 16, 64)
+		case "SigIgn":
+			s.SigIgn, _ = strconv.ParseUint(v, 16, 64)
+		case "SigCgt":
+			s.SigCgt, _ = strconv.ParseUint(v, 16, 64)
 		}
 	}
 	if len(s.NSpid) == 0 {
