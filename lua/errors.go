@@ -9,6 +9,7 @@ import (
 	"nsh/runtime/kerr"
 
 	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 )
 
 // The error path. This file is the one place where something a binding
@@ -53,12 +54,18 @@ func raiseErr(L *glua.LState, err error, hints ...string) int {
 // raiseErr does, anything else (the runtime refusing the input) as a bad
 // argument n.
 func inputErr(L *glua.LState, n int, err error, hints ...string) int {
-	var ke *kerr.Error
-	if errors.As(err, &ke) || errors.Is(err, context.Canceled) {
+	if isFailure(err) {
 		return raiseErr(L, err, hints...)
 	}
 	L.RaiseError("%s", withHints(badArg(L, n, err.Error()), hints))
 	return 0
+}
+
+// isFailure tells a failure (the kernel refused, or the chunk was
+// interrupted) from the runtime refusing its input.
+func isFailure(err error) bool {
+	var ke *kerr.Error
+	return errors.As(err, &ke) || errors.Is(err, context.Canceled)
 }
 
 // raiseAs is raiseErr under an explicit Lua name: the one formatter of
@@ -80,14 +87,24 @@ func withHints(msg string, hints []string) string {
 	return msg
 }
 
+// hintIf is hint when err carries one of errnos, else "" (no hint): for
+// advice that applies to one failure, raiseErr(L, err, hintIf(err, "...", unix.EPERM)).
+func hintIf(err error, hint string, errnos ...unix.Errno) string {
+	for _, n := range errnos {
+		if errors.Is(err, n) {
+			return hint
+		}
+	}
+	return ""
+}
+
 // raise is raiseAs under its old name, for files not yet converted to
 // raiseErr; fail is inputErr with the old parameters. Both go when their
 // last caller does.
 func raise(L *glua.LState, fn string, err error) int { return raiseAs(L, fn, err) }
 
 func fail(L *glua.LState, fn string, n int, err error) int {
-	var ke *kerr.Error
-	if errors.As(err, &ke) || errors.Is(err, context.Canceled) {
+	if isFailure(err) {
 		return raiseAs(L, fn, err)
 	}
 	return argErr(L, n, err.Error())
@@ -122,6 +139,38 @@ func bindingName(L *glua.LState) string {
 		return s.binding
 	}
 	return "?"
+}
+
+// The other direction: a Lua error leaving the interpreter (Session.Call)
+// becomes a Go error for the REPL and the script runner.
+
+// cleanError drops gopher-lua's Go-side stack trace from a Lua error and
+// turns a Go panic inside a binding into an explicit internal error.
+func cleanError(err error) error {
+	if ae, ok := err.(*glua.ApiError); ok {
+		if ae.Type == glua.ApiErrorPanic {
+			return &InternalError{Msg: ae.Object.String()}
+		}
+		return fmt.Errorf("%s", strings.TrimSpace(ae.Object.String()))
+	}
+	return err
+}
+
+// InternalError is a Go panic inside a binding: a bug in nsh, reported as
+// such and never as a crash.
+type InternalError struct{ Msg string }
+
+func (e *InternalError) Error() string {
+	msg := e.Msg
+	if i := strings.Index(msg, "\ngoroutine "); i >= 0 {
+		msg = msg[:i]
+	}
+	return "nsh internal error (please report): " + msg
+}
+
+// Interrupted reports whether err came from cancelling the chunk.
+func Interrupted(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "context canceled") || strings.Contains(err.Error(), "interrupted"))
 }
 
 // typeName is the Lua type of a value, for messages.

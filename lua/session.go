@@ -159,11 +159,6 @@ func (s *Session) endChunk() {
 	s.ctx, s.cancel = context.Background(), nil
 }
 
-// Interrupted reports whether err came from cancelling the chunk.
-func Interrupted(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "context canceled") || strings.Contains(err.Error(), "interrupted"))
-}
-
 // Run compiles and runs src as one chunk named name, with args as `...`,
 // returning the values it returns. Children and other things created by an
 // interrupted chunk are undone.
@@ -198,30 +193,6 @@ func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LVa
 	}
 	s.L.SetTop(top)
 	return rets, nil
-}
-
-// cleanError drops gopher-lua's Go-side stack trace from a Lua error and
-// turns a Go panic inside a binding into an explicit internal error.
-func cleanError(err error) error {
-	if ae, ok := err.(*glua.ApiError); ok {
-		if ae.Type == glua.ApiErrorPanic {
-			return &InternalError{Msg: ae.Object.String()}
-		}
-		return fmt.Errorf("%s", strings.TrimSpace(ae.Object.String()))
-	}
-	return err
-}
-
-// InternalError is a Go panic inside a binding: a bug in nsh, reported as
-// such and never as a crash.
-type InternalError struct{ Msg string }
-
-func (e *InternalError) Error() string {
-	msg := e.Msg
-	if i := strings.Index(msg, "\ngoroutine "); i >= 0 {
-		msg = msg[:i]
-	}
-	return "nsh internal error (please report): " + msg
 }
 
 // Flush writes out Lua's buffered standard output, so a child forked now does

@@ -20,7 +20,8 @@ func testModule(s *Session) {
 		{Name: "arg", Args: "(x)", Fn: func(L *glua.LState) int { return argErr(L, 2, "x must be a word") }},
 		{Name: "kernel", Args: "()", Fn: func(L *glua.LState) int { return raiseErr(L, eperm) }},
 		{Name: "hinted", Args: "()", Fn: func(L *glua.LState) int {
-			return raiseErr(L, eperm, "", "create a user namespace first: ns.unshare(\"user\")")
+			return raiseErr(L, eperm, hintIf(eperm, "not shown: the error is not EACCES", unix.EACCES),
+				hintIf(eperm, "create a user namespace first: ns.unshare(\"user\")", unix.EACCES, unix.EPERM))
 		}},
 		{Name: "refused", Args: "(x)", Fn: func(L *glua.LState) int {
 			return inputErr(L, 1, errors.New(`name "a/b" has a slash`), "names are single words")
