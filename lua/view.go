@@ -32,22 +32,22 @@ func (s *Session) viewModule() *Module {
 					"(or from other_pid). Returns {pid=, ns={type=inode}, differs={type=true}}.",
 				Example: "print(view.ns(h.pid))"},
 			{Name: "upid", Args: "(pid)", Fn: s.viewUPID,
-				Doc: "The kernel's struct pid of a process: level, and numbers[i] = {nr=, ns=, init=} from the outermost namespace " +
+				Doc: "The kernel's struct pid of a process: pid, level, cmd, and numbers[i] = {nr=, ns=, init=, init_cmd=} from the outermost namespace " +
 					"(numbers[1], level 0) to its own (numbers[level+1]). Read through the initial PID namespace's /proc, since " +
 					"the answer depends on which /proc you read.",
 				Example: "local u = view.upid(h.pid)\nprint(u.level, u.numbers[u.level+1].nr)"},
 			{Name: "tree", Args: "([pid])", Fn: s.viewTree,
 				Doc: "The process tree under a process (default: nsh) with one PID column per PID-namespace level and the command; " +
-					"a mark where a new PID namespace begins. Returns {levels=, rows={{pid=, ppid=, nspid={...}, depth=, boundary=, cmd=}}}.",
+					"a mark where a new PID namespace begins. Returns {levels=, rows={{pid=, ppid=, nspid={...}, depth=, pidns=, boundary=, cmd=}}}.",
 				Example: "print(view.tree())"},
 			{Name: "uidmap", Args: "([pid])", Fn: s.viewUIDMap,
 				Doc: "uid_map, gid_map and setgroups of a process, and what its ids are inside and outside, explained in a sentence. " +
-					"Returns {uid_map={{inside=, outside=, count=}}, gid_map=..., setgroups=, uid=, gid=, inside_uid=, inside_gid=, text=}.",
+					"Returns {pid=, userns=, uid_map={{inside=, outside=, count=}}, gid_map=..., setgroups=, uid=, gid=, inside_uid=, inside_gid=, root_inside=, text=}.",
 				Example: "local m = view.uidmap(h.pid)\nprint(m.uid_map[1].inside, m.uid_map[1].outside)"},
 			{Name: "nstree", Args: "()", Fn: s.viewNSTree,
 				Doc: "The PID- and user-namespace hierarchies of the machine (ioctl_ns NS_GET_PARENT/NS_GET_USERNS/NS_GET_OWNER_UID), " +
 					"every level, with owners and member processes, like lsns --tree. Returns {pid={...}, user={...}} of nodes " +
-					"{inode=, level=, parent=, owner=, owner_uid=, members={pids}, children={...}}.",
+					"{type=, inode=, level=, parent=, owner=, owner_uid= (user namespaces), members={pids}, children={...}}.",
 				Example: "print(view.nstree())"},
 			{Name: "cgroup", Args: "([pid])", Fn: s.viewCgroup,
 				Doc: "The cgroups of a process (default: the shell's thread) in every hierarchy of the host: one row per line of /proc/PID/cgroup " +
