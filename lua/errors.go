@@ -168,10 +168,13 @@ func (e *InternalError) Error() string {
 	return "nsh internal error (please report): " + msg
 }
 
-// Interrupted reports whether err came from cancelling the chunk.
-func Interrupted(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "context canceled") || strings.Contains(err.Error(), "interrupted"))
-}
+// ErrInterrupted is what Session.Call returns for a chunk cancelled by
+// Ctrl-C or SIGTERM, whatever error the cancellation raised inside it.
+var ErrInterrupted = errors.New("interrupted")
+
+// Interrupted reports whether err came from cancelling the chunk (and not
+// from a script's own error that happens to say "interrupted").
+func Interrupted(err error) bool { return errors.Is(err, ErrInterrupted) }
 
 // typeName is the Lua type of a value, for messages.
 func typeName(v glua.LValue) string { return v.Type().String() }

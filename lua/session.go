@@ -2,7 +2,6 @@ package lua
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -184,7 +183,7 @@ func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LVa
 		s.L.SetTop(top)
 		if s.ctx.Err() != nil {
 			s.Reg.Run(func(it *cleanup.Item) bool { return it.Tag == tag && strings.HasPrefix(it.What, "child ") })
-			return nil, fmt.Errorf("interrupted")
+			return nil, ErrInterrupted
 		}
 		return nil, cleanError(err)
 	}

@@ -203,3 +203,23 @@ func TestMethodRecords(t *testing.T) {
 	}()
 	s.methodTable("thing", "m:", []Func{{Name: "none"}}, nil)
 }
+
+// A cancelled chunk is ErrInterrupted, whatever was raised inside it; a
+// script's own error that says "interrupted" is not.
+func TestInterrupted(t *testing.T) {
+	s := newTestSession(t)
+	s.install(&Module{Name: "c", Funcs: []Func{{Name: "cancel", Args: "()", Fn: func(L *glua.LState) int {
+		s.Interrupt()
+		return 0
+	}}}})
+	_, err := s.Run(`c.cancel(); while true do end`, "t")
+	if !Interrupted(err) || err.Error() != "interrupted" {
+		t.Errorf("cancelled chunk: %v", err)
+	}
+	_, err = s.Run(`error("was interrupted")`, "t")
+	if err == nil || Interrupted(err) {
+		t.Errorf("a script's own error: %v, Interrupted = %v", err, Interrupted(err))
+	}
+	// the next chunk runs with a fresh context
+	run(t, s, `x = 1`)
+}
