@@ -77,7 +77,7 @@ func TestHelpAndCompletionOfObjects(t *testing.T) {
 	s := newTestSession(t)
 	run(t, s, `h = ns.spawn{"/bin/sleep", "30", ns = {"uts"}}`)
 	defer run(t, s, `h:kill(9); h:wait()`)
-	run(t, s, `lab = net.lab{name = "nshcompl", pin = false, helpers = false}`)
+	run(t, s, `lab = net.lab{name = "nshcompl", pin = false, helpers = false}; lab:node("h1")`)
 	defer run(t, s, `lab:close()`)
 	if got := helpOut(t, s, `help(h)`); !strings.HasPrefix(got, "process handle: ") || !strings.Contains(got, "  h:wait(") {
 		t.Errorf("help(h) = %q", got)
@@ -97,7 +97,8 @@ func TestHelpAndCompletionOfObjects(t *testing.T) {
 		{"h.p", []string{"pid"}},
 		{"fun", []string{"function"}},
 		{"nosuch.x", nil},
-		{"lab.", []string{"name", "dir", "pinned"}},
+		{"lab.", []string{"name", "dir", "pinned", "h1"}},
+		{"lab.h", []string{"h1"}},
 		{"lab:pi", []string{"pingall"}},
 	} {
 		got := s.Complete(c.word)
