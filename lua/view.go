@@ -2,7 +2,8 @@ package lua
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -301,7 +302,7 @@ func (s *Session) viewCgroup(L *glua.LState) int {
 		}
 		lim := L.NewTable()
 		var info []string
-		for _, k := range sortedKeys(m.Limits) {
+		for _, k := range slices.Sorted(maps.Keys(m.Limits)) {
 			v := m.Limits[k]
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				lim.RawSetString(k, glua.LNumber(n))
@@ -314,7 +315,7 @@ func (s *Session) viewCgroup(L *glua.LState) int {
 			info = append(info, k+"="+v)
 		}
 		use := L.NewTable()
-		for _, k := range sortedKeys(m.Usage) {
+		for _, k := range slices.Sorted(maps.Keys(m.Usage)) {
 			v := m.Usage[k]
 			use.RawSetString(k, glua.LNumber(v))
 			switch {
@@ -348,15 +349,6 @@ func (s *Session) viewCgroup(L *glua.LState) int {
 	t.RawSetString("cgroups", rows)
 	L.Push(withText(L, t, strings.TrimRight(b.String(), "\n")))
 	return 1
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (s *Session) viewMounts(L *glua.LState) int {
