@@ -78,7 +78,7 @@ var cgMethods = []Func{
 func (s *Session) installCgroupType() {
 	L := s.L
 	mt := L.NewTypeMetatable(cgroupType)
-	methods := s.methodTable("cgroup handle", "cg:", cgMethods, nil)
+	methods := s.methodTable("cgroup handle", "cg:", cgMethods)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkCg(L, 1)
 		switch key := L.CheckString(2); key {

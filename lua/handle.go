@@ -90,7 +90,7 @@ func stopChild(p *nsproc.Process) error {
 func (s *Session) installHandleType() {
 	L := s.L
 	mt := L.NewTypeMetatable(handleType)
-	methods := s.methodTable("handle", "h:", handleMethods, nil)
+	methods := s.methodTable("handle", "h:", handleMethods)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkHandle(L, 1)
 		key := L.CheckString(2)

@@ -89,7 +89,7 @@ var labMethods = []Func{
 }
 
 func (s *Session) installLabTypes() {
-	s.typeMetatable(labType, s.methodTable("lab", "lab:", labMethods, nil), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(labType, s.methodTable("lab", "lab:", labMethods), func(L *glua.LState, key string) glua.LValue {
 		l := checkLab(L, 1).l
 		switch key {
 		case "name":

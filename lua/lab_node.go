@@ -32,7 +32,7 @@ var nodeMethods = []Func{
 }
 
 func (s *Session) installNodeType() {
-	s.typeMetatable(nodeType, s.methodTable("node", "node:", nodeMethods, nil), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(nodeType, s.methodTable("node", "node:", nodeMethods), func(L *glua.LState, key string) glua.LValue {
 		n := nodeOf(L, 1)
 		switch key {
 		case "name":

@@ -116,21 +116,17 @@ func methodDoc(f *Func, set methodSet) string {
 }
 
 // methodTable builds the table of a userdata type's methods from its
-// records: each record's Method (or, for records not yet converted, the Go
-// function bind gives for its name) is wrapped with its Lua name (for
-// argument errors) and given its help.
-func (s *Session) methodTable(kind, prefix string, funcs []Func, bind map[string]glua.LGFunction) *glua.LTable {
+// records: each record's Method is wrapped with its Lua name (for argument
+// errors) and given its help.
+func (s *Session) methodTable(kind, prefix string, funcs []Func) *glua.LTable {
 	t := s.L.NewTable()
 	for i := range funcs {
 		f := &funcs[i]
-		impl := bind[f.Name]
-		if m := f.Method; m != nil {
-			impl = func(L *glua.LState) int { return m(s, L) }
-		}
-		if impl == nil {
+		m := f.Method
+		if m == nil {
 			panic("nsh: no implementation for " + prefix + f.Name)
 		}
-		fn := s.L.NewFunction(named(prefix+f.Name, impl))
+		fn := s.L.NewFunction(named(prefix+f.Name, func(L *glua.LState) int { return m(s, L) }))
 		t.RawSetString(f.Name, fn)
 		s.docs[fn] = &Doc{Module: kind, Func: f}
 	}

@@ -173,7 +173,8 @@ func TestSessionModules(t *testing.T) {
 }
 
 // A method record carries its function: methodTable calls it with the
-// session and names its errors; records without one use the bind map.
+// session and names its errors; a record without one is a bug caught at
+// start.
 func TestMethodRecords(t *testing.T) {
 	s := newTestSession(t)
 	var got *Session
@@ -182,26 +183,28 @@ func TestMethodRecords(t *testing.T) {
 			got = s
 			return argErr(L, 1, "method error")
 		}},
-		{Name: "old", Args: "()", Doc: "d"},
+		{Name: "two", Args: "()", Doc: "d", Method: func(s *Session, L *glua.LState) int {
+			L.Push(glua.LString("second"))
+			return 1
+		}},
 	}
-	bind := map[string]glua.LGFunction{"old": func(L *glua.LState) int { L.Push(glua.LString("bound")); return 1 }}
-	s.L.SetGlobal("m", s.methodTable("thing", "m:", funcs, bind))
+	s.L.SetGlobal("m", s.methodTable("thing", "m:", funcs))
 	if err := runErr(t, s, `m.who()`); !strings.Contains(err, "bad argument #1 to 'm:who' (method error)") {
 		t.Errorf("m:who error %q", err)
 	}
 	if got != s {
 		t.Error("Method not called with its session")
 	}
-	run(t, s, `assert(m.old() == "bound")`)
+	run(t, s, `assert(m.two() == "second")`)
 	if d := s.docs[s.L.GetGlobal("m").(*glua.LTable).RawGetString("who")]; d == nil || d.Func.Name != "who" {
 		t.Error("a method has no help record")
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("a record with neither Method nor a bound function was accepted")
+			t.Error("a method record without its Method was accepted")
 		}
 	}()
-	s.methodTable("thing", "m:", []Func{{Name: "none"}}, nil)
+	s.methodTable("thing", "m:", []Func{{Name: "none"}})
 }
 
 // A cancelled chunk is ErrInterrupted, whatever was raised inside it; a
