@@ -110,36 +110,37 @@ func checkCg(L *glua.LState, n int) *cgHandle {
 }
 
 // liveCg is checkCg for methods that need the group to exist.
-func liveCg(L *glua.LState, fn string) *cgHandle {
+func liveCg(L *glua.LState) *cgHandle {
 	h := checkCg(L, 1)
 	if h.g.Removed() {
-		L.RaiseError("%s: cgroup %s/%s was removed (cg:remove()); create a new one", fn, cgroups.Parent, h.g.Name())
+		raiseErr(L, fmt.Errorf("cgroup %s/%s was removed (cg:remove()); create a new one", cgroups.Parent, h.g.Name()))
 	}
 	return h
 }
 
-// cgHint adds a word for the ordinary user in nsh's own user namespace, who
-// is root there but owns nothing under /sys/fs/cgroup, to an EACCES/EPERM.
+// cgHint attaches a word for the ordinary user in nsh's own user namespace,
+// who is root there but owns nothing under /sys/fs/cgroup, to an
+// EACCES/EPERM.
 func cgHint(err error) error {
-	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && os.Getenv("NSH_USERNS") == "1" {
-		return fmt.Errorf("%w (nsh runs as an ordinary user here, root only inside its own user namespace: the cgroup tree belongs to the real root; "+
-			"cgroups need a subtree delegated to you, e.g. systemd-run --user -p Delegate=yes --scope nsh ...; see docs/cgroups.md)", err)
+	if os.Getenv("NSH_USERNS") != "1" {
+		return err
 	}
-	return err
+	return withHint(err, hintIf(err, "nsh runs as an ordinary user here, root only inside its own user namespace: the cgroup tree belongs to the real root; "+
+		"cgroups need a subtree delegated to you, e.g. systemd-run --user -p Delegate=yes --scope nsh ...; see docs/cgroups.md", unix.EACCES, unix.EPERM))
 }
 
 // cgRaise reports a failure of a method without arguments.
-func cgRaise(L *glua.LState, fn string, err error) int { return raise(L, fn, cgHint(err)) }
+func cgRaise(L *glua.LState, err error) int { return raiseErr(L, cgHint(err)) }
 
 // cgFail reports a failure of a method taking (name[, value]): a kernel
 // failure as such, a refused value as bad argument 3, any other refusal
 // (unknown file, controller the group lacks) as bad argument 2.
-func cgFail(L *glua.LState, fn string, err error) int {
+func cgFail(L *glua.LState, err error) int {
 	var ve *cgroups.ValueError
 	if errors.As(err, &ve) {
 		return argErr(L, 3, err.Error())
 	}
-	return fail(L, fn, 2, cgHint(err))
+	return inputErr(L, 2, cgHint(err))
 }
 
 // cgOptionKeys are the keys of cgroup.create's options table.
@@ -197,7 +198,7 @@ func (s *Session) cgCreate(L *glua.LState) int {
 	sp := readCgSpec(argOptions(L, 2, cgOptionKeys()...))
 	h, err := s.newCgroup(name, sp)
 	if err != nil {
-		return fail(L, "cgroup.create", 2, err)
+		return inputErr(L, 2, err)
 	}
 	ud := L.NewUserData()
 	ud.Value = h
@@ -209,7 +210,7 @@ func (s *Session) cgCreate(L *glua.LState) int {
 func (s *Session) cgLayout(L *glua.LState) int {
 	l, err := cgroups.Detect()
 	if err != nil {
-		return raise(L, "cgroup.layout", err)
+		return raiseErr(L, err)
 	}
 	t := L.NewTable()
 	t.RawSetString("mode", glua.LString(l.Mode.String()))
@@ -279,19 +280,19 @@ func cgFileArg(L *glua.LState, n int) string {
 }
 
 func (s *Session) cgSet(L *glua.LState) int {
-	h := liveCg(L, "cg:set")
+	h := liveCg(L)
 	if err := h.g.Set(cgLimitArg(L, 2), cgValue(L, 3)); err != nil {
-		return cgFail(L, "cg:set", err)
+		return cgFail(L, err)
 	}
 	return 0
 }
 
 func (s *Session) cgGet(L *glua.LState) int {
-	h := liveCg(L, "cg:get")
+	h := liveCg(L)
 	name := cgLimitArg(L, 2)
 	v, err := h.g.Get(name)
 	if err != nil {
-		return cgFail(L, "cg:get", err)
+		return cgFail(L, err)
 	}
 	if l, ok := cgroups.LookupLimit(name); ok && strings.HasPrefix(l.Name, "cpuset.") {
 		L.Push(glua.LString(v)) // lists like "0-1,3": keep "0" a string too
@@ -304,36 +305,36 @@ func (s *Session) cgGet(L *glua.LState) int {
 }
 
 func (s *Session) cgWrite(L *glua.LState) int {
-	h := liveCg(L, "cg:write")
+	h := liveCg(L)
 	if err := h.g.Write(cgFileArg(L, 2), cgValue(L, 3)); err != nil {
-		return cgFail(L, "cg:write", err)
+		return cgFail(L, err)
 	}
 	return 0
 }
 
 func (s *Session) cgRead(L *glua.LState) int {
-	h := liveCg(L, "cg:read")
+	h := liveCg(L)
 	v, err := h.g.Read(cgFileArg(L, 2))
 	if err != nil {
-		return cgFail(L, "cg:read", err)
+		return cgFail(L, err)
 	}
 	L.Push(glua.LString(v))
 	return 1
 }
 
 func (s *Session) cgAdd(L *glua.LState) int {
-	h := liveCg(L, "cg:add")
+	h := liveCg(L)
 	if err := h.g.Add(s.checkPid(L, 2, false)); err != nil {
-		return fail(L, "cg:add", 2, cgHint(err))
+		return inputErr(L, 2, cgHint(err))
 	}
 	return 0
 }
 
 func (s *Session) cgProcs(L *glua.LState) int {
-	h := liveCg(L, "cg:procs")
+	h := liveCg(L)
 	p, err := h.g.Procs()
 	if err != nil {
-		return cgRaise(L, "cg:procs", err)
+		return cgRaise(L, err)
 	}
 	L.Push(intList(L, p))
 	return 1
@@ -351,10 +352,10 @@ func counterTable(L *glua.LState, cs []cgroups.Counter) *glua.LTable {
 }
 
 func (s *Session) cgStats(L *glua.LState) int {
-	h := liveCg(L, "cg:stats")
+	h := liveCg(L)
 	st, err := h.g.Stats()
 	if err != nil {
-		return cgRaise(L, "cg:stats", err)
+		return cgRaise(L, err)
 	}
 	t := counterTable(L, st.Counters())
 	if st.CPUUsageNs >= 0 {
@@ -368,31 +369,31 @@ func (s *Session) cgStats(L *glua.LState) int {
 func humanBytes(v int64) string { return cgroups.HumanBytes(v) }
 
 func (s *Session) cgEvents(L *glua.LState) int {
-	h := liveCg(L, "cg:events")
+	h := liveCg(L)
 	ev, err := h.g.Events()
 	if err != nil {
-		return cgRaise(L, "cg:events", err)
+		return cgRaise(L, err)
 	}
 	L.Push(withText(L, counterTable(L, ev.Counters()), fmt.Sprintf("%s/%s events: %s", cgroups.Parent, h.g.Name(), ev)))
 	return 1
 }
 
 // cgDo runs a method that acts on a live group and returns nothing.
-func cgDo(L *glua.LState, fn string, act func(*cgroups.Group) error) int {
-	if err := act(liveCg(L, fn).g); err != nil {
-		return cgRaise(L, fn, err)
+func cgDo(L *glua.LState, act func(*cgroups.Group) error) int {
+	if err := act(liveCg(L).g); err != nil {
+		return cgRaise(L, err)
 	}
 	return 0
 }
 
-func (s *Session) cgFreeze(L *glua.LState) int { return cgDo(L, "cg:freeze", (*cgroups.Group).Freeze) }
-func (s *Session) cgThaw(L *glua.LState) int   { return cgDo(L, "cg:thaw", (*cgroups.Group).Thaw) }
-func (s *Session) cgKill(L *glua.LState) int   { return cgDo(L, "cg:kill", (*cgroups.Group).Kill) }
+func (s *Session) cgFreeze(L *glua.LState) int { return cgDo(L, (*cgroups.Group).Freeze) }
+func (s *Session) cgThaw(L *glua.LState) int   { return cgDo(L, (*cgroups.Group).Thaw) }
+func (s *Session) cgKill(L *glua.LState) int   { return cgDo(L, (*cgroups.Group).Kill) }
 
 func (s *Session) cgFrozen(L *glua.LState) int {
-	f, err := liveCg(L, "cg:frozen").g.Frozen()
+	f, err := liveCg(L).g.Frozen()
 	if err != nil {
-		return cgRaise(L, "cg:frozen", err)
+		return cgRaise(L, err)
 	}
 	L.Push(glua.LBool(f))
 	return 1
@@ -409,7 +410,7 @@ func (h *cgHandle) remove() error {
 
 func (s *Session) cgRemove(L *glua.LState) int {
 	if err := checkCg(L, 1).remove(); err != nil {
-		return cgRaise(L, "cg:remove", err)
+		return cgRaise(L, err)
 	}
 	return 0
 }

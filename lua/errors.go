@@ -57,7 +57,7 @@ func inputErr(L *glua.LState, n int, err error, hints ...string) int {
 	if isFailure(err) {
 		return raiseErr(L, err, hints...)
 	}
-	L.RaiseError("%s", withHints(badArg(L, n, err.Error()), hints))
+	L.RaiseError("%s", withHints(badArg(L, n, err.Error()), attached(err, hints)))
 	return 0
 }
 
@@ -74,8 +74,36 @@ func raiseAs(L *glua.LState, fn string, err error, hints ...string) int {
 	if errors.Is(err, context.Canceled) {
 		L.RaiseError("interrupted")
 	}
-	L.RaiseError("%s", withHints(fn+": "+err.Error(), hints))
+	L.RaiseError("%s", withHints(fn+": "+err.Error(), attached(err, hints)))
 	return 0
+}
+
+// hintedError is an error with nsh's advice attached by a lua/ helper below
+// the binding (newCgroup, for cgroup.create and ns.spawn's cgroup= alike);
+// raiseErr and inputErr print the hint as a line of its own.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// withHint attaches hint to err (nothing when either is empty).
+func withHint(err error, hint string) error {
+	if err == nil || hint == "" {
+		return err
+	}
+	return &hintedError{err, hint}
+}
+
+// attached is the hints carried by err, then hints.
+func attached(err error, hints []string) []string {
+	var he *hintedError
+	if errors.As(err, &he) {
+		return append([]string{he.hint}, hints...)
+	}
+	return hints
 }
 
 func withHints(msg string, hints []string) string {
@@ -96,18 +124,6 @@ func hintIf(err error, hint string, errnos ...unix.Errno) string {
 		}
 	}
 	return ""
-}
-
-// raise is raiseAs under its old name, for files not yet converted to
-// raiseErr; fail is inputErr with the old parameters. Both go when their
-// last caller does.
-func raise(L *glua.LState, fn string, err error) int { return raiseAs(L, fn, err) }
-
-func fail(L *glua.LState, fn string, n int, err error) int {
-	if isFailure(err) {
-		return raiseAs(L, fn, err)
-	}
-	return argErr(L, n, err.Error())
 }
 
 // raiseLua re-raises an error of Lua code nsh loaded for a script (a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -26,6 +27,12 @@ func testModule(s *Session) {
 		{Name: "refused", Args: "(x)", Fn: func(L *glua.LState) int {
 			return inputErr(L, 1, errors.New(`name "a/b" has a slash`), "names are single words")
 		}},
+		{Name: "attached", Args: "()", Fn: func(L *glua.LState) int {
+			return raiseErr(L, withHint(eperm, "attached below the binding"), "the binding's own")
+		}},
+		{Name: "attached_refusal", Args: "(x)", Fn: func(L *glua.LState) int {
+			return inputErr(L, 1, fmt.Errorf("option x: %w", withHint(errors.New("no such group"), "make it first")))
+		}},
 		{Name: "input_kernel", Args: "()", Fn: func(L *glua.LState) int { return inputErr(L, 1, eperm) }},
 		{Name: "cancelled", Args: "()", Fn: func(L *glua.LState) int { return raiseErr(L, context.Canceled) }},
 		// outer calls a Lua function (which may call other bindings) and
@@ -46,6 +53,8 @@ func TestErrorShapes(t *testing.T) {
 		{`t.kernel()`, `t:1: t.kernel: unshare(CLONE_NEWUTS): EPERM: unshare needs CAP_SYS_ADMIN`},
 		{`t.hinted()`, "t:1: t.hinted: unshare(CLONE_NEWUTS): EPERM: unshare needs CAP_SYS_ADMIN\n  hint: create a user namespace first: ns.unshare(\"user\")"},
 		{`t.refused()`, "t:1: bad argument #1 to 't.refused' (name \"a/b\" has a slash)\n  hint: names are single words"},
+		{`t.attached()`, "t.attached: unshare(CLONE_NEWUTS): EPERM: unshare needs CAP_SYS_ADMIN\n  hint: attached below the binding\n  hint: the binding's own"},
+		{`t.attached_refusal()`, "bad argument #1 to 't.attached_refusal' (option x: no such group)\n  hint: make it first"},
 		{`t.input_kernel()`, `t:1: t.input_kernel: unshare(CLONE_NEWUTS): EPERM: unshare needs CAP_SYS_ADMIN`},
 		{`t.cancelled()`, `t:1: interrupted`},
 		{`t.outer(function() pcall(ns.unshare, "bogus") end)`, `t:1: bad argument #1 to 't.outer' (after the call)`},
