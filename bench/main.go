@@ -175,8 +175,9 @@ func prepare(e *env) []string {
 // writeBundle writes an OCI bundle for the same container as nsh's
 // ns.spawn{rootfs=R, proc=true, dev="minimal"} in user, pid, mount, uts,
 // ipc, net and cgroup namespaces: /proc, a tmpfs /dev (crun adds the
-// default nodes and links), devpts, /dev/shm, crun's default masked and
-// read-only paths, root mapped to root.
+// default nodes and links), devpts, /dev/shm, root mapped to root. Like
+// nsh's start (no mask=, readonly=) and bwrap's, no masked or read-only
+// paths.
 func writeBundle(dir, rootfs string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -202,9 +203,6 @@ func writeBundle(dir, rootfs string) error {
 		},
 		"linux": map[string]any{
 			"namespaces": ns, "uidMappings": idmap, "gidMappings": idmap,
-			"maskedPaths": []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"},
-			"readonlyPaths": []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
