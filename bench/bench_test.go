@@ -7,6 +7,7 @@ package main
 // computes what it says.
 
 import (
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -216,5 +217,27 @@ func TestSmokeComparisons(t *testing.T) {
 	}
 	for k := range want {
 		t.Errorf("make bench has no comparison %q any more: update this test", k)
+	}
+}
+
+func TestRetryOnce(t *testing.T) {
+	calls := 0
+	flaky := Side{Name: "flaky", Ops: 1, Run: func(ops int) (Sample, error) {
+		calls++
+		if calls == 2 {
+			return Sample{}, errors.New("lost a ping")
+		}
+		return Sample{Ops: ops, Wall: time.Millisecond, Inner: math.NaN()}, nil
+	}}
+	steady := Side{Name: "steady", Ops: 1, Run: func(ops int) (Sample, error) {
+		return Sample{Ops: ops, Wall: time.Millisecond, Inner: math.NaN()}, nil
+	}}
+	r, err := runPairs(&Comparison{Key: "retry", A: flaky, B: steady, Pairs: 3})
+	if err != nil || len(r.Retried) != 1 || !strings.Contains(r.Retried[0], "lost a ping") || len(r.A) != 3 {
+		t.Errorf("one failure: err %v, retried %q, %d pairs", err, r.Retried, len(r.A))
+	}
+	broken := Side{Name: "broken", Ops: 1, Run: func(int) (Sample, error) { return Sample{}, errors.New("always") }}
+	if _, err := runPairs(&Comparison{Key: "broken", A: broken, B: steady, Pairs: 2}); err == nil || !strings.Contains(err.Error(), "always") {
+		t.Errorf("a side failing twice: err %v", err)
 	}
 }

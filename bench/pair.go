@@ -71,6 +71,7 @@ type Result struct {
 	Wall, CPU, Inner []float64 // A/B per pair, per operation
 	Order            []string  // "AB" or "BA" per pair
 	RSSA, RSSB       []float64 // peak RSS in MB per measuring run (PeakRSS)
+	Retried          []string  // runs that failed once and were run again, with the error
 }
 
 // runPairs runs c's pairs and returns the samples and ratios.
@@ -83,8 +84,15 @@ func runPairs(c *Comparison) (*Result, error) {
 	if c.Teardown != nil {
 		defer c.Teardown()
 	}
+	r := &Result{C: c}
+	// A run that fails is retried once (a busy machine can lose a ping);
+	// the report says so. A second failure ends the comparison.
 	one := func(s *Side) (Sample, error) {
 		x, err := s.Run(s.Ops)
+		if err != nil {
+			r.Retried = append(r.Retried, fmt.Sprintf("%s: %v", s.Name, err))
+			x, err = s.Run(s.Ops)
+		}
 		if err != nil {
 			return x, fmt.Errorf("%s: %s: %w", c.Key, s.Name, err)
 		}
@@ -104,7 +112,6 @@ func runPairs(c *Comparison) (*Result, error) {
 			return nil, err
 		}
 	}
-	r := &Result{C: c}
 	for i := 0; i < c.Pairs; i++ {
 		var a, b Sample
 		var err error
@@ -268,6 +275,9 @@ func (r *Result) report(w *strings.Builder) {
 	}
 	fmt.Fprintf(w, "   A/B wall  %s\n", spreadOf(r.Wall).ratioText())
 	fmt.Fprintf(w, "   A/B cpu   %s\n", spreadOf(r.CPU).ratioText())
+	for _, e := range r.Retried {
+		fmt.Fprintf(w, "   retried a run that failed: %s\n", short([]string{e}))
+	}
 }
 
 func rssList(xs []float64) string {

@@ -36,13 +36,25 @@ func runProc(argv []string, env []string) (Sample, string, error) {
 		}
 	}
 	if err != nil {
-		return s, out.String(), fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, tail(errb.String()+out.String()))
+		return s, out.String(), fmt.Errorf("%s: %v: %s", short(argv), err, tail(errb.String()+out.String()))
 	}
 	return s, out.String(), nil
 }
 
 func tv(t syscall.Timeval) time.Duration {
 	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
+}
+
+// short is argv for a message, long arguments (Lua chunks) cut.
+func short(argv []string) string {
+	var p []string
+	for _, a := range argv {
+		if a = strings.ReplaceAll(a, "\n", " "); len(a) > 300 {
+			a = a[:120] + " ... " + a[len(a)-170:]
+		}
+		p = append(p, a)
+	}
+	return strings.Join(p, " ")
 }
 
 // tail keeps the end of a long error output.

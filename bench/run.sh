@@ -25,13 +25,15 @@ mkdir -p bench/out
 CGO_ENABLED=0 go build -o bench/out/nshbench ./bench
 quick=()
 [ -n "${BENCH_QUICK:-}" ] && quick=(-quick)
-./bench/out/nshbench -nsh ./nsh -md bench/out/table.md "${quick[@]}" "$@" | tee bench/out/last.txt
-[ -n "${BENCH_QUICK:-}" ] && exit 0
-[ $# -gt 0 ] && exit 0
+rc=0
+./bench/out/nshbench -nsh ./nsh -md bench/out/table.md "${quick[@]}" "$@" | tee bench/out/last.txt || rc=$?
+[ -n "${BENCH_QUICK:-}" ] && exit $rc
+[ $# -gt 0 ] && exit $rc
 
 echo "### Go benchmarks (go test -bench; one process, no pairing: for regressions)"
 {
   go test -run '^$' -bench . -benchtime 20x ./runtime/nsproc/ ./runtime/mounts/ ./lua/
-  go test -run '^$' -bench 'Lab(10|100)$' -benchtime 5x ./runtime/netlab/
+  go test -run '^$' -bench 'Lab(10|100)$|NodeRun' -benchtime 5x ./runtime/netlab/
   go test -run '^$' -bench 'Lab1000$' -benchtime 2x ./runtime/netlab/
 } 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL|---)' | tee -a bench/out/last.txt || true
+exit $rc
