@@ -45,7 +45,7 @@ func BenchmarkContainerStart(b *testing.B) {
 		{"user,pid,mnt,uts,ipc,net,cgroup", "user,pid,mnt,uts,ipc,net,cgroup", one},
 		{"pid,mnt,uts,ipc", "pid,mnt,uts,ipc", nil},
 	} {
-		ts, err := nsproc.ParseTypes(c.types)
+		ts, err := nsproc.ParseSet(c.types)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,7 +24,7 @@ func BenchmarkStartReexec(b *testing.B) {
 	old := Exe
 	Exe = bin
 	defer func() { Exe = old }()
-	ts, err := ParseTypes("uts,pid")
+	ts, err := ParseSet("uts,pid")
 	if err != nil {
 		b.Fatal(err)
 	}
