@@ -173,7 +173,7 @@ func comparisons(e *env) []*Comparison {
 		}
 		for _, n := range sizes {
 			n := n
-			pairs := map[int]int{10: 25, 100: 11, 1000: 7}[n]
+			pairs := map[int]int{10: 25, 100: 11, 1000: 5}[n]
 			c := &Comparison{Key: fmt.Sprintf("lab%d-go", n), Headline: "inner",
 				Title: fmt.Sprintf("lab N=%d (nodes on one bridge, wait, one ping, close): nsh net.lab vs plain Go over runtime/netlab", n),
 				A:     Side{Name: fmt.Sprintf("nsh net.lab{pin = false, helpers = false}, N=%d", n), Ops: 1, Run: nshRun(e.nsh, fmt.Sprintf(labLua, n))},
