@@ -118,7 +118,8 @@ func main() {
 	}
 	e.closeAll()
 	table := mdTable(rows, mode)
-	fmt.Printf("### Summary (%s, %s in all)\n\n%s", mode, time.Since(start).Round(time.Second), table)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("### Summary (%s, %s in all; load at the end %s)\n\n%s", mode, time.Since(start).Round(time.Second), strings.TrimSpace(string(load)), table)
 	if *md != "" {
 		if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
 			fatal(err)
@@ -220,6 +221,9 @@ func header(mode string, notes []string) string {
 	unix.Uname(&u)
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "kernel %s, %d CPUs, load %s", unix.ByteSliceToString(u.Release[:]), runtime.NumCPU(), load)
+	if out, err := exec.Command("git", "log", "-1", "--format=%h %s").Output(); err == nil {
+		fmt.Fprintf(&b, "nsh: the checkout at %s\n", cut(strings.TrimSpace(string(out)), 100))
+	}
 	for _, v := range [][]string{{"bwrap", "--version"}, {"crun", "--version"}, {"lua5.4", "-v"}, {"unshare", "--version"}} {
 		out, err := exec.Command(v[0], v[1:]...).CombinedOutput()
 		if err == nil {
@@ -232,6 +236,13 @@ func header(mode string, notes []string) string {
 	b.WriteString("Every comparison runs its two sides in pairs, alternating which goes first; ratios are A/B per pair\n" +
 		"(lower is better for nsh); the figures are medians with their quartiles (IQR) and extremes.\n\n")
 	return b.String()
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n-3] + "..."
+	}
+	return s
 }
 
 // mdTable is the summary as the README's table.
