@@ -3,7 +3,7 @@
 // over runtime/netlab), every comparison run in interleaved pairs so that a
 // figure holds on a busy machine whose speed drifts between minutes.
 //
-//	nshbench [-quick] [-only REGEXP] [-nsh PATH] [-md FILE] [-list]
+//	nshbench [-quick] [-only REGEXP] [-pairs FACTOR] [-nsh PATH] [-md FILE] [-json FILE] [-list]
 //
 // For each comparison it prints both sides' wall and CPU time per operation
 // (CPU is user+sys from wait4, children included) and the median, quartiles
@@ -35,6 +35,8 @@ func main() {
 	nsh := flag.String("nsh", "./nsh", "the nsh binary")
 	md := flag.String("md", "", "also write the Markdown table to this file")
 	list := flag.Bool("list", false, "list the comparisons and exit")
+	jsonOut := flag.String("json", "", "also write every sample and per-pair ratio to this file (JSON)")
+	scale := flag.Float64("pairs", 1, "multiply every comparison's number of pairs by this")
 	flag.Parse()
 
 	if os.Geteuid() != 0 {
@@ -79,6 +81,9 @@ func main() {
 	defer e.closeAll()
 
 	cs := comparisons(e)
+	for _, c := range cs {
+		c.Pairs = max(1, int(float64(c.Pairs)**scale+0.5))
+	}
 	var re *regexp.Regexp
 	if *only != "" {
 		if re, err = regexp.Compile(*only); err != nil {
@@ -95,6 +100,7 @@ func main() {
 	fmt.Print(header(mode, notes))
 
 	var rows []string
+	var results []*Result
 	failed := 0
 	start := time.Now()
 	for _, c := range cs {
@@ -115,6 +121,7 @@ func main() {
 		r.report(&b)
 		fmt.Println(b.String())
 		rows = append(rows, r.mdRow())
+		results = append(results, r)
 	}
 	e.closeAll()
 	table := mdTable(rows, mode)
@@ -125,9 +132,61 @@ func main() {
 			fatal(err)
 		}
 	}
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, results); err != nil {
+			fatal(err)
+		}
+	}
 	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// writeJSON saves the raw figures, for comparing two runs (before/after).
+func writeJSON(path string, rs []*Result) error {
+	type side struct {
+		Name    string
+		Ops     int
+		Samples []Sample
+		PeakMB  []float64 `json:",omitempty"`
+	}
+	type rec struct {
+		Key, Title, Headline string
+		Order                []string
+		A, B                 side
+		Wall, CPU, Inner     []float64
+		Retried              []string `json:",omitempty"`
+	}
+	clean := func(xs []float64) []float64 { // JSON has no NaN
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			if x == x {
+				out[i] = x
+			} else {
+				out[i] = -1
+			}
+		}
+		return out
+	}
+	var out []rec
+	for _, r := range rs {
+		a, b := append([]Sample(nil), r.A...), append([]Sample(nil), r.B...)
+		for _, ss := range [][]Sample{a, b} {
+			for i := range ss {
+				if ss[i].Inner != ss[i].Inner {
+					ss[i].Inner = -1
+				}
+			}
+		}
+		out = append(out, rec{Key: r.C.Key, Title: r.C.Title, Headline: r.C.Headline, Order: r.Order,
+			A: side{r.C.A.Name, r.C.A.Ops, a, r.RSSA}, B: side{r.C.B.Name, r.C.B.Ops, b, r.RSSB},
+			Wall: clean(r.Wall), CPU: clean(r.CPU), Inner: clean(r.Inner), Retried: r.Retried})
+	}
+	data, err := json.MarshalIndent(out, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 func fatal(err error) {

@@ -18,8 +18,8 @@ type Sample struct {
 	// Inner is the time the work itself took in ms as the side measured it
 	// (nsh's sys.now around its loop; NaN when the side reports none), so a
 	// figure can leave out the start-up of the measuring process.
-	Inner float64
-	Parts map[string]float64 // named parts of Inner (lab setup, ping, close), ms
+	Inner float64            // -1 in the JSON output for NaN
+	Parts map[string]float64 `json:",omitempty"` // named parts of Inner (lab setup, ping, close), ms
 }
 
 func (s Sample) wallPerOp() float64  { return ms(s.Wall) / float64(s.Ops) }

@@ -2,9 +2,9 @@
 # make bench: nsh against the standard tools, every comparison in
 # interleaved pairs (bench/*.go, the nshbench program), then the Go
 # benchmarks of the runtime packages. BENCH_QUICK=1 makes it a smoke run of a
-# few seconds; arguments go to nshbench (e.g. -only 'container|startup').
-# The full run takes about 5 minutes. Output: bench/out/last.txt, and the
-# Markdown table in bench/out/table.md.
+# few seconds; arguments go to nshbench (e.g. -only 'container|startup',
+# -pairs 2). The full run takes 5-8 minutes. Output: bench/out/last.txt, the
+# Markdown table in bench/out/table.md, every sample in bench/out/samples.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench: run as root (it makes namespaces, mounts and labs)"; exit 1; }
@@ -26,7 +26,7 @@ CGO_ENABLED=0 go build -o bench/out/nshbench ./bench
 quick=()
 [ -n "${BENCH_QUICK:-}" ] && quick=(-quick)
 rc=0
-./bench/out/nshbench -nsh ./nsh -md bench/out/table.md "${quick[@]}" "$@" | tee bench/out/last.txt || rc=$?
+./bench/out/nshbench -nsh ./nsh -md bench/out/table.md -json bench/out/samples.json "${quick[@]}" "$@" | tee bench/out/last.txt || rc=$?
 [ -n "${BENCH_QUICK:-}" ] && exit $rc
 [ $# -gt 0 ] && exit $rc
 
