@@ -46,11 +46,11 @@ func goLab(args []string) int {
 	}
 	var first *netlab.Node
 	for j := 0; j < n; j++ {
-		nd, err := l.AddNode(fmt.Sprint("n", j))
+		nd, err := l.AddNode(netlab.NodeOptions{Name: fmt.Sprint("n", j)})
 		if err != nil {
 			return fail(fmt.Sprint("node ", j), err)
 		}
-		if err := l.Link(nd, "br0", "eth0", fmt.Sprint("v", j), labAddr(j)+"/16"); err != nil {
+		if err := l.Link(nd, netlab.LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: labAddr(j) + "/16"}); err != nil {
 			return fail(fmt.Sprint("link ", j), err)
 		}
 		if j == 0 {

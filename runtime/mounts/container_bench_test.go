@@ -2,7 +2,6 @@ package mounts_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"testing"
 
@@ -33,8 +32,11 @@ func BenchmarkContainerStart(b *testing.B) {
 	if _, err := rootfs.Build(dir, rootfs.Options{Binaries: []string{"/bin/true"}}); err != nil {
 		b.Fatal(err)
 	}
-	args, err := json.Marshal(mounts.ContainerRoot{Rootfs: dir, Proc: true, DevMode: "tmpfs", DevPts: true, Shm: true})
-	if err != nil {
+	var setup nsproc.Setup // what rootfs = dir, proc = true, dev = "minimal" ask for
+	if _, err := mounts.EditSetup(&setup, func(c *mounts.Container) error {
+		*c = mounts.Container{Rootfs: dir, Proc: true, Dev: mounts.DevMinimal, DevPts: true, Shm: true}
+		return nil
+	}); err != nil {
 		b.Fatal(err)
 	}
 	one := []nsproc.IDMap{{Inside: 0, Outside: 0, Count: 1}}
@@ -52,7 +54,7 @@ func BenchmarkContainerStart(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p, err := nsproc.Start(nsproc.Spec{Argv: []string{"/bin/true"}, Types: ts, UIDMap: c.maps, GIDMap: c.maps,
-					Setup: nsproc.Setup{Steps: []nsproc.Step{{Name: mounts.ContainerStep, Args: args}}}})
+					Setup: setup})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,20 +11,21 @@ import (
 )
 
 // BenchmarkNodeRun: one command (/bin/true) in an existing lab node, the
-// way node:run starts it (a child joining the node's network namespace,
-// straight into the program), against nsenter(1) doing the same from its
+// way node:run starts it (Node.Command: a child joining the node's network
+// namespace, straight into the program), against nsenter(1) doing the same from its
 // own process.
 func BenchmarkNodeRun(b *testing.B) {
 	freshNet(b)
 	l, err := NewLab(LabOptions{Name: "benchrun"})
 	must(b, err)
 	defer l.Close()
-	nd, err := l.AddNode("n1")
+	nd, err := l.AddNode(NodeOptions{Name: "n1"})
 	must(b, err)
-	join := map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", nd.NS().Fd())}
+	spec, err := nd.Command([]string{"/bin/true"}) // what node:run starts
+	must(b, err)
 	b.Run("join", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			p, err := nsproc.Start(nsproc.Spec{Argv: []string{"/bin/true"}, Join: join})
+			p, err := nsproc.Start(spec)
 			if err != nil {
 				b.Fatal(err)
 			}
