@@ -28,9 +28,9 @@ func meshLab(t testing.TB, name string, n int) (*Lab, []PingTarget) {
 	must(t, l.AddBridge("br0", "10.53.57.11/16"))
 	targets := make([]PingTarget, n)
 	for j := 0; j < n; j++ {
-		nd, err := l.AddNode(fmt.Sprint("n", j))
+		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
-		must(t, l.Link(nd, "br0", "eth0", fmt.Sprint("v", j), labAddr(j)+"/16"))
+		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16"}))
 		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nd.NS()}
 	}
 	must(t, l.Wait(10*time.Second))
