@@ -243,9 +243,13 @@ func PingAllContext(ctx context.Context, lab string, nodes []PingTarget, o PingA
 	}
 
 	if static {
+		var fds []int
 		for i, n := range nodes {
-			_ = announce(n.NS, ips[i])
+			if fd, _ := announce(n.NS, ips[i]); fd >= 0 {
+				fds = append(fds, fd)
+			}
 		}
+		defer closeAll(fds)()
 	}
 
 	// The progress line.

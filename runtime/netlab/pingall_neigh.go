@@ -234,15 +234,19 @@ func pingWindow(lim NeighLimits) int {
 // bridge and goes nowhere (the bridge does not send a frame back out of the
 // port it came in on). Static resolution does this for every node before
 // the pings, so no echo request is flooded. Best effort: an error only
-// means the bridge learns the MAC from the first echo instead.
-func announce(ns *NS, ip net.IP) error {
+// means the bridge learns the MAC from the first echo instead. It returns
+// the packet socket, sent from, for the caller to close: closing one waits
+// for an RCU grace period (packet_release calls synchronize_net), about
+// 10 ms each, so the caller closes them many at a time, where grace
+// periods are shared.
+func announce(ns *NS, ip net.IP) (int, error) {
 	fam := netlink.FAMILY_V4
 	if ip.To4() == nil {
 		fam = netlink.FAMILY_V6
 	}
 	addrs, err := ns.h.AddrList(nil, fam)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	index := 0
 	for _, a := range addrs {
@@ -251,15 +255,15 @@ func announce(ns *NS, ip net.IP) error {
 		}
 	}
 	if index == 0 {
-		return errors.New("no link holds the address")
+		return -1, errors.New("no link holds the address")
 	}
 	l, err := ns.h.LinkByIndex(index)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	mac := l.Attrs().HardwareAddr
 	if len(mac) != 6 {
-		return errors.New("the link has no Ethernet address")
+		return -1, errors.New("the link has no Ethernet address")
 	}
 	const proto = 0x88b5
 	var fd int
@@ -271,15 +275,37 @@ func announce(ns *NS, ip net.IP) error {
 		if err == nil {
 			unix.Close(fd)
 		}
-		return derr
+		return -1, derr
 	}
 	if err != nil {
-		return err
+		return -1, err
 	}
-	defer unix.Close(fd)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: index, Halen: 6}
 	copy(sa.Addr[:], mac)
-	return unix.Sendto(fd, make([]byte, 46), unix.MSG_DONTWAIT, sa)
+	return fd, unix.Sendto(fd, make([]byte, 46), unix.MSG_DONTWAIT, sa)
+}
+
+// closeAll closes fds, 64 at a time, in the background; wait waits until
+// all are closed.
+func closeAll(fds []int) (wait func()) {
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < 64 && w < len(fds); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for fd := range ch {
+				unix.Close(fd)
+			}
+		}()
+	}
+	go func() {
+		for _, fd := range fds {
+			ch <- fd
+		}
+		close(ch)
+	}()
+	return wg.Wait
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
