@@ -231,3 +231,32 @@ func benchPingAll(b *testing.B, n, sample int) {
 // The targets of issue 13: under 10 s and nothing lost.
 func BenchmarkPingAll100(b *testing.B)  { benchPingAll(b, 100, 0) }
 func BenchmarkPingAll1000(b *testing.B) { benchPingAll(b, 1000, 10) }
+
+// IPv6 nodes: NDP instead of ARP (nd_tbl, the same shared-table rules),
+// ICMPv6 echo; both ways of resolving leave the tables as they were.
+func TestPingAllIPv6(t *testing.T) {
+	freshNet(t)
+	l, err := NewLab(LabOptions{Name: "nshping6", IPv6: true})
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	must(t, l.AddBridge("br0", ""))
+	var targets []PingTarget
+	for j := 0; j < 5; j++ {
+		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
+		must(t, err)
+		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), ""}))
+		ip := fmt.Sprintf("fd00::5357:5f%02x", 0x20+j)
+		must(t, nd.NS().AddAddr("eth0", ip+"/112", true))
+		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nd.NS()})
+	}
+	must(t, l.Wait(10*time.Second))
+	before := neighTables(t, targets)
+	for _, neigh := range []string{NeighKernel, NeighStatic} {
+		r, err := PingAllContext(context.Background(), "nshping6", targets, PingAllOptions{Neigh: neigh, Timeout: 3 * time.Second})
+		must(t, err)
+		if r.Sent != 20 || r.OK != 20 {
+			t.Fatalf("neigh=%s: sent %d ok %d: %q", neigh, r.Sent, r.OK, r.Failed)
+		}
+		sameTables(t, "IPv6, neigh="+neigh, before, neighTables(t, targets), targets)
+	}
+}
