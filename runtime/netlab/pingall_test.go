@@ -205,10 +205,10 @@ func TestPingAllBig(t *testing.T) {
 }
 
 // benchPingAll builds a lab of n nodes once, in the parent benchmark (a
-// benchmark function runs twice, b.N=1 first, and a second 1000-node lab
-// would be timed against the kernel tearing the first one down: deleting
-// its veths holds the RTNL lock the neighbour updates need), then runs
-// PingAll b.N times on it in a sub-benchmark, reporting the pings lost.
+// benchmark function runs twice, b.N=1 first: building there would make
+// two 1000-node labs, the second timed while the kernel tears the first
+// down), then runs PingAll b.N times on it in a sub-benchmark, reporting
+// the pings lost.
 func benchPingAll(b *testing.B, n, sample int) {
 	_, targets := meshLab(b, "nshbench", n)
 	name := "mesh"
