@@ -74,9 +74,16 @@ var labMethods = []Func{
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
 		Doc:     "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, by listening to netlink; never sleeps.",
 		Example: "lab:wait()"},
-	{Name: "pingall", Args: "([{timeout=}])", Method: (*Session).labPingall,
-		Doc:     "Pings every node's address from every other node (one echo each, timeout default 1 s). Returns {sent=, ok=, failed={\"a -> b: why\"}} that prints as a matrix.",
-		Example: "local r = lab:pingall()\nassert(#r.failed == 0)"},
+	{Name: "pingall", Args: "([{timeout=, sample=, seed=, neigh=}])", Method: (*Session).labPingall,
+		Doc: "Pings every node's address from every other node (one echo each, timeout default 1 s), a window of pings at a time; " +
+			"sample=k: every node pings k others chosen at random (seed= repeats a sample); neigh=\"kernel\" (ARP/NDP resolve, the " +
+			"default up to 128 nodes) or \"static\" (pingall writes each pair's neighbour entries from the nodes' MACs: no broadcast; " +
+			"the default above). Returns {sent=, ok=, failed={\"a -> b (IP): why\"}, seed=} that prints as a matrix (a summary past " +
+			"64 nodes or when sampled); on a terminal a progress line runs on stderr. The kernel's neighbour (ARP) table is one table " +
+			"for every namespace, full at 1024 entries host-wide (gc_thresh3), and past that drops packets silently: pingall deletes " +
+			"the entries its pings made as soon as no ping needs them (those there before stay) and keeps at most 128 at a time " +
+			"(docs/pingall.md).",
+		Example: "local r = lab:pingall()\nassert(#r.failed == 0)\nprint(lab:pingall{sample = 10})"},
 	{Name: "nodes", Args: "()", Method: (*Session).labNodes,
 		Doc: "The nodes, in creation order.", Example: "for _, n in ipairs(lab:nodes()) do print(n.name) end"},
 	{Name: "view", Args: "()", Method: (*Session).viewLab, Doc: "Same as view.lab(lab).", Example: "print(lab:view())"},
@@ -378,12 +385,28 @@ func (s *Session) labNodes(L *glua.LState) int {
 
 func (s *Session) labPingall(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
-	o := argOptions(L, 2, "timeout")
-	r := l.l.PingAll(seconds(o.Number("timeout", 1, 0.001, 60)))
+	o := argOptions(L, 2, "timeout", "sample", "seed", "neigh")
+	po := netlab.PingAllOptions{Timeout: seconds(o.Number("timeout", 1, 0.001, 60)),
+		Sample: o.Int("sample", 0, 1, 1<<20), Seed: uint64(o.Int("seed", 0, 1, 1<<53)),
+		Neigh: o.Choice("neigh", "", netlab.NeighKernel, netlab.NeighStatic)}
+	if o.Has("seed") && po.Sample == 0 {
+		return argErr(L, 2, "option seed chooses a sample: give sample= too")
+	}
+	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
+		po.Progress = os.Stderr // a line updated in place, on a terminal only
+	}
+	s.Flush()
+	r, err := l.l.PingAllContext(s.Context(), po)
+	if err != nil {
+		return raiseErr(L, err)
+	}
 	t := L.NewTable()
 	t.RawSetString("sent", glua.LNumber(r.Sent))
 	t.RawSetString("ok", glua.LNumber(r.OK))
 	t.RawSetString("failed", strList(L, r.Failed))
+	if r.Seed != 0 {
+		t.RawSetString("seed", glua.LNumber(r.Seed))
+	}
 	L.Push(withText(L, t, r.Text))
 	return 1
 }
