@@ -57,12 +57,16 @@ func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.
 	h := &procHandle{p: p, lua: isLua, pgroup: p.OwnPgroup}
 	onEnd := so.onEnd
 	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error {
-		err := stopChild(p)
+		stop := stopChild
+		if isLua {
+			stop = stopLuaChild
+		}
+		err := stop(p)
 		if e := runAll(onEnd); err == nil {
 			err = e
 		}
 		return err
-	})
+	}, childRec(p.Pid))
 	if so.keep {
 		h.item.Keep()
 	}
@@ -84,6 +88,29 @@ func stopChild(p *nsproc.Process) error {
 		return nil
 	case <-time.After(3 * time.Second):
 		return fmt.Errorf("child %d did not die after SIGKILL", p.Pid)
+	}
+}
+
+// luaChildGrace is how long an ns.clone child has to undo what it made
+// after SIGTERM before it is killed.
+const luaChildGrace = 3 * time.Second
+
+// stopLuaChild ends an ns.clone child so that its own cleanup runs:
+// SIGTERM (which interrupts its function), a grace period, then SIGKILL.
+// What it still left behind is in the journal it shares with its parent.
+func stopLuaChild(p *nsproc.Process) error {
+	if !p.Alive() {
+		return nil
+	}
+	if p.Held() {
+		return stopChild(p)
+	}
+	p.Signal(unix.SIGTERM)
+	select {
+	case <-p.Done():
+		return nil
+	case <-time.After(luaChildGrace):
+		return stopChild(p)
 	}
 }
 

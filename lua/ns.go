@@ -343,7 +343,7 @@ func (s *Session) nsPin(L *glua.LState) int {
 	if err != nil {
 		return raiseErr(L, err, hint(L, err))
 	}
-	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) })
+	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) }, mntRec("pin", path))
 	if keep {
 		it.Keep()
 	}

@@ -111,5 +111,14 @@ func Unpin(target string) error {
 	if filepath.Dir(target) == NetnsDir {
 		releaseNetnsDir()
 	}
+	tidyPinDir(target)
 	return nil
+}
+
+// tidyPinDir removes the directory /run/nsh/TYPE that Pin made for bare
+// names, once its last pin is gone (rmdir fails harmlessly before).
+func tidyPinDir(target string) {
+	if d := filepath.Dir(target); filepath.Dir(d) == "/run/nsh" {
+		os.Remove(d)
+	}
 }
