@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"fmt"
+
 	"nsh/runtime/cleanup"
 	"nsh/runtime/statedir"
 	"strconv"
@@ -38,4 +40,17 @@ func labRec(kind, what string) cleanup.Record {
 		return linkRec(what)
 	}
 	return mntRec(kind, what) // a pin or the lab's directory
+}
+
+// KeptChildren are the pids of the children h:keep() or keep=true leave
+// running when nsh ends.
+func (s *Session) KeptChildren() map[int]bool {
+	out := map[int]bool{}
+	for _, it := range s.Reg.Kept() {
+		var pid int
+		if _, err := fmt.Sscanf(it.What, "child %d", &pid); err == nil {
+			out[pid] = true
+		}
+	}
+	return out
 }

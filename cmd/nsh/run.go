@@ -42,6 +42,7 @@ func run(o *options) int {
 		}
 	}
 	j := openJournal(s)
+	becomeSubreaper()
 	code := runBatch(s, o)
 	if code == 0 && !quitting.Load() && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
 		code = repl(s)
@@ -50,9 +51,11 @@ func run(o *options) int {
 		code = 128 + int(lastSignal.Load())
 	}
 	s.Flush()
+	kept := s.KeptChildren()
 	for _, err := range s.Close() {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 	}
+	killAdopted(kept)
 	closeJournal(j)
 	return code
 }
@@ -191,4 +194,3 @@ func setArg(s *lua.Session, o *options) {
 	}
 	L.SetGlobal("arg", t)
 }
-

@@ -53,6 +53,9 @@ func watchSignals(s *lua.Session) func() {
 					continue
 				}
 				if quitting.Swap(true) {
+					if sig == syscall.SIGPIPE {
+						continue // the next write to the closed pipe: say nothing (stderr may be that pipe)
+					}
 					fmt.Fprintf(os.Stderr, "nsh: %v: already cleaning up (SIGKILL would leave things for nsh --cleanup)\n", sig)
 					continue
 				}

@@ -127,3 +127,16 @@ func (r *Registry) compact() {
 	}
 	r.items = kept
 }
+
+// Kept lists the items kept (left in place when nsh ends).
+func (r *Registry) Kept() []*Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Item
+	for _, it := range r.items {
+		if it.kept && !it.done {
+			out = append(out, it)
+		}
+	}
+	return out
+}
