@@ -338,6 +338,9 @@ func (s *Session) nsPin(L *glua.LState) int {
 	if strings.Contains(name, "..") {
 		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected, got "+fmt.Sprintf("%q", name))
 	}
+	if err := nsproc.CheckPinName(name); err != nil {
+		return argErr(L, 3, err.Error())
+	}
 	keep := argOptions(L, 4, "keep").Bool("keep", false)
 	path, err := nsproc.Pin(nsproc.NSPath(pid, t.Name), t.Name, name)
 	if err != nil {
