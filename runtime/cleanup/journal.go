@@ -111,8 +111,18 @@ func (j *Journal) add(recs []Record) []string {
 		fmt.Fprintf(&b, "+%s %s\n", ids[i], js)
 	}
 	j.live += len(recs)
-	j.f.WriteString(b.String()) // one write(2): a record is whole or absent
+	j.write(b.String())
 	return ids
+}
+
+// write appends entries in one write(2), starting on a line of its own
+// (after a torn write, from a full disk say, the next entry is still
+// read).
+func (j *Journal) write(s string) {
+	if j.f == nil {
+		return // closed: the process is ending
+	}
+	j.f.WriteString("\n" + s)
 }
 
 func (j *Journal) drop(ids []string) {
@@ -126,7 +136,7 @@ func (j *Journal) drop(ids []string) {
 		fmt.Fprintf(&b, "-%s\n", id)
 	}
 	j.live -= len(ids)
-	j.f.WriteString(b.String())
+	j.write(b.String())
 }
 
 // Close closes the journal. The owner removes it when it records nothing
