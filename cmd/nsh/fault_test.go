@@ -23,7 +23,7 @@ import (
 // test only if it fails again.)
 //
 // To stay within make test's time it runs a random subset, NSH_FAULT_RUNS
-// pairs (default 10) of a script and a signal; the seed is printed, and
+// pairs (default 8) of a script and a signal; the seed is printed, and
 // NSH_FAULT_SEED=N repeats a run, NSH_FAULT_ONLY=SCRIPT:SIG runs one pair. The scripts are taken in a random order
 // that a run continues from where the seed puts it, so every script is
 // covered over a few runs; NSH_FAULT_RUNS=all runs every pair.
@@ -61,7 +61,7 @@ func TestFaultInjection(t *testing.T) {
 			}
 		}
 	} else {
-		n := 10
+		n := 8
 		if v, err := strconv.Atoi(os.Getenv("NSH_FAULT_RUNS")); err == nil && v > 0 {
 			n = v
 		}
