@@ -98,6 +98,31 @@ func (s *started) exitCode(t *testing.T, limit time.Duration) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
+// nshIn runs nsh with env added, as nsh() does.
+func nshIn(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(nshBin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// privateState is a state directory of the test's own (NSH_STATE_DIR), so
+// that no other nsh on the machine sweeps what the test's killed nsh left
+// before the test looks.
+func privateState(t *testing.T) []string {
+	return []string{"NSH_STATE_DIR=" + t.TempDir()}
+}
+
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
@@ -161,7 +186,8 @@ func TestKilledNshLeftoversRemoved(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			name := fmt.Sprintf("nsh-killed-%d-%d", os.Getpid(), i)
 			sleep := fmt.Sprintf("%d", 300+i)
-			s := startReady(t, fmt.Sprintf(leaveSrc, sleep, name))
+			env := privateState(t)
+			s := startReady(t, fmt.Sprintf(leaveSrc, sleep, name), env...)
 			s.cmd.Process.Signal(syscall.SIGKILL)
 			s.exitCode(t, 10*time.Second)
 			// the child died with nsh (parent-death signal); the rest stays
@@ -172,9 +198,9 @@ func TestKilledNshLeftoversRemoved(t *testing.T) {
 			var out, errs string
 			var code int
 			if how == "--cleanup" {
-				out, errs, code = nsh(t, "", "--cleanup")
+				out, errs, code = nshIn(t, env, "--cleanup")
 			} else {
-				out, errs, code = nsh(t, "", "-e", "print('hello')")
+				out, errs, code = nshIn(t, env, "-e", "print('hello')")
 			}
 			if code != 0 {
 				t.Fatalf("nsh %s: exit %d\n%s%s", how, code, out, errs)
@@ -188,7 +214,7 @@ func TestKilledNshLeftoversRemoved(t *testing.T) {
 			if left := leftovers(t, name, sleep); len(left) > 0 {
 				t.Errorf("after nsh %s still there: %v", how, left)
 			}
-			if _, errs, _ := nsh(t, "", "--cleanup"); !strings.Contains(errs, "nothing left behind") {
+			if _, errs, _ := nshIn(t, env, "--cleanup"); !strings.Contains(errs, "nothing left behind") {
 				t.Errorf("a second nsh --cleanup found more: %q", errs)
 			}
 		})
@@ -327,7 +353,8 @@ sys.sleep(100)
 	all := []string{"331", "332", "333", "334", "335", "336"}
 	for _, how := range []string{"KILL", "normal"} {
 		t.Run(how, func(t *testing.T) {
-			s := startReady(t, strings.Replace(src, "sys.sleep(100)", map[string]string{"KILL": "sys.sleep(100)", "normal": "sys.sleep(0.2)"}[how], 1))
+			env := privateState(t)
+			s := startReady(t, strings.Replace(src, "sys.sleep(100)", map[string]string{"KILL": "sys.sleep(100)", "normal": "sys.sleep(0.2)"}[how], 1), env...)
 			if how == "KILL" {
 				s.cmd.Process.Signal(syscall.SIGKILL)
 			}
@@ -339,7 +366,7 @@ sys.sleep(100)
 				waitGone(t, "sleep "+n, func() bool { return !alive("/bin/sleep " + n) })
 			}
 			if how == "KILL" {
-				nsh(t, "", "--cleanup")
+				nshIn(t, env, "--cleanup")
 			}
 			for _, n := range []string{"335", "336"} {
 				exec.Command("pkill", "-fx", "/bin/sleep "+n).Run()
