@@ -183,7 +183,11 @@ func (s *Session) newCgroup(name string, sp cgSpec) (*cgHandle, error) {
 		return nil, cgHint(err)
 	}
 	h := &cgHandle{g: g}
-	h.item = s.Reg.Add("cgroup "+cgroups.Parent+"/"+name, g.Remove)
+	var recs []cleanup.Record
+	for _, p := range g.Paths() {
+		recs = append(recs, cleanup.Record{Kind: "cgroup", Path: p})
+	}
+	h.item = s.Reg.Add("cgroup "+cgroups.Parent+"/"+name, g.Remove, recs...)
 	if sp.keep {
 		h.item.Keep()
 	}

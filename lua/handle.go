@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -23,6 +24,7 @@ type procHandle struct {
 	lua    bool // runs a shipped Lua function
 	waited bool // its end has been reported (h:wait, ns.waitany)
 	pgroup bool // leads a process group of its own (job control)
+	pdeath bool // started with a parent-death signal (not keep=true)
 }
 
 // handleMethods are the methods of a process handle, each with its function.
@@ -50,19 +52,23 @@ var handleMethods = []Func{
 		Doc:     "The values an ns.clone function returned (after wait).",
 		Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
 	{Name: "keep", Args: "()", Method: (*Session).hKeep,
-		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup).", Example: "h:keep()"},
+		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup). Only for a child started with keep=true, or one that has ended: every other child has a parent-death signal (SIGKILL when nsh ends), which only the child itself can clear, so h:keep() on it is an error rather than a promise the kernel would break.", Example: "local h = ns.spawn{\"sleep\", \"60\", keep=true}\nh:keep()"},
 }
 
 func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
-	h := &procHandle{p: p, lua: isLua, pgroup: p.OwnPgroup}
+	h := &procHandle{p: p, lua: isLua, pgroup: p.OwnPgroup, pdeath: !so.keep}
 	onEnd := so.onEnd
 	h.item = s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error {
-		err := stopChild(p)
+		stop := stopChild
+		if isLua {
+			stop = stopLuaChild
+		}
+		err := stop(p)
 		if e := runAll(onEnd); err == nil {
 			err = e
 		}
 		return err
-	})
+	}, childRec(p.Pid))
 	if so.keep {
 		h.item.Keep()
 	}
@@ -84,6 +90,29 @@ func stopChild(p *nsproc.Process) error {
 		return nil
 	case <-time.After(3 * time.Second):
 		return fmt.Errorf("child %d did not die after SIGKILL", p.Pid)
+	}
+}
+
+// luaChildGrace is how long an ns.clone child has to undo what it made
+// after SIGTERM before it is killed.
+const luaChildGrace = 3 * time.Second
+
+// stopLuaChild ends an ns.clone child so that its own cleanup runs:
+// SIGTERM (which interrupts its function), a grace period, then SIGKILL.
+// What it still left behind is in the journal it shares with its parent.
+func stopLuaChild(p *nsproc.Process) error {
+	if !p.Alive() {
+		return nil
+	}
+	if p.Held() {
+		return stopChild(p)
+	}
+	p.Signal(unix.SIGTERM)
+	select {
+	case <-p.Done():
+		return nil
+	case <-time.After(luaChildGrace):
+		return stopChild(p)
 	}
 }
 
@@ -290,7 +319,12 @@ func (s *Session) hResult(L *glua.LState) int {
 }
 
 func (s *Session) hKeep(L *glua.LState) int {
-	checkHandle(L, 1).item.Keep()
+	h := checkHandle(L, 1)
+	if h.pdeath && h.p.Alive() {
+		return raiseAs(L, "h:keep", errors.New("the child has a parent-death signal (SIGKILL when nsh ends): prctl(PR_SET_PDEATHSIG) sets it for the calling process only, so nsh cannot take it back"),
+			"start the child with keep=true in the spawn table (ns.spawn{..., keep=true}) to leave it running")
+	}
+	h.item.Keep()
 	return 0
 }
 

@@ -3,6 +3,7 @@ package lua
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"nsh/runtime/nsproc"
 
@@ -41,6 +42,12 @@ var hints = []advice{
 // first that fits; raiseErr and inputErr print it as a line of its own).
 func hint(L *glua.LState, err error) string {
 	fn := bindingName(L)
+	if (fn == "ns.clone" || fn == "ns.spawn") && errors.Is(err, unix.EPERM) && !nsproc.OwnIDsMapped() {
+		return "give the enclosing child a map (ns.clone({ns=\"user,pid\", uid_map=\"0 0 1\", gid_map=\"0 0 1\"}, fn) or the map of your own ids), so that the next level's creator has mapped ids"
+	}
+	if (fn == "ns.clone" || fn == "ns.spawn") && strings.Contains(err.Error(), nsproc.ForeignProcRule) {
+		return "mount this PID namespace's own proc first: start the enclosing child with \"mnt\" too and call mount.make(\"/\", \"private\", true); mount.mount(\"proc\", \"/proc\", \"proc\")"
+	}
 	for _, h := range hints {
 		if contains(h.fns, fn) && errors.Is(err, h.cause) {
 			return h.text

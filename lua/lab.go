@@ -210,13 +210,26 @@ func (s *Session) netLab(L *glua.LState) int {
 			return argErr(L, 1, "option pin must be true, false or \"auto\"")
 		}
 	}
+	// What the lab makes goes into the journal as it is made (kept in
+	// pending until the lab's item exists).
+	var labItem *cleanup.Item
+	var pending []cleanup.Record
+	note := func(kind, what string) {
+		r := labRec(kind, what)
+		if labItem == nil {
+			pending = append(pending, r)
+			return
+		}
+		labItem.Note(r)
+	}
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
-		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true)})
+		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
 		return raiseErr(L, err)
 	}
 	ll := &luaLab{l: l}
-	ll.item = s.Reg.Add("lab "+name, func() error { return s.closeLab(ll) })
+	ll.item = s.Reg.Add("lab "+name, func() error { return s.closeLab(ll) }, pending...)
+	labItem = ll.item
 	s.labs = append(s.labs, ll)
 	if msg := pinMessage(l); msg != "" {
 		fmt.Fprintf(os.Stderr, "nsh: lab %s: %s\n", name, msg)

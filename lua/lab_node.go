@@ -147,7 +147,7 @@ func (s *Session) nodeShell(L *glua.LState) int {
 	if err != nil {
 		return raiseErr(L, err)
 	}
-	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) })
+	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) }, childRec(p.Pid))
 	st, err := p.Wait(s.Context())
 	it.Forget()
 	if err != nil {

@@ -61,7 +61,7 @@ func (s *Session) nsModule() *Module {
 				Example: "print(ns.type(\"/proc/self/ns/net\"))"},
 			{Name: "pin", Args: "(pid, type, name, [{keep=true}])", Fn: s.nsPin,
 				Doc: "Keeps a namespace alive with no process in it by bind-mounting its file: net goes to /run/netns/NAME (so `ip netns exec NAME` " +
-					"and `nsenter --net=/run/netns/NAME` work), other types to /run/nsh/TYPE/NAME; a NAME with a slash is a path. Unpinned at exit unless keep=true. Returns the path.",
+					"and `nsenter --net=/run/netns/NAME` work), other types to /run/nsh/TYPE/NAME; a NAME with a slash is a path; a name is a file name without control characters (no newline: ip netns and mountinfo readers would misread it). Unpinned at exit unless keep=true (its /run/nsh/TYPE directory goes with the last pin). Returns the path.",
 				Example: "local p = ns.pin(h.pid, \"net\", \"lab1\")\nsys.run(\"ip netns exec lab1 ip link\")"},
 			{Name: "unpin", Args: "(path)", Fn: s.nsUnpin,
 				Doc: "Removes a pin made by ns.pin (umount + unlink).", Example: "ns.unpin(\"/run/netns/lab1\")"},
@@ -338,12 +338,15 @@ func (s *Session) nsPin(L *glua.LState) int {
 	if strings.Contains(name, "..") {
 		return argErr(L, 3, "a name like \"lab1\" or an absolute path expected, got "+fmt.Sprintf("%q", name))
 	}
+	if err := nsproc.CheckPinName(name); err != nil {
+		return argErr(L, 3, err.Error())
+	}
 	keep := argOptions(L, 4, "keep").Bool("keep", false)
 	path, err := nsproc.Pin(nsproc.NSPath(pid, t.Name), t.Name, name)
 	if err != nil {
 		return raiseErr(L, err, hint(L, err))
 	}
-	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) })
+	it := s.Reg.Add("pin "+path, func() error { return nsproc.Unpin(path) }, mntRec("pin", path))
 	if keep {
 		it.Keep()
 	}

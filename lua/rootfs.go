@@ -123,7 +123,7 @@ func (s *Session) rootfsTmpdir(L *glua.LState) int {
 	// then it is removed from the namespace nsh started in
 	s.Reg.Add("directory "+dir, func() error {
 		return s.mountUndo().FromHome(func() error { return rootfs.RemoveTree(dir) })
-	})
+	}, mntRec("dir", dir))
 	L.Push(glua.LString(dir))
 	return 1
 }

@@ -63,6 +63,16 @@ func sessionOf(L *glua.LState) *Session {
 	return nil
 }
 
+// registryOptions let gopher-lua's value stack (its "registry") grow from
+// the default 5,120 slots to 4 Mi (64 MiB at most, allocated only when
+// used, in steps of 64 Ki slots): table.concat and unpack push every element, and a fixed registry
+// made table.concat of 100,000 strings fail with "registry overflow".
+var registryOptions = glua.Options{
+	RegistrySize:     glua.RegistrySize,
+	RegistryMaxSize:  4 << 20,
+	RegistryGrowStep: 1 << 16, // few copies on the way up
+}
+
 // NewSession builds an interpreter with nsh's modules loaded. Call it on the
 // locked Lua thread.
 func NewSession() (*Session, error) {
@@ -75,7 +85,7 @@ func NewSession() (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		L:      glua.NewState(),
+		L:      glua.NewState(registryOptions),
 		Reg:    &cleanup.Registry{},
 		Home:   home,
 		Proc:   proc,

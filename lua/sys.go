@@ -167,7 +167,7 @@ func (s *Session) runCaptured(spec nsproc.Spec, stdin string) (string, int, stri
 	if err != nil {
 		return "", 0, "", err
 	}
-	it := s.Reg.Add(fmt.Sprintf("child %d", p.Pid), func() error { return stopChild(p) })
+	it := s.Reg.Add(fmt.Sprintf("child %d", p.Pid), func() error { return stopChild(p) }, childRec(p.Pid))
 	st, err := p.Wait(s.Context())
 	if err != nil {
 		stopChild(p)

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"nsh/lua"
+	"nsh/runtime/cleanup"
 	"nsh/runtime/nsproc"
 )
 
@@ -17,7 +18,17 @@ func childMain() int {
 			fmt.Fprintln(os.Stderr, "nsh child:", err)
 			return nil, 1, err
 		}
+		// What the child makes goes into its parent's journal, so that
+		// what outlives the child is the parent's to undo.
+		if path := os.Getenv(cleanup.JournalEnv); path != "" {
+			if j, err := cleanup.JoinJournal(path); err == nil {
+				s.Reg.Journal = j
+				defer j.Close()
+			}
+		}
 		defer s.Close()
+		stop := watchSignals(s) // SIGTERM from the parent: clean up, then end
+		defer stop()
 		return s.RunPayload(payload)
 	})
 }

@@ -37,6 +37,9 @@ options:
   -h, --help               this help
   --version                the version
   --api-doc                print the Lua API reference (docs/api.md)
+  --cleanup                remove what ended nsh processes of yours left behind
+                           (children, pins, mounts, cgroups, labs, directories;
+                           every nsh start does this too)
   --enter NODE [CMD...]    enter a node of a running lab (or /run/netns/NODE)
   --json                   print what each -e CODE (an expression, as at the
                            prompt, or statements with return) and FILE return
@@ -61,6 +64,7 @@ type options struct {
 	json        bool   // results as JSON (--json)
 	jsonPrinted bool   // a chunk's results were printed as JSON
 	record      string // the markdown file of --record
+	cleanup     bool   // --cleanup
 }
 
 func parseArgs(argv []string) (*options, error) {
@@ -80,6 +84,8 @@ func parseArgs(argv []string) (*options, error) {
 			o.userns = true
 		case a == "--no-userns":
 			o.noUserns = true
+		case a == "--cleanup":
+			o.cleanup = true
 		case a == "--api-doc":
 			o.apiDoc = true
 		case a == "--json":
@@ -128,6 +134,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 		os.Exit(2)
+	}
+	if o.cleanup {
+		os.Exit(cleanupLeftovers())
 	}
 	if o.enter != "" {
 		os.Exit(enterNode(o.enter, o.args))

@@ -53,14 +53,23 @@ func repl(s *lua.Session) int {
 		return 1
 	}
 	defer rl.Close()
+	closeRL := func() { rl.Close() }
+	stopREPL.Store(&closeRL)
+	defer stopREPL.Store(nil)
 	if readline.DefaultIsTerminal() {
 		fmt.Fprintf(rl.Stdout(), "nsh %s: Lua with Linux namespaces. help() lists what there is; Ctrl-D leaves.\n", version)
 	}
 	var buf []string
 	failures := 0
 	for {
+		if quitting.Load() {
+			return 128 + int(lastSignal.Load())
+		}
 		rl.SetPrompt(prompt(s, len(buf) > 0))
 		line, err := rl.Readline()
+		if quitting.Load() {
+			return 128 + int(lastSignal.Load())
+		}
 		if err != nil && !errors.Is(err, readline.ErrInterrupt) && !errors.Is(err, io.EOF) {
 			// Not the user's Ctrl-C or Ctrl-D: the terminal was taken
 			// (a child made itself the foreground group) or broke. Take it

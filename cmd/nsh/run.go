@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"nsh/lua"
 	"nsh/runtime/jsonval"
@@ -44,14 +41,22 @@ func run(o *options) int {
 			return 1
 		}
 	}
+	j := openJournal(s)
+	becomeSubreaper()
 	code := runBatch(s, o)
-	if code == 0 && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
+	if code == 0 && !quitting.Load() && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
 		code = repl(s)
 	}
+	if quitting.Load() && code == 0 {
+		code = 128 + int(lastSignal.Load())
+	}
 	s.Flush()
+	kept := s.KeptChildren()
 	for _, err := range s.Close() {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 	}
+	killAdopted(kept)
+	closeJournal(j)
 	return code
 }
 
@@ -188,46 +193,4 @@ func setArg(s *lua.Session, o *options) {
 		t.RawSetInt(i+1, glua.LString(a))
 	}
 	L.SetGlobal("arg", t)
-}
-
-// lastSignal is the signal that interrupted the script, for its exit code.
-var lastSignal atomic.Int32
-
-// watchSignals turns SIGINT and SIGTERM into an interrupt of the running
-// chunk (the main thread then cleans up). If the chunk does not stop within
-// a few seconds (stuck in a call that cannot be interrupted), children are
-// killed from here and the process exits.
-func watchSignals(s *lua.Session) func() {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case sig := <-ch:
-				lastSignal.Store(int32(sig.(syscall.Signal)))
-				s.Interrupt()
-				if sig == syscall.SIGINT && inREPL.Load() {
-					continue
-				}
-				select {
-				case <-done:
-					return
-				case <-time.After(5 * time.Second):
-					fmt.Fprintln(os.Stderr, "nsh: not stopping; killing children and exiting")
-					s.KillChildren()
-					os.Exit(128 + int(sig.(syscall.Signal)))
-				case <-ch:
-					s.KillChildren()
-					os.Exit(128 + int(sig.(syscall.Signal)))
-				}
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		signal.Stop(ch)
-	}
 }

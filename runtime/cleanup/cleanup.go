@@ -16,13 +16,33 @@ type Item struct {
 	Tag  int          // the chunk (REPL input) that made it
 
 	kept, done bool
+	j          *Journal
+	ids        []string
 }
 
-// Keep leaves the thing in place when nsh ends.
-func (i *Item) Keep() { i.kept = true }
+// Keep leaves the thing in place when nsh ends (and drops it from the
+// journal: a kept thing is not a leftover).
+func (i *Item) Keep() {
+	i.kept = true
+	i.j.drop(i.ids)
+	i.ids = nil
+}
 
 // Forget marks the thing as already undone by the user.
-func (i *Item) Forget() { i.done = true }
+func (i *Item) Forget() {
+	i.done = true
+	i.j.drop(i.ids)
+	i.ids = nil
+}
+
+// Note writes down one more part of the thing (a lab's next pin or link)
+// in the journal, before the part's maker returns.
+func (i *Item) Note(recs ...Record) {
+	if i.kept || i.done {
+		return
+	}
+	i.ids = append(i.ids, i.j.add(recs)...)
+}
 
 // Kept reports whether Keep was called.
 func (i *Item) Kept() bool { return i.kept }
@@ -32,6 +52,9 @@ type Registry struct {
 	mu    sync.Mutex
 	items []*Item
 	tag   int
+	// Journal, when set, is where every item's records are written the
+	// moment they are added (see Journal).
+	Journal *Journal
 }
 
 // SetTag sets the tag given to items added from now on.
@@ -41,11 +64,13 @@ func (r *Registry) SetTag(tag int) {
 	r.mu.Unlock()
 }
 
-// Add records an undo action.
-func (r *Registry) Add(what string, undo func() error) *Item {
+// Add records an undo action, and writes recs (how another nsh undoes the
+// thing if this one dies first) in the journal.
+func (r *Registry) Add(what string, undo func() error, recs ...Record) *Item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	it := &Item{What: what, Undo: undo, Tag: r.tag}
+	it := &Item{What: what, Undo: undo, Tag: r.tag, j: r.Journal}
+	it.ids = r.Journal.add(recs)
 	r.items = append(r.items, it)
 	return it
 }
@@ -80,8 +105,12 @@ func (r *Registry) Run(match func(*Item) bool) []error {
 	var errs []error
 	for _, it := range todo {
 		if err := it.Undo(); err != nil {
+			// left in the journal: the next nsh tries again
 			errs = append(errs, fmt.Errorf("cleanup of %s: %w", it.What, err))
+			continue
 		}
+		it.j.drop(it.ids)
+		it.ids = nil
 	}
 	r.compact()
 	return errs
@@ -97,4 +126,17 @@ func (r *Registry) compact() {
 		}
 	}
 	r.items = kept
+}
+
+// Kept lists the items kept (left in place when nsh ends).
+func (r *Registry) Kept() []*Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Item
+	for _, it := range r.items {
+		if it.kept && !it.done {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -66,7 +66,7 @@ func (u *Undo) Mounted(target string) {
 		}
 		u.drop(abs, it)
 		return Umount(abs, true, false)
-	})
+	}, cleanup.Record{Kind: "mount", Path: abs, NS: cleanup.ThreadNS("mnt")})
 	u.byTarget[abs] = append(u.byTarget[abs], it)
 }
 

@@ -44,12 +44,19 @@ type LabOptions struct {
 	Dir string
 	// Helpers writes DIR/NODE/nsenter.sh for every node (HelperName).
 	Helpers bool
+	// Note, when set, is told of each thing the lab makes that would
+	// outlive a killed nsh, the moment it exists, for nsh's durable record:
+	// "pin" and its path, "link" and its name in the caller's network
+	// namespace (NoOuter), "dir" and the lab's own directory, "child" and
+	// a holder's pid.
+	Note func(kind, what string)
 }
 
 // Lab is a topology of nodes (network namespaces) joined by veth pairs to
 // bridges in a hub namespace. Close tears all of it down by releasing the
 // namespaces; the kernel then deletes them with their links.
 type Lab struct {
+	note     func(kind, what string)
 	name     string
 	dir      string
 	ownDir   bool
@@ -102,7 +109,10 @@ func NewLab(opts LabOptions) (*Lab, error) {
 
 func newLab(opts LabOptions) (*Lab, error) {
 	l := &Lab{name: opts.Name, pin: opts.Pin, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
-		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid())}
+		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid()), note: opts.Note}
+	if l.note == nil {
+		l.note = func(string, string) {}
+	}
 	if !opts.IPv6 {
 		l.sysctls = []string{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"}
 	}
@@ -163,6 +173,9 @@ func (l *Lab) AddBridge(name, cidr string) error {
 		return err
 	}
 	l.bridges[name] = br.Attrs().Index
+	if !l.ownOuter {
+		l.note("link", name)
+	}
 	if cidr != "" {
 		ipn, err := parseCIDR(cidr)
 		if err != nil {
@@ -248,6 +261,9 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 		return err
 	}
 	l.hubLinks = append(l.hubLinks, o.BrName)
+	if !l.ownOuter {
+		l.note("link", o.BrName)
+	}
 	in, err := node.ns.byName(o.IfName)
 	if err != nil {
 		return err
@@ -452,6 +468,7 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		return kerr.Newf(err, nil, "mount --bind %s %s", src, p)
 	}
 	l.pins = append(l.pins, p)
+	l.note("pin", p)
 	return nil
 }
 

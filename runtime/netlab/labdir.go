@@ -86,6 +86,7 @@ func (l *Lab) makeDir(dir string) error {
 			return err
 		}
 		dir, l.ownDir = d, true
+		l.note("dir", d)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -254,6 +255,7 @@ func (n *Node) startHolder(o NodeOptions) error {
 		return err
 	}
 	n.holder = p
+	n.lab.note("child", strconv.Itoa(p.Pid))
 	r.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 16)
 	nr, _ := r.Read(buf)

@@ -20,6 +20,7 @@ type PayloadRunner func(payload []byte) (values []byte, code int, err error)
 // order, then execute the program or run the payload. It returns the exit
 // code (it never returns when it executes a program).
 func ChildMain(run PayloadRunner) int {
+	ppid := os.Getppid()
 	ctl := os.NewFile(ctlFD, "nsh-ctl")
 	res := os.NewFile(resFD, "nsh-res")
 	if ctl == nil || res == nil {
@@ -53,6 +54,15 @@ func ChildMain(run PayloadRunner) int {
 	}
 	if err := setCredentials(msg.UID, msg.GID); err != nil {
 		return fail(err)
+	}
+	if msg.Pdeath {
+		// The kernel clears the parent-death signal when the ids change
+		// (commit_creds); set it again, and end now if the parent ended
+		// already (the go-ahead proved it alive a moment ago).
+		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		if ppid != 0 && os.Getppid() != ppid {
+			return 125
+		}
 	}
 	if len(msg.Argv) > 0 {
 		if msg.Dir != "" {

@@ -32,6 +32,11 @@ type childMsg struct {
 	UID     *int   `json:",omitempty"`
 	GID     *int   `json:",omitempty"`
 	Payload []byte `json:",omitempty"`
+	// Pdeath: the child sets its parent-death signal (again) after its
+	// set-up and its change of ids, since the kernel clears it on every
+	// credential change, and Go cannot give it one in a joined PID
+	// namespace.
+	Pdeath bool `json:",omitempty"`
 }
 
 type childResult struct {

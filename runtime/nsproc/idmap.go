@@ -3,6 +3,7 @@ package nsproc
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,17 @@ type IDMap struct {
 func ParseIDMap(s string) ([]IDMap, error) {
 	var out []IDMap
 	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' || r == ';' })
+	// The kernel's limit first: a map of 100,000 lines is refused at once,
+	// before any work on its lines.
+	n := 0
+	for _, line := range lines {
+		if strings.TrimSpace(line) != "" {
+			n++
+		}
+	}
+	if n > MaxIDMapLines {
+		return nil, fmt.Errorf("id map has %d lines; the kernel accepts at most %d", n, MaxIDMapLines)
+	}
 	for _, line := range lines {
 		if strings.TrimSpace(line) == "" {
 			continue
@@ -47,21 +59,42 @@ func ParseIDMap(s string) ([]IDMap, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("empty id map: want lines \"INSIDE OUTSIDE COUNT\" (e.g. \"0 1000 1\")")
 	}
-	for i := range out {
-		for j := 0; j < i; j++ {
-			a, b := out[i], out[j]
-			if a.Inside < b.Inside+b.Count && b.Inside < a.Inside+a.Count {
-				return nil, fmt.Errorf("id map lines %q and %q overlap inside the namespace (the kernel refuses overlapping ranges)", b, a)
-			}
-			if a.Outside < b.Outside+b.Count && b.Outside < a.Outside+a.Count {
-				return nil, fmt.Errorf("id map lines %q and %q overlap outside the namespace (the kernel refuses overlapping ranges)", b, a)
-			}
-		}
+	if i, j := overlap(out, func(m IDMap) int { return m.Inside }); i >= 0 {
+		return nil, fmt.Errorf("id map lines %q and %q overlap inside the namespace (the kernel refuses overlapping ranges)", out[i], out[j])
 	}
-	if len(out) > 340 {
-		return nil, fmt.Errorf("id map has %d lines; the kernel accepts at most 340", len(out))
+	if i, j := overlap(out, func(m IDMap) int { return m.Outside }); i >= 0 {
+		return nil, fmt.Errorf("id map lines %q and %q overlap outside the namespace (the kernel refuses overlapping ranges)", out[i], out[j])
 	}
 	return out, nil
+}
+
+// MaxIDMapLines is the kernel's limit on the lines of one uid_map or
+// gid_map (since Linux 4.15; 5 before).
+const MaxIDMapLines = 340
+
+// overlap finds two lines whose ranges (from start(line), Count long)
+// overlap, in O(n log n): sorted by start, a range overlaps an earlier one
+// exactly when it starts before the furthest end seen so far. It returns
+// their indices in the map's order (-1, -1: none).
+func overlap(m []IDMap, start func(IDMap) int) (int, int) {
+	idx := make([]int, len(m))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return start(m[idx[a]]) < start(m[idx[b]]) })
+	far := -1 // index of the range with the furthest end so far
+	for _, i := range idx {
+		if far >= 0 && start(m[i]) < start(m[far])+m[far].Count {
+			if far < i {
+				return far, i
+			}
+			return i, far
+		}
+		if far < 0 || start(m[i])+m[i].Count > start(m[far])+m[far].Count {
+			far = i
+		}
+	}
+	return -1, -1
 }
 
 // FormatIDMap is the text written to uid_map or gid_map.

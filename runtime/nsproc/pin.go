@@ -37,10 +37,51 @@ func PinPath(typ, name string) string {
 	return filepath.Join("/run/nsh", typ, name)
 }
 
+// PinNameRule is what a pin's name must be.
+const PinNameRule = "a pin's name is a file name: 1 to 255 bytes, no NUL, not \".\" or \"..\", and no control characters such as a newline (ip netns, mountinfo and every line-based tool would misread them); a name with a slash is a path of such names"
+
+// CheckPinName refuses a name the kernel or ip netns would refuse or that
+// would break the line-based tools that list pins.
+func CheckPinName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("bad pin name %q: %s (%s)", name, why, PinNameRule) }
+	if name == "" {
+		return bad("empty")
+	}
+	for _, c := range []byte(name) {
+		if c == 0 || c < 0x20 || c == 0x7f {
+			return bad(fmt.Sprintf("it contains the byte 0x%02x", c))
+		}
+	}
+	if strings.Contains(name, "/") {
+		for _, part := range strings.Split(name, "/") {
+			if part == ".." || part == "." {
+				return bad("no \".\" or \"..\" in a path")
+			}
+			if len(part) > 255 {
+				return bad("a part of the path is longer than 255 bytes")
+			}
+		}
+		if strings.HasSuffix(name, "/") {
+			return bad("a path must name a file, not end in /")
+		}
+		return nil
+	}
+	if name == "." || name == ".." {
+		return bad("not a file name")
+	}
+	if len(name) > 255 {
+		return bad("longer than 255 bytes")
+	}
+	return nil
+}
+
 // Pin bind-mounts the namespace file src (e.g. /proc/PID/ns/net) onto target,
 // creating target as an empty file. The namespace then lives as long as the
 // mount does, with no process in it. Returns the target path.
 func Pin(src, typ, name string) (string, error) {
+	if err := CheckPinName(name); err != nil {
+		return "", err
+	}
 	target := PinPath(typ, name)
 	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -111,5 +152,14 @@ func Unpin(target string) error {
 	if filepath.Dir(target) == NetnsDir {
 		releaseNetnsDir()
 	}
+	tidyPinDir(target)
 	return nil
+}
+
+// tidyPinDir removes the directory /run/nsh/TYPE that Pin made for bare
+// names, once its last pin is gone (rmdir fails harmlessly before).
+func tidyPinDir(target string) {
+	if d := filepath.Dir(target); filepath.Dir(d) == "/run/nsh" {
+		os.Remove(d)
+	}
 }

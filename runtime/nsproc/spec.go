@@ -65,7 +65,10 @@ func (s Setup) empty() bool {
 // executes the program (else nsh forks straight into the program, which is
 // as fast as a raw clone(2)).
 func (s *Spec) needsReexec() bool {
-	return s.Hold || !s.Setup.empty() || len(s.Argv) == 0
+	_, joinsPid := s.Join["pid"]
+	// A child joining a PID namespace gets its parent-death signal from a
+	// re-executed nsh (Go refuses it there: getppid() is 0).
+	return s.Hold || !s.Setup.empty() || len(s.Argv) == 0 || (joinsPid && !s.NoPdeath)
 }
 
 // StepFunc performs a named set-up step inside the child.

@@ -1,10 +1,13 @@
 package nsproc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +23,7 @@ var cloneRules = kerr.Rules{
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
 		"new process into it",
 	unix.EINVAL: "the kernel refused the clone flags (e.g. a new user namespace together with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
-	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces, or 32 nested PID/user levels)",
+	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces; or the depth: a PID namespace at most 32 levels below the initial one, a user namespace at most 33, since the kernel refuses a new one under a parent at level 33)",
 	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
 	unix.ENOENT: "no such program (or its interpreter or dynamic loader is missing)",
@@ -60,7 +63,7 @@ func Start(spec Spec) (*Process, error) {
 	var ctlChild, resChild *os.File
 	var msg *childMsg
 	if spec.needsReexec() {
-		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload}
+		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload, Pdeath: !spec.NoPdeath}
 		if len(spec.Argv) > 0 {
 			path, err := lookPath(spec.Argv[0], spec.Setup)
 			if err != nil {
@@ -206,7 +209,56 @@ func startErr(spec Spec, err error) error {
 	if len(spec.Argv) == 0 {
 		call = fmt.Sprintf("clone(%s) of a child nsh", spec.Types)
 	}
+	var errno unix.Errno
+	if errors.As(err, &errno) && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) && !OwnProc() {
+		// Go wrote the maps into whichever process has the child's
+		// number in this /proc: ENOENT when none, EPERM or EINVAL when
+		// another one.
+		return kerr.New(call, err, kerr.Rules{errno: ForeignProcRule})
+	}
+	if errors.Is(err, unix.EPERM) && spec.Types.Has(User) && !OwnIDsMapped() {
+		return kerr.New(call, err, kerr.Rules{unix.EPERM: UnmappedRule})
+	}
 	return kerr.New(call, err, cloneRules)
+}
+
+// UnmappedRule is clone(2)'s EPERM for a new user namespace whose creator's
+// ids are not mapped (user_namespaces(7)).
+const UnmappedRule = "a process whose uid or gid has no mapping in its own user namespace cannot create a nested user " +
+	"namespace (clone(2), unshare(2): EPERM; an unmapped id shows as the overflow id 65534); this process's user namespace " +
+	"was given no uid_map/gid_map, or one that does not map its ids"
+
+// ForeignProcRule explains ENOENT from writing a child's id maps in a PID
+// namespace whose /proc is another namespace's.
+const ForeignProcRule = "the id maps are written to /proc/PID/uid_map with the PID this process's PID namespace gave the child, " +
+	"but this /proc was mounted by another PID namespace, which numbers processes differently (a procfs shows the PIDs of the " +
+	"PID namespace that mounted it)"
+
+// OwnProc reports whether /proc numbers processes as this process's PID
+// namespace does (it was mounted there).
+func OwnProc() bool {
+	self, err := os.Readlink("/proc/self")
+	return err != nil || self == strconv.Itoa(os.Getpid())
+}
+
+// OwnIDsMapped reports whether this process's effective uid and gid have a
+// mapping in its user namespace (the condition for creating a nested one).
+func OwnIDsMapped() bool {
+	return idMapped("/proc/self/uid_map", os.Geteuid()) && idMapped("/proc/self/gid_map", os.Getegid())
+}
+
+func idMapped(file string, id int) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return true // cannot tell: do not claim otherwise
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var in, out, n int64
+		if _, err := fmt.Sscan(line, &in, &out, &n); err == nil && int64(id) >= in && int64(id) < in+n {
+			return true
+		}
+	}
+	return false
 }
 
 // NoPdeathsig says whether a child started from spec goes without a

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"nsh/lua"
+)
+
+// lastSignal is the signal that interrupted the script, for its exit code.
+var lastSignal atomic.Int32
+
+// quitting is set once a signal ends nsh: the REPL stops reading and the
+// main thread cleans up.
+var quitting atomic.Bool
+
+// stopREPL, when set, makes the REPL's pending read return (rl.Close).
+var stopREPL atomic.Pointer[func()]
+
+// endingSignals end nsh, with cleanup: SIGINT (outside the REPL's chunks),
+// SIGTERM, SIGHUP (the terminal went away), SIGPIPE (`nsh x.lua | head -1`;
+// the write then fails with EPIPE instead of killing nsh) and SIGQUIT
+// (without Go's goroutine dump).
+var endingSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGQUIT}
+
+// watchSignals turns the ending signals into an interrupt of the running
+// chunk; the main thread then cleans up. Signals that come while nsh stops
+// or cleans up do not cut that short (only SIGKILL can, and `nsh --cleanup`
+// or the next nsh removes what is left then). If the chunk has not stopped
+// after a few seconds, the children are killed from here, which ends every
+// wait on them.
+func watchSignals(s *lua.Session) func() {
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, endingSignals...)
+	done := make(chan struct{})
+	go func() {
+		var stuck <-chan time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case <-stuck:
+				fmt.Fprintln(os.Stderr, "nsh: still stopping: ending the children")
+				s.KillChildren()
+				stuck = nil
+			case sig := <-ch:
+				s.Interrupt()
+				if sig == syscall.SIGINT && inREPL.Load() && !quitting.Load() {
+					continue
+				}
+				if quitting.Swap(true) {
+					if sig == syscall.SIGPIPE {
+						continue // the next write to the closed pipe: say nothing (stderr may be that pipe)
+					}
+					fmt.Fprintf(os.Stderr, "nsh: %v: already cleaning up (SIGKILL would leave things for nsh --cleanup)\n", sig)
+					continue
+				}
+				lastSignal.Store(int32(sig.(syscall.Signal)))
+				if f := stopREPL.Load(); f != nil {
+					(*f)()
+				}
+				stuck = time.After(5 * time.Second)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		signal.Stop(ch)
+	}
+}

@@ -1,0 +1,251 @@
+package cleanup
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Record is one thing an nsh process made, written down so that another
+// nsh can undo it after this one died without cleaning up (SIGKILL, a
+// crash, the machine's OOM killer).
+type Record struct {
+	// Kind is "child", "pin", "mount", "cgroup", "dir" or "link".
+	Kind string `json:"kind"`
+	// Path is the pin's file, the mount's target, the cgroup's or the
+	// directory's path, or the link's name.
+	Path string `json:"path,omitempty"`
+	// Pid and Start (field 22 of /proc/PID/stat) name a child for its
+	// whole life: a pid reused by another process does not match.
+	Pid   int    `json:"pid,omitempty"`
+	Start uint64 `json:"start,omitempty"`
+	// NS is the inode of the namespace the thing lives in: the mount
+	// namespace of a pin, a mount or a directory, the network namespace
+	// of a link.
+	NS uint64 `json:"ns,omitempty"`
+}
+
+func (r Record) String() string {
+	switch r.Kind {
+	case "child":
+		return fmt.Sprintf("child %d", r.Pid)
+	default:
+		return r.Kind + " " + r.Path
+	}
+}
+
+// Journal is the durable record of one nsh process: the file
+// DIR/PID.START, appended to ("+ID JSON" when a thing is made, "-ID" when
+// it is undone, kept or forgotten) before the binding that made it
+// returns. The process holds an exclusive flock(2) on it for its whole
+// life, so a journal whose lock can be taken belongs to a dead process.
+type Journal struct {
+	mu     sync.Mutex
+	f      *os.File
+	path   string
+	prefix string // of this process's ids: "" for the owner, "c<random>." for a child
+	next   int
+	live   int
+	owner  bool
+}
+
+// JournalName is the file name of process pid's journal.
+func JournalName(pid int, start uint64) string {
+	return strconv.Itoa(pid) + "." + strconv.FormatUint(start, 10)
+}
+
+// OpenJournal creates this process's journal in dir (a directory only its
+// owner can write: runtime/statedir) and locks it.
+func OpenJournal(dir string, pid int, start uint64) (*Journal, error) {
+	p := filepath.Join(dir, JournalName(pid, start))
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", p, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("journal %s: flock: %w", p, err)
+	}
+	return &Journal{f: os.NewFile(uintptr(fd), p), path: p, owner: true}, nil
+}
+
+// JournalEnv names the journal of the nsh that started a re-executed
+// child (ns.clone): the child writes what it makes into its parent's
+// journal, so what outlives the child is the parent's to undo.
+const JournalEnv = "NSH_JOURNAL"
+
+// JoinJournal opens the parent's journal at path for appending, with ids
+// of this process's own.
+func JoinJournal(path string) (*Journal, error) {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	var rnd [4]byte
+	unix.Getrandom(rnd[:], 0)
+	return &Journal{f: os.NewFile(uintptr(fd), path), path: path, prefix: fmt.Sprintf("c%x.", rnd)}, nil
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+func (j *Journal) add(recs []Record) []string {
+	if j == nil || len(recs) == 0 {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var b strings.Builder
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		j.next++
+		ids[i] = j.prefix + strconv.Itoa(j.next)
+		js, _ := json.Marshal(r)
+		fmt.Fprintf(&b, "+%s %s\n", ids[i], js)
+	}
+	j.live += len(recs)
+	j.write(b.String())
+	return ids
+}
+
+// write appends entries in one write(2), starting on a line of its own
+// (after a torn write, from a full disk say, the next entry is still
+// read).
+func (j *Journal) write(s string) {
+	if j.f == nil {
+		return // closed: the process is ending
+	}
+	j.f.WriteString("\n" + s)
+}
+
+func (j *Journal) drop(ids []string) {
+	if j == nil || len(ids) == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "-%s\n", id)
+	}
+	j.live -= len(ids)
+	j.write(b.String())
+}
+
+// Close closes the journal. The owner removes it when it records nothing
+// any more (see Left), and otherwise leaves it, unlocked, for the next nsh
+// to clean up.
+func (j *Journal) Close() {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return
+	}
+	if j.owner {
+		if recs, err := ReadJournal(j.path); err == nil && len(recs) == 0 {
+			os.Remove(j.path)
+		}
+	}
+	j.f.Close()
+	j.f = nil
+}
+
+// Truncate empties the journal: everything it recorded is undone.
+func (j *Journal) Truncate() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f != nil {
+		j.f.Truncate(0)
+	}
+}
+
+// Left lists what the journal still records, oldest first: what this
+// process has not undone yet, and what its children (ns.clone) made and
+// did not undo before they ended.
+func (j *Journal) Left() ([]Record, error) {
+	if j == nil {
+		return nil, nil
+	}
+	return ReadJournal(j.path)
+}
+
+// ReadJournal lists what a journal still records, oldest first.
+func ReadJournal(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	type entry struct {
+		id  string
+		rec Record
+	}
+	var order []entry
+	gone := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if len(line) < 2 {
+			continue
+		}
+		switch line[0] {
+		case '+':
+			sp := strings.IndexByte(line, ' ')
+			if sp < 0 {
+				continue
+			}
+			id := line[1:sp]
+			var r Record
+			if json.Unmarshal([]byte(line[sp+1:]), &r) != nil {
+				continue // a torn last line: the thing was not made
+			}
+			order = append(order, entry{id, r})
+		case '-':
+			gone[line[1:]] = true
+		}
+	}
+	var out []Record
+	for _, e := range order {
+		if !gone[e.id] {
+			out = append(out, e.rec)
+		}
+	}
+	return out, sc.Err()
+}
+
+// Locked reports whether a live process holds the journal at path (its
+// owner, or another nsh cleaning it up right now). When it does not, the
+// returned unlock function keeps the journal locked for the caller until
+// called.
+func Locked(path string) (bool, func()) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return true, nil
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return true, nil
+	}
+	return false, func() { unix.Close(fd) }
+}
+
+// ThreadNS is the inode of the calling thread's namespace of type typ
+// ("mnt", "net"), for a Record's NS; 0 when it cannot be read.
+func ThreadNS(typ string) uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/thread-self/ns/"+typ, &st) != nil {
+		return 0
+	}
+	return st.Ino
+}

@@ -1,0 +1,93 @@
+package cleanup
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The journal holds what was added and not undone, kept or forgotten;
+// a torn last line (a write cut by SIGKILL) is not a record.
+func TestJournalRecords(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, os.Getpid(), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Registry{Journal: j}
+	a := r.Add("pin a", func() error { return nil }, Record{Kind: "pin", Path: "/a"})
+	r.Add("pin b", func() error { return nil }, Record{Kind: "pin", Path: "/b"})
+	c := r.Add("dir c", func() error { return nil }, Record{Kind: "dir", Path: "/c"})
+	c.Note(Record{Kind: "link", Path: "veth0"})
+	a.Keep()
+	left, err := j.Left()
+	if err != nil || len(left) != 3 || left[0].Path != "/b" || left[2].Path != "veth0" {
+		t.Fatalf("journal: %v %v", left, err)
+	}
+	// another process sees the journal locked while its owner lives
+	if locked, _ := Locked(j.Path()); !locked {
+		t.Fatal("a live journal is not locked")
+	}
+	f, _ := os.OpenFile(j.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`+99 {"kind":"pin","pa`) // torn
+	f.Close()
+	if left, _ := ReadJournal(j.Path()); len(left) != 3 {
+		t.Fatalf("a torn line was read as a record: %v", left)
+	}
+	if errs := r.Run(nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if left, _ := j.Left(); len(left) != 0 {
+		t.Fatalf("after Run the journal holds %v", left)
+	}
+	j.Close()
+	if _, err := os.Stat(filepath.Join(dir, JournalName(os.Getpid(), 42))); !os.IsNotExist(err) {
+		t.Fatalf("an empty journal stays after Close: %v", err)
+	}
+}
+
+// A failed undo stays in the journal (the next nsh tries again), and
+// Close leaves such a journal, unlocked.
+func TestJournalKeepsFailures(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, os.Getpid(), 43)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Registry{Journal: j}
+	r.Add("x", func() error { return os.ErrPermission }, Record{Kind: "dir", Path: "/x"})
+	if errs := r.Run(nil); len(errs) != 1 {
+		t.Fatalf("want one failure, got %v", errs)
+	}
+	j.Close()
+	if locked, unlock := Locked(j.Path()); locked {
+		t.Fatal("a closed journal is still locked")
+	} else {
+		unlock()
+	}
+	if left, _ := ReadJournal(j.Path()); len(left) != 1 {
+		t.Fatalf("the failure is not left for later: %v", left)
+	}
+}
+
+// A child's records go into its parent's journal with ids of its own.
+func TestJoinJournal(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), 44)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	c, err := JoinJournal(j.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &Registry{Journal: j}
+	cr := &Registry{Journal: c}
+	pr.Add("p", func() error { return nil }, Record{Kind: "dir", Path: "/p"})
+	cr.Add("c", func() error { return nil }, Record{Kind: "dir", Path: "/c"})
+	pr.Run(nil) // the parent's "-1" must not drop the child's first record
+	c.Close()
+	if left, _ := j.Left(); len(left) != 1 || left[0].Path != "/c" {
+		t.Fatalf("want the child's record left, got %v", left)
+	}
+}
