@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 
 	"nsh/runtime/kerr"
@@ -93,3 +94,71 @@ func Open(pid int, typ string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// HostUTS says whether the calling thread is in the UTS namespace nsh
+// started in and that namespace is not one nsh made for itself (the private
+// copy of nsh -U, see InUserNSEnv): setting a name there renames the
+// machine for every process sharing it.
+func (h *Home) HostUTS() bool {
+	if os.Getenv(InUserNSEnv) != "" {
+		return false
+	}
+	ino, err := Inode(NSPath(0, "uts"))
+	return err == nil && ino == h.ids["uts"]
+}
+
+// InitUTS says whether the calling thread is in the UTS namespace of PID 1
+// (of the pid namespace /proc shows), when the caller may look at it.
+func InitUTS() bool {
+	ino, err := Inode(NSPath(0, "uts"))
+	init, ierr := Inode(NSPath(1, "uts"))
+	return err == nil && ierr == nil && ino == init
+}
+
+// OpenUTS opens the calling thread's UTS namespace, to come back to it
+// later (SetUTSNameIn).
+func OpenUTS() (*os.File, error) {
+	f, err := os.Open(NSPath(0, "uts"))
+	if err != nil {
+		return nil, kerr.New("open("+NSPath(0, "uts")+")", err, nil)
+	}
+	return f, nil
+}
+
+// SetUTSNameIn sets the hostname or domainname (which) of the UTS namespace
+// ns (a file OpenUTS returned), whatever namespace the calling thread is in
+// now: from a fresh OS thread that joins it (setns) and is discarded
+// afterwards, so the caller's thread stays where it is. For undoing a change
+// at exit.
+func SetUTSNameIn(ns *os.File, which, name string) error {
+	set := SetHostname
+	if which == "domainname" {
+		set = SetDomainname
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWUTS); err != nil {
+			errc <- kerr.New("setns(uts namespace to restore)", err, setnsRules)
+			return
+		}
+		errc <- set(name)
+	}()
+	return <-errc
+}
+
+// InitialUserNS says whether the caller is in the initial user namespace
+// (its uid_map maps the whole id range onto itself): root there is root of
+// the machine.
+func InitialUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// CheckUTSName refuses a hostname or domainname (which) the kernel would
+// refuse, before anything is changed.
+func CheckUTSName(which, name string) error { return checkUTSName(which, name) }
