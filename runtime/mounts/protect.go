@@ -254,3 +254,19 @@ func sortedKeys(m map[string][]string) []string {
 	sort.Strings(k)
 	return k
 }
+
+// Confined says whether the calling process runs under a seccomp filter
+// (Seccomp: 2 in /proc/self/status), as a container's protections leave it:
+// an EPERM may then be the filter's, or a dropped capability's.
+func Confined() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
+			return strings.TrimSpace(v) == "2"
+		}
+	}
+	return false
+}
