@@ -72,6 +72,7 @@ func NewSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	home.ExportHostUTS() // the children and an nsh run from this one learn which UTS namespace is the host's
 	proc, err := procview.Open("/proc")
 	if err != nil {
 		return nil, err

@@ -106,10 +106,10 @@ func (s *Session) sysName(which string) glua.LGFunction {
 	}
 }
 
-// hostUTS says whether the Lua thread is in the host's UTS namespace: the
-// one nsh started in (unless nsh made it, nsh -U), or PID 1's.
+// hostUTS says whether the Lua thread is in the host's UTS namespace (see
+// nsproc.Home.HostUTS): in a child too, which knows it from its parent.
 func (s *Session) hostUTS() bool {
-	return (!s.Child && s.Home.HostUTS()) || nsproc.InitUTS()
+	return s.Home.HostUTS()
 }
 
 // keepHostName registers, on the first change of the host's hostname or

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"nsh/runtime/nsproc"
 )
 
 func TestSysArgumentErrors(t *testing.T) {
@@ -83,6 +85,9 @@ func TestHostnameGuard(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: unshares a UTS namespace")
 	}
+	// this process's first session said the test's own UTS namespace is the host's: here the new one is
+	t.Setenv(nsproc.HostUTSEnv, "")
+	os.Unsetenv(nsproc.HostUTSEnv)
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread and its UTS namespace end with the goroutine
@@ -107,6 +112,12 @@ func TestHostnameGuard(t *testing.T) {
 			if e := runErr(t, s, `assert(sys.hostname("nsh-guard-x", {host=true}) == "nsh-guard-x"); assert(sys.domainname("nsh-guard-d", {host=true}) == "nsh-guard-d")`); e != "" {
 				s.Close()
 				return fmt.Errorf("with host=true: %s", e)
+			}
+			// a child sharing the host's UTS namespace knows it is the host's
+			if e := runErr(t, s, `local h = ns.clone("pid", function() return pcall(sys.hostname, "nsh-guard-child") end)
+h:wait(); local ok, err = h:result(); assert(not ok and err:find("host=true", 1, true), tostring(err))`); e != "" {
+				s.Close()
+				return fmt.Errorf("in a clone child without \"uts\": %s", e)
 			}
 			// a namespace of the shell's own needs no host=true
 			if e := runErr(t, s, `ns.unshare("uts"); sys.hostname("inner"); ns.restore("uts")`); e != "" {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"nsh/runtime/kerr"
@@ -95,24 +96,36 @@ func Open(pid int, typ string) (*os.File, error) {
 	return f, nil
 }
 
-// HostUTS says whether the calling thread is in the UTS namespace nsh
-// started in and that namespace is not one nsh made for itself (the private
-// copy of nsh -U, see InUserNSEnv): setting a name there renames the
-// machine for every process sharing it.
+// HostUTSEnv carries the inode of the host's UTS namespace to the nsh
+// processes an nsh starts (its re-executed children, an nsh run from it), so
+// that they know it too (see Home.HostUTS).
+const HostUTSEnv = "NSH_HOST_UTS"
+
+// HostUTS says whether the calling thread is in the host's UTS namespace,
+// where setting a name renames the machine for every process sharing it:
+// the one named by HostUTSEnv when an nsh passed it on, else the one nsh
+// started in, unless nsh made that one itself (the private copy of nsh -U,
+// see InUserNSEnv). The first nsh passes its answer on (ExportHostUTS).
 func (h *Home) HostUTS() bool {
-	if os.Getenv(InUserNSEnv) != "" {
+	ino, err := Inode(NSPath(0, "uts"))
+	if err != nil {
 		return false
 	}
-	ino, err := Inode(NSPath(0, "uts"))
-	return err == nil && ino == h.ids["uts"]
+	if v := os.Getenv(HostUTSEnv); v != "" {
+		return v == strconv.FormatUint(ino, 10)
+	}
+	return os.Getenv(InUserNSEnv) == "" && ino == h.ids["uts"]
 }
 
-// InitUTS says whether the calling thread is in the UTS namespace of PID 1
-// (of the pid namespace /proc shows), when the caller may look at it.
-func InitUTS() bool {
-	ino, err := Inode(NSPath(0, "uts"))
-	init, ierr := Inode(NSPath(1, "uts"))
-	return err == nil && ierr == nil && ino == init
+// ExportHostUTS records in the environment (HostUTSEnv) which UTS namespace
+// is the host's, when nsh started in it and no nsh before it said so.
+func (h *Home) ExportHostUTS() {
+	if os.Getenv(HostUTSEnv) != "" || os.Getenv(InUserNSEnv) != "" {
+		return
+	}
+	if ino, ok := h.ids["uts"]; ok {
+		os.Setenv(HostUTSEnv, strconv.FormatUint(ino, 10))
+	}
 }
 
 // OpenUTS opens the calling thread's UTS namespace, to come back to it
