@@ -148,18 +148,27 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 // dropCaps keeps only DefaultCaps: each other capability is dropped from the
 // bounding set (no execve can bring it back), then permitted, effective and
 // inheritable become DefaultCaps (what of them the process has) and the
-// ambient set is cleared.
+// ambient set is cleared, on every thread.
 func dropCaps(s *setup) error {
 	var keep uint64
 	for _, n := range DefaultCaps {
 		keep |= 1 << capNumbers[n]
 	}
+	// The bounding set is cut on the calling thread only (below): it must
+	// stay the thread that forks and executes. nsh's Lua thread and a
+	// child's main thread are locked for life already; this lock is never
+	// undone.
+	runtime.LockOSThread()
 	last := lastCap()
 	for c := uint(0); c <= last; c++ {
 		if keep&(1<<c) != 0 {
 			continue
 		}
-		if err := allThreads(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil && err != unix.EINVAL {
+		// this thread only: the bounding set matters at execve, and nsh
+		// forks and executes from this thread alone; permitted and
+		// effective are cut on every thread (capset below)
+		if _, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); e != 0 && e != unix.EINVAL {
+			err := error(e)
 			return kerr.Newf(err, capRules, "prctl(PR_CAPBSET_DROP, %d)", c)
 		}
 	}
