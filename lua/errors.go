@@ -74,7 +74,7 @@ func raiseAs(L *glua.LState, fn string, err error, hints ...string) int {
 	if errors.Is(err, context.Canceled) {
 		L.RaiseError("interrupted")
 	}
-	L.RaiseError("%s", withHints(fn+": "+err.Error(), attached(err, hints)))
+	L.RaiseError("%s", withHints(fn+": "+err.Error(), confinedOr(err, attached(err, hints))))
 	return 0
 }
 

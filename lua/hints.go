@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -58,4 +59,25 @@ func hint(L *glua.LState, err error) string {
 		return fmt.Sprintf("add %q to ns", se.Needs.String())
 	}
 	return ""
+}
+
+// confinedHint is the advice for an EPERM in a process that runs with a
+// container's protections (a function of ns.clone with rootfs=, or after
+// mount.container), where it replaces every other: the capability is
+// dropped, or the filter refused the call. "" otherwise.
+func confinedHint(err error) string {
+	if !errors.Is(err, unix.EPERM) || !mounts.Confined() {
+		return ""
+	}
+	return "this process runs with a container's protections (Docker's 14 capabilities, no CAP_SYS_ADMIN; a seccomp filter answering EPERM to mount, unshare, setns, ...): " +
+		"for a lesson that needs them, turn them off by name: unsafe={\"caps\", \"seccomp\"} in the ns.spawn/ns.clone table or mount.container"
+}
+
+// confinedOr is the confined hint for err when there is one (see
+// confinedHint), else the binding's own hints.
+func confinedOr(err error, own []string) []string {
+	if h := confinedHint(err); h != "" {
+		return []string{h}
+	}
+	return own
 }

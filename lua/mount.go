@@ -75,10 +75,12 @@ func (s *Session) mountModule() *Module {
 					"nodes in a user namespace, where mknod is EPERM), the links fd, stdin, stdout, stderr, ptmx, a private devpts at pts, a tmpfs at " +
 					"shm, and console when stdin is a terminal.",
 				Example: "ns.unshare(\"mnt\")\nmount.mkdev(root..\"/dev\")"},
-			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=}", Fn: s.mountContainer,
+			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=, unsafe=}", Fn: s.mountContainer,
 				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child, in runc's order " +
 					"(with every option): " + strings.Join(mounts.FullContainer().StepNames(), ", ") + ". " +
-					"Without rootfs the mounts go over the current root (no bind, no pivot). Refuses in the mount namespace nsh started in.",
+					"Without rootfs the mounts go over the current root (no bind, no pivot). Refuses in the mount namespace nsh started in. " +
+					"The last steps lock the calling process in, as a container's: its capabilities, no_new_privs, the seccomp filter (no more mounts after it) " +
+					"and descriptors above 2 close-on-exec; unsafe={\"caps\", \"seccomp\", ...} keeps what a function still needs (see ns.spawn's unsafe=).",
 				Example: "ns.clone(\"mnt,pid\", function(d)\n  mount.container{rootfs=d, proc=true, dev=\"minimal\"}\n  return sys.run(\"ls /dev\")\nend, dir)"},
 			{Name: "flags", Args: "()", Fn: s.mountFlags,
 				Doc: "The flag words mount.mount accepts.", Example: "print(table.concat(mount.flags(), \" \"))"},

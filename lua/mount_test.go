@@ -1,10 +1,15 @@
 package lua
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 )
 
 // Wrong input to the mount bindings is a bad argument naming what is
@@ -47,6 +52,10 @@ func TestMountArgumentErrors(t *testing.T) {
 		{`ns.spawn{"/bin/true", ns="mnt", mask={"x"}}`, `option mask: "x" is not an absolute path`},
 		{`ns.spawn{"/bin/true", ns="mnt", rootfs="x"}`, `option rootfs must be an absolute directory path, got "x"`},
 		{`ns.spawn{"/bin/true", ns="mnt", dev="udev"}`, `option dev must be "minimal" or "devtmpfs"`},
+		{`ns.spawn{"/bin/true", ns="mnt", proc=true, unsafe={"capabilities"}}`, `option unsafe: "capabilities" is not a protection (valid: fds, caps, no_new_privs, seccomp)`},
+		{`ns.spawn{"/bin/true", ns="mnt", proc=true, unsafe=5}`, `option unsafe must be a list of protections ("fds", "caps", "no_new_privs" or "seccomp"), got number`},
+		{`ns.spawn{"/bin/true", ns="mnt", unsafe={"caps"}}`, `option unsafe turns protections of a container off: it needs rootfs=, proc=`},
+		{`mount.container{unsafe={"fd"}}`, `bad argument #1 to 'mount.container' (unsafe: "fd" is not a protection`},
 		// a root change in the namespace nsh started in is refused, with advice
 		{`mount.pivot_root("/a", "/b")`, "mount.pivot_root: refused in the mount namespace nsh started in (it would change the root of every process there)\n  hint: do it in a mount namespace of your own"},
 		{`mount.pivot("/a")`, `mount.pivot: refused in the mount namespace nsh started in`},
@@ -221,5 +230,57 @@ return d`, t.Name())
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the tmpdir %s survived the session: %v", dir, err)
+	}
+}
+
+// TestContainerProtections: a container's program gets no descriptor nsh
+// inherited (runc CVE-2024-21626) unless unsafe "fds", and a Lua function
+// in a container cannot undo its mounts: EPERM, with the hint naming the
+// protections.
+func TestContainerProtections(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a mount namespace without a user namespace")
+	}
+	// a descriptor as a careless parent leaves it: a host directory, not close-on-exec
+	fd, err := unix.Open(t.TempDir(), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	s := newTestSession(t)
+	vals, err := s.Run(fmt.Sprintf(`
+local out = os.tmpname()
+local function fds(extra)
+  os.remove(out)
+  local spec = {"/bin/ls", "/proc/self/fd", ns = "mnt,pid", proc = true, stdout = out}
+  for k, v in pairs(extra) do spec[k] = v end
+  assert(ns.spawn(spec):wait() == 0)
+  local l = {}
+  for n in io.open(out):read("*a"):gmatch("%%d+") do l[#l + 1] = n end
+  os.remove(out)
+  return table.concat(l, " ")
+end
+local default, unsafe = fds({}), fds({unsafe = {"fds"}})
+local h = ns.clone({ns = "mnt,pid", proc = true}, function() return pcall(mount.umount, "/proc") end)
+h:wait()
+local ok, err = h:result()
+return default, unsafe, ok, err, %d`, fd), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(fd)
+	has := func(list string) bool { return strings.Contains(" "+list+" ", " "+want+" ") }
+	t.Logf("inherited fd %s; the program's fds: %s by default, %s with unsafe fds", want, vals[0], vals[1])
+	if want == "3" {
+		t.Fatal("the inherited descriptor is 3, the one ls opens for /proc/self/fd itself: the test cannot tell them apart")
+	}
+	if has(vals[0].String()) {
+		t.Errorf("inherited descriptor %s reached the container's program: its fds are %s", want, vals[0])
+	}
+	if !has(vals[1].String()) {
+		t.Errorf("with unsafe fds, descriptor %s should reach the program (the lesson): fds %s", want, vals[1])
+	}
+	if vals[2] != glua.LFalse || !strings.Contains(vals[3].String(), "EPERM") || !strings.Contains(vals[3].String(), "container's protections") {
+		t.Errorf("umount /proc in a container: %v %v, want EPERM with the protections' hint", vals[2], vals[3])
 	}
 }

@@ -38,6 +38,8 @@ type Session struct {
 	jsonNull    *glua.LUserData // json.null of this session
 	recording   *recording      // record() / nsh --record, nil when off
 	globals     []*Func
+	hostNames   map[string]bool // host UTS names changed (host=true), to put back at the end
+	warnedCaps  bool            // the warning about a container keeping the host's capabilities was given
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -80,6 +82,7 @@ func NewSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	home.ExportHostUTS() // the children and an nsh run from this one learn which UTS namespace is the host's
 	proc, err := procview.Open("/proc")
 	if err != nil {
 		return nil, err

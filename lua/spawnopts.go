@@ -58,6 +58,9 @@ var spawnOptions = []spawnOption{
 	{"mqueue", "true: mount an mqueue at /dev/mqueue (the ipc namespace's POSIX queues); needs \"mnt\"", readContainer},
 	{"mask", "true: hide runc's masked paths (/proc/kcore, /proc/keys, /sys/firmware, ...), or a list of paths; needs \"mnt\"", readContainer},
 	{"readonly", "true: runc's read-only paths (/proc/sys, /proc/sysrq-trigger, /proc/bus, ...), or a list of paths; needs \"mnt\"", readContainer},
+	{"unsafe", "protections of the container to go without, for a lesson: a list of " + choices(mounts.Protections...) +
+		" (default none: a container keeps only Docker's 14 default capabilities, gets no_new_privs, a seccomp filter refusing mount, unshare, " +
+		"module loading, kexec, bpf, keyctl, ... with EPERM, and no descriptor above 2 reaches its program); needs a container option (rootfs=, proc=, ...)", readContainer},
 }
 
 // spawnOptionNames are the keys the table accepts.
@@ -326,7 +329,21 @@ func readCgroup(s *Session, o options, key string, spec *nsproc.Spec, so *spawnO
 // readContainer: the container options fill one set-up step, read by the
 // mount binding (lua/mount_spawn.go).
 func readContainer(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpts) error {
-	return containerSpawnOption(key, o.Value(key), spec, so)
+	if key == "unsafe" && !hasContainerOption(o) {
+		argErr(o.L, o.n, "option unsafe turns protections of a container off: it needs rootfs=, proc=, sys=, dev=, mqueue=, mask= or readonly= too")
+	}
+	return containerSpawnOption(s, key, o.Value(key), spec, so)
+}
+
+// hasContainerOption says whether the table has a container option that
+// makes the set-up (unsafe= only changes it).
+func hasContainerOption(o options) bool {
+	for _, k := range containerKeys {
+		if k != "unsafe" && o.Has(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasType is for lab.go until it uses nsproc.Set (transition; nothing
@@ -346,11 +363,11 @@ func hasType(ts []nsproc.Type, name string) bool {
 // hostname and before it executes.
 
 // containerKeys are the container options, in the order of the set-up.
-var containerKeys = []string{"rootfs", "proc", "sys", "dev", "mqueue", "readonly", "mask"}
+var containerKeys = []string{"rootfs", "proc", "sys", "dev", "mqueue", "readonly", "mask", "unsafe"}
 
 // containerSpawnOption reads one container option of ns.spawn/ns.clone
 // into the child's container set-up.
-func containerSpawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
+func containerSpawnOption(s *Session, key string, v glua.LValue, spec *nsproc.Spec, so *spawnOpts) error {
 	added, err := mounts.EditSetup(&spec.Setup, func(c *mounts.Container) error { return containerOption(c, key, v) })
 	if err != nil {
 		return fmt.Errorf("option %v", err)
@@ -359,6 +376,9 @@ func containerSpawnOption(key string, v glua.LValue, spec *nsproc.Spec, so *spaw
 		so.checks = append(so.checks, func(spec *nsproc.Spec) error {
 			if !spec.Types.Has(nsproc.Mnt) {
 				return fmt.Errorf("rootfs, proc, sys, dev, mqueue, mask and readonly need a new mount namespace: add \"mnt\" to ns (else the mounts would land in nsh's own)")
+			}
+			if c, _, _ := mounts.ContainerOf(spec.Setup); !spec.Types.Has(nsproc.User) && !c.Protected(mounts.ProtectCaps) {
+				s.warnHostCaps()
 			}
 			return nil
 		})
@@ -418,8 +438,26 @@ func containerOption(c *mounts.Container, key string, v glua.LValue) error {
 		c.MaskPaths, err = paths(mounts.DefaultMaskPaths)
 	case "readonly":
 		c.ReadonlyPaths, err = paths(mounts.DefaultReadonlyPaths)
+	case "unsafe":
+		c.Unsafe, err = stringList(nil, v, key)
+		if err != nil {
+			return fmt.Errorf("unsafe must be a list of protections (%s), got %s", choices(mounts.Protections...), describe(v))
+		}
 	default:
 		return fmt.Errorf("unknown container option %q (valid: %s)", key, choices(containerKeys...))
 	}
 	return err
+}
+
+// warnHostCaps warns once per session that a container without a user
+// namespace, its capabilities kept (unsafe "caps"), has root's power over
+// the machine.
+func (s *Session) warnHostCaps() {
+	if s.warnedCaps || !nsproc.InitialUserNS() {
+		return
+	}
+	s.warnedCaps = true
+	fmt.Fprintln(os.Stderr, "nsh: warning: this container has no user namespace and keeps every capability (unsafe \"caps\"): "+
+		"its root is the machine's root (it can load modules, mount over the host, write host-wide sysctls); "+
+		"by default only Docker's 14 capabilities stay, without CAP_SYS_ADMIN or CAP_SYS_MODULE")
 }

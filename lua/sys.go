@@ -21,11 +21,13 @@ func (s *Session) sysModule() *Module {
 		Name: "sys",
 		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V and POSIX message queues.",
 		Funcs: []Func{
-			{Name: "hostname", Args: "([name])", Fn: s.sysName("hostname"),
-				Doc:     "Returns the hostname of the shell's UTS namespace; with a name, sets it first (sethostname(2): needs CAP_SYS_ADMIN over that namespace; unshare \"uts\" first to leave the host's alone).",
+			{Name: "hostname", Args: "([name], [{host=true}])", Fn: s.sysName("hostname"),
+				Doc: "Returns the hostname of the shell's UTS namespace; with a name, sets it first (sethostname(2): needs CAP_SYS_ADMIN over that namespace). " +
+					"In the host's UTS namespace (the one nsh started in) setting it is refused unless {host=true} is given, and nsh puts the old name back when it ends; " +
+					"ns.unshare(\"uts\") first to leave the host's alone.",
 				Example: "ns.unshare(\"uts\"); sys.hostname(\"inside\"); print(sys.hostname())"},
-			{Name: "domainname", Args: "([name])", Fn: s.sysName("domainname"),
-				Doc: "Returns (and with a name, sets) the NIS domain name of the shell's UTS namespace.", Example: "print(sys.domainname())"},
+			{Name: "domainname", Args: "([name], [{host=true}])", Fn: s.sysName("domainname"),
+				Doc: "Returns (and with a name, sets) the NIS domain name of the shell's UTS namespace; in the host's, only with {host=true} (undone when nsh ends), as sys.hostname.", Example: "print(sys.domainname())"},
 			{Name: "uname", Args: "()", Fn: s.sysUname,
 				Doc: "uname(2) as a table: sysname, nodename, release, version, machine, domainname.", Example: "print(sys.uname().nodename)"},
 			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table}])", Fn: s.sysRun,
@@ -72,7 +74,22 @@ func (s *Session) sysName(which string) glua.LGFunction {
 	}
 	return func(L *glua.LState) int {
 		if L.Get(1) != glua.LNil {
-			if err := set(argOptString(L, 1, "name", "")); err != nil {
+			name := argOptString(L, 1, "name", "")
+			host := argOptions(L, 2, "host").Bool("host", false)
+			if err := nsproc.CheckUTSName(which, name); err != nil {
+				return inputErr(L, 1, err, hint(L, err))
+			}
+			if s.hostUTS() {
+				if !host {
+					return argErr(L, 1, fmt.Sprintf("the shell is in the host's UTS namespace (the one nsh started in): setting the %s "+
+						"would rename the machine for every process; ns.unshare(\"uts\") first, or pass {host=true} to change the host's "+
+						"(undone when nsh ends)", which))
+				}
+				if err := s.keepHostName(which); err != nil {
+					return raiseErr(L, err)
+				}
+			}
+			if err := set(name); err != nil {
 				return inputErr(L, 1, err, hint(L, err))
 			}
 		}
@@ -87,6 +104,42 @@ func (s *Session) sysName(which string) glua.LGFunction {
 		}
 		return 1
 	}
+}
+
+// hostUTS says whether the Lua thread is in the host's UTS namespace (see
+// nsproc.Home.HostUTS): in a child too, which knows it from its parent.
+func (s *Session) hostUTS() bool {
+	return s.Home.HostUTS()
+}
+
+// keepHostName registers, on the first change of the host's hostname or
+// domainname (which), the undo that puts the name back when nsh ends, into
+// the namespace it was changed in.
+func (s *Session) keepHostName(which string) error {
+	if s.hostNames == nil {
+		s.hostNames = map[string]bool{}
+	}
+	if s.hostNames[which] {
+		return nil
+	}
+	u, err := nsproc.Uname()
+	if err != nil {
+		return err
+	}
+	old := u["nodename"]
+	if which == "domainname" {
+		old = u["domainname"]
+	}
+	ns, err := nsproc.OpenUTS()
+	if err != nil {
+		return err
+	}
+	s.hostNames[which] = true
+	s.Reg.Add(fmt.Sprintf("host %s %q", which, old), func() error {
+		defer ns.Close()
+		return nsproc.SetUTSNameIn(ns, which, old)
+	})
+	return nil
 }
 
 func (s *Session) sysUname(L *glua.LState) int {

@@ -1,10 +1,16 @@
 package lua
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"nsh/runtime/nsproc"
 )
 
 func TestSysArgumentErrors(t *testing.T) {
@@ -69,4 +75,69 @@ func TestSysResults(t *testing.T) {
 		assert(select(2, sys.mq_open("/nsh-sys-test")) == "ENOENT")
 		ns.restore()
 	`)
+}
+
+// TestHostnameGuard: in the UTS namespace nsh started in, sys.hostname(x)
+// is refused unless host=true, and a change made with it is undone when the
+// session ends. The "host" here is a UTS namespace of the test's own, made
+// before the session (so the machine's name is never touched).
+func TestHostnameGuard(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: unshares a UTS namespace")
+	}
+	// this process's first session said the test's own UTS namespace is the host's: here the new one is
+	t.Setenv(nsproc.HostUTSEnv, "")
+	os.Unsetenv(nsproc.HostUTSEnv)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread and its UTS namespace end with the goroutine
+		done <- func() error {
+			if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+				return err
+			}
+			if err := unix.Sethostname([]byte("nsh-guard-before")); err != nil {
+				return err
+			}
+			var u unix.Utsname
+			unix.Uname(&u)
+			dom := unix.ByteSliceToString(u.Domainname[:])
+			s, err := NewSession()
+			if err != nil {
+				return err
+			}
+			if e := runErr(t, s, `sys.hostname("nsh-guard-x")`); !strings.Contains(e, "host's UTS namespace") || !strings.Contains(e, "host=true") {
+				s.Close()
+				return fmt.Errorf("sys.hostname in the home UTS namespace: %q, want the refusal naming host=true", e)
+			}
+			if e := runErr(t, s, `assert(sys.hostname("nsh-guard-x", {host=true}) == "nsh-guard-x"); assert(sys.domainname("nsh-guard-d", {host=true}) == "nsh-guard-d")`); e != "" {
+				s.Close()
+				return fmt.Errorf("with host=true: %s", e)
+			}
+			// a child sharing the host's UTS namespace knows it is the host's
+			if e := runErr(t, s, `local h = ns.clone("pid", function() return pcall(sys.hostname, "nsh-guard-child") end)
+h:wait(); local ok, err = h:result(); assert(not ok and err:find("host=true", 1, true), tostring(err))`); e != "" {
+				s.Close()
+				return fmt.Errorf("in a clone child without \"uts\": %s", e)
+			}
+			// a namespace of the shell's own needs no host=true
+			if e := runErr(t, s, `ns.unshare("uts"); sys.hostname("inner"); ns.restore("uts")`); e != "" {
+				s.Close()
+				return fmt.Errorf("in an unshared UTS namespace: %s", e)
+			}
+			for _, err := range s.Close() {
+				return err
+			}
+			unix.Uname(&u)
+			if h := unix.ByteSliceToString(u.Nodename[:]); h != "nsh-guard-before" {
+				return fmt.Errorf("after the session: hostname %q, want nsh-guard-before put back", h)
+			}
+			if d := unix.ByteSliceToString(u.Domainname[:]); d != dom {
+				return fmt.Errorf("after the session: domainname %q, want %q put back", d, dom)
+			}
+			return nil
+		}()
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

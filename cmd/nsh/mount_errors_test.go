@@ -38,7 +38,7 @@ func TestMountBadInput(t *testing.T) {
 		{`mount.pivot("/tmp")`, "refused in the mount namespace nsh started in"},
 		{`mount.container{rootfs="relative"}`, "absolute"},
 		{`mount.container{dev="udev"}`, `"minimal" or "devtmpfs"`},
-		{`mount.container{bogus=1}`, "unknown option bogus (valid: rootfs, proc, sys, dev, mqueue, readonly, mask)"},
+		{`mount.container{bogus=1}`, "unknown option bogus (valid: rootfs, proc, sys, dev, mqueue, readonly, mask, unsafe)"},
 		{`mount.container{rootf="/tmp"}`, `did you mean "rootfs"?`},
 		{`mount.mount(nil, "/tmp", nil, "private,frobnicate")`, "bad argument #4"},
 		{`rootfs.remove("/tmp/..")`, "refusing to remove /"},

@@ -30,6 +30,11 @@ type Container struct {
 	// MaskPaths are hidden after pivot_root: files by binding /dev/null over
 	// them, directories by an empty read-only tmpfs. Missing paths are skipped.
 	MaskPaths []string
+
+	// Unsafe names the protections (see Protections) this container goes
+	// without, for a lesson that shows what each one stops. Every other
+	// one is on.
+	Unsafe []string `json:",omitempty"`
 }
 
 // Dev says what a container's /dev is.
@@ -74,7 +79,7 @@ func (c Container) Validate() error {
 			}
 		}
 	}
-	return nil
+	return validateUnsafe(c.Unsafe)
 }
 
 // Step is one stage of a container's set-up.
@@ -142,6 +147,28 @@ func (c Container) Steps() []Step {
 		// Last, as in runc: a mask below a read-only path then lies on top of that path's bind, where lookups end.
 		add("mask paths", maskPaths)
 	}
+	// The protections, as runc's init finishes: nothing below may be undone from inside.
+	if c.Protected(ProtectFDs) {
+		// Before the program can use them: a descriptor nsh inherited (a host directory) would be a way out of the new root (runc CVE-2024-21626).
+		add("close inherited descriptors", closeFDs)
+	}
+	early := c.Protected(ProtectSeccomp) && !c.Protected(ProtectNoNewPrivs)
+	if early {
+		// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the next step drops (runc does the same).
+		add("seccomp filter", loadSeccomp)
+	}
+	if c.Protected(ProtectCaps) {
+		// After every mount (they need CAP_SYS_ADMIN); without it the masks cannot be unmounted, nor proc mounted again.
+		add("drop capabilities", dropCaps)
+	}
+	if c.Protected(ProtectNoNewPrivs) {
+		// Before execve: a setuid program or file capabilities can no longer bring back what was dropped.
+		add("no_new_privs", setNoNewPrivs)
+	}
+	if c.Protected(ProtectSeccomp) && !early {
+		// Last before execve (only the switch to uid=/gid= follows, which the filter allows): the steps above use the calls it blocks.
+		add("seccomp filter", loadSeccomp)
+	}
 	return st
 }
 
@@ -159,6 +186,13 @@ func (c Container) StepNames() []string {
 func FullContainer() Container {
 	return Container{Rootfs: "/rootfs", Proc: true, Sys: true, Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true,
 		ReadonlyPaths: DefaultReadonlyPaths, MaskPaths: DefaultMaskPaths}
+}
+
+// Unprotected is c with every protection off (for the order of the mount
+// steps alone).
+func (c Container) Unprotected() Container {
+	c.Unsafe = append([]string(nil), Protections...)
+	return c
 }
 
 // Setup carries out c, step by step, in the calling thread's mount

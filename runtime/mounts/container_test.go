@@ -20,6 +20,33 @@ type containerReport struct {
 	SysWrite  string            // error writing /proc/sys/kernel/hostname
 	Firmware  int               // entries in masked /sys/firmware
 	PtmxLink  string
+	Status    map[string]string // CapEff, CapBnd, CapAmb, NoNewPrivs, Seccomp of /proc/self/status
+	Escapes   map[string]string // each way out tried, and the errno that stopped it ("" if it worked)
+}
+
+// tryEscapes is what a container's root tries to undo its set-up: each
+// must fail (the protections' test; scripts/escape.lua shows them one by
+// one).
+func tryEscapes() map[string]string {
+	res := map[string]string{}
+	errno := func(err error) string {
+		var e unix.Errno
+		if errors.As(err, &e) {
+			return unix.ErrnoName(e)
+		}
+		if err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	res["umount /proc/sys"] = errno(unix.Unmount("/proc/sys", 0))
+	res["umount /sys/firmware"] = errno(unix.Unmount("/sys/firmware", unix.MNT_DETACH))
+	os.Mkdir("/tmp", 0o755)
+	res["mount -t proc"] = errno(unix.Mount("proc", "/tmp", "proc", 0, ""))
+	res["unshare user"] = errno(unix.Unshare(unix.CLONE_NEWUSER))
+	res["sethostname"] = errno(unix.Sethostname([]byte("x")))
+	res["init_module"] = errno(unix.InitModule(nil, ""))
+	return res
 }
 
 func helperContainer(rootfs string) (any, error) {
@@ -67,6 +94,18 @@ func helperContainer(rootfs string) (any, error) {
 	fw, _ := os.ReadDir("/sys/firmware")
 	r.Firmware = len(fw)
 	r.PtmxLink, _ = os.Readlink("/dev/ptmx")
+	r.Status = map[string]string{}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				switch k {
+				case "CapEff", "CapBnd", "CapAmb", "CapPrm", "NoNewPrivs", "Seccomp":
+					r.Status[k] = strings.TrimSpace(v)
+				}
+			}
+		}
+	}
+	r.Escapes = tryEscapes()
 	return r, nil
 }
 
@@ -102,6 +141,23 @@ func checkContainer(t *testing.T, r containerReport) {
 	if r.PtmxLink != "pts/ptmx" {
 		t.Errorf("/dev/ptmx -> %q, want pts/ptmx", r.PtmxLink)
 	}
+	// Docker's 14 capabilities: chown dac_override fowner fsetid kill setgid
+	// setuid setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap
+	const defaultCaps = "00000000a80425fb"
+	for _, k := range []string{"CapEff", "CapPrm", "CapBnd"} {
+		if r.Status[k] != defaultCaps {
+			t.Errorf("%s = %q, want %s (the default set)", k, r.Status[k], defaultCaps)
+		}
+	}
+	if r.Status["CapAmb"] != "0000000000000000" || r.Status["NoNewPrivs"] != "1" || r.Status["Seccomp"] != "2" {
+		t.Errorf("CapAmb %q NoNewPrivs %q Seccomp %q, want none, 1 and 2 (filter)", r.Status["CapAmb"], r.Status["NoNewPrivs"], r.Status["Seccomp"])
+	}
+	for what, errno := range r.Escapes {
+		if errno != "EPERM" {
+			t.Errorf("%s inside the container: %q, want EPERM", what, errno)
+		}
+	}
+	t.Logf("escapes refused: %v", r.Escapes)
 }
 
 func TestContainerSetup(t *testing.T) {

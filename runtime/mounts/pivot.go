@@ -38,5 +38,5 @@ func PivotInto(newRoot string) error {
 	if err != nil {
 		return kerr.Newf(err, nil, "getcwd() [for %q]", newRoot)
 	}
-	return Container{Rootfs: abs}.Setup()
+	return Container{Rootfs: abs}.Unprotected().Setup() // the pivot alone: the caller is no container
 }

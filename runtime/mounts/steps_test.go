@@ -36,9 +36,49 @@ func TestContainerStepOrder(t *testing.T) {
 		{Container{}, []string{"make / rprivate"}},
 	}
 	for _, c := range cases {
-		if got := c.c.StepNames(); !reflect.DeepEqual(got, c.want) {
+		if got := c.c.Unprotected().StepNames(); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("Steps(%+v):\n  got  %q\n  want %q", c.c, got, c.want)
 		}
+	}
+}
+
+// TestProtectionStepOrder: the protections follow every mount, descriptors
+// first, the seccomp filter last, unless no_new_privs is off: then the
+// filter is loaded while CAP_SYS_ADMIN is still there, before the drop.
+func TestProtectionStepOrder(t *testing.T) {
+	mountsOnly := []string{"make / rprivate", "bind rootfs onto itself", "pivot_root", "detach old root"}
+	cases := []struct {
+		unsafe []string
+		want   []string
+	}{
+		{nil, []string{"close inherited descriptors", "drop capabilities", "no_new_privs", "seccomp filter"}},
+		{[]string{"no_new_privs"}, []string{"close inherited descriptors", "seccomp filter", "drop capabilities"}},
+		{[]string{"caps", "fds"}, []string{"no_new_privs", "seccomp filter"}},
+		{[]string{"seccomp"}, []string{"close inherited descriptors", "drop capabilities", "no_new_privs"}},
+		{Protections, nil},
+	}
+	for _, c := range cases {
+		got := Container{Rootfs: "/r", Unsafe: c.unsafe}.StepNames()
+		if want := append(append([]string(nil), mountsOnly...), c.want...); !reflect.DeepEqual(got, want) {
+			t.Errorf("unsafe %q:\n  got  %q\n  want %q", c.unsafe, got, want)
+		}
+	}
+	if err := (Container{Unsafe: []string{"capabilities"}}).Validate(); err == nil || !strings.Contains(err.Error(), `"capabilities" is not a protection (valid: fds, caps, no_new_privs, seccomp)`) {
+		t.Errorf("Validate(unsafe capabilities) = %v", err)
+	}
+}
+
+// TestSeccompPolicyAssembles: every name of SeccompDenied is a system call
+// the library knows on this architecture, and the program fits the kernel's
+// limit (4096 instructions).
+func TestSeccompPolicyAssembles(t *testing.T) {
+	p := SeccompPolicy()
+	insts, err := p.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(insts) == 0 || len(insts) > 4096 {
+		t.Fatalf("%d instructions", len(insts))
 	}
 }
 
@@ -58,7 +98,7 @@ func TestContainerValidate(t *testing.T) {
 			t.Errorf("Validate(%+v) = %v, want %q", c.c, err, c.want)
 		}
 	}
-	if err := (Container{Rootfs: "/nonexistent-nsh"}).Setup(); err == nil || !strings.Contains(err.Error(), "ENOENT") {
+	if err := (Container{Rootfs: "/nonexistent-nsh"}).Unprotected().Setup(); err == nil || !strings.Contains(err.Error(), "ENOENT") {
 		t.Errorf("Setup with a missing rootfs: %v, want stat's ENOENT", err)
 	}
 }
@@ -72,7 +112,7 @@ func TestContainerStepByStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Container{Rootfs: root, Proc: true, Sys: true, Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true,
-		ReadonlyPaths: DefaultReadonlyPaths, MaskPaths: DefaultMaskPaths}
+		ReadonlyPaths: DefaultReadonlyPaths, MaskPaths: DefaultMaskPaths}.Unprotected() // in this process: the protections are TestContainerProtections'
 	find := func(target string) (Entry, error) {
 		tab, err := List(0)
 		if err != nil {
@@ -197,7 +237,7 @@ func TestContainerStepByStep(t *testing.T) {
 // host's nodes stay reachable while it is built).
 func TestContainerInPlace(t *testing.T) {
 	inMountNS(t, func() error {
-		if err := (Container{Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true}).Setup(); err != nil {
+		if err := (Container{Dev: DevMinimal, DevPts: true, Shm: true, Mqueue: true}).Unprotected().Setup(); err != nil {
 			return err
 		}
 		tab, err := List(0)
@@ -241,7 +281,7 @@ func TestEditSetup(t *testing.T) {
 func TestContainerMaskNeedsDevNull(t *testing.T) {
 	root := t.TempDir()
 	inMountNS(t, func() error {
-		err := Container{Rootfs: root, Proc: true, MaskPaths: []string{"/proc/keys"}}.Setup()
+		err := Container{Rootfs: root, Proc: true, MaskPaths: []string{"/proc/keys"}}.Unprotected().Setup()
 		if err == nil || !strings.Contains(err.Error(), "no /dev/null") {
 			return fmt.Errorf("masking a file without /dev/null: %v, want an error naming /dev/null", err)
 		}

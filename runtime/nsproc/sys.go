@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 
 	"nsh/runtime/kerr"
@@ -93,3 +95,83 @@ func Open(pid int, typ string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// HostUTSEnv carries the inode of the host's UTS namespace to the nsh
+// processes an nsh starts (its re-executed children, an nsh run from it), so
+// that they know it too (see Home.HostUTS).
+const HostUTSEnv = "NSH_HOST_UTS"
+
+// HostUTS says whether the calling thread is in the host's UTS namespace,
+// where setting a name renames the machine for every process sharing it:
+// the one named by HostUTSEnv when an nsh passed it on, else the one nsh
+// started in, unless nsh made that one itself (the private copy of nsh -U,
+// see InUserNSEnv). The first nsh passes its answer on (ExportHostUTS).
+func (h *Home) HostUTS() bool {
+	ino, err := Inode(NSPath(0, "uts"))
+	if err != nil {
+		return false
+	}
+	if v := os.Getenv(HostUTSEnv); v != "" {
+		return v == strconv.FormatUint(ino, 10)
+	}
+	return os.Getenv(InUserNSEnv) == "" && ino == h.ids["uts"]
+}
+
+// ExportHostUTS records in the environment (HostUTSEnv) which UTS namespace
+// is the host's, when nsh started in it and no nsh before it said so.
+func (h *Home) ExportHostUTS() {
+	if os.Getenv(HostUTSEnv) != "" || os.Getenv(InUserNSEnv) != "" {
+		return
+	}
+	if ino, ok := h.ids["uts"]; ok {
+		os.Setenv(HostUTSEnv, strconv.FormatUint(ino, 10))
+	}
+}
+
+// OpenUTS opens the calling thread's UTS namespace, to come back to it
+// later (SetUTSNameIn).
+func OpenUTS() (*os.File, error) {
+	f, err := os.Open(NSPath(0, "uts"))
+	if err != nil {
+		return nil, kerr.New("open("+NSPath(0, "uts")+")", err, nil)
+	}
+	return f, nil
+}
+
+// SetUTSNameIn sets the hostname or domainname (which) of the UTS namespace
+// ns (a file OpenUTS returned), whatever namespace the calling thread is in
+// now: from a fresh OS thread that joins it (setns) and is discarded
+// afterwards, so the caller's thread stays where it is. For undoing a change
+// at exit.
+func SetUTSNameIn(ns *os.File, which, name string) error {
+	set := SetHostname
+	if which == "domainname" {
+		set = SetDomainname
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWUTS); err != nil {
+			errc <- kerr.New("setns(uts namespace to restore)", err, setnsRules)
+			return
+		}
+		errc <- set(name)
+	}()
+	return <-errc
+}
+
+// InitialUserNS says whether the caller is in the initial user namespace
+// (its uid_map maps the whole id range onto itself): root there is root of
+// the machine.
+func InitialUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// CheckUTSName refuses a hostname or domainname (which) the kernel would
+// refuse, before anything is changed.
+func CheckUTSName(which, name string) error { return checkUTSName(which, name) }

@@ -1,0 +1,281 @@
+package mounts
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"golang.org/x/sys/unix"
+
+	"nsh/runtime/kerr"
+)
+
+// The protections a container gets after its mounts, as production runtimes
+// give them (runc, crun, Docker's defaults): they are what keeps the
+// container's root from undoing its masks, loading modules or reaching the
+// host through a descriptor it inherited. Each can be turned off by name
+// (Container.Unsafe) to show, in a lesson, what it stops.
+const (
+	ProtectFDs        = "fds"          // descriptors above 2 are closed on execve (runc CVE-2024-21626)
+	ProtectCaps       = "caps"         // only DefaultCaps stay, in every set; ambient cleared
+	ProtectNoNewPrivs = "no_new_privs" // execve never grants privileges (setuid bits, file capabilities)
+	ProtectSeccomp    = "seccomp"      // the calls of SeccompDenied fail with EPERM
+)
+
+// Protections are the names Container.Unsafe accepts, in the order the
+// steps run.
+var Protections = []string{ProtectFDs, ProtectCaps, ProtectNoNewPrivs, ProtectSeccomp}
+
+// DefaultCaps are the capabilities a container keeps: Docker's default set
+// (moby's oci/caps defaults, what `docker run` gives; runc's own `runc spec`
+// example keeps only CAP_AUDIT_WRITE, CAP_KILL and CAP_NET_BIND_SERVICE).
+// CAP_SYS_ADMIN (mount, umount, sethostname, ...), CAP_SYS_MODULE,
+// CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_SYS_TIME, CAP_SYS_BOOT and the rest are
+// gone.
+var DefaultCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+var capNumbers = map[string]uint{
+	"CAP_CHOWN": unix.CAP_CHOWN, "CAP_DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE, "CAP_FSETID": unix.CAP_FSETID,
+	"CAP_FOWNER": unix.CAP_FOWNER, "CAP_MKNOD": unix.CAP_MKNOD, "CAP_NET_RAW": unix.CAP_NET_RAW,
+	"CAP_SETGID": unix.CAP_SETGID, "CAP_SETUID": unix.CAP_SETUID, "CAP_SETFCAP": unix.CAP_SETFCAP,
+	"CAP_SETPCAP": unix.CAP_SETPCAP, "CAP_NET_BIND_SERVICE": unix.CAP_NET_BIND_SERVICE,
+	"CAP_SYS_CHROOT": unix.CAP_SYS_CHROOT, "CAP_KILL": unix.CAP_KILL, "CAP_AUDIT_WRITE": unix.CAP_AUDIT_WRITE,
+}
+
+// SeccompDenied are the system calls the default filter refuses with EPERM:
+// the ones Docker's default profile (moby/profiles/seccomp) and runc/crun
+// with it allow only with CAP_SYS_ADMIN or never, grouped by what they would
+// give a container's root.
+var SeccompDenied = map[string][]string{
+	"mounts (undo masks, mount a fresh proc)": {"mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount",
+		"fspick", "move_mount", "open_tree", "mount_setattr"},
+	"namespaces (new user namespaces give back every capability)": {"unshare", "setns"},
+	"kernel code and its images":                                  {"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf", "create_module"},
+	"kernel state and the machine":                                {"reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "syslog", "_sysctl", "uselib", "ustat", "sysfs", "nfsservctl", "ioperm", "iopl", "lookup_dcookie"},
+	"the clock (one for the whole host)":                          {"settimeofday", "clock_settime", "clock_adjtime", "adjtimex"},
+	"the kernel keyring (not namespaced)":                         {"keyctl", "add_key", "request_key"},
+	"other processes' memory and files by handle": {"open_by_handle_at", "name_to_handle_at", "process_vm_readv",
+		"process_vm_writev", "kcmp"},
+	"attack surface (kernel exploits' favourites)": {"perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register"},
+}
+
+// cloneNamespaceFlags are the clone(2) flags the filter refuses (every
+// CLONE_NEW* type): clone3 keeps its flags in memory a filter cannot read,
+// so it is let through, as a Lua function's own process starts need it
+// (Go uses clone3 for pidfds); the namespaces it could create still need the
+// capabilities that are gone, except a user namespace, in which the other
+// calls of the filter stay refused.
+const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
+	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// validateUnsafe checks the names of Container.Unsafe.
+func validateUnsafe(names []string) error {
+	for _, n := range names {
+		ok := false
+		for _, p := range Protections {
+			ok = ok || n == p
+		}
+		if !ok {
+			return fmt.Errorf("unsafe: %q is not a protection (valid: %s)", n, strings.Join(Protections, ", "))
+		}
+	}
+	return nil
+}
+
+// Protected says whether protection p is on (not in c.Unsafe).
+func (c Container) Protected(p string) bool {
+	for _, n := range c.Unsafe {
+		if n == p {
+			return false
+		}
+	}
+	return true
+}
+
+// closeFDs marks every descriptor above 2 close-on-exec
+// (close_range(3, ~0, CLOSE_RANGE_CLOEXEC)): nothing nsh inherited (a
+// directory of the host, a file) reaches the program. The child's own
+// descriptors stay usable until execve.
+func closeFDs(s *setup) error {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		if err != unix.ENOSYS && err != unix.EINVAL {
+			return kerr.Newf(err, nil, "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)")
+		}
+		// before Linux 5.11: mark them one by one
+		ents, rerr := os.ReadDir("/proc/self/fd")
+		if rerr != nil {
+			return kerr.Newf(rerr, nil, "reading /proc/self/fd (close_range is missing: %v)", err)
+		}
+		for _, e := range ents {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+				unix.CloseOnExec(fd)
+			}
+		}
+	}
+	return nil
+}
+
+var capRules = kerr.Rules{
+	unix.EPERM: "dropping from the bounding set needs CAP_SETPCAP, and capset may only lower the permitted set (or raise inheritable within the bounding set)",
+}
+
+// allThreads runs a per-thread call (prctl, capset) on every thread of the
+// process, so a Lua function running in the container has no thread left
+// with the old privileges. A binary linked with cgo cannot (ENOTSUP): then
+// the calling thread, which is the one that executes the program, is done.
+func allThreads(trap, a1, a2, a3 uintptr) error {
+	_, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3)
+	if e == syscall.ENOTSUP {
+		_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
+	}
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// dropCaps keeps only DefaultCaps: each other capability is dropped from the
+// bounding set (no execve can bring it back), then permitted, effective and
+// inheritable become DefaultCaps (what of them the process has) and the
+// ambient set is cleared, on every thread.
+func dropCaps(s *setup) error {
+	var keep uint64
+	for _, n := range DefaultCaps {
+		keep |= 1 << capNumbers[n]
+	}
+	// The bounding set is cut on the calling thread only (below): it must
+	// stay the thread that forks and executes. nsh's Lua thread and a
+	// child's main thread are locked for life already; this lock is never
+	// undone.
+	runtime.LockOSThread()
+	last := lastCap()
+	for c := uint(0); c <= last; c++ {
+		if keep&(1<<c) != 0 {
+			continue
+		}
+		// this thread only: the bounding set matters at execve, and nsh
+		// forks and executes from this thread alone; permitted and
+		// effective are cut on every thread (capset below)
+		if _, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); e != 0 && e != unix.EINVAL {
+			err := error(e)
+			return kerr.Newf(err, capRules, "prctl(PR_CAPBSET_DROP, %d)", c)
+		}
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return kerr.Newf(err, nil, "capget")
+	}
+	for i := range data {
+		k := uint32(keep >> (32 * i))
+		data[i].Permitted &= k
+		data[i].Effective = data[i].Permitted
+		data[i].Inheritable = data[i].Permitted
+	}
+	if err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); err != nil {
+		return kerr.Newf(err, capRules, "capset(permitted=effective=inheritable=the default set)")
+	}
+	runtime.KeepAlive(&hdr)
+	runtime.KeepAlive(&data)
+	if err := allThreads(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil && err != unix.EINVAL {
+		return kerr.Newf(err, nil, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
+	}
+	return nil
+}
+
+// lastCap is the highest capability the kernel knows.
+func lastCap() uint {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
+			return uint(n)
+		}
+	}
+	return unix.CAP_LAST_CAP
+}
+
+// setNoNewPrivs sets no_new_privs: execve no longer honours setuid bits or
+// file capabilities, and a seccomp filter may be loaded without
+// CAP_SYS_ADMIN.
+func setNoNewPrivs(s *setup) error {
+	return kerr.Newf(allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0), nil, "prctl(PR_SET_NO_NEW_PRIVS, 1)")
+}
+
+var seccompRules = kerr.Rules{
+	unix.EACCES: "loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN in the caller's user namespace",
+	unix.EINVAL: "the kernel refused the filter program or a flag (SECCOMP_FILTER_FLAG_TSYNC needs Linux 3.17)",
+}
+
+// SeccompPolicy is the default filter: every call allowed but those of
+// SeccompDenied and clone(2) with a CLONE_NEW* flag, which fail with EPERM.
+func SeccompPolicy() seccomp.Policy {
+	var names []string
+	for _, g := range sortedKeys(SeccompDenied) {
+		names = append(names, SeccompDenied[g]...)
+	}
+	return seccomp.Policy{
+		DefaultAction: seccomp.ActionAllow,
+		Syscalls: []seccomp.SyscallGroup{{
+			Action: seccomp.ActionErrno, // the library's errno action is EPERM
+			Names:  names,
+			NamesWithCondtions: []seccomp.NameWithConditions{{Name: "clone", Conditions: seccomp.ArgumentConditions{
+				{Argument: 0, Operation: seccomp.BitsSet, Value: cloneNamespaceFlags},
+			}}},
+		}},
+	}
+}
+
+// loadSeccomp installs SeccompPolicy on every thread (TSYNC). It is the last
+// step: everything before it may still mount and unshare.
+func loadSeccomp(s *setup) error {
+	f := seccomp.Filter{Flag: seccomp.FilterFlagTSync, Policy: SeccompPolicy()}
+	if err := seccomp.LoadFilter(f); err != nil {
+		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", errnoOf(err), seccompRules)
+	}
+	return nil
+}
+
+// errnoOf digs the errno out of the library's error, for the rule.
+func errnoOf(err error) error {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}
+
+func sortedKeys(m map[string][]string) []string {
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// Confined says whether the calling process runs under a seccomp filter
+// (Seccomp: 2 in /proc/self/status), as a container's protections leave it:
+// an EPERM may then be the filter's, or a dropped capability's.
+func Confined() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
+			return strings.TrimSpace(v) == "2"
+		}
+	}
+	return false
+}
