@@ -20,7 +20,7 @@ type containerReport struct {
 	SysWrite  string            // error writing /proc/sys/kernel/hostname
 	Firmware  int               // entries in masked /sys/firmware
 	PtmxLink  string
-	Status    map[string]string // CapEff, CapBnd, CapAmb, NoNewPrivs, Seccomp of /proc/self/status
+	Status    map[string]string // CapEff, CapBnd, CapAmb, NoNewPrivs, Seccomp of /proc/thread-self/status
 	Escapes   map[string]string // each way out tried, and the errno that stopped it ("" if it worked)
 }
 
@@ -95,7 +95,9 @@ func helperContainer(rootfs string) (any, error) {
 	r.Firmware = len(fw)
 	r.PtmxLink, _ = os.Readlink("/dev/ptmx")
 	r.Status = map[string]string{}
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+	// the thread that did the set-up (locked: the one that would execve);
+	// the bounding set is cut on it alone
+	if b, err := os.ReadFile("/proc/thread-self/status"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok {
 				switch k {
