@@ -412,3 +412,41 @@ func TestNestedUserNamespaces(t *testing.T) {
 	}
 	t.Logf("user namespaces nest %d levels below the initial one", deepest)
 }
+
+// A lab killed half-built (SIGKILL while it adds nodes) leaves pins under
+// /run/netns, a bridge's host links (outer=false) and its directory: its
+// journal names each, and nsh --cleanup removes them all.
+func TestKilledLabCleanedUp(t *testing.T) {
+	needRoot(t)
+	name := fmt.Sprintf("kl%d", os.Getpid()%100000)
+	env := privateState(t)
+	s := startReady(t, fmt.Sprintf(`
+local lab = net.lab{name = "%[1]s", pin = true, outer = false}
+lab:bridge("%[1]sbr", "10.77.0.1/16")
+for i = 1, 400 do
+	lab:link(lab:node("n" .. i), "%[1]sbr", {addr = "10.77." .. math.floor(i / 200) .. "." .. (i %% 200 + 2) .. "/16"})
+	if i == 20 then print("ready") io.stdout:flush() end
+end
+sys.sleep(100)`, name), env...)
+	time.Sleep(200 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.exitCode(t, 10*time.Second)
+	pins, _ := filepath.Glob("/run/netns/" + name + "-*")
+	if len(pins) < 20 {
+		t.Fatalf("only %d pins after SIGKILL: the test shows nothing", len(pins))
+	}
+	_, errs, code := nshIn(t, env, "--cleanup")
+	if code != 0 {
+		t.Fatalf("nsh --cleanup: exit %d: %s", code, errs)
+	}
+	t.Logf("%d pins after SIGKILL; nsh --cleanup: %s", len(pins), strings.TrimSpace(errs))
+	if left, _ := filepath.Glob("/run/netns/" + name + "*"); len(left) > 0 {
+		t.Errorf("%d pins left, e.g. %s", len(left), left[0])
+	}
+	if exists("/sys/class/net/" + name + "br") {
+		t.Errorf("the bridge %sbr is left", name)
+	}
+	if m, _ := filepath.Glob("/run/nsh/labs/" + name + ".*"); len(m) > 0 {
+		t.Errorf("the lab's directory is left: %v", m)
+	}
+}
