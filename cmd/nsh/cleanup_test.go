@@ -450,3 +450,34 @@ sys.sleep(100)`, name), env...)
 		t.Errorf("the lab's directory is left: %v", m)
 	}
 }
+
+// SIGTERM and SIGHUP end the REPL too (it stops reading), with cleanup.
+func TestREPLEndsOnSignal(t *testing.T) {
+	needRoot(t)
+	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		pin := fmt.Sprintf("nsh-repl-%d-%d", os.Getpid(), i)
+		cmd := exec.Command(nshBin, "-e", fmt.Sprintf(`ns.pin(ns.getpid(), "uts", %q)`, pin), "-i")
+		cmd.Env = append(os.Environ(), privateState(t)...)
+		in, _ := cmd.StdinPipe() // stays open: the REPL waits for input
+		defer in.Close()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, "the pin's absence", func() bool { return exists("/run/nsh/uts/" + pin) })
+		cmd.Process.Signal(sig)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v did not end the REPL", sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+			t.Errorf("%v: exit %d", sig, code)
+		}
+		if exists("/run/nsh/uts/" + pin) {
+			t.Errorf("%v: the pin is left", sig)
+		}
+	}
+}
