@@ -209,3 +209,28 @@ func TestNSInspect(t *testing.T) {
 		{`ns.unshare("user")`, `use ns.clone or ns.spawn with "user"`},
 	})
 }
+
+// TestRulesOfRefusals: refusals name the kernel's rule for their cause (item
+// 7 of issue 9): a second unshare of "pid", an id map the kernel judges
+// (h:uid_map with raw=true), a NUL in argv.
+func TestRulesOfRefusals(t *testing.T) {
+	s := newTestSession(t)
+	cases := [][2]string{
+		{`ns.spawn{"/bin/echo", "a\0b"}`, `bad argument #1 to 'ns.spawn' (argv: item 2 ("a\x00b") holds a NUL byte`},
+		{`local h = ns.spawn{"/bin/true", ns = "user", hold = true}
+		  local ok, err = pcall(h.uid_map, h, "0 0 1\n0 1 1", {raw = true})
+		  h:kill(); h:wait(); error(err)`, `h:uid_map: write("/proc/`},
+		{`local h = ns.spawn{"/bin/true", ns = "user", hold = true}
+		  local ok, err = pcall(h.uid_map, h, "0 0 1\n0 1 1", {raw = true})
+		  h:kill(); h:wait(); error(err)`, `EINVAL: the map is malformed for the kernel`},
+		{`local h = ns.spawn{"/bin/true", ns = "user", hold = true}
+		  local ok, err = pcall(h.uid_map, h, "0 0 1\n0 1 1")
+		  h:kill(); h:wait(); error(err)`, `bad argument #2 to 'h:uid_map' (id map lines "0 0 1" and "0 1 1" overlap inside`},
+	}
+	if os.Geteuid() == 0 {
+		cases = append(cases, [2]string{`local h = ns.clone("mnt", function() ns.unshare("pid"); local ok, e = pcall(ns.unshare, "pid"); return e end)
+		  h:wait(); error(h:result())`,
+			`hint: ns.restore("pid") first`})
+	}
+	expectErrors(t, s, cases)
+}

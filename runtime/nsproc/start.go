@@ -1,6 +1,7 @@
 package nsproc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,7 +20,7 @@ var cloneRules = kerr.Rules{
 		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
 		"new process into it",
-	unix.EINVAL: "the kernel refused the clone flags (e.g. a new user namespace together with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
+	unix.EINVAL: "the kernel refused the clone flags (a namespace type this kernel lacks, or a combination such as a new user namespace with CLONE_FS sharing)",
 	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces, or 32 nested PID/user levels)",
 	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
@@ -136,6 +137,12 @@ func Start(spec Spec) (*Process, error) {
 			cred.Gid = uint32(*gid)
 		}
 		attr.Credential = cred
+		if spec.Types.Has(User) {
+			if err := spec.checkCredMaps(int(cred.Uid), int(cred.Gid)); err != nil {
+				closeAll(ctlChild, resChild, p.ctl, p.res)
+				return nil, err
+			}
+		}
 	}
 	if spec.CgroupFD > 0 {
 		attr.UseCgroupFD = true
@@ -206,7 +213,25 @@ func startErr(spec Spec, err error) error {
 	if len(spec.Argv) == 0 {
 		call = fmt.Sprintf("clone(%s) of a child nsh", spec.Types)
 	}
+	var errno unix.Errno
+	if errors.As(err, &errno) && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) {
+		if e := mapErr(spec, errno); e != nil {
+			return e
+		}
+	}
+	if errors.Is(err, unix.EINVAL) && spec.Types.Has(User) {
+		return &kerr.Error{Call: call, Errno: unix.EINVAL, Rule: "the kernel refused the clone, or the child's switch of ids before exec: " +
+			"setuid/setgid to an id the new user namespace does not map"}
+	}
 	return kerr.New(call, err, cloneRules)
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // NoPdeathsig says whether a child started from spec goes without a
