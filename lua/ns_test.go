@@ -234,3 +234,33 @@ func TestRulesOfRefusals(t *testing.T) {
 	}
 	expectErrors(t, s, cases)
 }
+
+// TestCloneInitIsAnInit: a cloned nsh as PID 1 behaves like an init without
+// handlers (pid_namespaces(7)): its members' SIGTERM, SIGINT, SIGHUP, SIGQUIT
+// are dropped (kill succeeds, the init lives on); it reaps the orphans it
+// adopts, while h:wait of its own children still gets their status.
+func TestCloneInitIsAnInit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: new PID and mount namespaces")
+	}
+	s := newTestSession(t)
+	run(t, s, `
+	local h = ns.clone("pid,mnt", function()
+	  mount.make("/", "private", true); mount.mount("proc", "/proc", "proc")
+	  local m = ns.spawn{"/bin/sh", "-c", "for s in TERM INT HUP QUIT; do kill -$s 1 || exit 9; done; exit 3"}
+	  assert(m:wait() == 3, "a member's kill of its init succeeds")
+	  local o = ns.spawn{"/bin/sh", "-c", "sleep 0.1 & echo $! > /tmp/.nsh-orphan-$$; exit 4"}
+	  assert(o:wait() == 4, "h:wait gets its own child's status")
+	  sys.sleep(1.5)
+	  local zombies = {}
+	  for pid, st in io.popen("cat /proc/[0-9]*/stat 2>/dev/null"):read("*a"):gmatch("(%d+) %([^)]*%) (%a)") do
+	    if st == "Z" then zombies[#zombies+1] = pid end
+	  end
+	  os.execute("rm -f /tmp/.nsh-orphan-*")
+	  assert(#zombies == 0, "the adopted orphan was reaped, zombies: " .. table.concat(zombies, " "))
+	  return 7
+	end)
+	local code, how = h:wait()
+	assert(code == 7 and how == "exit", "the init lived on: " .. tostring(code) .. " " .. tostring(how))
+	`)
+}

@@ -74,6 +74,7 @@ func ChildMain(run PayloadRunner) int {
 			return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
 		}
 	}
+	beInit()
 	values, code, err := run(msg.Payload)
 	r := childResult{Values: values}
 	if err != nil {
