@@ -264,3 +264,31 @@ func TestCloneInitIsAnInit(t *testing.T) {
 	assert(code == 7 and how == "exit", "the init lived on: " .. tostring(code) .. " " .. tostring(how))
 	`)
 }
+
+// TestHeldUserCloneHasCaps: the function of a held clone in a new user
+// namespace runs with every capability there, whatever its maps (LWN
+// "Namespaces in operation" part 5); an execve then keeps them only as uid 0.
+func TestHeldUserCloneHasCaps(t *testing.T) {
+	s := newTestSession(t)
+	run(t, s, `
+	local function try(map)
+	  local h = ns.clone({ns = "user,uts", hold = true}, function()
+	    local st = io.open("/proc/self/status"):read("*a")
+	    sys.hostname("box")  -- EPERM without CAP_SYS_ADMIN in the namespace
+	    local out = sys.run("grep CapEff /proc/self/status")
+	    return st:match("CapEff:%s*(%x+)"), st:match("CapAmb:%s*(%x+)"), out:match("CapEff:%s*(%x+)")
+	  end)
+	  if map then h:uid_map(map) end
+	  h:release()
+	  assert(h:wait() == 0, "the function failed: " .. tostring(select(2, h:result())))
+	  return h:result()
+	end
+	local full, amb, exec0 = try("0 " .. sys.getuid() .. " 1")
+	assert(full:match("^0*1?f+$") and full ~= "0000000000000000", "fn's CapEff: " .. full)
+	assert(amb == "0000000000000000", "no ambient capabilities left: " .. amb)
+	assert(exec0 == full, "execve as uid 0 keeps them: " .. exec0)
+	local full2, _, exec1 = try(nil)
+	assert(full2 == full, "unmapped, fn still has every capability: " .. full2)
+	assert(exec1 == "0000000000000000", "execve as an unmapped uid drops them: " .. exec1)
+	`)
+}

@@ -42,6 +42,12 @@ func ChildMain(run PayloadRunner) int {
 		}
 	}
 	ctl.Close()
+	if msg.DropAmbient {
+		if err := dropAmbient(); err != nil {
+			writeFrame(res, childResult{Error: err.Error()})
+			return 127
+		}
+	}
 
 	fail := func(err error) int {
 		writeFrame(res, childResult{Error: err.Error()})

@@ -32,6 +32,10 @@ type childMsg struct {
 	UID     *int   `json:",omitempty"`
 	GID     *int   `json:",omitempty"`
 	Payload []byte `json:",omitempty"`
+	// DropAmbient: the parent raised every ambient capability so that the
+	// re-executed nsh keeps the capabilities the kernel gave the first
+	// process of its new user namespace (see keepCapsThroughReexec).
+	DropAmbient bool `json:",omitempty"`
 }
 
 type childResult struct {

@@ -144,6 +144,10 @@ func Start(spec Spec) (*Process, error) {
 			}
 		}
 	}
+	if msg != nil && spec.Types.Has(User) {
+		attr.AmbientCaps = keepCapsThroughReexec()
+		msg.DropAmbient = len(attr.AmbientCaps) > 0
+	}
 	if spec.CgroupFD > 0 {
 		attr.UseCgroupFD = true
 		attr.CgroupFD = spec.CgroupFD
