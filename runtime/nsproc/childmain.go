@@ -42,6 +42,9 @@ func ChildMain(run PayloadRunner) int {
 		}
 	}
 	ctl.Close()
+	for _, v := range msg.UnsetEnv {
+		os.Unsetenv(v)
+	}
 	if msg.DropAmbient {
 		if err := dropAmbient(); err != nil {
 			writeFrame(res, childResult{Error: err.Error()})

@@ -36,6 +36,9 @@ type childMsg struct {
 	// re-executed nsh keeps the capabilities the kernel gave the first
 	// process of its new user namespace (see keepCapsThroughReexec).
 	DropAmbient bool `json:",omitempty"`
+	// UnsetEnv are variables the parent added for the Go runtime of the
+	// re-executed nsh only (GOMAXPROCS=1); the child removes them at once.
+	UnsetEnv []string `json:",omitempty"`
 }
 
 type childResult struct {

@@ -2,9 +2,7 @@ package nsproc
 
 import (
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -107,58 +105,50 @@ func (c *childSet) has(pid int) bool {
 // io.popen) is waited for by its own goroutine, which gets it first.
 const orphanAge = 500 * time.Millisecond
 
-// reapOrphans runs for the life of an init nsh: on every SIGCHLD (and while
-// a zombie waits, every orphanAge/2) it looks at the first zombie child
-// without reaping it (waitid WNOWAIT); one that is not Start's and has been a
-// zombie for orphanAge is reaped with wait4.
+// reapOrphans runs for the life of an init nsh: every orphanPoll it looks
+// at the first zombie child without reaping it (waitid WNOWAIT); one that is
+// not Start's and has been a zombie for orphanAge is reaped with wait4. (It
+// polls rather than waits for SIGCHLD: os/signal would lock a thread of its
+// own, which takes one more PID of the namespace.)
 func reapOrphans() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGCHLD)
 	seen := map[int]time.Time{}
 	for {
-		pending := false
 		for {
 			var info unix.Siginfo
 			if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
 				break
 			}
 			pid := int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(&info)) + 16))) // si_pid
-			if pid == 0 {
-				break
-			}
-			if ownChildren.has(pid) {
-				pending = true // its waiter takes it; look again after
-				break
+			if pid == 0 || ownChildren.has(pid) {
+				break // none, or Start's: its waiter takes it
 			}
 			first, ok := seen[pid]
 			if !ok {
 				seen[pid] = time.Now()
-				pending = true
 				break
 			}
 			if time.Since(first) < orphanAge {
-				pending = true
 				break
 			}
 			var ws unix.WaitStatus
 			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 			delete(seen, pid)
 		}
-		if pending {
-			select {
-			case <-ch:
-			case <-time.After(orphanAge / 2):
-			}
-		} else {
-			<-ch
-		}
+		time.Sleep(orphanPoll)
 	}
 }
 
+const orphanPoll = 200 * time.Millisecond
+
 // beInit makes a child that runs a payload the process the kernel made:
-// signals without handlers, and as PID 1, the reaper of its namespace.
+// signals without handlers, no fork of Go's own at its first process start,
+// and as PID 1, the reaper of its namespace.
 func beInit() {
 	asInitSignals()
+	// Go's os package forks a test child before the process's first start
+	// (checkPidfd): done now, so it never comes between a write to
+	// ns_last_pid and the process the script starts next.
+	primeForkCheck()
 	if os.Getpid() == 1 {
 		go reapOrphans()
 	}

@@ -87,6 +87,13 @@ func Start(spec Spec) (*Process, error) {
 		p.ctl, p.res = ctlParent, resParent
 		cmd.ExtraFiles = []*os.File{ctlChild, resChild}
 		cmd.Env = os.Environ()
+		// One P: the Go runtime of the child starts one thread fewer
+		// (each takes a PID in a new PID namespace). A GOMAXPROCS the
+		// user set is left alone.
+		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+			msg.UnsetEnv = []string{"GOMAXPROCS"}
+		}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Setup)
 		if err != nil {
