@@ -344,3 +344,25 @@ func TestCloneInitThreads(t *testing.T) {
 	assert(env == "unset" and prog == "unseen", "GOMAXPROCS is nsh's, not the lesson's: " .. env .. " " .. prog)
 	`)
 }
+
+// TestExecKeepsChildMounts: a mount a cloned child makes in the mount
+// namespace its clone created is not undone by sys.exec (the kernel keeps
+// it): the program sees the new proc (LWN part 3's nested procfs).
+func TestExecKeepsChildMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: new PID and mount namespaces")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	s := newTestSession(t)
+	run(t, s, `
+	local h = ns.clone({ns = "pid,mnt", stdout = "`+out+`"}, function()
+	  mount.make("/", "private", true); mount.mount("proc", "/proc", "proc")
+	  sys.exec("/bin/sh", "-c", "readlink /proc/self; grep -c ' /proc .* - proc ' /proc/self/mountinfo")
+	end)
+	assert(h:wait() == 0)
+	local got = io.open("`+out+`"):read("*a")
+	local self, count = got:match("^(%d+)\n(%d+)\n$")
+	-- readlink is sh's child: a PID of the new namespace, not the host's; the new proc is stacked on the old one
+	assert(self and tonumber(self) < 20 and count == "2", "after exec: /proc/self and the count of proc mounts at /proc: " .. got)
+	`)
+}

@@ -84,6 +84,7 @@ func ChildMain(run PayloadRunner) int {
 		}
 	}
 	beInit()
+	childCreated = msg.Created
 	values, code, err := run(msg.Payload)
 	r := childResult{Values: values}
 	if err != nil {
@@ -93,6 +94,15 @@ func ChildMain(run PayloadRunner) int {
 	res.Close()
 	return code
 }
+
+// childCreated are the namespaces the clone made for this process, when it
+// is a re-executed nsh running a payload (set once, before the payload).
+var childCreated Set
+
+// CreatedByClone are the namespaces the clone made for this child nsh (0 in
+// the nsh the user started): they are its own, disposable, and die with it
+// and what it starts.
+func CreatedByClone() Set { return childCreated }
 
 var execRules = kerr.Rules{
 	unix.ENOENT: "no such program in the child's filesystem (after a pivot_root, paths are inside the new root)",

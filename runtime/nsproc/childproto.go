@@ -39,6 +39,8 @@ type childMsg struct {
 	// UnsetEnv are variables the parent added for the Go runtime of the
 	// re-executed nsh only (GOMAXPROCS=1); the child removes them at once.
 	UnsetEnv []string `json:",omitempty"`
+	// Created are the namespaces the clone made for this child.
+	Created Set `json:",omitempty"`
 }
 
 type childResult struct {

@@ -61,7 +61,7 @@ func Start(spec Spec) (*Process, error) {
 	var ctlChild, resChild *os.File
 	var msg *childMsg
 	if spec.needsReexec() {
-		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload}
+		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload, Created: spec.Types}
 		if len(spec.Argv) > 0 {
 			path, err := lookPath(spec.Argv[0], spec.Setup)
 			if err != nil {
