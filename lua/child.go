@@ -24,7 +24,9 @@ func (s *Session) RunPayload(payload []byte) ([]byte, int, error) {
 	rets, err := s.Call(f, args...)
 	s.Flush()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nsh child:", err)
+		if !Interrupted(err) { // stopped by its parent (or Ctrl-C): no news to the user
+			fmt.Fprintln(os.Stderr, "nsh child:", err)
+		}
 		return nil, 1, err
 	}
 	code := ExitCodeOf(rets)

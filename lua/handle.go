@@ -39,10 +39,12 @@ var handleMethods = []Func{
 	{Name: "release", Args: "()", Method: (*Session).hRelease,
 		Doc:     "Lets a child started with hold=true go on (after the parent wrote its id maps, moved links, ...).",
 		Example: "local h = ns.spawn{\"/bin/id\", ns=\"user\", hold=true}\nh:uid_map(\"0 0 1\"); h:release(); h:wait()"},
-	{Name: "uid_map", Args: "(lines)", Method: (*Session).hUIDMap,
-		Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only.", Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")"},
-	{Name: "gid_map", Args: "(lines)", Method: (*Session).hGIDMap,
-		Doc:     "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first.",
+	{Name: "uid_map", Args: "(lines, [{raw=true}])", Method: (*Session).hUIDMap,
+		Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only. nsh checks the lines first; " +
+			"with raw=true the text goes to the kernel as given (lines separated by newlines), so the kernel's own EINVAL or EPERM answers.",
+		Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")\n-- the kernel judges: print(pcall(h.uid_map, h, \"0 0 1\\n0 1 1\", {raw=true}))"},
+	{Name: "gid_map", Args: "(lines, [{raw=true}])", Method: (*Session).hGIDMap,
+		Doc:     "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first. raw=true as for h:uid_map.",
 		Example: "h:setgroups(\"deny\"); h:gid_map(\"0 \" .. sys.getgid() .. \" 1\")"},
 	{Name: "setgroups", Args: "(\"allow\"|\"deny\")", Method: (*Session).hSetgroups,
 		Doc: "Writes the held child's /proc/PID/setgroups (before gid_map).", Example: "h:setgroups(\"deny\")"},
@@ -94,11 +96,13 @@ func stopChild(p *nsproc.Process) error {
 }
 
 // luaChildGrace is how long an ns.clone child has to undo what it made
-// after SIGTERM before it is killed.
+// after the stop request before it is killed.
 const luaChildGrace = 3 * time.Second
 
 // stopLuaChild ends an ns.clone child so that its own cleanup runs:
-// SIGTERM (which interrupts its function), a grace period, then SIGKILL.
+// nsproc.StopSignal (which interrupts its function; SIGTERM keeps the
+// kernel's meaning for the child, see nsproc/init.go), a grace period,
+// then SIGKILL.
 // What it still left behind is in the journal it shares with its parent.
 func stopLuaChild(p *nsproc.Process) error {
 	if !p.Alive() {
@@ -107,7 +111,7 @@ func stopLuaChild(p *nsproc.Process) error {
 	if p.Held() {
 		return stopChild(p)
 	}
-	p.Signal(unix.SIGTERM)
+	p.Signal(nsproc.StopSignal)
 	select {
 	case <-p.Done():
 		return nil
@@ -270,15 +274,27 @@ func (s *Session) hRelease(L *glua.LState) int {
 	return 0
 }
 
-func (s *Session) hUIDMap(L *glua.LState) int { return s.hMap(L, "uid_map", nsproc.WriteUIDMap) }
-func (s *Session) hGIDMap(L *glua.LState) int { return s.hMap(L, "gid_map", nsproc.WriteGIDMap) }
+func (s *Session) hUIDMap(L *glua.LState) int { return s.hMap(L, "uid_map") }
+func (s *Session) hGIDMap(L *glua.LState) int { return s.hMap(L, "gid_map") }
 
-// hMap writes an id map of the held child.
-func (s *Session) hMap(L *glua.LState, which string, write func(pid int, m []nsproc.IDMap) error) int {
+// hMap writes an id map of the held child: checked by nsh, or with raw=true
+// as given, for the kernel to judge.
+func (s *Session) hMap(L *glua.LState, which string) int {
 	h := checkHandle(L, 1)
-	m, err := nsproc.ParseIDMap(argString(L, 2, "lines"))
+	text := argString(L, 2, "lines")
+	if argOptions(L, 3, "raw").Bool("raw", false) {
+		if err := nsproc.WriteIDMapText(h.p.Pid, which, text); err != nil {
+			return raiseErr(L, err)
+		}
+		return 0
+	}
+	m, err := nsproc.ParseIDMap(text)
 	if err != nil {
 		return argErr(L, 2, err.Error())
+	}
+	write := nsproc.WriteUIDMap
+	if which == "gid_map" {
+		write = nsproc.WriteGIDMap
 	}
 	if err := write(h.p.Pid, m); err != nil {
 		return raiseErr(L, err)

@@ -13,7 +13,8 @@ const mountModDoc = "Mounts: mount, umount, bind, make (propagation), move, pivo
 	"Every call acts in the mount namespace of the shell's thread: do ns.unshare(\"mnt\") first to experiment in a namespace of your own. " +
 	"Mounts made while the shell is still in the mount namespace it started in (one that outlives nsh, e.g. the host's) are registered and " +
 	"unmounted when the script or session ends; mounts made inside the script's own mount namespaces (ns.unshare(\"mnt\"), ns.clone/ns.spawn " +
-	"with \"mnt\") are not registered: they vanish with the namespace. Failures name the call, the errno and the kernel's rule."
+	"with \"mnt\") are not registered: they vanish with the namespace, and a sys.exec keeps them, as the kernel does (a shared mount a clone child " +
+	"makes is the exception: its peers elsewhere got copies, so it is still unmounted when the child's session ends). Failures name the call, the errno and the kernel's rule."
 
 func (s *Session) mountModule() *Module {
 	return &Module{

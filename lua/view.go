@@ -39,7 +39,8 @@ func (s *Session) viewModule() *Module {
 				Example: "local u = view.upid(h.pid)\nprint(u.level, u.numbers[u.level+1].nr)"},
 			{Name: "tree", Args: "([pid])", Fn: s.viewTree,
 				Doc: "The process tree under a process (default: nsh) with one PID column per PID-namespace level and the command; " +
-					"a mark where a new PID namespace begins. Returns {levels=, rows={{pid=, ppid=, nspid={...}, depth=, pidns=, boundary=, cmd=}}}.",
+					"a mark where a new PID namespace begins, and the PIDs a multithreaded process's other threads take in its namespace " +
+					"(marked \"nsh's Go runtime\" for nsh's own). Returns {levels=, rows={{pid=, ppid=, nspid={...}, depth=, pidns=, boundary=, cmd=, threads=, nsh=}}}.",
 				Example: "print(view.tree())"},
 			{Name: "uidmap", Args: "([pid])", Fn: s.viewUIDMap,
 				Doc: "uid_map, gid_map and setgroups of a process, and what its ids are inside and outside, explained in a sentence. " +
@@ -185,6 +186,10 @@ func (s *Session) viewTree(L *glua.LState) int {
 		e.RawSetString("pidns", glua.LNumber(r.PidNS))
 		e.RawSetString("boundary", glua.LBool(r.Boundary))
 		e.RawSetString("cmd", glua.LString(r.Cmd))
+		if len(r.Threads) > 0 {
+			e.RawSetString("threads", intList(L, r.Threads))
+			e.RawSetString("nsh", glua.LBool(r.Nsh))
+		}
 		rows.Append(e)
 	}
 	t.RawSetString("rows", rows)

@@ -99,7 +99,7 @@ check(l2row and l2row.nspid[2] == r.child_pid_here,
       l2row and ("tree says " .. l2row.nspid[2]) or "", "child said " .. r.child_pid_here)
 if r.child_pid_here > 2 then
   say("(The level-2 child is PID %d, not 2, in level 1: the Go runtime's threads of the level-1", r.child_pid_here)
-  say(" nsh took the numbers before it: a thread id is a PID too.)")
+  say(" nsh (the tree marks them) and Go's one test fork took the numbers before it: a thread id is a PID too.)")
 end
 check(r.sees_child, "a namespace can see (signal) the processes of its child namespaces")
 check(not r.sees_outer, "the child cannot see its parent's PID: it does not exist in the child's namespace")

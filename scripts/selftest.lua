@@ -63,6 +63,26 @@ for _, te in ipairs(testenvs) do
   check(#ls == 2, "testenv " .. te.name .. " sees only lo and veth" .. X)
 end
 
+section("Network namespaces have no parent; a user namespace owns them")
+-- Samba's README calls each testenv namespace "a child of the overarching
+-- selftest namespace". For the kernel, only PID and user namespaces have
+-- parents: NS_GET_PARENT on a network namespace is EINVAL. What relates the
+-- testenvs' and the selftest namespace is the user namespace that owns them
+-- (NS_GET_USERNS): the same one for all of them.
+local te1 = lab[testenvs[1].name]
+local okp, perr = pcall(ns.parent, te1.path)
+say("ns.parent(%s's network namespace): %s", te1.name, okp and "a parent?!" or perr)
+check(not okp and tostring(perr):find("EINVAL"), "NS_GET_PARENT of a network namespace is EINVAL: it has no parent")
+local owners = {}
+for _, te in ipairs(testenvs) do
+  owners[#owners+1] = ns.owner(lab[te.name].path).inode
+end
+local selftest_owner = ns.owner(lab.path).inode
+say("owning user namespace: selftest user:[%d]; testenvs %s", selftest_owner, table.concat(owners, ", "))
+local same = true
+for _, o in ipairs(owners) do same = same and o == selftest_owner end
+check(same, "the selftest namespace and every testenv's are owned by one user namespace (NS_GET_USERNS)")
+
 section("Every testenv reaches every other")
 local r = lab:pingall()
 print(r)

@@ -22,7 +22,33 @@ h0:wait()
 local r0 = h0:result()
 say("a child in a new user namespace with no uid_map yet: uid %d gid %d", r0.uid, r0.gid)
 check(r0.uid == 65534 and r0.gid == 65534, "an id with no mapping shows as the overflow uid/gid 65534")
-check(not r0.caps, "with no mapping it also has no capabilities: nsh re-executed itself as an unmapped uid, and execve drops them")
+check(r0.caps, "even unmapped, the first process of a new user namespace has every capability in it")
+
+section("execve keeps the capabilities only for uid 0 (LWN part 5)")
+-- user_namespaces(7): a process that execs as a uid the namespace does not
+-- map, or as a non-zero uid, loses its capabilities (a program without file
+-- capabilities); mapped to 0 it keeps them. Held children, so the parent
+-- writes the map (or none) before the function runs.
+local function exec_caps(map)
+  local h = ns.clone({ns = "user", hold = true}, function()
+    local before = sys.caps().all
+    local after = sys.run("grep CapEff /proc/self/status"):match("CapEff:%s*(%x+)")
+    return {uid = sys.getuid(), before = before, after = after}
+  end)
+  if map then h:uid_map(map) end
+  h:release(); h:wait()
+  return h:result()
+end
+local unmapped = exec_caps(nil)
+local root = exec_caps(string.format("0 %d 1", myuid))
+local other = exec_caps(string.format("1000 %d 1", myuid))
+for _, c in ipairs({{"no uid_map", unmapped}, {"uid_map 0 -> you", root}, {"uid_map 1000 -> you", other}}) do
+  say("%-20s uid %5d  function: every capability %-5s  after execve: CapEff %s", c[1], c[2].uid, tostring(c[2].before), c[2].after)
+end
+check(unmapped.before and root.before and other.before, "before any execve the function has every capability, mapped or not")
+check(unmapped.after == "0000000000000000", "execve as an unmapped uid (65534) drops every capability")
+check(other.after == "0000000000000000", "execve as uid 1000 drops every capability")
+check(root.after ~= "0000000000000000", "execve as uid 0 keeps them")
 
 section("uid_map can be written once")
 local h1 = ns.spawn{"/bin/sleep", "60", ns = "user"}

@@ -27,7 +27,10 @@ func childMain() int {
 			}
 		}
 		defer s.Close()
-		stop := watchSignals(s) // SIGTERM from the parent: clean up, then end
+		// the parent's stop request: clean up, then end (SIGTERM and the
+		// like act as the kernel says: a re-executed nsh has no handler
+		// for them, see nsproc/init.go)
+		stop := watchSignals(s, nsproc.StopSignal)
 		defer stop()
 		return s.RunPayload(payload)
 	})

@@ -33,9 +33,9 @@ var endingSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP,
 // or the next nsh removes what is left then). If the chunk has not stopped
 // after a few seconds, the children are killed from here, which ends every
 // wait on them.
-func watchSignals(s *lua.Session) func() {
+func watchSignals(s *lua.Session, extra ...os.Signal) func() {
 	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, endingSignals...)
+	signal.Notify(ch, append(extra, endingSignals...)...)
 	done := make(chan struct{})
 	go func() {
 		var stuck <-chan time.Time

@@ -1,6 +1,7 @@
 package mounts
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -76,7 +77,7 @@ func Bind(source, target string, recursive, readonly bool) error {
 		flags |= unix.MS_REC
 	}
 	if err := mount(source, target, "", flags, ""); err != nil {
-		return err
+		return bindErr(source, err)
 	}
 	if !readonly {
 		return nil
@@ -91,6 +92,32 @@ func Bind(source, target string, recursive, readonly bool) error {
 		}, "mount_setattr(%q, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", target)
 	}
 	return remountReadonly(target)
+}
+
+// bindErr names the unbindable rule when the source's mount is unbindable:
+// the kernel refuses to bind such a mount anywhere (EINVAL), and the generic
+// mount(2) rule would not say so.
+func bindErr(source string, err error) error {
+	var ke *kerr.Error
+	if !errors.As(err, &ke) || ke.Errno != unix.EINVAL {
+		return err
+	}
+	var stx unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, source, 0, unix.STATX_MNT_ID, &stx) != nil || stx.Mask&unix.STATX_MNT_ID == 0 {
+		return err
+	}
+	table, lerr := List(0)
+	if lerr != nil {
+		return err
+	}
+	for _, e := range table {
+		if uint64(e.ID) == stx.Mnt_id && strings.Contains(e.Kind(), "unbindable") {
+			ke.Rule = fmt.Sprintf("the source is on an unbindable mount (%s, mount ID %d, MS_UNBINDABLE): the kernel refuses to bind it anywhere; "+
+				"a recursive bind of a tree above it skips it instead", e.Target, e.ID)
+			return ke
+		}
+	}
+	return err
 }
 
 // remountReadonly remounts the bind mount at target read-only, keeping the

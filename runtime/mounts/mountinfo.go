@@ -63,9 +63,12 @@ func List(pid int) ([]Entry, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{
-			unix.ENOENT: "no such process (or it has exited)",
-		})
+		rule := "no such process (or it has exited)"
+		var st unix.Statfs_t
+		if unix.Statfs("/proc", &st) != nil || st.Type != unix.PROC_SUPER_MAGIC {
+			rule = "/proc is not a procfs in this mount namespace: mount tables are read from a mounted proc"
+		}
+		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{unix.ENOENT: rule})
 	}
 	defer f.Close()
 	return ParseMountinfo(f)

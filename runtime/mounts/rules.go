@@ -10,7 +10,7 @@ import (
 var mountRules = kerr.Rules{
 	unix.EPERM:   "mounting needs CAP_SYS_ADMIN in the user namespace that owns this mount namespace, and inside a user namespace only filesystem types marked FS_USERNS_MOUNT (tmpfs, proc, sysfs, devpts, mqueue, overlay, bind mounts) may be mounted",
 	unix.EBUSY:   "the source is already mounted read-write elsewhere and cannot change, or the target is busy",
-	unix.EINVAL:  "a propagation change, remount or move needs the target to be a mount point, a flag combination is invalid (e.g. bind together with a propagation type), or the filesystem rejected its data options",
+	unix.EINVAL:  "a propagation change, remount or move needs the target to be a mount point, a bind source must not be on an unbindable mount, a flag combination is invalid (e.g. bind together with a propagation type), or the filesystem rejected its data options",
 	unix.ENODEV:  "the kernel does not know this filesystem type (see /proc/filesystems; a module may be missing)",
 	unix.ENOENT:  "the source or the target path does not exist",
 	unix.ENOTDIR: "the target (or a component of a path) is not a directory",

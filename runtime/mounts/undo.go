@@ -16,13 +16,18 @@ import (
 // host's, typically) outlives the session, so it is registered and
 // unmounted when the session ends; a mount made in any other mount namespace
 // (one the script unshared, a child's) vanishes with that namespace and is
-// not registered. A mount the user unmounts or moves away by hand is not
+// not registered. A child nsh whose clone made its mount namespace started
+// in a disposable one: its mounts there are not registered either (so they
+// stay through sys.exec, as the kernel keeps them), unless the new mount is
+// shared, when a peer may have received a copy in a namespace that outlives
+// the child (those are still undone when the child's session ends). A mount the user unmounts or moves away by hand is not
 // unmounted again. Which mounts are undone is decided in one place, mustUndo.
 type Undo struct {
 	reg      *cleanup.Registry
 	inHome   func() bool  // is the calling thread in the home mount namespace?
 	goHome   func() error // move the calling thread back there
 	child    bool
+	ownNS    bool                       // a child nsh in a mount namespace its clone made
 	byTarget map[string][]*cleanup.Item // registered undos by absolute target, oldest first
 }
 
@@ -39,6 +44,7 @@ func NewUndo(reg *cleanup.Registry, home *nsproc.Home, child bool) *Undo {
 		},
 		goHome:   func() error { return home.RestoreSet(nsproc.Mnt) },
 		child:    child,
+		ownNS:    child && nsproc.CreatedByClone().Has(nsproc.Mnt),
 		byTarget: map[string][]*cleanup.Item{},
 	}
 }
@@ -47,16 +53,40 @@ func NewUndo(reg *cleanup.Registry, home *nsproc.Home, child bool) *Undo {
 // the session started in (when that cannot be read: yes, the safe answer).
 func (u *Undo) InHome() bool { return u.inHome() }
 
-// mustUndo is the policy: a mount made now outlives the session.
-func (u *Undo) mustUndo() bool { return u.inHome() }
+// mustUndo is the policy: the mount just made at abs outlives the session.
+func (u *Undo) mustUndo(abs string) bool {
+	if !u.inHome() {
+		return false
+	}
+	if !u.ownNS {
+		return true
+	}
+	return mayPropagateOut(abs)
+}
+
+// mayPropagateOut: the newest mount at abs is shared (a mount made under a
+// shared mount joins its peer group), so its peers, possibly in other mount
+// namespaces, got copies; when the table cannot be read, yes.
+func mayPropagateOut(abs string) bool {
+	t, err := List(0)
+	if err != nil {
+		return true
+	}
+	for i := len(t) - 1; i >= 0; i-- {
+		if t[i].Target == abs {
+			return t[i].Shared != 0
+		}
+	}
+	return true
+}
 
 // Mounted records a mount just made at target (relative to the working
 // directory, or absolute).
 func (u *Undo) Mounted(target string) {
-	if !u.mustUndo() {
+	abs := absPath(target)
+	if !u.mustUndo(abs) {
 		return
 	}
-	abs := absPath(target)
 	var it *cleanup.Item
 	it = u.reg.Add("mount "+abs, func() error {
 		if !u.inHome() {

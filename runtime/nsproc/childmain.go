@@ -43,6 +43,15 @@ func ChildMain(run PayloadRunner) int {
 		}
 	}
 	ctl.Close()
+	for _, v := range msg.UnsetEnv {
+		os.Unsetenv(v)
+	}
+	if msg.DropAmbient {
+		if err := dropAmbient(); err != nil {
+			writeFrame(res, childResult{Error: err.Error()})
+			return 127
+		}
+	}
 
 	fail := func(err error) int {
 		writeFrame(res, childResult{Error: err.Error()})
@@ -84,6 +93,8 @@ func ChildMain(run PayloadRunner) int {
 			return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
 		}
 	}
+	beInit()
+	childCreated = msg.Created
 	values, code, err := run(msg.Payload)
 	r := childResult{Values: values}
 	if err != nil {
@@ -93,6 +104,15 @@ func ChildMain(run PayloadRunner) int {
 	res.Close()
 	return code
 }
+
+// childCreated are the namespaces the clone made for this process, when it
+// is a re-executed nsh running a payload (set once, before the payload).
+var childCreated Set
+
+// CreatedByClone are the namespaces the clone made for this child nsh (0 in
+// the nsh the user started): they are its own, disposable, and die with it
+// and what it starts.
+func CreatedByClone() Set { return childCreated }
 
 var execRules = kerr.Rules{
 	unix.ENOENT: "no such program in the child's filesystem (after a pivot_root, paths are inside the new root)",

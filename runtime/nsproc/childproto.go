@@ -37,6 +37,15 @@ type childMsg struct {
 	// credential change, and Go cannot give it one in a joined PID
 	// namespace.
 	Pdeath bool `json:",omitempty"`
+	// DropAmbient: the parent raised every ambient capability so that the
+	// re-executed nsh keeps the capabilities the kernel gave the first
+	// process of its new user namespace (see keepCapsThroughReexec).
+	DropAmbient bool `json:",omitempty"`
+	// UnsetEnv are variables the parent added for the Go runtime of the
+	// re-executed nsh only (GOMAXPROCS=1); the child removes them at once.
+	UnsetEnv []string `json:",omitempty"`
+	// Created are the namespaces the clone made for this child.
+	Created Set `json:",omitempty"`
 }
 
 type childResult struct {

@@ -1,6 +1,9 @@
 package nsproc
 
 import (
+	"errors"
+	"fmt"
+
 	"nsh/runtime/kerr"
 
 	"golang.org/x/sys/unix"
@@ -17,10 +20,29 @@ func nsErr(call string, err error) error {
 
 var unshareRules = kerr.Rules{
 	unix.EPERM:  "creating a namespace other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace",
-	unix.EINVAL: "the kernel refused this combination on a running thread: a user namespace can only be created by a single-threaded process",
+	unix.EINVAL: "the kernel refused the flags: a namespace type this kernel was built without, or an invalid combination",
 	unix.ENOSPC: "the limit on nested namespaces of this type was reached (/proc/sys/user/max_*_namespaces, or 32 levels of nesting)",
 	unix.EUSERS: "32 levels of nested user namespaces is the kernel's limit",
 	unix.ENOMEM: "the kernel could not allocate the namespace",
+}
+
+// unsharePIDAgain is the rule of EINVAL for CLONE_NEWPID (copy_pid_ns): the
+// flag is refused while the thread's pid_for_children is not its own PID
+// namespace, that is after a first unshare(CLONE_NEWPID) or a setns(pid).
+const unsharePIDAgain = "CLONE_NEWPID works once: after unshare(CLONE_NEWPID) or setns into a PID namespace, " +
+	"this thread's children already go to another PID namespace than its own (pid_for_children), and the kernel " +
+	"refuses a new one until pid_for_children is the thread's own PID namespace again"
+
+// ErrPIDAgain marks unshare(CLONE_NEWPID) refused because the thread's
+// children already go to another PID namespace.
+var ErrPIDAgain = errors.New("children of this thread already go to a new PID namespace")
+
+// unshareErr wraps a failed unshare(2) of types with the rule for them.
+func unshareErr(types Set, err error) error {
+	if errors.Is(err, unix.EINVAL) && types.Has(PID) {
+		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", types), Errno: unix.EINVAL, Err: ErrPIDAgain, Rule: unsharePIDAgain}
+	}
+	return kerr.New(fmt.Sprintf("unshare(%s)", types), err, unshareRules)
 }
 
 var setnsRules = kerr.Rules{

@@ -115,17 +115,17 @@ func toSys(m []IDMap) []syscall.SysProcIDMap {
 }
 
 var uidMapRules = kerr.Rules{
-	unix.EPERM: "uid_map can be written only once, by a process with CAP_SETUID in the parent user namespace " +
-		"(or, unprivileged, mapping only the writer's own uid); the writer must also be in the namespace or its parent",
-	unix.EINVAL: "the map is malformed for the kernel: overlapping ranges, a range outside the parent's map, " +
+	unix.EPERM: "uid_map can be written only once, by a process in the namespace or its parent; a writer without CAP_SETUID in the parent user namespace " +
+		"may map only its own euid (one line, count 1); and every id outside must be mapped in the writer's user namespace",
+	unix.EINVAL: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
 		"or more than 340 lines",
 }
 
 var gidMapRules = kerr.Rules{
 	unix.EPERM: "gid_map can be written only once, by a process with CAP_SETGID in the parent user namespace; " +
 		"an unprivileged writer must first write \"deny\" to setgroups (so the mapped root cannot drop supplementary groups), " +
-		"and may map only its own gid",
-	unix.EINVAL: "the map is malformed for the kernel: overlapping ranges, a range outside the parent's map, " +
+		"and may map only its own egid (one line, count 1); every id outside must be mapped in the writer's user namespace",
+	unix.EINVAL: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
 		"or more than 340 lines",
 }
 
@@ -141,6 +141,20 @@ func WriteUIDMap(pid int, m []IDMap) error {
 // WriteGIDMap writes /proc/PID/gid_map.
 func WriteGIDMap(pid int, m []IDMap) error {
 	return writeProc(pid, "gid_map", FormatIDMap(m), gidMapRules)
+}
+
+// WriteIDMapText writes text unchecked to /proc/PID/uid_map or gid_map
+// (which), so the kernel judges it.
+func WriteIDMapText(pid int, which, text string) error {
+	rules := uidMapRules
+	switch which {
+	case "uid_map":
+	case "gid_map":
+		rules = gidMapRules
+	default:
+		return fmt.Errorf("no id map file %q (uid_map or gid_map)", which)
+	}
+	return writeProc(pid, which, text, rules)
 }
 
 // WriteSetgroups writes "allow" or "deny" to /proc/PID/setgroups.

@@ -184,5 +184,6 @@ func (p *Process) reap() {
 		p.ctl = nil
 	}
 	p.mu.Unlock()
+	ownChildren.remove(p.Pid)
 	close(p.done)
 }

@@ -22,7 +22,7 @@ var cloneRules = kerr.Rules{
 		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
 		"new process into it",
-	unix.EINVAL: "the kernel refused the clone flags (e.g. a new user namespace together with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
+	unix.EINVAL: "the kernel refused the clone flags (a namespace type this kernel lacks, or a combination such as a new user namespace with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
 	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces; or the depth: a PID namespace at most 32 levels below the initial one, a user namespace at most 33, since the kernel refuses a new one under a parent at level 33)",
 	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
@@ -63,7 +63,7 @@ func Start(spec Spec) (*Process, error) {
 	var ctlChild, resChild *os.File
 	var msg *childMsg
 	if spec.needsReexec() {
-		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload, Pdeath: !spec.NoPdeath}
+		msg = &childMsg{Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir, Setup: spec.Setup, UID: spec.UID, GID: spec.GID, Payload: spec.Payload, Pdeath: !spec.NoPdeath, Created: spec.Types}
 		if len(spec.Argv) > 0 {
 			path, err := lookPath(spec.Argv[0], spec.Setup)
 			if err != nil {
@@ -89,6 +89,13 @@ func Start(spec Spec) (*Process, error) {
 		p.ctl, p.res = ctlParent, resParent
 		cmd.ExtraFiles = []*os.File{ctlChild, resChild}
 		cmd.Env = os.Environ()
+		// One P: the Go runtime of the child starts one thread fewer
+		// (each takes a PID in a new PID namespace). A GOMAXPROCS the
+		// user set is left alone.
+		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+			msg.UnsetEnv = []string{"GOMAXPROCS"}
+		}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Setup)
 		if err != nil {
@@ -139,6 +146,16 @@ func Start(spec Spec) (*Process, error) {
 			cred.Gid = uint32(*gid)
 		}
 		attr.Credential = cred
+		if spec.Types.Has(User) {
+			if err := spec.checkCredMaps(int(cred.Uid), int(cred.Gid)); err != nil {
+				closeAll(ctlChild, resChild, p.ctl, p.res)
+				return nil, err
+			}
+		}
+	}
+	if msg != nil && spec.Types.Has(User) {
+		attr.AmbientCaps = keepCapsThroughReexec()
+		msg.DropAmbient = len(attr.AmbientCaps) > 0
 	}
 	if spec.CgroupFD > 0 {
 		attr.UseCgroupFD = true
@@ -166,6 +183,7 @@ func Start(spec Spec) (*Process, error) {
 	}
 	p.cmd = cmd
 	p.Pid = cmd.Process.Pid
+	ownChildren.add(p.Pid)
 	go p.reap()
 	if msg != nil {
 		if err := writeFrame(p.ctl, msg); err != nil {
@@ -216,8 +234,17 @@ func startErr(spec Spec, err error) error {
 		// another one.
 		return kerr.New(call, err, kerr.Rules{errno: ForeignProcRule})
 	}
+	if errors.As(err, &errno) && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) {
+		if e := mapErr(spec, errno); e != nil {
+			return e
+		}
+	}
 	if errors.Is(err, unix.EPERM) && spec.Types.Has(User) && !OwnIDsMapped() {
 		return kerr.New(call, err, kerr.Rules{unix.EPERM: UnmappedRule})
+	}
+	if errors.Is(err, unix.EINVAL) && spec.Types.Has(User) {
+		return &kerr.Error{Call: call, Errno: unix.EINVAL, Rule: "the kernel refused the clone, or the child's switch of ids before exec: " +
+			"setuid/setgid to an id the new user namespace does not map"}
 	}
 	return kerr.New(call, err, cloneRules)
 }
@@ -259,6 +286,14 @@ func idMapped(file string, id int) bool {
 		}
 	}
 	return false
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // NoPdeathsig says whether a child started from spec goes without a

@@ -46,7 +46,8 @@ func Uname() (map[string]string, error) {
 
 var killRules = kerr.Rules{
 	unix.ESRCH: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here",
-	unix.EPERM: "signalling needs the same uid or CAP_KILL in the target's user namespace; a PID namespace's init ignores signals it has no handler for",
+	unix.EPERM: "signalling needs the sender's real or effective uid to equal the target's real or saved uid, or CAP_KILL in the target's user namespace " +
+		"(a PID namespace's init is no exception: the signals its members send it without a handler installed are dropped, and kill() still succeeds)",
 }
 
 // Kill is kill(2).

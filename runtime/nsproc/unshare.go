@@ -32,7 +32,7 @@ func Unshare(types Set) error {
 		flags |= unix.CLONE_FS
 	}
 	err := unix.Unshare(int(flags))
-	return kerr.New(fmt.Sprintf("unshare(%s)", types), err, unshareRules)
+	return unshareErr(types, err)
 }
 
 // primeForkCheck makes the Go runtime run, now, the one-time check it does

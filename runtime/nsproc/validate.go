@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // SpecError is a Spec that breaks a rule of the kernel (or of the way
@@ -53,7 +54,27 @@ func (s *Spec) Validate() error {
 			return &SpecError{Field: id.field, Rule: fmt.Sprintf("an id is a whole number from 0 to %d, got %d", MaxID, *id.v)}
 		}
 	}
+	if err := checkNUL(s); err != nil {
+		return err
+	}
 	return checkJoin(s.Join)
+}
+
+// checkNUL: execve(2) takes C strings, which end at the first NUL byte, so no
+// argument, environment string or directory may hold one (Go refuses them
+// with EINVAL before it forks).
+func checkNUL(s *Spec) error {
+	for _, l := range []struct {
+		field string
+		v     []string
+	}{{"argv", s.Argv}, {"env", s.Env}, {"cwd", []string{s.Dir}}} {
+		for i, a := range l.v {
+			if strings.IndexByte(a, 0) >= 0 {
+				return &SpecError{Field: l.field, Rule: fmt.Sprintf("item %d (%q) holds a NUL byte: execve(2) takes C strings, which end at the first NUL", i+1, a)}
+			}
+		}
+	}
+	return nil
 }
 
 // Defaults fills in what the spec leaves to nsproc. A process that creates a

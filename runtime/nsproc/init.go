@@ -1,0 +1,163 @@
+package nsproc
+
+import (
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A re-executed nsh that runs a Lua function is, for the kernel, the
+// process clone(2) made: as PID 1 of a new PID namespace it is that
+// namespace's init. Two things of the Go runtime would make it a different
+// init from the C programs of the man pages and the LWN articles:
+//
+//   - Go installs handlers for every signal. pid_namespaces(7): an init
+//     receives from its namespace's members only the signals it has a
+//     handler for; the others are dropped. With Go's handlers, a member's
+//     SIGTERM, SIGINT or SIGHUP reaches Go, which exits with status 2, and
+//     SIGQUIT dumps goroutines. asInitSignals puts SIG_DFL back for the
+//     signals Go does not need, so the kernel drops them as it would for a
+//     C init without handlers (and a signal from an ancestor namespace, or a
+//     non-init child's signal, acts by its default again: killed by SIGTERM,
+//     not "exit 2"). Go keeps the signals it needs: SIGSEGV, SIGBUS, SIGFPE,
+//     SIGILL, SIGTRAP (faults), SIGURG (preemption), SIGCHLD, SIGPIPE and
+//     SIGPROF/SIGSYS; they show in /proc/1/status SigCgt.
+//   - Orphans re-parented to an init must be reaped by it, or they stay
+//     zombies. Go's os/exec waits for the processes it started, by pid;
+//     reapOrphans reaps the others without taking a status a waiter wants.
+
+// StopSignal is how an nsh asks a child nsh running a function to stop and
+// clean up (its own cleanup, then exit). It is a real-time signal that
+// Go handles and no lesson uses, so that the signals a learner sends keep
+// the kernel's meaning: SIGTERM to a cloned child acts by its default
+// (killed), and to an init it is dropped, as for a C init without
+// handlers. It shows in the child's SigCgt.
+const StopSignal = unix.Signal(40)
+
+// defaultSignals are the signals a re-executed nsh leaves at SIG_DFL.
+var defaultSignals = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM}
+
+// goHandlers are Go's sigactions for defaultSignals, kept so that a script
+// that asks for a handler (the signals API) gets Go's back (RestoreGoHandler).
+type goHandlers struct {
+	mu  sync.Mutex
+	act map[unix.Signal][4]uint64 // the kernel's struct sigaction, at most 32 bytes on 64-bit ABIs
+}
+
+var savedHandlers = goHandlers{act: map[unix.Signal][4]uint64{}}
+
+// asInitSignals sets defaultSignals to SIG_DFL with rt_sigaction(2), saving
+// Go's handlers. (signal.Reset would give Go's handler back, not SIG_DFL.)
+func asInitSignals() {
+	savedHandlers.mu.Lock()
+	defer savedHandlers.mu.Unlock()
+	for _, sig := range defaultSignals {
+		var dfl, old [4]uint64 // all zero: SIG_DFL, no flags, empty mask
+		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		if e == 0 {
+			savedHandlers.act[sig] = old
+		}
+	}
+}
+
+// RestoreGoHandler gives sig Go's handler again in a child where
+// asInitSignals reset it, so that os/signal (signal.Notify) receives it: the
+// way a script installs a handler. It reports whether there was one to give.
+func RestoreGoHandler(sig unix.Signal) bool {
+	savedHandlers.mu.Lock()
+	defer savedHandlers.mu.Unlock()
+	act, ok := savedHandlers.act[sig]
+	if !ok {
+		return false
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	if e != 0 {
+		return false
+	}
+	delete(savedHandlers.act, sig)
+	return true
+}
+
+// ownChildren are the pids of the children Start made and reap() has not
+// reaped yet: the orphan reaper leaves them to their waiter.
+type childSet struct {
+	mu sync.Mutex
+	m  map[int]bool
+}
+
+var ownChildren = childSet{m: map[int]bool{}}
+
+func (c *childSet) add(pid int) {
+	c.mu.Lock()
+	c.m[pid] = true
+	c.mu.Unlock()
+}
+
+func (c *childSet) remove(pid int) {
+	c.mu.Lock()
+	delete(c.m, pid)
+	c.mu.Unlock()
+}
+
+func (c *childSet) has(pid int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[pid]
+}
+
+// orphanAge is how long a zombie that is not one of Start's children stays
+// before the reaper takes it: a process os/exec started (os.execute,
+// io.popen) is waited for by its own goroutine, which gets it first.
+const orphanAge = 500 * time.Millisecond
+
+// reapOrphans runs for the life of an init nsh: every orphanPoll it looks
+// at the first zombie child without reaping it (waitid WNOWAIT); one that is
+// not Start's and has been a zombie for orphanAge is reaped with wait4. (It
+// polls rather than waits for SIGCHLD: os/signal would lock a thread of its
+// own, which takes one more PID of the namespace.)
+func reapOrphans() {
+	seen := map[int]time.Time{}
+	for {
+		for {
+			var info unix.Siginfo
+			if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+				break
+			}
+			pid := int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(&info)) + 16))) // si_pid
+			if pid == 0 || ownChildren.has(pid) {
+				break // none, or Start's: its waiter takes it
+			}
+			first, ok := seen[pid]
+			if !ok {
+				seen[pid] = time.Now()
+				break
+			}
+			if time.Since(first) < orphanAge {
+				break
+			}
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			delete(seen, pid)
+		}
+		time.Sleep(orphanPoll)
+	}
+}
+
+const orphanPoll = 200 * time.Millisecond
+
+// beInit makes a child that runs a payload the process the kernel made:
+// signals without handlers, no fork of Go's own at its first process start,
+// and as PID 1, the reaper of its namespace.
+func beInit() {
+	asInitSignals()
+	// Go's os package forks a test child before the process's first start
+	// (checkPidfd): done now, so it never comes between a write to
+	// ns_last_pid and the process the script starts next.
+	primeForkCheck()
+	if os.Getpid() == 1 {
+		go reapOrphans()
+	}
+}
