@@ -26,6 +26,7 @@ var argPool = []string{
 	`{"/bin/true", cgroup = {}}`, `{"/bin/true", rootfs = 3}`, `{ns = "pid", hold = 1}`,
 	`function() end`, `function() return 1 end`, `print`, `coroutine.create(function() end)`, `io.stdout`,
 	`setmetatable({}, {__index = function() error("boom") end})`, `h`, `{h}`, `h.pid`,
+	`"0755"`, `"fifo"`, `"char"`, `"rdonly,creat"`, `fd`, `(function() sys.close(fd) return fd end)()`,
 }
 
 // bindings lists every module function and handle method by Lua name.
@@ -60,6 +61,7 @@ var blocked = map[string]bool{"sys.exec": true, "sys.sleep": true, "os.exit": tr
 func program(names []string, data []byte) string {
 	var b strings.Builder
 	b.WriteString("local h = ns.spawn{\"/bin/sleep\", \"30\", ns = \"pid\"}\n")
+	b.WriteString("local fd = sys.open(\"/proc/self/ns/uts\")\n")
 	for i := 0; i+1 < len(data) && i < 64; i += 2 {
 		name := names[int(data[i])%len(names)]
 		if blocked[name] {
