@@ -46,6 +46,8 @@ var spawnOptions = []spawnOption{
 	{"gid", "gid to switch to in the child (after its set-up steps)", readID},
 	{"keep", "true: leave the child running when nsh ends (and give it no parent-death signal)", readFlag},
 	{"pgroup", "true: own process group (the terminal's Ctrl-C does not reach it; the default on a terminal)", readFlag},
+	{"setsid", "true: a session of its own (setsid(2) before exec; leader of session and group, no controlling terminal; nsh does not hand it the terminal)", readFlag},
+	{"ctty", "true: setsid, and its stdin (a terminal not yet another session's) becomes the session's controlling terminal (TIOCSCTTY)", readFlag},
 	{"join", "existing namespaces to start in: a pid or handle (its namespaces of join_ns types), or {net=\"/run/netns/x\", uts=path}", readJoin},
 	{"join_ns", "with join=pid or a handle: which of its namespaces to join (default all but user)", readJoinNS},
 	{"cgroup", "a cgroup handle (cgroup.create), a name (a new group nsh/NAME) or a table {name=, pids_max=, ...} (a new group with those limits, removed with the child); " +
@@ -187,6 +189,10 @@ func readFlag(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpt
 	case "pgroup":
 		spec.OwnPgroup = b
 		so.pgroupSet = true
+	case "setsid":
+		spec.Setsid = b
+	case "ctty":
+		spec.Ctty = b
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ var cloneRules = kerr.Rules{
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
 	unix.ENOENT: "no such program (or its interpreter or dynamic loader is missing)",
 	unix.EACCES: "the program is not executable, or its filesystem is mounted noexec",
+	unix.ENOTTY: "a controlling terminal was asked for, and the child's stdin is not a terminal",
 }
 
 // Exe is the binary re-executed for children that run nsh code: its real
@@ -59,7 +60,7 @@ func Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	spec.Defaults()
-	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup}
+	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
 	var msg *childMsg
@@ -106,8 +107,13 @@ func Start(spec Spec) (*Process, error) {
 	if !NoPdeathsig(spec) {
 		attr.Pdeathsig = syscall.SIGKILL
 	}
-	if spec.OwnPgroup {
+	if spec.OwnPgroup && !spec.Setsid && !spec.Ctty {
 		attr.Setpgid = true
+	}
+	if spec.Setsid || spec.Ctty {
+		// setsid(2) in the child, then TIOCSCTTY on its fd 0 (a session
+		// leader may not also setpgid: EPERM)
+		attr.Setsid, attr.Setctty, attr.Ctty = true, spec.Ctty, 0
 	}
 	if len(spec.UIDMap) > 0 {
 		attr.UidMappings = toSys(spec.UIDMap)

@@ -1,0 +1,85 @@
+package lua
+
+import (
+	"os"
+	"testing"
+)
+
+func TestSysSessionErrors(t *testing.T) {
+	s := newTestSession(t)
+	expectErrors(t, s, [][2]string{
+		{`sys.getsid(4194300)`, `sys.getsid: getsid(4194300): ESRCH: no such process in this PID namespace`},
+		{`sys.getpgid(-3)`, `bad argument #1 to 'sys.getpgid' (pid must be a positive whole number, got -3)`},
+		{`sys.setpgid()`, `bad argument #1 to 'sys.setpgid' (pid expected (0 for the shell itself`},
+		{`sys.setpgid(0, -1)`, `bad argument #2 to 'sys.setpgid' (pgid must be a whole number from 0`},
+		{`local h = ns.spawn{"/bin/sleep", "30"}; sys.sleep(0.1); local ok, e = pcall(sys.setpgid, h, 0); h:kill(9); h:wait(); error(e)`,
+			`sys.setpgid: setpgid(`},
+		{`ns.spawn{"/bin/true", ctty = true, stdin = "null"}`, `ENOTTY: a controlling terminal was asked for, and the child's stdin is not a terminal`},
+		{`ns.spawn{"/bin/true", setsid = 1}`, `option setsid must be true or false`},
+	})
+	// EPERM: a group leader may not start a session (and the hint says where it can)
+	run(t, s, `
+		local h = ns.clone({}, function()
+			sys.setpgid(0, 0)
+			local ok, err = pcall(sys.setsid)
+			return err
+		end)
+		h:wait()
+		local err = h:result()
+		assert(err:find("setsid(): EPERM: the caller is a process group leader", 1, true), err)
+		assert(err:find("hint: call it in a child that leads no group", 1, true), err)
+	`)
+}
+
+func TestSysSessions(t *testing.T) {
+	s := newTestSession(t)
+	run(t, s, `
+		assert(sys.getsid() == sys.getsid(0) and sys.getsid() >= 0)
+		assert(sys.getpgid() == sys.getpgid(ns.getpid()))
+		-- a child that executed a program can no longer be moved: EACCES
+		local h = ns.spawn{"/bin/sleep", "30"}
+		for i = 1, 100 do if sys.readlink("/proc/" .. h.pid .. "/exe"):find("sleep") then break end sys.sleep(0.01) end
+		local ok, err = pcall(sys.setpgid, h, 0)
+		assert(not ok and err:find("EACCES: the child has already executed a program", 1, true), err)
+		h:kill(9); h:wait()
+		-- spawn{setsid=true}: leader of its own session and group
+		local l = ns.spawn{"/bin/sleep", "30", setsid = true}
+		assert(sys.getsid(l) == l.pid and sys.getpgid(l) == l.pid, sys.getsid(l))
+		assert(sys.getsid(l) ~= sys.getsid())
+		l:kill(9); l:wait()
+		-- a clone child may start a session: it is then leader of both
+		local c = ns.clone({}, function() local before = sys.getsid(); local sid = sys.setsid(); return before, sid, ns.getpid(), sys.getpgid() end)
+		c:wait()
+		local before, sid, pid, pg = c:result()
+		assert(before == sys.getsid() and sid == pid and pg == pid)
+	`)
+	if os.Geteuid() != 0 {
+		t.Skip("a PID namespace needs root here")
+	}
+	// pid_namespaces(7): the first process has session and group 0 until
+	// it calls setsid, then 1
+	run(t, s, `
+		local h = ns.clone("pid", function()
+			local s0, g0 = sys.getsid(), sys.getpgid()
+			sys.setsid()
+			return s0, g0, sys.getsid(), sys.getpgid()
+		end)
+		h:wait()
+		local s0, g0, s1, g1 = h:result()
+		assert(s0 == 0 and g0 == 0, "before setsid: " .. s0 .. " " .. g0)
+		assert(s1 == 1 and g1 == 1, "after setsid: " .. s1 .. " " .. g1)
+	`)
+}
+
+// TestSysProcExamples runs the example of every session call's help.
+func TestSysProcExamples(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the examples clone into a PID namespace")
+	}
+	s := newTestSession(t)
+	for _, f := range s.sysProcFuncs() {
+		if _, err := s.Run(f.Example, "example of sys."+f.Name); err != nil {
+			t.Errorf("example of sys.%s: %v\n%s", f.Name, err, f.Example)
+		}
+	}
+}
