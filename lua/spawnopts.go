@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"nsh/runtime/caps"
 	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
@@ -47,6 +48,8 @@ var spawnOptions = []spawnOption{
 	{"keep", "true: leave the child running when nsh ends (and give it no parent-death signal)", readFlag},
 	{"pgroup", "true: own process group (the terminal's Ctrl-C does not reach it; the default on a terminal)", readFlag},
 	{"setsid", "true: a session of its own (setsid(2) before exec; leader of session and group, no controlling terminal; nsh does not hand it the terminal)", readFlag},
+	{"cap_drop", "capability names to drop from the child's bounding set before it runs (PR_CAPBSET_DROP: no execve gives them back), e.g. {\"setfcap\"}", readCapsStep},
+	{"no_new_privs", "true: the child runs with no_new_privs (setuid bits and file capabilities no longer grant anything)", readCapsStep},
 	{"ctty", "true: setsid, and its stdin (a terminal not yet another session's) becomes the session's controlling terminal (TIOCSCTTY)", readFlag},
 	{"join", "existing namespaces to start in: a pid or handle (its namespaces of join_ns types), or {net=\"/run/netns/x\", uts=path}", readJoin},
 	{"join_ns", "with join=pid or a handle: which of its namespaces to join (default all but user)", readJoinNS},
@@ -194,6 +197,25 @@ func readFlag(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpt
 	case "ctty":
 		spec.Ctty = b
 	}
+	return nil
+}
+
+func readCapsStep(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpts) error {
+	var a caps.StepArgs
+	if key == "no_new_privs" {
+		if a.NoNewPrivs = o.Bool(key, false); !a.NoNewPrivs {
+			return nil
+		}
+	} else {
+		for _, w := range o.Strings(key) {
+			c, ok := caps.Number(w)
+			if !ok {
+				return fmt.Errorf("option cap_drop: unknown capability %q (valid: %s)", w, strings.Join(caps.Known(), ", "))
+			}
+			a.Drop = append(a.Drop, c)
+		}
+	}
+	spec.Setup.Steps = append(spec.Setup.Steps, caps.StepFor(a))
 	return nil
 }
 

@@ -19,7 +19,8 @@ import (
 var cloneRules = kerr.Rules{
 	unix.EPERM: "creating namespaces other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace " +
 		"(a new user namespace needs no privilege, and gives its first process every capability inside); " +
-		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace; " +
+		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace (and CAP_SETFCAP there for a map of its uid 0), " +
+		"every id mapped must exist in the parent; " +
 		"and a chrooted caller (root directory not its mount namespace's root) may not create a user namespace at all",
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
 		"new process into it",
