@@ -19,7 +19,7 @@ import (
 func (s *Session) sysModule() *Module {
 	return &Module{
 		Name: "sys",
-		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V and POSIX message queues, sessions and process groups, and the file calls (stat, readdir, mkdir, mknod, chroot, open/close, ...).",
+		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V message queues, semaphores and shared memory, POSIX message queues, sessions and process groups, and the file calls (stat, readdir, mkdir, mknod, chroot, open/close, ...).",
 		Funcs: append([]Func{
 			{Name: "hostname", Args: "([name], [{host=true}])", Fn: s.sysName("hostname"),
 				Doc: "Returns the hostname of the shell's UTS namespace; with a name, sets it first (sethostname(2): needs CAP_SYS_ADMIN over that namespace). " +
@@ -63,7 +63,7 @@ func (s *Session) sysModule() *Module {
 			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
 				Doc: "Opens (creates) a POSIX message queue \"/name\" in the shell's IPC namespace and closes it again; returns true, or nil and the errno name.", Example: "sys.mq_open(\"/nsh\", true)"},
 			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_unlink(\"/nsh\")"},
-		}, append(s.sysProcFuncs(), s.sysFileFuncs()...)...),
+		}, append(append(s.sysProcFuncs(), s.sysIPCFuncs()...), s.sysFileFuncs()...)...),
 	}
 }
 

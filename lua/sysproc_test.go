@@ -77,9 +77,10 @@ func TestSysProcExamples(t *testing.T) {
 		t.Skip("the examples clone into a PID namespace")
 	}
 	s := newTestSession(t)
-	for _, f := range s.sysProcFuncs() {
+	for _, f := range append(s.sysProcFuncs(), s.sysIPCFuncs()...) {
 		if _, err := s.Run(f.Example, "example of sys."+f.Name); err != nil {
 			t.Errorf("example of sys.%s: %v\n%s", f.Name, err, f.Example)
 		}
+		run(t, s, "ns.restore()") // an example may unshare
 	}
 }
