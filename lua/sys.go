@@ -52,7 +52,9 @@ func (s *Session) sysModule() *Module {
 				Doc:     "The target of a symbolic link (readlink(2)), e.g. /proc/PID/exe or /proc/PID/ns/net; nil and the error when it cannot be read.",
 				Example: "print(sys.readlink(\"/proc/self/ns/uts\"))"},
 			{Name: "kill", Args: "(pid, [sig])", Fn: s.sysKill,
-				Doc: "Sends a signal to any process by pid (kill(2)); default SIGTERM.", Example: "sys.kill(h.pid, \"KILL\")"},
+				Doc: "Sends a signal (kill(2)); default SIGTERM. pid: a process (a pid or handle), 0 the shell's process group, -1 every process the shell may signal " +
+					"except itself and its PID namespace's init (ESRCH when there is none: a lone init), -pgid a process group.",
+				Example: "local h = ns.spawn{\"/bin/sleep\", \"30\", setsid = true}\nsys.kill(-h.pid, \"KILL\")  -- its whole group\nh:wait()"},
 			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
 				Doc: "Opens (with create=true, creates) a System V message queue in the shell's IPC namespace; returns its id.", Example: "local q = sys.msgget(1234, true)"},
 			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "sys.msgsnd(q, \"hello\")"},
@@ -311,7 +313,12 @@ func (s *Session) sysCaps(L *glua.LState) int {
 }
 
 func (s *Session) sysKill(L *glua.LState) int {
-	pid := s.checkPid(L, 1, false)
+	var pid int
+	if v, ok := L.Get(1).(glua.LNumber); ok && v <= 0 {
+		pid = argInt(L, 1, "pid", -maxPid, 0) // 0: my group, -1: everyone I may signal, -pgid: a group
+	} else {
+		pid = s.checkPid(L, 1, false)
+	}
 	sig, err := parseSignal(L.Get(2))
 	if err != nil {
 		return argErr(L, 2, err.Error())

@@ -84,3 +84,31 @@ func TestSysProcExamples(t *testing.T) {
 		run(t, s, "ns.restore()") // an example may unshare
 	}
 }
+
+func TestSysKillGroups(t *testing.T) {
+	s := newTestSession(t)
+	expectErrors(t, s, [][2]string{
+		{`sys.kill(-4194300, 0)`, `sys.kill: kill(-4194300, 0): ESRCH: no process group with that id in this PID namespace`},
+		{`sys.kill(-0.5)`, `bad argument #1 to 'sys.kill' (pid must be a whole number`},
+	})
+	run(t, s, `
+		sys.kill(0, 0)  -- the shell's own group exists
+		local h = ns.spawn{"/bin/sleep", "30", setsid = true}
+		sys.kill(-h.pid, "KILL")
+		local code, how, sig = h:wait()
+		assert(how == "signal" and code == 137, tostring(sig))
+	`)
+	if os.Geteuid() != 0 {
+		return
+	}
+	// kill(-1) from a lone init: nobody else to signal, ESRCH
+	run(t, s, `
+		local h = ns.clone("pid", function()
+			local ok, err = pcall(sys.kill, -1, 0)
+			return err
+		end)
+		h:wait()
+		local err = h:result()
+		assert(err:find("kill(-1, 0): ESRCH: kill(-1) reaches every process the caller may signal except itself", 1, true), err)
+	`)
+}
