@@ -82,3 +82,30 @@ func confinedOr(err error, own []string) []string {
 	}
 	return own
 }
+
+// nsenterHint is what to type instead of ns.spawn{..., join={user=...}}:
+// nsenter(1), a single-threaded C program, joins first and then executes.
+func nsenterHint(spec nsproc.Spec) string {
+	user, ok := spec.Join["user"]
+	if !ok {
+		return ""
+	}
+	cmd := []string{"nsenter", "--user=" + user}
+	for _, t := range nsproc.Types {
+		if p, ok := spec.Join[t.Name]; ok && t.Name != "user" {
+			cmd = append(cmd, "--"+t.Name+"="+p)
+		}
+	}
+	cmd = append(cmd, "--preserve-credentials", "--")
+	cmd = append(cmd, spec.Argv...)
+	return "nsenter(1) does it: sys.run{\"" + strings.Join(cmd, "\", \"") + "\"} (or !" + strings.Join(cmd, " ") + ")"
+}
+
+// spawnHint is the hint for a failed ns.spawn/ns.clone: nsenter(1) for a
+// user namespace to join, else the table's.
+func spawnHint(L *glua.LState, err error, spec *nsproc.Spec) string {
+	if h := nsenterHint(*spec); h != "" && errors.Is(err, nsproc.ErrUserInPlace) {
+		return h
+	}
+	return hint(L, err)
+}

@@ -203,7 +203,7 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 		if nsproc.IsSpecError(err) {
 			return inputErr(L, 1, err, hint(L, err))
 		}
-		return raiseErr(L, err, hint(L, err))
+		return raiseErr(L, err, spawnHint(L, err, &spec))
 	}
 	for _, step := range so.afterStart {
 		if err := step(p); err != nil {

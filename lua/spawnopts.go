@@ -129,12 +129,12 @@ func (s *Session) readSpawnOptions(L *glua.LState, n int, t *glua.LTable, spec *
 			continue
 		}
 		if err := opt.Read(s, o, opt.Name, spec, so); err != nil {
-			inputErr(L, n, err, hint(L, err))
+			inputErr(L, n, err, spawnHint(L, err, spec))
 		}
 	}
 	for _, c := range so.checks {
 		if err := c(spec); err != nil {
-			inputErr(L, n, err, hint(L, err))
+			inputErr(L, n, err, spawnHint(L, err, spec))
 		}
 	}
 	if so.joinNS && so.joinPid == 0 {
@@ -144,7 +144,7 @@ func (s *Session) readSpawnOptions(L *glua.LState, n int, t *glua.LTable, spec *
 		spec.Join = nsproc.JoinPaths(so.joinPid, so.joinTypes)
 	}
 	if err := spec.Validate(); err != nil {
-		inputErr(L, n, err, hint(L, err))
+		inputErr(L, n, err, spawnHint(L, err, spec))
 	}
 	spec.Defaults()
 	done = true

@@ -2,6 +2,9 @@ package lua
 
 import (
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -110,5 +113,44 @@ func TestSysKillGroups(t *testing.T) {
 		h:wait()
 		local err = h:result()
 		assert(err:find("kill(-1, 0): ESRCH: kill(-1) reaches every process the caller may signal except itself", 1, true), err)
+	`)
+}
+
+// TestJoinUserNamespace: nsh cannot join a user namespace (the error says
+// why and gives the nsenter(1) command), and LTP's userns04 is expressed
+// with that command: the owner joins, a sibling namespace's member cannot
+// (here it cannot even open the namespace file: EACCES, ptrace access mode;
+// userns04 passes it a descriptor and gets EPERM from setns, which needs a
+// descriptor passed to the child, which spawn options do not do yet).
+func TestJoinUserNamespace(t *testing.T) {
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		t.Skip("needs nsenter(1)")
+	}
+	s := newTestSession(t)
+	err := runErr(t, s, `
+		local h = ns.spawn{"/bin/sleep", "30", ns = "user", uid_map = "0 `+strconv.Itoa(os.Getuid())+` 1"}
+		local ok, err = pcall(ns.spawn, {"/bin/true", join = {user = "/proc/" .. h.pid .. "/ns/user"}})
+		h:kill(9); h:wait()
+		error(err)`)
+	for _, want := range []string{"setns(user): EINVAL: setns(2) of a user namespace needs a single-threaded caller",
+		`hint: nsenter(1) does it: sys.run{"nsenter", "--user=/proc/`, `"--preserve-credentials", "--", "/bin/true"}`} {
+		if !strings.Contains(err, want) {
+			t.Fatalf("error %q lacks %q", err, want)
+		}
+	}
+	run(t, s, `
+		local uid = sys.getuid()
+		local a = ns.spawn{"/bin/sleep", "30", ns = "user", uid_map = "0 " .. uid .. " 1"}
+		local user = "/proc/" .. a.pid .. "/ns/user"
+		local _, code = sys.run{"nsenter", "--user=" .. user, "--preserve-credentials", "--", "/bin/true"}
+		assert(code == 0, "the owner joins its child user namespace")
+		local b = ns.clone({ns = "user", uid_map = "0 " .. uid .. " 1"}, function(user)
+			local _, code, err = sys.run{"nsenter", "--user=" .. user, "--preserve-credentials", "--", "/bin/true"}
+			return code, err
+		end, user)
+		b:wait()
+		local code2, err2 = b:result()
+		assert(code2 ~= 0 and (err2:find("Permission denied") or err2:find("Operation not permitted")), "a sibling's member cannot: " .. tostring(err2))
+		a:kill(9); a:wait()
 	`)
 }
