@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -319,4 +320,24 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+// argOptMode reads an optional file mode argument n: an octal string
+// ("0755", "755": Lua has no octal literals, so 755 would be decimal) or a
+// number (tonumber("755", 8)), at most 07777.
+func argOptMode(L *glua.LState, n int, what string, def uint32) uint32 {
+	switch v := L.Get(n).(type) {
+	case *glua.LNilType:
+		return def
+	case glua.LString:
+		m, err := strconv.ParseUint(string(v), 8, 32)
+		if err != nil || m > 0o7777 {
+			argErr(L, n, fmt.Sprintf("%s must be an octal mode such as \"0755\" (at most 07777), got %q", what, string(v)))
+		}
+		return uint32(m)
+	case glua.LNumber:
+		return uint32(wholeNumber(L, n, what, v, 0, 0o7777))
+	}
+	argErr(L, n, fmt.Sprintf("%s must be an octal mode string such as \"0755\" or a number, got %s", what, describe(L.Get(n))))
+	return def
 }

@@ -26,6 +26,7 @@ var argPool = []string{
 	`{"/bin/true", cgroup = {}}`, `{"/bin/true", rootfs = 3}`, `{ns = "pid", hold = 1}`,
 	`function() end`, `function() return 1 end`, `print`, `coroutine.create(function() end)`, `io.stdout`,
 	`setmetatable({}, {__index = function() error("boom") end})`, `h`, `{h}`, `h.pid`,
+	`"0755"`, `"fifo"`, `"char"`, `"rdonly,creat"`, `fd`, `(function() sys.close(fd) return fd end)()`,
 }
 
 // bindings lists every module function and handle method by Lua name.
@@ -60,6 +61,7 @@ var blocked = map[string]bool{"sys.exec": true, "sys.sleep": true, "os.exit": tr
 func program(names []string, data []byte) string {
 	var b strings.Builder
 	b.WriteString("local h = ns.spawn{\"/bin/sleep\", \"30\", ns = \"pid\"}\n")
+	b.WriteString("local fd = sys.open(\"/proc/self/ns/uts\")\n")
 	for i := 0; i+1 < len(data) && i < 64; i += 2 {
 		name := names[int(data[i])%len(names)]
 		if blocked[name] {
@@ -70,6 +72,9 @@ func program(names []string, data []byte) string {
 		for j := 0; j < nargs; j++ {
 			k := (int(data[i+1])*31 + j*7 + i) % len(argPool)
 			args = append(args, argPool[k])
+		}
+		if name == "sys.kill" && len(args) > 0 && args[0] == "0" {
+			continue // signals nsh's own process group: a SIGTERM ends the sandbox (as asked), not a bug
 		}
 		if strings.HasPrefix(name, "h:") {
 			fmt.Fprintf(&b, "pcall(function() return h:%s(%s) end)\n", name[2:], strings.Join(args, ", "))

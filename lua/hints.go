@@ -40,6 +40,7 @@ var hints = []advice{
 	{[]string{"ns.restore"}, unix.EPERM, "nsh runs in a user namespace of its own; run nsh as root to move freely"},
 	{[]string{"ns.pin"}, nsproc.ErrPinExists, "remove it with ns.unpin"},
 	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
+	{[]string{"sys.setsid"}, unix.EPERM, "call it in a child that leads no group: ns.clone(function() sys.setsid() ... end), or start a program with ns.spawn{..., setsid=true}"},
 }
 
 // hint is the advice for err, a failure of the running binding, or "" (the
@@ -83,4 +84,31 @@ func confinedOr(err error, own []string) []string {
 		return []string{h}
 	}
 	return own
+}
+
+// nsenterHint is what to type instead of ns.spawn{..., join={user=...}}:
+// nsenter(1), a single-threaded C program, joins first and then executes.
+func nsenterHint(spec nsproc.Spec) string {
+	user, ok := spec.Join["user"]
+	if !ok {
+		return ""
+	}
+	cmd := []string{"nsenter", "--user=" + user}
+	for _, t := range nsproc.Types {
+		if p, ok := spec.Join[t.Name]; ok && t.Name != "user" {
+			cmd = append(cmd, "--"+t.Name+"="+p)
+		}
+	}
+	cmd = append(cmd, "--preserve-credentials", "--")
+	cmd = append(cmd, spec.Argv...)
+	return "nsenter(1) does it: sys.run{\"" + strings.Join(cmd, "\", \"") + "\"} (or !" + strings.Join(cmd, " ") + ")"
+}
+
+// spawnHint is the hint for a failed ns.spawn/ns.clone: nsenter(1) for a
+// user namespace to join, else the table's.
+func spawnHint(L *glua.LState, err error, spec *nsproc.Spec) string {
+	if h := nsenterHint(*spec); h != "" && errors.Is(err, nsproc.ErrUserInPlace) {
+		return h
+	}
+	return hint(L, err)
 }

@@ -18,7 +18,7 @@ func TestHints(t *testing.T) {
 		{`ns.unshare("user")`, "ns.unshare: unshare(user): EINVAL: a user namespace cannot be created or joined in place: the kernel demands a single-threaded process (EINVAL)"},
 		{`ns.unshare("user")`, "\n  hint: use ns.clone or ns.spawn with \"user\""},
 		{`ns.setns(1, "user")`, "\n  hint: use ns.clone or ns.spawn with \"user\""},
-		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, "\n  hint: run the command with nsenter(1) --user"},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, "\n  hint: nsenter(1) does it: sys.run{\"nsenter\", \"--user=/proc/1/ns/user\", \"--preserve-credentials\", \"--\", \"/bin/true\"}"},
 		{`ns.spawn{"/bin/true", uid_map = "0 0 1"}`, "bad argument #1 to 'ns.spawn' (uid_map/gid_map: id maps are written into a new user namespace, and the spec creates none)\n  hint: add \"user\" to ns"},
 		{`ns.clone({hostname = "x"}, print)`, "\n  hint: add \"uts\" to ns"},
 	} {

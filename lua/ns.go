@@ -29,7 +29,8 @@ func (s *Session) nsModule() *Module {
 				Example: "ns.unshare(\"uts\"); sys.hostname(\"inside\")"},
 			{Name: "setns", Args: "(target, [types])", Fn: s.nsSetns,
 				Doc: "Moves the shell into existing namespaces (setns(2)). target: a pid or process handle (types required), " +
-					"or the path of a namespace file (/proc/PID/ns/net, /run/netns/NAME; its type is found with NS_GET_NSTYPE).",
+					"the path of a namespace file (/proc/PID/ns/net, /run/netns/NAME; its type is found with NS_GET_NSTYPE), " +
+					"or a descriptor from sys.open (setns by fd; without a type the kernel takes any; a closed one gets EBADF).",
 				Example: "ns.setns(h, \"uts,net\")\nns.setns(\"/run/netns/lab\")"},
 			{Name: "restore", Args: "([types])", Fn: s.nsRestore,
 				Doc:     "Moves the shell back into the namespaces it started in (all types but user, or the ones given).",
@@ -129,6 +130,17 @@ func (s *Session) nsUnshare(L *glua.LState) int {
 }
 
 func (s *Session) nsSetns(L *glua.LState) int {
+	if fd := fdArg(L, 1); fd != nil {
+		var t *nsproc.Type
+		if L.Get(2) != glua.LNil {
+			ty := checkType(L, 2)
+			t = &ty
+		}
+		if err := nsproc.SetnsFD(fd.n, t); err != nil {
+			return raiseErr(L, err, hint(L, err))
+		}
+		return 0
+	}
 	var src nsproc.Source
 	var ts nsproc.Set
 	if path, ok := L.Get(1).(glua.LString); ok {
@@ -191,7 +203,7 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 		if nsproc.IsSpecError(err) {
 			return inputErr(L, 1, err, hint(L, err))
 		}
-		return raiseErr(L, err, hint(L, err))
+		return raiseErr(L, err, spawnHint(L, err, &spec))
 	}
 	for _, step := range so.afterStart {
 		if err := step(p); err != nil {

@@ -72,8 +72,8 @@ func TestSpawnArgumentErrors(t *testing.T) {
 		{`ns.spawn{"/bin/true", join = {net = 5}}`, `option join: net must be the path of a namespace file, got number`},
 		{`ns.spawn{"/bin/true", join = true}`, `option join must be a pid, a process handle or a table`},
 		{`ns.spawn{"/bin/true", join_ns = "net"}`, `option join_ns needs join=`},
-		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `ns.spawn: setns(user): EINVAL: a multithreaded process cannot join a user namespace`},
-		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `run the command with nsenter(1) --user`},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `ns.spawn: setns(user): EINVAL: setns(2) of a user namespace needs a single-threaded caller`},
+		{`ns.spawn{"/bin/true", join = {user = "/proc/1/ns/user"}}`, `nsenter --user=/proc/1/ns/user --preserve-credentials -- /bin/true`},
 		{`ns.spawn{"/bin/true", rootfs = "/tmp"}`, `add "mnt" to ns`},
 		{`ns.spawn{"/nonexistent/prog"}`, `ns.spawn: fork + exec(["/nonexistent/prog"]): ENOENT`},
 	})

@@ -31,7 +31,8 @@ type Session struct {
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
 	pins        map[string]*cleanup.Item
-	mounts      *mounts.Undo // which mounts are unmounted when the session ends (see mountUndo)
+	ipcObjects  map[string]*cleanup.Item // System V objects to remove at the end, by "sem 5" / "shm 7"
+	mounts      *mounts.Undo             // which mounts are unmounted when the session ends (see mountUndo)
 	held        map[string]heldNS
 	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module
@@ -88,16 +89,17 @@ func NewSession() (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		L:      glua.NewState(registryOptions),
-		Reg:    &cleanup.Registry{},
-		Home:   home,
-		Proc:   proc,
-		Chunks: &ChunkStore{},
-		Stdout: os.Stdout,
-		docs:   map[glua.LValue]*Doc{},
-		pins:   map[string]*cleanup.Item{},
-		held:   map[string]heldNS{},
-		ctx:    context.Background(),
+		L:          glua.NewState(registryOptions),
+		Reg:        &cleanup.Registry{},
+		Home:       home,
+		Proc:       proc,
+		Chunks:     &ChunkStore{},
+		Stdout:     os.Stdout,
+		docs:       map[glua.LValue]*Doc{},
+		pins:       map[string]*cleanup.Item{},
+		ipcObjects: map[string]*cleanup.Item{},
+		held:       map[string]heldNS{},
+		ctx:        context.Background(),
 	}
 	ud := s.L.NewUserData()
 	ud.Value = s

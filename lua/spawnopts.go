@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"nsh/runtime/caps"
 	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
@@ -46,6 +47,10 @@ var spawnOptions = []spawnOption{
 	{"gid", "gid to switch to in the child (after its set-up steps)", readID},
 	{"keep", "true: leave the child running when nsh ends (and give it no parent-death signal)", readFlag},
 	{"pgroup", "true: own process group (the terminal's Ctrl-C does not reach it; the default on a terminal)", readFlag},
+	{"setsid", "true: a session of its own (setsid(2) before exec; leader of session and group, no controlling terminal; nsh does not hand it the terminal)", readFlag},
+	{"cap_drop", "capability names to drop from the child's bounding set before it runs (PR_CAPBSET_DROP: no execve gives them back), e.g. {\"setfcap\"}", readCapsStep},
+	{"no_new_privs", "true: the child runs with no_new_privs (setuid bits and file capabilities no longer grant anything)", readCapsStep},
+	{"ctty", "true: setsid, and its stdin (a terminal not yet another session's) becomes the session's controlling terminal (TIOCSCTTY)", readFlag},
 	{"join", "existing namespaces to start in: a pid or handle (its namespaces of join_ns types), or {net=\"/run/netns/x\", uts=path}", readJoin},
 	{"join_ns", "with join=pid or a handle: which of its namespaces to join (default all but user)", readJoinNS},
 	{"cgroup", "a cgroup handle (cgroup.create), a name (a new group nsh/NAME) or a table {name=, pids_max=, ...} (a new group with those limits, removed with the child); " +
@@ -124,12 +129,12 @@ func (s *Session) readSpawnOptions(L *glua.LState, n int, t *glua.LTable, spec *
 			continue
 		}
 		if err := opt.Read(s, o, opt.Name, spec, so); err != nil {
-			inputErr(L, n, err, hint(L, err))
+			inputErr(L, n, err, spawnHint(L, err, spec))
 		}
 	}
 	for _, c := range so.checks {
 		if err := c(spec); err != nil {
-			inputErr(L, n, err, hint(L, err))
+			inputErr(L, n, err, spawnHint(L, err, spec))
 		}
 	}
 	if so.joinNS && so.joinPid == 0 {
@@ -139,7 +144,7 @@ func (s *Session) readSpawnOptions(L *glua.LState, n int, t *glua.LTable, spec *
 		spec.Join = nsproc.JoinPaths(so.joinPid, so.joinTypes)
 	}
 	if err := spec.Validate(); err != nil {
-		inputErr(L, n, err, hint(L, err))
+		inputErr(L, n, err, spawnHint(L, err, spec))
 	}
 	spec.Defaults()
 	done = true
@@ -187,7 +192,30 @@ func readFlag(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpt
 	case "pgroup":
 		spec.OwnPgroup = b
 		so.pgroupSet = true
+	case "setsid":
+		spec.Setsid = b
+	case "ctty":
+		spec.Ctty = b
 	}
+	return nil
+}
+
+func readCapsStep(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpts) error {
+	var a caps.StepArgs
+	if key == "no_new_privs" {
+		if a.NoNewPrivs = o.Bool(key, false); !a.NoNewPrivs {
+			return nil
+		}
+	} else {
+		for _, w := range o.Strings(key) {
+			c, ok := caps.Number(w)
+			if !ok {
+				return fmt.Errorf("option cap_drop: unknown capability %q (valid: %s)", w, strings.Join(caps.Known(), ", "))
+			}
+			a.Drop = append(a.Drop, c)
+		}
+	}
+	spec.Setup.Steps = append(spec.Setup.Steps, caps.StepFor(a))
 	return nil
 }
 

@@ -19,8 +19,8 @@ import (
 func (s *Session) sysModule() *Module {
 	return &Module{
 		Name: "sys",
-		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V and POSIX message queues.",
-		Funcs: []Func{
+		Doc:  "The basics experiments need: host and domain names, uname, running and executing programs, ids, capabilities, sleeping, System V message queues, semaphores and shared memory, POSIX message queues, sessions and process groups, and the file calls (stat, readdir, mkdir, mknod, chroot, open/close, ...).",
+		Funcs: append([]Func{
 			{Name: "hostname", Args: "([name], [{host=true}])", Fn: s.sysName("hostname"),
 				Doc: "Returns the hostname of the shell's UTS namespace; with a name, sets it first (sethostname(2): needs CAP_SYS_ADMIN over that namespace). " +
 					"In the host's UTS namespace (the one nsh started in) setting it is refused unless {host=true} is given, and nsh puts the old name back when it ends; " +
@@ -52,7 +52,9 @@ func (s *Session) sysModule() *Module {
 				Doc:     "The target of a symbolic link (readlink(2)), e.g. /proc/PID/exe or /proc/PID/ns/net; nil and the error when it cannot be read.",
 				Example: "print(sys.readlink(\"/proc/self/ns/uts\"))"},
 			{Name: "kill", Args: "(pid, [sig])", Fn: s.sysKill,
-				Doc: "Sends a signal to any process by pid (kill(2)); default SIGTERM.", Example: "sys.kill(h.pid, \"KILL\")"},
+				Doc: "Sends a signal (kill(2)); default SIGTERM. pid: a process (a pid or handle), 0 the shell's process group, -1 every process the shell may signal " +
+					"except itself and its PID namespace's init (ESRCH when there is none: a lone init), -pgid a process group.",
+				Example: "local h = ns.spawn{\"/bin/sleep\", \"30\", setsid = true}\nsys.kill(-h.pid, \"KILL\")  -- its whole group\nh:wait()"},
 			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
 				Doc: "Opens (with create=true, creates) a System V message queue in the shell's IPC namespace; returns its id.", Example: "local q = sys.msgget(1234, true)"},
 			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "sys.msgsnd(q, \"hello\")"},
@@ -63,7 +65,7 @@ func (s *Session) sysModule() *Module {
 			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
 				Doc: "Opens (creates) a POSIX message queue \"/name\" in the shell's IPC namespace and closes it again; returns true, or nil and the errno name.", Example: "sys.mq_open(\"/nsh\", true)"},
 			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_unlink(\"/nsh\")"},
-		},
+		}, append(append(s.sysProcFuncs(), s.sysIPCFuncs()...), s.sysFileFuncs()...)...),
 	}
 }
 
@@ -311,7 +313,12 @@ func (s *Session) sysCaps(L *glua.LState) int {
 }
 
 func (s *Session) sysKill(L *glua.LState) int {
-	pid := s.checkPid(L, 1, false)
+	var pid int
+	if v, ok := L.Get(1).(glua.LNumber); ok && v <= 0 {
+		pid = argInt(L, 1, "pid", -maxPid, 0) // 0: my group, -1: everyone I may signal, -pgid: a group
+	} else {
+		pid = s.checkPid(L, 1, false)
+	}
 	sig, err := parseSignal(L.Get(2))
 	if err != nil {
 		return argErr(L, 2, err.Error())

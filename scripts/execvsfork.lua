@@ -30,4 +30,27 @@ f:close()
 os.remove(file)
 say("   the shell says its PID is %d", execd or -1)
 check(execd == 1, "an exec'd shell is PID 1: the process is the same, only the program changed", execd)
+
+section("The init's session and process group")
+-- pid_namespaces(7): the first process of a new PID namespace is still in
+-- its parent's session and group, whose leaders have no number inside, so
+-- both read as 0 until it calls setsid(2); then it leads both, as 1. A shell
+-- an init execs needs that to get a controlling terminal (job control).
+-- (pgroup=false: on a terminal nsh would make the child a group leader, and
+-- a group leader may not setsid: EPERM.)
+local hs = ns.clone({ns = "pid", pgroup = false}, function()
+  local sid0, pg0 = sys.getsid(), sys.getpgid()
+  local sid = sys.setsid()
+  local ok, again = pcall(sys.setsid)
+  return sid0, pg0, sid, sys.getpgid(), again
+end)
+check(hs:wait() == 0, "the init ran")
+local sid0, pg0, sid1, pg1, again = hs:result()
+say("   before setsid: session %d, group %d; after: session %d, group %d", sid0, pg0, sid1, pg1)
+check(sid0 == 0 and pg0 == 0, "before setsid, session and group are 0: their leaders are outside the namespace")
+check(sid1 == 1 and pg1 == 1, "after setsid, PID 1 leads its own session and group (both 1)")
+check(tostring(again):find("EPERM", 1, true), "a second setsid fails with EPERM: a session leader leads a group already", again)
+local l = ns.spawn{"/bin/sleep", "30", setsid = true}
+check(sys.getsid(l) == l.pid and sys.getpgid(l) == l.pid, "ns.spawn{..., setsid=true} starts a program as leader of a session of its own")
+l:kill(9); l:wait()
 finish()

@@ -5,7 +5,7 @@
 -- The shell joins a new IPC namespace with setns(2), makes a queue there,
 -- and looks for it from both sides. Seed: 004.
 
-section("IPC namespaces: System V and POSIX message queues")
+section("IPC namespaces: System V queues, semaphores, shared memory; POSIX queues")
 local KEY = 0x6e7368  -- "nsh"
 local MQ = "/nsh-ipcns-demo"
 
@@ -27,6 +27,24 @@ check(#inside == 1 and inside[1].key == KEY and inside[1].messages == 1, "inside
 local mq_ok, mq_err = sys.mq_open(MQ, true)
 check(mq_ok, "inside, a POSIX queue " .. MQ .. " can be created", mq_err)
 check(sys.mq_open(MQ), "inside, the POSIX queue opens again by name")
+local sem = sys.semget(KEY, 1, true)
+sys.semop(sem, 0, 3)
+local shm = sys.shmget(KEY, 4096, true)
+sys.shmat(shm, 0, "shared inside")
+say("  a semaphore set (value %d) and a shared memory segment (%q) with the same key:",
+    sys.semval(sem, 0), sys.shmat(shm, 0, 13))
+for _, o in ipairs(sys.ipcs()) do say("  ipcs: %s key 0x%x id %d perms %s size %d", o.kind, o.key, o.id, o.perms, o.size) end
+check(#sys.ipcs() == 3, "inside, ipcs lists exactly the three objects: a queue, a semaphore set, a segment")
+
+-- a second process in the same namespace sees the same bytes and value
+local peer = ns.clone({join = {ipc = "/proc/" .. holder.pid .. "/ns/ipc"}}, function(key)
+  local m = sys.shmget(key)
+  sys.shmat(m, 0, "SHARED")
+  sys.semop(sys.semget(key), 0, -1)
+  return true
+end, KEY)
+check(peer:wait() == 0, "another process joins the namespace, writes the segment and takes the semaphore")
+check(sys.shmat(shm, 0, 13) == "SHARED inside" and sys.semval(sem, 0) == 2, "the shell sees its write and the semaphore at 2: one object, shared by key within the namespace")
 
 ns.restore("ipc")
 say("\nBack in nsh's own IPC namespace:")
@@ -39,6 +57,10 @@ check(not listed, "outside, /proc/sysvipc/msg does not list it")
 local mok, merr = sys.mq_open(MQ)
 say("  mq_open(%q) -> %s", MQ, mok and "found" or merr)
 check(not mok and merr == "ENOENT", "outside, the POSIX queue does not exist (ENOENT)")
+local sok, serr = pcall(sys.semget, KEY)
+local hok, herr = pcall(sys.shmget, KEY)
+check(not sok and serr:find("ENOENT", 1, true) and not hok and herr:find("ENOENT", 1, true),
+      "outside, neither the semaphore set nor the segment exists (ENOENT)")
 
 holder:kill(9)
 holder:wait()

@@ -44,4 +44,34 @@ local ok, err = pcall(ns.spawn, {"/bin/true", join = {pid = held}})
 say("starting a process in the dead namespace: %s", ok and "it worked?!" or err)
 check(not ok and tostring(err):find("ENOMEM"), "no new process can enter a PID namespace whose init died (fork gives ENOMEM)")
 ns.close(held)
+
+section("A child subreaper adopts instead of PID 1")
+-- prctl(2) PR_SET_CHILD_SUBREAPER: orphans among a process's descendants go
+-- to it, not to the namespace's init (what systemd --user and container
+-- shims do). Each child here starts a shell that backgrounds a sleeper and
+-- exits, then reads who the orphan's parent became.
+local function orphan_parent(subreaper)
+  if subreaper then sys.prctl("child_subreaper", true) end
+  local pid = tonumber(sys.run("sleep 30 >/dev/null 2>&1 & echo $!"))
+  local ppid
+  for _ = 1, 200 do
+    local f = io.open("/proc/" .. pid .. "/stat")
+    ppid = f and tonumber(f:read("*a"):match("^%d+ %b() %S+ (%d+)"))
+    if f then f:close() end
+    if ppid ~= nil then break end
+    sys.sleep(0.01)
+  end
+  sys.kill(pid, "KILL")
+  return true, ns.getpid(), ppid, sys.prctl("child_subreaper")
+end
+local hs = ns.clone({}, orphan_parent, true)
+check(hs:wait() == 0, "the subreaper ran")
+local _, self, ppid, flag = hs:result()
+say("  subreaper pid %d; the orphan's parent: %d", self, ppid or -1)
+check(flag == true, "sys.prctl(\"child_subreaper\") reads true after it was set")
+check(ppid == self, "the orphan was re-parented to the subreaper, its nearest ancestor marked so")
+local hn = ns.clone({}, orphan_parent, false)
+hn:wait()
+local _, self2, ppid2 = hn:result()
+check(ppid2 ~= self2, "without the mark, the orphan goes past it (to a subreaper or init higher up)", ppid2)
 finish()

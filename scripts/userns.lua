@@ -117,4 +117,34 @@ check(not b.shadow, "it cannot read /etc/shadow: outside it is still an ordinary
 check(not b.kill_ok, "it cannot signal the host's PID 1")
 check(b.mount_code ~= 0 and b.mount_err:lower():find("permission denied"),
       "it cannot mount in the host's mount namespace (permission denied)", b.mount_err)
+
+section("Mapping uid 0 needs CAP_SETFCAP")
+-- user_namespaces(7), since Linux 5.12: a uid_map that maps uid 0 of the
+-- parent namespace needs CAP_SETFCAP there, else a root-owned file with file
+-- capabilities written inside would grant them outside. Dropping setfcap from
+-- the bounding set (ns.clone{cap_drop=...}) takes it from every program the
+-- child executes: an nsh started there cannot map 0 any more, other ids it can.
+local function try_map(map)
+  return string.format("local ok, e = pcall(ns.spawn, {'/bin/true', ns = 'user', uid_map = '%s', gid_map = '%s'})\n" ..
+    "if ok then e:wait() print('mapped') else print(e) end", map, map)
+end
+local other = 65534
+local hc = ns.clone({cap_drop = {"setfcap"}}, function(zero, nonzero)
+  local bset = sys.prctl("capbset_read", "setfcap")
+  local out0 = sys.run({"/proc/self/exe", "--no-userns", "-e", zero})
+  local out1 = sys.run({"/proc/self/exe", "--no-userns", "-e", nonzero})
+  return true, bset, out0, out1
+end, try_map("0 0 1"), try_map("0 " .. other .. " 1"))
+check(hc:wait() == 0, "the child with setfcap dropped from its bounding set ran")
+local _, bset, out0, out1 = hc:result()
+say("  a program it executes, mapping 0 to 0: %s", out0:gsub("\n.*", ""))
+say("  the same, mapping 0 to %d: %s", other, out1:gsub("\n", ""))
+check(bset == false, "sys.prctl(\"capbset_read\", \"setfcap\") is false after cap_drop")
+check(out0:find("EPERM", 1, true), "without CAP_SETFCAP, writing a uid_map that maps uid 0 is refused (EPERM)", out0)
+if in_userns then
+  -- nsh -U maps only the user, as 0: 65534 does not exist there
+  check(out1:find("EPERM", 1, true), "in nsh -U's namespace uid 65534 is not mapped (only the user, as 0), so that map is refused too (EPERM)", out1)
+else
+  check(out1:find("mapped", 1, true), "mapping another uid (65534) to 0 inside still works", out1)
+end
 finish()

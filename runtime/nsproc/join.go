@@ -19,7 +19,8 @@ func checkJoin(join map[string]string) error {
 		}
 		if t.Set() == User {
 			return &kerr.Error{Call: "setns(user)", Errno: unix.EINVAL, Err: ErrUserInPlace,
-				Rule: "a multithreaded process cannot join a user namespace, and a child forked from one starts in its parent's"}
+				Rule: "setns(2) of a user namespace needs a single-threaded caller (EINVAL otherwise); nsh, a Go program, has threads from its start, " +
+					"and Go's process start (SysProcAttr) has no setns step between fork and exec, so neither nsh nor a child it forks can enter an existing user namespace"}
 		}
 	}
 	return nil

@@ -67,9 +67,28 @@ func Setns(src Source, types Set) error {
 	return setnsFiles(call, types.Types(), files)
 }
 
-// SetnsFD joins the namespace open at fd, of the given type.
-func SetnsFD(fd int, t Type) error {
-	return setnsFiles(fmt.Sprintf("setns(fd %d, %q)", fd, t.Name), []Type{t}, []*os.File{os.NewFile(uintptr(fd), "ns")})
+// SetnsFD moves the calling (locked) thread into the namespace open at fd
+// (setns(2) by descriptor). With t nil the kernel takes any type (nstype 0);
+// otherwise the file must be a namespace of type t. The descriptor stays
+// the caller's: it is neither closed nor owned here, and a closed one (-1)
+// gets the kernel's own EBADF.
+func SetnsFD(fd int, t *Type) error {
+	name, flag := "any", 0
+	if t != nil {
+		name, flag = t.Name, int(t.Flag)
+		if t.Set() == User {
+			return &kerr.Error{Call: fmt.Sprintf("setns(%d, %q)", fd, name), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
+		}
+		if t.Set() == PID {
+			primeForkCheck()
+		}
+		if t.Set() == Mnt {
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return kerr.New("unshare(CLONE_FS) before setns(mnt)", err, unshareRules)
+			}
+		}
+	}
+	return kerr.New(fmt.Sprintf("setns(%d, %q)", fd, name), unix.Setns(fd, flag), setnsRules)
 }
 
 func setnsFiles(call string, types []Type, files []*os.File) error {

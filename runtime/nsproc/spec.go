@@ -34,6 +34,11 @@ type Spec struct {
 	CgroupFD       int  // >0: start the child directly in this cgroup v2 directory (CLONE_INTO_CGROUP)
 	NoPdeath       bool // do not kill the child when nsh's interpreter thread exits
 	OwnPgroup      bool // put the child in its own process group (not reached by the terminal's Ctrl-C)
+	// Setsid starts the child in a session of its own (setsid(2) before
+	// exec; OwnPgroup is then implied and not asked for separately), with
+	// no controlling terminal; Ctty also makes its stdin, a terminal, the
+	// session's controlling terminal (TIOCSCTTY).
+	Setsid, Ctty bool
 
 	Stdin, Stdout, Stderr *os.File // nil: nsh's own
 

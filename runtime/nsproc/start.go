@@ -19,7 +19,9 @@ import (
 var cloneRules = kerr.Rules{
 	unix.EPERM: "creating namespaces other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace " +
 		"(a new user namespace needs no privilege, and gives its first process every capability inside); " +
-		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace",
+		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace (and CAP_SETFCAP there for a map of its uid 0), " +
+		"every id mapped must exist in the parent; " +
+		"and a chrooted caller (root directory not its mount namespace's root) may not create a user namespace at all",
 	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
 		"new process into it",
 	unix.EINVAL: "the kernel refused the clone flags (a namespace type this kernel lacks, or a combination such as a new user namespace with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
@@ -28,6 +30,7 @@ var cloneRules = kerr.Rules{
 	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
 	unix.ENOENT: "no such program (or its interpreter or dynamic loader is missing)",
 	unix.EACCES: "the program is not executable, or its filesystem is mounted noexec",
+	unix.ENOTTY: "a controlling terminal was asked for, and the child's stdin is not a terminal",
 }
 
 // Exe is the binary re-executed for children that run nsh code: its real
@@ -58,7 +61,7 @@ func Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	spec.Defaults()
-	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup}
+	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
 	var msg *childMsg
@@ -112,8 +115,13 @@ func Start(spec Spec) (*Process, error) {
 	if !NoPdeathsig(spec) {
 		attr.Pdeathsig = syscall.SIGKILL
 	}
-	if spec.OwnPgroup {
+	if spec.OwnPgroup && !spec.Setsid && !spec.Ctty {
 		attr.Setpgid = true
+	}
+	if spec.Setsid || spec.Ctty {
+		// setsid(2) in the child, then TIOCSCTTY on its fd 0 (a session
+		// leader may not also setpgid: EPERM)
+		attr.Setsid, attr.Setctty, attr.Ctty = true, spec.Ctty, 0
 	}
 	if len(spec.UIDMap) > 0 {
 		attr.UidMappings = toSys(spec.UIDMap)

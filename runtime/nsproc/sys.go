@@ -50,13 +50,32 @@ var killRules = kerr.Rules{
 		"(a PID namespace's init is no exception: the signals its members send it without a handler installed are dropped, and kill() still succeeds)",
 }
 
-// Kill is kill(2).
+var (
+	killAllRules = kerr.Rules{
+		unix.ESRCH: "kill(-1) reaches every process the caller may signal except itself and its PID namespace's init: there is none (a lone init gets this)",
+		unix.EPERM: killRules[unix.EPERM],
+	}
+	killGroupRules = kerr.Rules{
+		unix.ESRCH: "no process group with that id in this PID namespace",
+		unix.EPERM: "the caller may signal no member of the group (same uid or CAP_KILL in the target's user namespace)",
+	}
+)
+
+// Kill is kill(2): pid > 0 one process, 0 the caller's process group, -1
+// every process it may signal, < -1 the process group -pid.
 func Kill(pid int, sig unix.Signal) error {
 	name := unix.SignalName(sig)
 	if sig == 0 {
 		name = "0"
 	}
-	return kerr.New(fmt.Sprintf("kill(%d, %s)", pid, name), unix.Kill(pid, sig), killRules)
+	rules := killRules
+	switch {
+	case pid == -1:
+		rules = killAllRules
+	case pid <= 0:
+		rules = killGroupRules
+	}
+	return kerr.New(fmt.Sprintf("kill(%d, %s)", pid, name), unix.Kill(pid, sig), rules)
 }
 
 var sysExecRules = kerr.Rules{
