@@ -37,6 +37,7 @@ type Session struct {
 	modules     []*Module
 	jsonNull    *glua.LUserData // json.null of this session
 	recording   *recording      // record() / nsh --record, nil when off
+	prelude     preludeState    // check()'s counts
 	globals     []*Func
 	hostNames   map[string]bool // host UTS names changed (host=true), to put back at the end
 	warnedCaps  bool            // the warning about a container keeping the host's capabilities was given
@@ -112,9 +113,7 @@ func NewSession() (*Session, error) {
 	} {
 		s.install(m)
 	}
-	if err := s.loadPrelude(); err != nil {
-		return nil, err
-	}
+	s.installPrelude()
 	s.baseGlobals = map[string]glua.LValue{}
 	s.L.G.Global.ForEach(func(k, v glua.LValue) {
 		if ks, ok := k.(glua.LString); ok {
