@@ -95,7 +95,7 @@ func NewSession() (*Session, error) {
 		Proc:   proc,
 		Chunks: &ChunkStore{},
 		Stdout: os.Stdout,
-		docs:   map[glua.LValue]*Doc{},
+		docs:   make(map[glua.LValue]*Doc, 512), // every binding has one: no regrowth at start
 		pins:   map[string]*cleanup.Item{},
 		held:   map[string]heldNS{},
 		ctx:    context.Background(),
