@@ -85,7 +85,7 @@ func (s *Session) help(L *glua.LState) int {
 		fmt.Fprint(s.Stdout, set.help())
 		return 0
 	}
-	d, ok := s.docs[v]
+	d, ok := s.docOf(v)
 	if !ok {
 		return raiseErr(L, fmt.Errorf("no help for this %s (help() lists what has help)", typeName(v)))
 	}

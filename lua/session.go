@@ -26,7 +26,8 @@ type Session struct {
 	Stdout io.Writer
 	Child  bool // this is a re-executed child running a shipped function
 
-	docs map[glua.LValue]*Doc
+	docList []docEntry           // every help record (addDoc)
+	docs    map[glua.LValue]*Doc // built from docList on first use (docOf)
 	// baseGlobals are nsh's own globals (as set up at start): a shipped
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
@@ -89,16 +90,16 @@ func NewSession() (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		L:      glua.NewState(registryOptions),
-		Reg:    &cleanup.Registry{},
-		Home:   home,
-		Proc:   proc,
-		Chunks: &ChunkStore{},
-		Stdout: os.Stdout,
-		docs:   make(map[glua.LValue]*Doc, 512), // every binding has one: no regrowth at start
-		pins:   map[string]*cleanup.Item{},
-		held:   map[string]heldNS{},
-		ctx:    context.Background(),
+		L:       glua.NewState(registryOptions),
+		Reg:     &cleanup.Registry{},
+		Home:    home,
+		Proc:    proc,
+		Chunks:  &ChunkStore{},
+		Stdout:  os.Stdout,
+		docList: make([]docEntry, 0, 512), // every binding has one: no regrowth at start
+		pins:    map[string]*cleanup.Item{},
+		held:    map[string]heldNS{},
+		ctx:     context.Background(),
 	}
 	ud := s.L.NewUserData()
 	ud.Value = s
