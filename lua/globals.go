@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"embed"
 	"fmt"
 	"os"
 	"sort"
@@ -9,9 +8,6 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 )
-
-//go:embed prelude/*.lua
-var preludeFS embed.FS
 
 func (s *Session) installGlobals() {
 	s.installGlobal(&Func{Name: "help", Args: "([x])", Fn: s.help,
@@ -53,46 +49,6 @@ func (s *Session) Exit(code int) {
 	os.Exit(code)
 }
 
-func (s *Session) loadPrelude() error {
-	entries, err := preludeFS.ReadDir("prelude")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		b, err := preludeFS.ReadFile("prelude/" + e.Name())
-		if err != nil {
-			return err
-		}
-		fn, err := s.Chunks.Compile(s.L, string(b), "prelude/"+e.Name())
-		if err != nil {
-			return err
-		}
-		s.L.Push(fn)
-		if err := s.L.PCall(0, 0, nil); err != nil {
-			return fmt.Errorf("prelude %s: %v", e.Name(), err)
-		}
-	}
-	// the prelude documents its functions in a table preludedoc
-	if t, ok := s.L.GetGlobal("__preludedoc").(*glua.LTable); ok {
-		t.ForEach(func(k, v glua.LValue) {
-			name := k.String()
-			dt, ok := v.(*glua.LTable)
-			if !ok {
-				return
-			}
-			f := &Func{Name: name, Args: dt.RawGetString("args").String(), Doc: dt.RawGetString("doc").String(),
-				Example: dt.RawGetString("example").String()}
-			if fn, ok := s.L.GetGlobal(name).(*glua.LFunction); ok {
-				s.docs[fn] = &Doc{Func: f}
-				s.globals = append(s.globals, f)
-			}
-		})
-		sort.Slice(s.globals, func(i, j int) bool { return s.globals[i].Name < s.globals[j].Name })
-		s.L.SetGlobal("__preludedoc", glua.LNil)
-	}
-	return nil
-}
-
 func (s *Session) pp(L *glua.LState) int {
 	var parts []string
 	for i := 1; i <= L.GetTop(); i++ {
@@ -129,7 +85,7 @@ func (s *Session) help(L *glua.LState) int {
 		fmt.Fprint(s.Stdout, set.help())
 		return 0
 	}
-	d, ok := s.docs[v]
+	d, ok := s.docOf(v)
 	if !ok {
 		return raiseErr(L, fmt.Errorf("no help for this %s (help() lists what has help)", typeName(v)))
 	}

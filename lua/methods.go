@@ -128,7 +128,7 @@ func (s *Session) methodTable(kind, prefix string, funcs []Func) *glua.LTable {
 		}
 		fn := s.L.NewFunction(named(prefix+f.Name, func(L *glua.LState) int { return m(s, L) }))
 		t.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: kind, Func: f}
+		s.addDoc(fn, Doc{Module: kind, Func: f})
 	}
 	return t
 }

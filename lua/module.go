@@ -70,16 +70,16 @@ func (s *Session) install(m *Module) *glua.LTable {
 		f := &m.Funcs[i]
 		fn := L.NewFunction(named(m.Name+"."+f.Name, f.Fn))
 		t.RawSetString(f.Name, fn)
-		s.docs[fn] = &Doc{Module: m.Name, Func: f}
+		s.addDoc(fn, Doc{Module: m.Name, Func: f})
 		d.Members = append(d.Members, f.Name)
 	}
 	for _, v := range m.Values {
 		t.RawSetString(v.Name, v.V)
-		s.docs[v.V] = &Doc{Module: m.Name, Func: &Func{Name: v.Name, Doc: v.Doc, Example: v.Example}}
+		s.addDoc(v.V, Doc{Module: m.Name, Func: &Func{Name: v.Name, Doc: v.Doc, Example: v.Example}})
 		d.Members = append(d.Members, v.Name)
 	}
 	sort.Strings(d.Members)
-	s.docs[t] = d
+	s.addDoc(t, *d)
 	s.modules = append(s.modules, m)
 	L.SetGlobal(m.Name, t)
 	return t
@@ -89,8 +89,36 @@ func (s *Session) install(m *Module) *glua.LTable {
 func (s *Session) installGlobal(f *Func) {
 	fn := s.L.NewFunction(named(f.Name, f.Fn))
 	s.L.SetGlobal(f.Name, fn)
-	s.docs[fn] = &Doc{Func: f}
+	s.addDoc(fn, Doc{Func: f})
 	s.globals = append(s.globals, f)
+}
+
+// docEntry is the help record of one Lua value (a binding, a module table).
+type docEntry struct {
+	v glua.LValue
+	d Doc
+}
+
+// addDoc records v's help. A session records some 400 at start and asks for
+// one only in help(): the records go into one list, and the map help()
+// looks them up in is built on its first use (docOf).
+func (s *Session) addDoc(v glua.LValue, d Doc) {
+	s.docList = append(s.docList, docEntry{v, d})
+	if s.docs != nil {
+		s.docs[v] = &s.docList[len(s.docList)-1].d
+	}
+}
+
+// docOf is the help record of v.
+func (s *Session) docOf(v glua.LValue) (*Doc, bool) {
+	if s.docs == nil {
+		s.docs = make(map[glua.LValue]*Doc, len(s.docList))
+		for i := range s.docList {
+			s.docs[s.docList[i].v] = &s.docList[i].d
+		}
+	}
+	d, ok := s.docs[v]
+	return d, ok
 }
 
 // Modules lists the installed modules (for docs/api.md).

@@ -26,7 +26,8 @@ type Session struct {
 	Stdout io.Writer
 	Child  bool // this is a re-executed child running a shipped function
 
-	docs map[glua.LValue]*Doc
+	docList []docEntry           // every help record (addDoc)
+	docs    map[glua.LValue]*Doc // built from docList on first use (docOf)
 	// baseGlobals are nsh's own globals (as set up at start): a shipped
 	// function's reads of these are not sent along.
 	baseGlobals map[string]glua.LValue
@@ -38,6 +39,7 @@ type Session struct {
 	modules     []*Module
 	jsonNull    *glua.LUserData // json.null of this session
 	recording   *recording      // record() / nsh --record, nil when off
+	prelude     preludeState    // check()'s counts
 	globals     []*Func
 	hostNames   map[string]bool // host UTS names changed (host=true), to put back at the end
 	warnedCaps  bool            // the warning about a container keeping the host's capabilities was given
@@ -95,7 +97,7 @@ func NewSession() (*Session, error) {
 		Proc:       proc,
 		Chunks:     &ChunkStore{},
 		Stdout:     os.Stdout,
-		docs:       map[glua.LValue]*Doc{},
+		docList:    make([]docEntry, 0, 512), // every binding has one: no regrowth at start
 		pins:       map[string]*cleanup.Item{},
 		ipcObjects: map[string]*cleanup.Item{},
 		held:       map[string]heldNS{},
@@ -114,9 +116,7 @@ func NewSession() (*Session, error) {
 	} {
 		s.install(m)
 	}
-	if err := s.loadPrelude(); err != nil {
-		return nil, err
-	}
+	s.installPrelude()
 	s.baseGlobals = map[string]glua.LValue{}
 	s.L.G.Global.ForEach(func(k, v glua.LValue) {
 		if ks, ok := k.(glua.LString); ok {

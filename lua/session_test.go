@@ -120,9 +120,9 @@ func TestTwoSessionsShareNoState(t *testing.T) {
 		t.Error("a module installed in a appears in b")
 	}
 	// help records are per session: b has no record of a's module.
-	for fn := range a.docs {
-		if _, ok := b.docs[fn]; ok {
-			t.Fatalf("a help record of a is in b: %v", fn)
+	for _, e := range a.docList {
+		if _, ok := b.docOf(e.v); ok {
+			t.Fatalf("a help record of a is in b: %v", e.v)
 		}
 	}
 	if a.Reg == b.Reg || a.Chunks == b.Chunks {
@@ -205,7 +205,7 @@ func TestMethodRecords(t *testing.T) {
 		t.Error("Method not called with its session")
 	}
 	run(t, s, `assert(m.two() == "second")`)
-	if d := s.docs[s.L.GetGlobal("m").(*glua.LTable).RawGetString("who")]; d == nil || d.Func.Name != "who" {
+	if d, _ := s.docOf(s.L.GetGlobal("m").(*glua.LTable).RawGetString("who")); d == nil || d.Func.Name != "who" {
 		t.Error("a method has no help record")
 	}
 	defer func() {

@@ -79,10 +79,20 @@ func spawnOptionNames() []string {
 
 // spawnOptionsDoc is the options part of help(ns.spawn): one line each.
 func spawnOptionsDoc() string {
-	var b strings.Builder
-	b.WriteString("Options (every key of the table that is not a number):\n")
+	// built at every start (help(ns.spawn) is a record): no fmt, one buffer
+	const head = "Options (every key of the table that is not a number):\n"
+	n := len(head)
 	for _, o := range spawnOptions {
-		fmt.Fprintf(&b, "\n- %s=: %s", o.Name, o.Doc)
+		n += len(o.Name) + len(o.Doc) + 6
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(head)
+	for _, o := range spawnOptions {
+		b.WriteString("\n- ")
+		b.WriteString(o.Name)
+		b.WriteString("=: ")
+		b.WriteString(o.Doc)
 	}
 	return b.String()
 }

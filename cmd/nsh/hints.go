@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -12,9 +13,10 @@ import (
 // not Lua: the REPL says what to type instead, as python's REPL answers
 // `exit` with "Use exit() or Ctrl-D".
 
+// compiled on first use (the REPL's first miss), not at every start of nsh
 var (
-	bareWord  = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`)
-	firstWord = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`)
+	bareWord  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`) })
+	firstWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`) })
 )
 
 // leaveWords are what people type to leave a shell.
@@ -23,7 +25,7 @@ var leaveWords = map[string]bool{"exit": true, "quit": true, "logout": true, "by
 // shellHint is a hint for a line that looks like a shell command whose
 // first word is not a Lua global, or "" when the line looks like Lua.
 func shellHint(L *glua.LState, line string) string {
-	m := firstWord.FindStringSubmatch(line)
+	m := firstWord().FindStringSubmatch(line)
 	if m == nil {
 		return ""
 	}
@@ -46,7 +48,7 @@ func shellHint(L *glua.LState, line string) string {
 // bareShellWord tells a line that is one undefined word with a shell
 // meaning (ls, clear, exit): evaluating it would print nil.
 func bareShellWord(L *glua.LState, line string) (string, bool) {
-	m := bareWord.FindStringSubmatch(line)
+	m := bareWord().FindStringSubmatch(line)
 	if m == nil {
 		return "", false
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -172,9 +173,10 @@ func Move(source, target string) error {
 	return kerr.Newf(unix.Mount(source, target, "", unix.MS_MOVE, ""), moveRules, "mount(%q, %q, \"\", \"move\")", source, target)
 }
 
+// compiled on first use, not at every start of nsh
 var (
-	sizeRe = regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`)
-	modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
+	sizeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`) })
+	modeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-7]{3,4}$`) })
 )
 
 // Tmpfs mounts a tmpfs at target. size is "" (the kernel default, half of
@@ -183,13 +185,13 @@ var (
 func Tmpfs(target, size, mode string) error {
 	var opts []string
 	if size != "" {
-		if !sizeRe.MatchString(size) {
+		if !sizeRe().MatchString(size) {
 			return fmt.Errorf("tmpfs: size %q is not valid (valid: bytes, or a number with k, m, g or %%, e.g. \"64m\")", size)
 		}
 		opts = append(opts, "size="+size)
 	}
 	if mode != "" {
-		if !modeRe.MatchString(mode) {
+		if !modeRe().MatchString(mode) {
 			return fmt.Errorf("tmpfs: mode %q is not valid (valid: octal such as \"755\" or \"1777\")", mode)
 		}
 		opts = append(opts, "mode="+mode)

@@ -1,7 +1,6 @@
 package netlab
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -336,7 +335,7 @@ func Resolve(from *NS, server, name string) ([]net.IP, error) {
 	var all []net.IP
 	for _, qt := range []uint16{dnsTypeA, dnsTypeAAAA} {
 		var idb [2]byte
-		_, _ = rand.Read(idb[:])
+		randomFill(idb[:])
 		id := binary.BigEndian.Uint16(idb[:])
 		q, err := buildQuery(id, name, qt)
 		if err != nil {

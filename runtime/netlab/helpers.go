@@ -208,3 +208,20 @@ func liveLab(d string) (string, error) {
 	}
 	return lab, nil
 }
+
+// randomFill fills b from the kernel's random pool with getrandom(2), as
+// crypto/rand does, without linking crypto/rand: that brings the whole FIPS
+// module (its package inits and a megabyte of code) into every start of nsh.
+// The ids and tokens it makes only need to be unpredictable across runs.
+func randomFill(b []byte) {
+	for len(b) > 0 {
+		n, err := unix.Getrandom(b, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return
+		}
+		b = b[n:]
+	}
+}

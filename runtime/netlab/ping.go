@@ -2,7 +2,6 @@ package netlab
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -121,7 +120,7 @@ func pingFd(fd int, kind PingSocket, ip net.IP, count int, timeout time.Duration
 		sa = &unix.SockaddrInet4{Addr: a}
 	}
 	var token [16]byte
-	_, _ = rand.Read(token[:])
+	randomFill(token[:])
 	id := binary.BigEndian.Uint16(token[:2])
 	payload := make([]byte, 56)
 	copy(payload, token[:])

@@ -2,7 +2,6 @@ package netlab
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,7 +154,7 @@ func PingAllContext(ctx context.Context, lab string, nodes []PingTarget, o PingA
 	if o.Sample > 0 {
 		if o.Seed == 0 {
 			var b [4]byte // small enough to type back in (and exact as a Lua number)
-			_, _ = rand.Read(b[:])
+			randomFill(b[:])
 			o.Seed = uint64(binary.BigEndian.Uint32(b[:])>>1 | 1)
 		}
 		r.Seed = o.Seed
@@ -224,7 +223,7 @@ func PingAllContext(ctx context.Context, lab string, nodes []PingTarget, o PingA
 		readers.Wait()
 	}()
 	var token [16]byte
-	_, _ = rand.Read(token[:])
+	randomFill(token[:])
 	for _, p := range pairs {
 		fam := 0
 		if ips[p.dst].To4() == nil {
@@ -523,7 +522,7 @@ func openPingSock(ns *NS, v6 bool) (*pingSock, error) {
 		return nil, err
 	}
 	var idb [2]byte
-	_, _ = rand.Read(idb[:])
+	randomFill(idb[:])
 	return &pingSock{f: f, rc: rc, kind: kind, v6: v6, id: binary.BigEndian.Uint16(idb[:]), pending: map[uint16]*pingWait{}}, nil
 }
 

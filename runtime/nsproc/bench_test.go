@@ -37,3 +37,20 @@ func BenchmarkStartNamespaces(b *testing.B) { benchStart(b, "pid,mnt,uts,ipc,net
 // BenchmarkStartUTSPID: the cheap namespaces only (no net, whose creation
 // and teardown dominate the cost above).
 func BenchmarkStartUTSPID(b *testing.B) { benchStart(b, "uts,pid") }
+
+// BenchmarkOpenHome: what every start of nsh (and of every re-executed
+// child) pays to record the Lua thread's namespaces (issue 14: start-up).
+func BenchmarkOpenHome(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		h, err := OpenHome()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(h.files) == 0 {
+			b.Fatal("no namespace file opened")
+		}
+		for _, f := range h.files {
+			f.Close()
+		}
+	}
+}

@@ -118,19 +118,34 @@ type Home struct {
 // OpenHome records the calling thread's namespaces now.
 func OpenHome() (*Home, error) {
 	h := &Home{files: map[string]*os.File{}, ids: map[string]uint64{}}
+	// the files are opened relative to the thread's ns directory, so that
+	// /proc/thread-self/ns is looked up once, not once a type
+	dir, err := unix.Open(NSPath(0, ""), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		dir = unix.AT_FDCWD
+	} else {
+		defer unix.Close(dir)
+	}
 	for _, t := range Types {
 		// the namespace the thread itself is in (for pid and time too:
 		// pid_for_children is what unshare changes, and what restoring
 		// resets)
-		f, err := os.Open(NSPath(0, t.Name))
+		// A plain open(2): os.Open would also try the fd in the poller (an
+		// epoll set made for it, four fcntl), eight times at every start.
+		path := NSPath(0, t.Name)
+		name := path
+		if dir != unix.AT_FDCWD {
+			name = t.Name
+		}
+		fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Fstat(int(f.Fd()), &st) == nil {
+		if unix.Fstat(fd, &st) == nil {
 			h.ids[t.Name] = st.Ino
 		}
-		h.files[t.Name] = f
+		h.files[t.Name] = os.NewFile(uintptr(fd), path)
 	}
 	return h, nil
 }

@@ -35,8 +35,18 @@ var cloneRules = kerr.Rules{
 
 // Exe is the binary re-executed for children that run nsh code: its real
 // path when that is the running binary (so children are named "nsh" in ps,
-// not "exe"), else /proc/self/exe.
-var Exe = exePath()
+// not "exe"), else /proc/self/exe. Empty until the first re-execution
+// needs it (exe): a start-up that starts no child does not look (tests may
+// set it).
+var Exe string
+
+// exe is Exe, found on first use.
+func exe() string {
+	if Exe == "" {
+		Exe = exePath()
+	}
+	return Exe
+}
 
 func exePath() string {
 	const self = "/proc/self/exe"
@@ -74,7 +84,7 @@ func Start(spec Spec) (*Process, error) {
 			}
 			msg.Argv = append([]string{path}, spec.Argv[1:]...)
 		}
-		cmd = exec.Command(Exe, ChildFlag)
+		cmd = exec.Command(exe(), ChildFlag)
 		cmd.Args[0] = "nsh"
 		if len(spec.Argv) > 0 {
 			cmd.Args = append(cmd.Args, filepath.Base(spec.Argv[0]))

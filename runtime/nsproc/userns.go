@@ -22,7 +22,7 @@ const InUserNSEnv = "NSH_USERNS"
 // SIGTERM and SIGHUP sent to this process are passed on.
 func ReexecInUserNS(args []string) (int, error) {
 	uid, gid := os.Getuid(), os.Getgid()
-	cmd := exec.Command(Exe, args...)
+	cmd := exec.Command(exe(), args...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(os.Environ(), InUserNSEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -316,14 +316,17 @@ func Block(lang, text string) string {
 	return fence + lang + "\n" + text + "\n" + fence + "\n\n"
 }
 
-var escapes = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-B]|\x1b[=>]`)
+// compiled on first use, not at every start of nsh
+var escapes = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-B]|\x1b[=>]`)
+})
 
 // Clean is output as a reader of the document should see it: terminal
 // escape sequences (colours, cursor moves) dropped, each line as the
 // terminal left it after carriage returns (a progress line shows its last
 // state), no trailing blank lines.
 func Clean(s string) string {
-	s = escapes.ReplaceAllString(s, "")
+	s = escapes().ReplaceAllString(s, "")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
