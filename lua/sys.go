@@ -30,8 +30,8 @@ func (s *Session) sysModule() *Module {
 				Doc: "Returns (and with a name, sets) the NIS domain name of the shell's UTS namespace; in the host's, only with {host=true} (undone when nsh ends), as sys.hostname.", Example: "print(sys.domainname())"},
 			{Name: "uname", Args: "()", Fn: s.sysUname,
 				Doc: "uname(2) as a table: sysname, nodename, release, version, machine, domainname.", Example: "print(sys.uname().nodename)"},
-			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table}])", Fn: s.sysRun,
-				Doc:     "Runs a command in the shell's current namespaces and returns its output, exit code and error output. A string runs through /bin/sh -c; a table is argv.",
+			{Name: "run", Args: "(command | {argv...}, [{stdin=string, env=table, ns=handle|pid}])", Fn: s.sysRun,
+				Doc:     "Runs a command in the shell's current namespaces and returns its output, exit code and error output. A string runs through /bin/sh -c; a table is argv. With ns= a process handle or pid it runs in every namespace of that process instead, as `nsenter -t PID -a` does (its user and time namespaces through nsenter(1), since a multithreaded nsh cannot join them; in a new mount namespace it starts in /).",
 				Example: "local out, code = sys.run(\"ip -o link\")\nprint(out)"},
 			{Name: "exec", Args: "(argv... | {argv...})", Fn: s.sysExec,
 				Doc:     "Replaces this process with a program (execve(2)): the program keeps nsh's PID and namespaces. nsh's cleanup runs first. In a clone child this is how a container's init becomes the shell (PID 1) instead of forking it (PID 2+).",
@@ -171,8 +171,26 @@ func (s *Session) sysRun(L *glua.LState) int {
 	default:
 		return argErr(L, 1, "a command string (\"ip link\") or an argv list ({\"ip\", \"link\"}) expected, got "+describe(L.Get(1)))
 	}
-	o := argOptions(L, 2, "stdin", "env")
+	o := argOptions(L, 2, "stdin", "env", "ns")
 	spec := nsproc.Spec{Argv: argv}
+	if o.Has("ns") {
+		var pid int
+		switch v := o.Value("ns").(type) {
+		case glua.LNumber:
+			pid = o.Int("ns", 0, 1, maxPid)
+		case *glua.LUserData:
+			if h, ok := v.Value.(*procHandle); ok {
+				pid = h.p.Pid
+			}
+		}
+		if pid == 0 {
+			return argErr(L, 2, "option ns must be a process handle or a pid (whose namespaces to run in), got "+describe(o.Value("ns")))
+		}
+		var err error
+		if spec, err = nsproc.EnterSpec(pid, argv); err != nil {
+			return raiseErr(L, err)
+		}
+	}
 	if o.Has("env") {
 		spec.Env = readEnv(o, "env")
 	}

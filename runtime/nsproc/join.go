@@ -1,7 +1,11 @@
 package nsproc
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
 
 	"nsh/runtime/kerr"
 
@@ -38,4 +42,50 @@ func JoinPaths(pid int, types Set) map[string]string {
 		m[t.Name] = NSPath(pid, t.Name)
 	}
 	return m
+}
+
+// EnterSpec is how to run argv in every namespace of process pid, as
+// `nsenter -t PID -a` does. When pid shares this process's user and time
+// namespaces the child is started inside the others directly (Spec.Join);
+// otherwise, since a multithreaded process can join neither a user nor a
+// time namespace, through nsenter(1), a single-threaded process that
+// joins them all (entering a user namespace as its root, as nsenter does).
+func EnterSpec(pid int, argv []string) (Spec, error) {
+	if _, err := os.Stat(ProcDir(pid)); err != nil {
+		return Spec{}, nsErr(fmt.Sprintf("stat(%q)", ProcDir(pid)), err)
+	}
+	direct := true
+	for _, t := range []string{"user", "time"} {
+		there, err := Inode(NSPath(pid, t))
+		if err != nil {
+			if t == "time" && errors.Is(err, unix.ENOENT) {
+				continue // a kernel without time namespaces
+			}
+			return Spec{}, err
+		}
+		here, _ := Inode(NSPath(0, t))
+		if there != here {
+			direct = false
+		}
+	}
+	if direct {
+		join := JoinPaths(pid, All.Without(User).Without(Time))
+		for name, path := range join {
+			if _, err := os.Stat(path); err != nil {
+				delete(join, name) // a type this kernel lacks
+			}
+		}
+		spec := Spec{Argv: argv, Join: join}
+		if there, _ := Inode(NSPath(pid, "mnt")); there != 0 {
+			if here, _ := Inode(NSPath(0, "mnt")); here != there {
+				spec.Dir = "/" // setns(2) into a mount namespace moves to its root
+			}
+		}
+		return spec, nil
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return Spec{}, fmt.Errorf("entering the user or time namespace of process %d needs nsenter(1) (a multithreaded process cannot join them): %v", pid, err)
+	}
+	return Spec{Argv: append([]string{nsenter, "-t", strconv.Itoa(pid), "-a", "--"}, argv...)}, nil
 }

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// sys.run(cmd, {ns = h}) runs in every namespace of h, exactly as
+// `nsenter -t PID -a` does: the same namespace files, hostname and view of
+// /proc, with and without a user (and time) namespace of its own.
+func TestSysRunInHandleNamespaces(t *testing.T) {
+	needRoot(t)
+	for _, types := range []string{"pid,mnt,uts,net,ipc,cgroup", "user,pid,mnt,uts,net,ipc,cgroup,time"} {
+		src := `
+local h = ns.spawn{"/bin/sleep", "30", ns = "` + types + `", hostname = "inside", proc = true,
+                   uid_map = ` + map[bool]string{true: `"0 65534 1", gid_map = "0 65534 1"`, false: "nil"}[strings.HasPrefix(types, "user")] + `}
+sys.sleep(0.3)
+local probe = "hostname; id -u; pwd; ps -e -o comm= | sort | tr '\\n' ' '; echo; for f in /proc/self/ns/*; do readlink $f; done"
+local a, code, err = sys.run(probe, {ns = h})
+assert(code == 0, err)
+local b, code2, err2 = sys.run({"nsenter", "-t", tostring(h.pid), "-a", "sh", "-c", probe})
+assert(code2 == 0, err2)
+print(a) print("--") print(b)
+h:kill(9) h:wait()
+`
+		out, err := runLua(t, nil, src)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", types, err, out)
+		}
+		parts := strings.SplitN(out, "\n--\n", 2)
+		if len(parts) != 2 || strings.TrimSpace(parts[0]) != strings.TrimSpace(parts[1]) {
+			t.Fatalf("%s: sys.run{ns=h} and nsenter -t PID -a differ:\n%s", types, out)
+		}
+		if !strings.HasPrefix(parts[0], "inside\n") || !strings.Contains(parts[0], "ps sh sleep") {
+			t.Errorf("%s: not in the handle's namespaces:\n%s", types, out)
+		}
+	}
+	_, errOut, code := nsh(t, "", "-e", `sys.run("true", {ns = "x"})`)
+	if code == 0 || !strings.Contains(errOut, "option ns must be a process handle or a pid") {
+		t.Errorf("ns=\"x\": code %d, %q", code, errOut)
+	}
+}
