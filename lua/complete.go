@@ -22,20 +22,9 @@ func (s *Session) Complete(word string) []string {
 		}
 		if set, ok := s.setOf(v); ok {
 			if word[sep] == '.' {
-				fields := set.Fields
-				if l, ok := v.(*glua.LUserData).Value.(*luaLab); ok {
-					fields = append([]string(nil), fields...)
-					for _, n := range l.l.Nodes() {
-						fields = append(fields, n.Name) // lab.NAME is a node
-					}
-				}
-				return filterPrefix(fields, partial)
+				return filterPrefix(objectFields(set, v), partial)
 			}
-			var names []string
-			for _, f := range set.Funcs {
-				names = append(names, f.Name)
-			}
-			return filterPrefix(names, partial)
+			return filterPrefix(set.methodNames(), partial)
 		}
 		if t, ok = v.(*glua.LTable); !ok {
 			return nil
@@ -57,6 +46,28 @@ func (s *Session) Complete(word string) []string {
 	return names
 }
 
+// objectFields is what obj.NAME reads on an object of set: its fields and,
+// for a lab, its node names.
+func objectFields(set methodSet, v glua.LValue) []string {
+	fields := append([]string(nil), set.Fields...)
+	if ud, ok := v.(*glua.LUserData); ok {
+		if l, ok := ud.Value.(*luaLab); ok {
+			for _, n := range l.l.Nodes() {
+				fields = append(fields, n.Name) // lab.NAME is a node
+			}
+		}
+	}
+	return fields
+}
+
+func (set methodSet) methodNames() []string {
+	var names []string
+	for _, f := range set.Funcs {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
 func filterPrefix(xs []string, p string) []string {
 	var out []string
 	for _, x := range xs {
@@ -71,6 +82,19 @@ func filterPrefix(xs []string, p string) []string {
 func (s *Session) resolve(path string) (glua.LValue, bool) {
 	var v glua.LValue = s.L.G.Global
 	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == ':' }) {
+		if ud, ok := v.(*glua.LUserData); ok {
+			// lab.NAME is a node; no other object field has methods
+			l, ok := ud.Value.(*luaLab)
+			if !ok {
+				return nil, false
+			}
+			n := l.l.Node(part)
+			if n == nil {
+				return nil, false
+			}
+			v = s.nodeUD(n)
+			continue
+		}
 		t, ok := v.(*glua.LTable)
 		if !ok {
 			return nil, false

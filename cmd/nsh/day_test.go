@@ -40,3 +40,47 @@ h:kill(9) h:wait()
 		t.Errorf("ns=\"x\": code %d, %q", code, errOut)
 	}
 }
+
+// Every object with methods completes its methods (x:) and fields (x.), a
+// lab its node names too (lab.<Tab>, lab.h1:<Tab>).
+func TestREPLCompletesEveryHandleType(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	setup := []string{
+		"h = ns.spawn{'/bin/sleep', '30'}",
+		"cg = cgroup.create('daycompl')",
+		"lab = net.lab{name = 'dayc', pin = false, helpers = false}",
+		"h1 = lab:node('h1')",
+		"hub = net.dns_hub{addr = '127.0.0.1:0', ns = lab.h1, records = {}}",
+	}
+	for _, l := range setup {
+		tm.send(l + "\r")
+		tm.expect("# ")
+	}
+	cases := []struct{ typed, want string }{
+		{"h:wa", "h:wait"},
+		{"h.pi", "h.pid"},
+		{"cg:rea", "cg:read"},
+		{"cg.contr", "cg.controllers"},
+		{"lab:pinga", "lab:pingall"},
+		{"lab.pinn", "lab.pinned"},
+		{"lab.h", "lab.h1"},
+		{"lab.h1:ru", "lab.h1:run"},
+		{"lab.h1.hostn", "lab.h1.hostname"},
+		{"hub:sto", "hub:stop"},
+		{"hub.add", "hub.addr"},
+	}
+	for _, c := range cases {
+		tm.send(c.typed + "\t")
+		tm.expect(c.want)
+		tm.send("\x15")
+	}
+	// lab:<Tab><Tab> lists the lab's methods, not the globals
+	tm.send("lab:\t\t")
+	out := tm.expect("pingall")
+	if strings.Contains(out, "print") || strings.Contains(out, "xpcall") {
+		t.Errorf("lab:<Tab> offers globals:\n%q", out)
+	}
+	tm.send("\x15h:kill(9) lab:close() cg:remove()\r")
+	tm.expect("# ")
+}
