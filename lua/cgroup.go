@@ -89,7 +89,11 @@ func (s *Session) installCgroupType() {
 		case "mode":
 			L.Push(glua.LString(h.g.Layout().Mode.String()))
 		default:
-			L.Push(methods.RawGetString(key))
+			m := methods.RawGetString(key)
+			if m == glua.LNil {
+				return noSuchMember(L, cgroupType, L.Get(1), key)
+			}
+			L.Push(m)
 		}
 		return 1
 	}))

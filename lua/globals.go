@@ -77,6 +77,9 @@ func (s *Session) help(L *glua.LState) int {
 		}
 		found, err := s.lookupGlobal(name)
 		if err != nil {
+			if near := closest(name, s.helpNames()); len(near) > 0 {
+				return raiseErr(L, fmt.Errorf("nothing called %q: did you mean %s? (help() lists the modules)", name, strings.Join(near, " or ")))
+			}
 			return raiseErr(L, fmt.Errorf("nothing called %q (try help() for the list of modules)", name))
 		}
 		v = found
@@ -129,6 +132,29 @@ func (s *Session) formatDoc(d *Doc) string {
 		}
 	}
 	return b.String()
+}
+
+// helpNames is every name help() explains: globals, ns.spawn, h:wait, ...
+func (s *Session) helpNames() []string {
+	var names []string
+	for _, f := range s.globals {
+		names = append(names, f.Name)
+	}
+	for _, m := range s.modules {
+		names = append(names, m.Name)
+		for _, f := range m.Funcs {
+			names = append(names, m.Name+"."+f.Name)
+		}
+		for _, v := range m.Values {
+			names = append(names, m.Name+"."+v.Name)
+		}
+	}
+	for _, set := range methodSets() {
+		for _, f := range set.Funcs {
+			names = append(names, set.Prefix+f.Name)
+		}
+	}
+	return names
 }
 
 // HelpIndex lists the modules and global functions.

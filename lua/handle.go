@@ -133,7 +133,11 @@ func (s *Session) installHandleType() {
 		case "argv":
 			L.Push(strList(L, h.p.Argv))
 		default:
-			L.Push(methods.RawGetString(key))
+			m := methods.RawGetString(key)
+			if m == glua.LNil {
+				return noSuchMember(L, handleType, L.Get(1), key)
+			}
+			L.Push(m)
 		}
 		return 1
 	}))

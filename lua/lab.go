@@ -127,8 +127,10 @@ func (s *Session) typeMetatable(typ string, meth *glua.LTable, field func(L *glu
 		key := L.CheckString(2)
 		if m := meth.RawGetString(key); m != glua.LNil {
 			L.Push(m)
+		} else if v := field(L, key); v != glua.LNil || isMember(typ, L.Get(1), key) {
+			L.Push(v)
 		} else {
-			L.Push(field(L, key))
+			return noSuchMember(L, typ, L.Get(1), key)
 		}
 		return 1
 	}))
@@ -283,7 +285,7 @@ func (s *Session) labNode(L *glua.LState) int {
 	if l.Node(name) != nil {
 		return argErr(L, 2, fmt.Sprintf("lab %s already has a node %q", l.Name(), name))
 	}
-	if L.GetField(L.Get(1), name) != glua.LNil {
+	if v, err := s.field(L.Get(1), name); err == nil && v != glua.LNil {
 		return argErr(L, 2, fmt.Sprintf("%q names a lab method or field; pick another node name", name))
 	}
 	o := argOptions(L, 3, "ns", "hostname", "hosts", "resolv", "env")

@@ -132,3 +132,35 @@ func (s *Session) methodTable(kind, prefix string, funcs []Func) *glua.LTable {
 	}
 	return t
 }
+
+// noSuchMember raises the error for obj.key on an object of type typ that
+// has no method or field key, with the closest ones: `h.wiat is not a
+// function of a process handle: did you mean h:wait?`.
+func noSuchMember(L *glua.LState, typ string, obj glua.LValue, key string) int {
+	for _, set := range methodSets() {
+		if set.Type != typ {
+			continue
+		}
+		short := strings.TrimSuffix(set.Prefix, ":")
+		members := map[string]string{}
+		for _, f := range objectFields(set, obj) {
+			members[f] = short + "." + f
+		}
+		for _, m := range set.methodNames() {
+			members[m] = short + ":" + m
+		}
+		return noSuchField(L, short+"."+key, "a method or field of a "+set.Kind, key, short, members)
+	}
+	L.Push(glua.LNil)
+	return 1
+}
+
+// isMember tells whether key is a method or field of objects of type typ.
+func isMember(typ string, obj glua.LValue, key string) bool {
+	for _, set := range methodSets() {
+		if set.Type == typ {
+			return contains(objectFields(set, obj), key) || contains(set.methodNames(), key)
+		}
+	}
+	return false
+}

@@ -5,6 +5,7 @@
 package lua
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -81,6 +82,7 @@ func (s *Session) install(m *Module) *glua.LTable {
 	sort.Strings(d.Members)
 	s.addDoc(t, *d)
 	s.modules = append(s.modules, m)
+	s.strictModule(m.Name, t)
 	L.SetGlobal(m.Name, t)
 	return t
 }
@@ -162,4 +164,51 @@ func writeFuncDoc(b *strings.Builder, mod string, f *Func) {
 	if f.Example != "" {
 		b.WriteString("```lua\n" + f.Example + "\n```\n\n")
 	}
+}
+
+// noSuchField raises the error for reading written (ns.spwan, h.wiat),
+// which is not what ("a function of ns", "a method or field of a process
+// handle"), naming the
+// closest members (python's "Did you mean"): `ns.spwan is not a function of
+// ns: did you mean ns.spawn?`. members maps a member's name to how it is
+// written (ns.spawn, h:wait, h.pid).
+func noSuchField(L *glua.LState, written, what, key, helpName string, members map[string]string) int {
+	msg := written + " is not " + what
+	names := make([]string, 0, len(members))
+	for n := range members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if near := closest(key, names); len(near) > 0 {
+		for i := range near {
+			near[i] = members[near[i]]
+		}
+		msg += ": did you mean " + strings.Join(near, " or ") + "?"
+	} else {
+		msg += fmt.Sprintf(" (help(%q) lists them)", helpName)
+	}
+	L.RaiseError("%s", msg)
+	return 0
+}
+
+// strictModule makes reading a missing member of module table t an error
+// that suggests the closest members, instead of a silent nil.
+func (s *Session) strictModule(name string, t *glua.LTable) {
+	L := s.L
+	mt := L.NewTable()
+	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
+		key, ok := L.Get(2).(glua.LString)
+		if !ok {
+			L.Push(glua.LNil)
+			return 1
+		}
+		members := map[string]string{}
+		t.ForEach(func(k, _ glua.LValue) {
+			if ks, ok := k.(glua.LString); ok {
+				members[string(ks)] = name + "." + string(ks)
+			}
+		})
+		return noSuchField(L, name+"."+string(key), "a function of "+name, string(key), name, members)
+	}))
+	L.SetMetatable(t, mt)
 }
