@@ -1,9 +1,39 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// quit ends the REPL with Ctrl-D, so its cleanup runs, and waits for it.
+func (tm *term) quit() {
+	tm.t.Helper()
+	tm.send("print('all' .. ' done')\r")
+	tm.expect("all done\r\n")
+	tm.send("\x04")
+	select {
+	case <-tm.done:
+	case <-time.After(10 * time.Second):
+		tm.t.Fatal("the REPL did not end on Ctrl-D")
+	}
+}
+
+// removeCgroupOnFailure removes the cgroup nsh/name in every hierarchy
+// after the test (a REPL killed by a failing test cannot clean up).
+func removeCgroupOnFailure(t *testing.T, name string) {
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nsh/" + name)
+		if d := "/sys/fs/cgroup/nsh/" + name; dirs == nil {
+			dirs = append(dirs, d)
+		}
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	})
+}
 
 // sys.run(cmd, {ns = h}) runs in every namespace of h, exactly as
 // `nsenter -t PID -a` does: the same namespace files, hostname and view of
@@ -45,6 +75,7 @@ h:kill(9) h:wait()
 // lab its node names too (lab.<Tab>, lab.h1:<Tab>).
 func TestREPLCompletesEveryHandleType(t *testing.T) {
 	needRoot(t)
+	removeCgroupOnFailure(t, "daycompl")
 	tm := startREPL(t)
 	setup := []string{
 		"h = ns.spawn{'/bin/sleep', '30'}",
@@ -83,4 +114,56 @@ func TestREPLCompletesEveryHandleType(t *testing.T) {
 	}
 	tm.send("\x15h:kill(9) lab:close() cg:remove()\r")
 	tm.expect("# ")
+	tm.quit()
+	nshDirsGone(t, "daycompl")
+}
+
+// A misspelt module function, method or field names itself and the closest
+// ones, at the prompt and in help().
+func TestREPLTyposSuggest(t *testing.T) {
+	needRoot(t)
+	removeCgroupOnFailure(t, "daytypo")
+	tm := startREPL(t)
+	for _, c := range []struct{ typed, want string }{
+		{"ns.spwan{}", "ns.spwan is not a function of ns: did you mean ns.spawn?"},
+		{"view.nstre()", "view.nstre is not a function of view: did you mean view.nstree?"},
+		{"help('ns.spwan')", `nothing called "ns.spwan": did you mean ns.spawn?`},
+		{"help('h:wiat')", `did you mean h:wait?`},
+		{"h = ns.spawn{'/bin/sleep', '30'}", "# "},
+		{"h:wiat()", "h.wiat is not a method or field of a process handle: did you mean h:wait?"},
+		{"h.pdi", "did you mean h.pid?"},
+		{"cg = cgroup.create('daytypo')", "# "},
+		{"cg:raed('cgroup.procs')", "did you mean cg:read"},
+		{"lab = net.lab{name = 'dayt', pin = false, helpers = false}; lab:node('h1')", "# "},
+		{"lab.h2:run('true')", "lab.h2 is not a method or field of a lab: did you mean lab.h1?"},
+		{"lab.h1.hostnme", "did you mean node.hostname?"},
+		{"h:kill(9) lab:close() cg:remove()", "# "},
+	} {
+		tm.send(c.typed + "\r")
+		tm.expect(c.want)
+	}
+	tm.quit()
+	nshDirsGone(t, "daytypo")
+}
+
+// Command output returned at the prompt prints as text; a history that
+// cannot be kept is said once.
+func TestREPLCommandOutputAsTextAndHistoryOff(t *testing.T) {
+	needRoot(t)
+	tm := startTerm(t, []string{"--no-userns"}, "XDG_STATE_HOME=", "HOME=/proc/self/fdinfo")
+	tm.expect("nsh: history is off for this session: mkdir /proc/self/fdinfo/.local")
+	tm.expect("# ")
+	tm.send("lab = net.lab{name = 'dayo', pin = false, helpers = false}; lab:node('n1')\r")
+	tm.expect("# ")
+	tm.send("lab.n1:run('echo one; echo two')\r")
+	tm.expect("\r\none\r\ntwo\r\n0\t\"\"\r\n")
+	tm.send("sys.run('echo single')\r")
+	tm.expect("\r\nsingle\r\n0\t\"\"\r\n")
+	tm.send("'no newline', 'a\\nb'\r")
+	tm.expect("\"no newline\"\r\na\r\nb\r\n")
+	tm.send("lab:close()\r")
+	tm.quit()
+	if strings.Contains(tm.buf.String(), "history is off") {
+		t.Errorf("the history message came again:\n%q", tm.buf.String())
+	}
 }

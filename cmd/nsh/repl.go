@@ -19,29 +19,37 @@ import (
 // returns to the prompt instead of ending nsh.
 var inREPL atomic.Bool
 
-// historyFile is $XDG_STATE_HOME/nsh/history, or ~/.local/state/nsh/history.
-func historyFile() string {
+// historyFile is $XDG_STATE_HOME/nsh/history, or ~/.local/state/nsh/history;
+// "" and why when it cannot be written (history is then off).
+func historyFile() (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return ""
+			return "", err
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
 	dir = filepath.Join(dir, "nsh")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return ""
+		return "", err
 	}
-	return filepath.Join(dir, "history")
+	path := filepath.Join(dir, "history")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return path, nil
 }
 
 func repl(s *lua.Session) int {
 	inREPL.Store(true)
 	defer inREPL.Store(false)
+	hist, histErr := historyFile()
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:            prompt(s, false),
-		HistoryFile:       historyFile(),
+		HistoryFile:       hist,
 		HistoryLimit:      5000,
 		AutoComplete:      &completer{s: s},
 		InterruptPrompt:   "^C",
@@ -58,6 +66,9 @@ func repl(s *lua.Session) int {
 	defer stopREPL.Store(nil)
 	if readline.DefaultIsTerminal() {
 		fmt.Fprintf(rl.Stdout(), "nsh %s: Lua with Linux namespaces. help() lists what there is; Ctrl-D leaves.\n", version)
+		if histErr != nil {
+			fmt.Fprintf(os.Stderr, "nsh: history is off for this session: %v (set XDG_STATE_HOME to a writable directory to keep it)\n", histErr)
+		}
 	}
 	var buf []string
 	failures := 0
@@ -203,11 +214,28 @@ func printValues(s *lua.Session, vals []glua.LValue) {
 		fmt.Fprintln(s.Stdout, text)
 		return
 	}
-	parts := make([]string, len(vals))
-	for i, v := range vals {
-		parts[i] = lua.Pretty(s.L, v)
+	// A string with a newline (command output: lab.h1:run"ip a",
+	// sys.run"ps") prints as text, as print would, on lines of its own; the
+	// other values print as Lua values, tab-separated as print does.
+	var parts []string
+	flush := func() {
+		if len(parts) > 0 {
+			fmt.Fprintln(s.Stdout, strings.Join(parts, "\t"))
+			parts = nil
+		}
 	}
-	fmt.Fprintln(s.Stdout, strings.Join(parts, "\t"))
+	for _, v := range vals {
+		if str, ok := v.(glua.LString); ok && strings.Contains(string(str), "\n") {
+			flush()
+			fmt.Fprint(s.Stdout, string(str))
+			if !strings.HasSuffix(string(str), "\n") {
+				fmt.Fprintln(s.Stdout)
+			}
+			continue
+		}
+		parts = append(parts, lua.Pretty(s.L, v))
+	}
+	flush()
 }
 
 // prompt shows the hostname and, in brackets, the namespace types in which
