@@ -169,7 +169,7 @@ func TestSessionModules(t *testing.T) {
 			}
 		}
 	}
-	if got, want := strings.Join(views, " "), "ns upid tree uidmap nstree cgroup mounts links lab"; got != want {
+	if got, want := strings.Join(views, " "), "ns upid tree uidmap nstree namespaces cgroup mounts links lab"; got != want {
 		t.Errorf("views %q, want %q", got, want)
 	}
 	for _, m := range s.Modules() {

@@ -46,11 +46,21 @@ func (s *Session) viewModule() *Module {
 				Doc: "uid_map, gid_map and setgroups of a process, and what its ids are inside and outside, explained in a sentence. " +
 					"Returns {pid=, userns=, uid_map={{inside=, outside=, count=}}, gid_map=..., setgroups=, uid=, gid=, inside_uid=, inside_gid=, root_inside=, text=}.",
 				Example: "local m = view.uidmap(h.pid)\nprint(m.uid_map[1].inside, m.uid_map[1].outside)"},
-			{Name: "nstree", Args: "()", Fn: s.viewNSTree,
+			{Name: "nstree", Args: "([{dot=true}])", Fn: s.viewNSTree,
 				Doc: "The PID- and user-namespace hierarchies of the machine (ioctl_ns NS_GET_PARENT/NS_GET_USERNS/NS_GET_OWNER_UID), " +
 					"every level, with owners and member processes, like lsns --tree. Returns {pid={...}, user={...}} of nodes " +
-					"{type=, inode=, level=, parent=, owner=, owner_uid= (user namespaces), members={pids}, children={...}}.",
-				Example: "print(view.nstree())"},
+					"{type=, inode=, level=, parent=, owner=, owner_uid= (user namespaces), members={pids}, children={...}} " +
+					"(json.encode writes it as JSON); with dot=true, the hierarchies as Graphviz DOT text instead.",
+				Example: "print(view.nstree())\nio.open(\"/tmp/nstree.dot\", \"w\"):write(view.nstree{dot = true})"},
+			{Name: "namespaces", Args: "([{dot=true}])", Fn: s.viewNamespaces,
+				Doc: "Every namespace on the machine, of all eight types: those of every process, those only bind-mounted (nsfs entries in any " +
+					"mount namespace, e.g. /run/netns/NAME), open as a descriptor (/proc/PID/fd) or kept as a process's pid_for_children or " +
+					"time_for_children, and the user namespaces owning them; each with its owner user namespace, its parent (pid and user), " +
+					"member processes and holders (which lsns shows only in part). Drawn as the ownership tree (user namespaces by parent, " +
+					"every other namespace under its owner). Returns {namespaces={{id=\"net:[4026531840]\", type=, inode=, owner=, parent=, " +
+					"owner_uid=, members={pids}, holders={{kind=\"mount\"|\"fd\"|\"pid_for_children\"|\"time_for_children\"|\"owner\", pid=, fd=, path=, mntns=}}, " +
+					"children={ids}}}, roots={ids}} (json.encode writes it as JSON); with dot=true, Graphviz DOT text instead.",
+				Example: "local v = view.namespaces()\nprint(v)\nfor _, n in ipairs(v.namespaces) do if #n.members == 0 then print(n.id, #n.holders) end end"},
 			{Name: "cgroup", Args: "([pid])", Fn: s.viewCgroup,
 				Doc: "The cgroups of a process (default: the shell's thread) in every hierarchy of the host: one row per line of /proc/PID/cgroup " +
 					"(v1 hierarchies with their controllers, and the v2 line 0::), with the limits that apply there under portable names and the usage " +
@@ -242,14 +252,76 @@ func (s *Session) viewUIDMap(L *glua.LState) int {
 }
 
 func (s *Session) viewNSTree(L *glua.LState) int {
+	o := argOptions(L, 1, "dot")
 	tr, err := s.Proc.NSTree()
 	if err != nil {
 		return raiseErr(L, err)
+	}
+	if o.Bool("dot", false) {
+		L.Push(glua.LString(tr.DOT()))
+		return 1
 	}
 	t := L.NewTable()
 	t.RawSetString("pid", nsNodes(L, tr.PID))
 	t.RawSetString("user", nsNodes(L, tr.User))
 	L.Push(withText(L, t, tr.String()))
+	return 1
+}
+
+func (s *Session) viewNamespaces(L *glua.LState) int {
+	o := argOptions(L, 1, "dot")
+	nl, err := s.Proc.Namespaces()
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	if o.Bool("dot", false) {
+		L.Push(glua.LString(nl.DOT()))
+		return 1
+	}
+	list := L.NewTable()
+	for _, e := range nl.All {
+		r := L.NewTable()
+		r.RawSetString("id", glua.LString(e.ID()))
+		r.RawSetString("type", glua.LString(e.Type))
+		r.RawSetString("inode", glua.LNumber(e.Inode))
+		r.RawSetString("owner", glua.LNumber(e.Owner))
+		r.RawSetString("parent", glua.LNumber(e.Parent))
+		if e.OwnerUID >= 0 {
+			r.RawSetString("owner_uid", glua.LNumber(e.OwnerUID))
+		}
+		r.RawSetString("members", intList(L, e.Members))
+		hs := L.NewTable()
+		for _, h := range e.Holders {
+			ht := L.NewTable()
+			ht.RawSetString("kind", glua.LString(h.Kind))
+			if h.PID != 0 {
+				ht.RawSetString("pid", glua.LNumber(h.PID))
+			}
+			if h.Kind == "fd" {
+				ht.RawSetString("fd", glua.LNumber(h.FD))
+			}
+			if h.Kind == "mount" {
+				ht.RawSetString("path", glua.LString(h.Path))
+				ht.RawSetString("mntns", glua.LNumber(h.MountNS))
+			}
+			hs.Append(ht)
+		}
+		r.RawSetString("holders", hs)
+		cs := L.NewTable()
+		for _, c := range e.Children {
+			cs.Append(glua.LString(c.ID()))
+		}
+		r.RawSetString("children", cs)
+		list.Append(r)
+	}
+	roots := L.NewTable()
+	for _, e := range nl.Roots {
+		roots.Append(glua.LString(e.ID()))
+	}
+	t := L.NewTable()
+	t.RawSetString("namespaces", list)
+	t.RawSetString("roots", roots)
+	L.Push(withText(L, t, nl.String()))
 	return 1
 }
 

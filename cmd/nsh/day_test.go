@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -165,5 +168,130 @@ func TestREPLCommandOutputAsTextAndHistoryOff(t *testing.T) {
 	tm.quit()
 	if strings.Contains(tm.buf.String(), "history is off") {
 		t.Errorf("the history message came again:\n%q", tm.buf.String())
+	}
+}
+
+// view.namespaces lists every namespace lsns -J lists, with the same type
+// and member count; it also shows those only a bind mount, a descriptor or
+// a pid_for_children holds, and draws as text, DOT and JSON.
+func TestViewNamespacesAgainstLsns(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("lsns"); err != nil {
+		t.Skip("needs lsns(8) (util-linux)")
+	}
+	type lsnsOut struct {
+		Namespaces []struct {
+			NS     uint64 `json:"ns"`
+			Type   string `json:"type"`
+			NProcs int    `json:"nprocs"`
+		} `json:"namespaces"`
+	}
+	type ours struct {
+		Before, After lsnsOut
+		Me            int
+		View          struct {
+			Namespaces []struct {
+				ID      string
+				Type    string
+				Inode   uint64
+				Members []int
+				Holders []struct {
+					Kind string
+					Path string
+					PID  int
+					FD   int
+				}
+			}
+			Roots []string
+		}
+		Text, Dot, TreeDot string
+	}
+	src := `
+local hold = ns.spawn{"/bin/sleep", "30", ns = "net,uts"}
+sys.sleep(0.2)
+ns.pin(hold.pid, "net", "daylsns")
+local fd = io.open("/proc/" .. hold.pid .. "/ns/uts")
+local pidns = ns.clone("pid,mnt", function() ns.unshare("pid") ns.spawn{"/bin/sleep", "30"} sys.sleep(30) end)
+sys.sleep(0.3)
+local function lsns() local out, code, err = sys.run{"lsns", "-J"}; assert(code == 0, err); return json.decode(out) end
+local before = lsns()
+local v = view.namespaces()
+local after = lsns()
+print(json.encode({before = before, after = after, me = ns.getpid(), view = v, text = tostring(v),
+                   dot = view.namespaces{dot = true}, treedot = view.nstree{dot = true},
+                   hold = hold.pid, clone = pidns.pid}))
+fd:close() pidns:kill(9) pidns:wait() hold:kill(9) hold:wait()
+`
+	for attempt := 1; ; attempt++ {
+		out, err := runLua(t, nil, src)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var o ours
+		if err := json.Unmarshal([]byte(out), &o); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		byID := map[string]int{}
+		mine := map[string]bool{}
+		for i, n := range o.View.Namespaces {
+			byID[n.ID] = i
+			for _, m := range n.Members {
+				if m == o.Me {
+					mine[n.ID] = true
+				}
+			}
+		}
+		after := map[uint64]int{}
+		for _, n := range o.After.Namespaces {
+			after[n.NS] = n.NProcs
+		}
+		churn := false
+		for _, l := range o.Before.Namespaces {
+			id := fmt.Sprintf("%s:[%d]", l.Type, l.NS)
+			i, ok := byID[id]
+			if !ok {
+				if _, still := after[l.NS]; still {
+					t.Errorf("lsns lists %s, view.namespaces does not", id)
+				}
+				continue
+			}
+			want := l.NProcs
+			if mine[id] {
+				want-- // lsns itself is a member, nsh's view was taken without it
+			}
+			if got := len(o.View.Namespaces[i].Members); got != want {
+				if after[l.NS] == l.NProcs {
+					churn = true // stable for lsns: a real difference, unless others' processes came and went
+				}
+				if attempt < 5 {
+					churn = true
+				} else {
+					t.Errorf("%s: lsns counts %d processes (%d without itself), view.namespaces %d", id, l.NProcs, want, got)
+				}
+			}
+		}
+		// holders lsns does not show
+		var sawMount, sawFD, sawForChildren bool
+		for _, n := range o.View.Namespaces {
+			for _, h := range n.Holders {
+				sawMount = sawMount || h.Kind == "mount" && h.Path == "/run/netns/daylsns"
+				sawFD = sawFD || h.Kind == "fd" && n.Type == "uts"
+				sawForChildren = sawForChildren || h.Kind == "pid_for_children"
+			}
+		}
+		if !sawMount || !sawFD || !sawForChildren {
+			t.Errorf("holders missing: mount %v, fd %v, pid_for_children %v\n%s", sawMount, sawFD, sawForChildren, o.Text)
+		}
+		if !strings.Contains(o.Text, "mounted at /run/netns/daylsns") || !strings.HasPrefix(o.Dot, "digraph namespaces {") ||
+			!strings.HasPrefix(o.TreeDot, "digraph nstree {") || len(o.View.Roots) == 0 {
+			t.Errorf("text or DOT wrong:\n%s\n%s\n%s", o.Text, o.Dot, o.TreeDot)
+		}
+		if !churn || t.Failed() {
+			break
+		}
+		t.Logf("attempt %d: processes came and went between the scans; again", attempt)
+	}
+	if _, err := os.Stat("/run/netns/daylsns"); err == nil {
+		t.Error("/run/netns/daylsns left behind")
 	}
 }

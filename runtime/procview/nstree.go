@@ -173,3 +173,23 @@ func (t *NSTree) String() string {
 	t.draw(&b, t.User, "")
 	return strings.TrimRight(b.String(), "\n")
 }
+
+// DOT is both hierarchies as a Graphviz digraph, parent to child.
+func (t *NSTree) DOT() string {
+	var b strings.Builder
+	b.WriteString("digraph nstree {\n  node [shape=box, fontname=\"monospace\"];\n")
+	var walk func(ns []*NSNode)
+	walk = func(ns []*NSNode) {
+		for _, n := range ns {
+			fmt.Fprintf(&b, "  \"%s\" [label=\"%s\\nlevel %d, %d processes\"];\n", ID(n.Type, n.Inode), ID(n.Type, n.Inode), n.Level, len(n.Members))
+			for _, c := range n.Children {
+				fmt.Fprintf(&b, "  \"%s\" -> \"%s\";\n", ID(n.Type, n.Inode), ID(c.Type, c.Inode))
+			}
+			walk(n.Children)
+		}
+	}
+	walk(t.PID)
+	walk(t.User)
+	b.WriteString("}\n")
+	return b.String()
+}
