@@ -33,7 +33,8 @@ func (s *Session) mountModule() *Module {
 				Doc: "A bind mount: target shows source's tree (a directory or a file). recursive (default true, like mount --rbind) takes the mounts " +
 					"under source along; a non-recursive bind of a tree with locked submounts is refused inside a user namespace. readonly makes the new " +
 					"mount read-only (a second call, as the kernel ignores MS_RDONLY on a bind).",
-				Example: "mount.bind(\"/tmp/myresolv\", \"/etc/resolv.conf\", {readonly=true})"},
+				Example: "ns.unshare(\"mnt\")                 -- a mount namespace of the shell's own,\nmount.make(\"/\", \"private\", true)  -- whose mounts never reach the host\n" +
+					"local f = io.open(\"/tmp/myresolv\", \"w\"); f:write(\"nameserver 10.53.57.64\\n\"); f:close()\nmount.bind(\"/tmp/myresolv\", \"/etc/resolv.conf\", {readonly=true})\nprint(io.open(\"/etc/resolv.conf\"):read(\"*a\"))\nns.restore()"},
 			{Name: "make", Args: "(target, kind, [recursive])", Fn: s.mountMake,
 				Doc: "Sets the propagation type of the mount at target: kind is \"private\", \"shared\", \"slave\" or \"unbindable\" " +
 					"(or \"rprivate\", \"rshared\", \"rslave\", \"runbindable\" for recursive). recursive (default false) applies it to every mount below.",
