@@ -71,7 +71,7 @@ var cgMethods = []Func{
 	{Name: "frozen", Args: "()", Doc: "true while the group is frozen.", Example: "print(cg:frozen())", Method: (*Session).cgFrozen},
 	{Name: "kill", Args: "()", Doc: "SIGKILLs every process in the group and its children and waits until they are gone (v2 cgroup.kill; v1: kill every pid until none is left).", Example: "cg:kill()", Method: (*Session).cgKill},
 	{Name: "remove", Args: "()", Doc: "Kills what is left and removes the group's directories in every hierarchy (a second remove does nothing). nsh does this at exit anyway.", Example: "cg:remove()", Method: (*Session).cgRemove},
-	{Name: "keep", Args: "()", Doc: "Leaves the group on the host when nsh ends.", Example: "cg:keep()", Method: (*Session).cgKeep},
+	{Name: "keep", Args: "()", Doc: "Leaves the group on the host when nsh ends.", Example: "local cg = cgroup.create(\"kept\")\ncg:keep()   -- still there after nsh ends; remove it with cg:remove() or rmdir\ncg:remove()", Method: (*Session).cgKeep},
 	{Name: "paths", Args: "()", Doc: "The group's directories, one per hierarchy.", Example: "for _, p in ipairs(cg:paths()) do print(p) end", Method: (*Session).cgPaths},
 }
 

@@ -70,7 +70,7 @@ var labMethods = []Func{
 	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=}])", Method: (*Session).labLink,
 		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR), and brname " +
 			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name.",
-		Example: "lab:link(\"ad_dc\", \"selftest0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})"},
+		Example: "lab:node(\"ad_dc\")\nlab:link(\"ad_dc\", \"ex0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})"},
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
 		Doc:     "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, by listening to netlink; never sleeps.",
 		Example: "lab:wait()"},

@@ -21,14 +21,14 @@ var nodeMethods = []Func{
 		Example: "local out, code = lab.h1:run\"ip -br a\""},
 	{Name: "shell", Args: "([argv])", Method: (*Session).nodeShell,
 		Doc:     "Opens an interactive shell ($SHELL or /bin/sh; or argv) inside the node with its variables set, and waits for it. Returns the exit code.",
-		Example: "lab.ad_dc:shell()"},
+		Example: "lab.h1:shell()"},
 	{Name: "ping", Args: "(other, [{count=, timeout=}])", Method: (*Session).nodePing,
 		Doc:     "Pings another node (a node or its name: its first address) or an IP from inside this node. Returns RTTs in ms and a message when replies were lost.",
 		Example: "assert(#lab.h1:ping(\"h2\") == 1)"},
 	{Name: "links", Args: "()", Method: (*Session).nodeLinks, Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
 	{Name: "helper", Args: "()", Method: (*Session).nodeHelper,
 		Doc:     "The path of the node's generated nsenter.sh: run it (with a command or none for a shell) from any terminal to enter the node with its variables, as Samba's st/ENV/nsenter.sh.",
-		Example: "print(lab.ad_dc:helper())"},
+		Example: "print(lab.h1:helper())"},
 }
 
 func (s *Session) installNodeType() {

@@ -28,7 +28,7 @@ func (s *Session) mountModule() *Module {
 			{Name: "umount", Args: "(target, [\"detach\"|\"force\"|{detach=, force=}])", Fn: s.mountUmount,
 				Doc: "umount2(2). detach (MNT_DETACH) takes the mount out of the tree now and frees it when the last user leaves; " +
 					"without it a busy mount fails with EBUSY. force (MNT_FORCE) is for network filesystems.",
-				Example: "mount.umount(\"/mnt/x\", \"detach\")"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nmount.tmpfs(\"/mnt\")\nmount.umount(\"/mnt\", \"detach\"); ns.restore()"},
 			{Name: "bind", Args: "(source, target, [{recursive=true, readonly=false}])", Fn: s.mountBind,
 				Doc: "A bind mount: target shows source's tree (a directory or a file). recursive (default true, like mount --rbind) takes the mounts " +
 					"under source along; a non-recursive bind of a tree with locked submounts is refused inside a user namespace. readonly makes the new " +
@@ -41,12 +41,12 @@ func (s *Session) mountModule() *Module {
 				Example: "ns.unshare(\"mnt\")\nmount.make(\"/\", \"private\", true)"},
 			{Name: "move", Args: "(source, target)", Fn: s.mountMove,
 				Doc:     "Moves the mount at source, with everything under it, to target (MS_MOVE). Refused (EINVAL) when source's parent mount is shared.",
-				Example: "mount.move(\"/mnt/a\", \"/mnt/b\")"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nos.execute(\"mkdir -p /tmp/nsh-a /tmp/nsh-b\")\nmount.tmpfs(\"/tmp/nsh-a\")\nmount.move(\"/tmp/nsh-a\", \"/tmp/nsh-b\")\nprint(mount.find(\"/tmp/nsh-b\").fstype)\nmount.umount(\"/tmp/nsh-b\"); ns.restore()"},
 			{Name: "pivot_root", Args: "(new_root, put_old)", Fn: s.mountPivotRoot,
 				Doc: "pivot_root(2): new_root becomes \"/\" of the mount namespace and the old root moves to put_old (a directory at or under new_root). " +
 					"The kernel's rules (EINVAL): new_root must be a mount point (bind it onto itself), put_old under it, and neither new_root's parent " +
 					"nor the current root may be shared (make / rprivate first). Do it in a mount namespace of your own, then umount put_old with detach.",
-				Example: "-- in ns.clone(\"mnt\", function() ... end):\nmount.make(\"/\", \"private\", true)\nmount.bind(dir, dir)\nmount.pivot_root(dir, dir..\"/old\")\nmount.umount(\"/old\", \"detach\")"},
+				Example: "local dir = os.tmpname(); os.remove(dir)\nrootfs.build(dir, {binaries = {\"/bin/sh\", \"/bin/ls\"}})\nns.clone(\"mnt\", function()\n  mount.make(\"/\", \"private\", true)\n  mount.bind(dir, dir)\n  os.execute(\"mkdir -p \" .. dir .. \"/old\")\n  mount.pivot_root(dir, dir .. \"/old\")\n  mount.umount(\"/old\", \"detach\")\n  sys.exec(\"/bin/ls\", \"/\")\nend):wait()\nrootfs.remove(dir)"},
 			{Name: "pivot", Args: "(new_root)", Fn: s.mountPivot,
 				Doc: "The whole pivot the way runc does it, in one call: make / rprivate, bind new_root onto itself, pivot_root(\".\", \".\"), detach the old " +
 					"root, chdir(\"/\"). Only in a mount namespace of your own (it refuses in the one nsh started in).",
@@ -57,7 +57,7 @@ func (s *Session) mountModule() *Module {
 			{Name: "overlay", Args: "{lower=dir|{dirs}, upper=dir, work=dir, target=dir}", Fn: s.mountOverlay,
 				Doc: "Mounts an overlayfs at target: lower layers (topmost first) read-only, writes to upper; work is an empty directory on upper's " +
 					"filesystem. Without upper and work the overlay is read-only.",
-				Example: "mount.overlay{lower=\"/img\", upper=d..\"/up\", work=d..\"/work\", target=d..\"/root\"}"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal d = os.tmpname(); os.remove(d)\nos.execute(\"mkdir -p \" .. d .. \"/img \" .. d .. \"/up \" .. d .. \"/work \" .. d .. \"/root\")\nmount.overlay{lower = d .. \"/img\", upper = d .. \"/up\", work = d .. \"/work\", target = d .. \"/root\"}\nmount.umount(d .. \"/root\"); ns.restore()"},
 			{Name: "list", Args: "([pid])", Fn: s.mountList,
 				Doc: "The mount table of a process (default: the shell's thread) from /proc/PID/mountinfo, as a list of rows " +
 					"{id=, parent=, source=, target=, fstype=, options=, super_options=, root=, major=, minor=, propagation=\"shared:5 master:3\", " +
@@ -76,7 +76,7 @@ func (s *Session) mountModule() *Module {
 				Doc: "Builds a minimal container /dev at dir: a tmpfs with null, zero, full, random, urandom, tty (mknod, or bound from the host's " +
 					"nodes in a user namespace, where mknod is EPERM), the links fd, stdin, stdout, stderr, ptmx, a private devpts at pts, a tmpfs at " +
 					"shm, and console when stdin is a terminal.",
-				Example: "ns.unshare(\"mnt\")\nmount.mkdev(root..\"/dev\")"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal root = os.tmpname(); os.remove(root); os.execute(\"mkdir -p \" .. root .. \"/dev\")\nmount.mkdev(root .. \"/dev\")\nprint(sys.run(\"ls \" .. root .. \"/dev\"))\nmount.umount(root .. \"/dev\", \"detach\"); ns.restore()"},
 			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=, unsafe=}", Fn: s.mountContainer,
 				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child, in runc's order " +
 					"(with every option): " + strings.Join(mounts.FullContainer().StepNames(), ", ") + ". " +

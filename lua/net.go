@@ -43,30 +43,30 @@ func (s *Session) netModule() *Module {
 			{Name: "up", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetUp),
 				Doc: "Brings a link up (ip link set NAME up). Its operstate follows once it has a carrier (a veth needs its peer up too).", Example: "net.up(\"lo\")"},
 			{Name: "down", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).SetDown),
-				Doc: "Takes a link down (ip link set NAME down).", Example: "net.down(\"veth0\")"},
+				Doc: "Takes a link down (ip link set NAME down).", Example: "net.veth(\"veth0\", \"veth1\", {up = true})\nnet.down(\"veth0\")\nnet.delete(\"veth0\")"},
 			{Name: "delete", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).DelLink),
-				Doc: "Deletes a link; deleting one end of a veth pair deletes both, wherever the peer is.", Example: "net.delete(\"veth0\")"},
+				Doc: "Deletes a link; deleting one end of a veth pair deletes both, wherever the peer is.", Example: "net.veth(\"veth0\", \"veth1\")\nnet.delete(\"veth0\")   -- its peer goes with it"},
 			{Name: "nomaster", Args: "(name, [where])", Fn: s.onLink((*netlab.NS).NoMaster),
-				Doc: "Releases a link from its bridge (ip link set NAME nomaster).", Example: "net.nomaster(\"veth21-br\", lab)"},
+				Doc: "Releases a link from its bridge (ip link set NAME nomaster).", Example: "net.veth(\"veth21-br\", \"veth21\", {ns = lab})\nnet.master(\"veth21-br\", \"ex0\", lab)\nnet.nomaster(\"veth21-br\", lab)\nnet.delete(\"veth21-br\", lab)"},
 			{Name: "master", Args: "(name, bridge, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				return nil, ns.SetMaster(argLinkName(L, 1), argLinkName(L, 2))
 			}),
 				Doc:     "Makes a link a port of a bridge (ip link set NAME master BRIDGE). EXFULL when the bridge has 1023 ports already.",
-				Example: "net.master(\"testenv-veth1\", \"selftest0\", lab)"},
+				Example: "net.veth(\"testenv-veth1\", \"testenv-peer1\", {ns = lab})\nnet.master(\"testenv-veth1\", \"ex0\", lab)   -- a port of the lab's bridge ex0\nnet.delete(\"testenv-veth1\", lab)"},
 			{Name: "mtu", Args: "(name, mtu, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				return nil, ns.SetMTU(argLinkName(L, 1), argInt(L, 2, "mtu", 68, 65535))
 			}),
-				Doc: "Sets a link's MTU (68..65535 for IPv4 links; the kernel checks the device's range).", Example: "net.mtu(\"veth0\", 1400)"},
+				Doc: "Sets a link's MTU (68..65535 for IPv4 links; the kernel checks the device's range).", Example: "net.veth(\"veth0\", \"veth1\")\nnet.mtu(\"veth0\", 1400); print(net.link(\"veth0\").mtu)\nnet.delete(\"veth0\")"},
 			{Name: "addr", Args: "(name, cidr, [{nodad=, ns=}])", Fn: s.inNS(3, []string{"nodad"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
 				return nil, ns.AddAddr(argLinkName(L, 1), argCIDR(L, 2), o.Bool("nodad", false))
 			}),
 				Doc: "Adds an IPv4 or IPv6 address in CIDR form (\"10.53.57.21/24\", \"fd00::21/64\"). nodad=true skips IPv6 duplicate " +
 					"address detection, so the address is usable at once instead of tentative for about a second. The third argument may also be a where value.",
-				Example: "net.addr(\"veth21\", \"10.53.57.21/24\", {ns = lab.ad_dc})\nnet.addr(\"veth0\", \"fd00::1/64\", {nodad = true})"},
+				Example: "net.addr(\"eth0\", \"10.53.57.21/24\", {ns = lab.h1})   -- in a lab node\nnet.veth(\"veth0\", \"veth1\"); net.addr(\"veth0\", \"fd00::1/64\", {nodad = true})\nnet.delete(\"veth0\")"},
 			{Name: "deladdr", Args: "(name, cidr, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				return nil, ns.DelAddr(argLinkName(L, 1), argCIDR(L, 2))
 			}),
-				Doc: "Removes an address (CIDR form) from a link.", Example: "net.deladdr(\"veth0\", \"10.53.57.1/24\")"},
+				Doc: "Removes an address (CIDR form) from a link.", Example: "net.veth(\"veth0\", \"veth1\"); net.addr(\"veth0\", \"10.53.57.1/24\")\nnet.deladdr(\"veth0\", \"10.53.57.1/24\")\nnet.delete(\"veth0\")"},
 			{Name: "setns", Args: "(name, to, [where])", Fn: s.inNS(3, nil, func(L *glua.LState, from *netlab.NS, _ options) (glua.LValue, error) {
 				name := argLinkName(L, 1)
 				if L.Get(2) == glua.LNil {
@@ -78,7 +78,7 @@ func (s *Session) netModule() *Module {
 			}),
 				Doc: "Moves a link into another network namespace (ip link set NAME netns TO). to: a pid, process handle, pinned name, path, " +
 					"lab or lab node. The kernel takes the link down and drops its addresses on the way.",
-				Example: "net.setns(\"testenv-veth1\", lab, lab.pc)"},
+				Example: "net.veth(\"testenv-veth1\", \"testenv-peer1\", {ns = lab})\nnet.setns(\"testenv-veth1\", lab.h1, lab)   -- from the hub into node h1\nprint(net.link(\"testenv-veth1\", lab.h1).name)"},
 			{Name: "veth", Args: "(name, peer, [{ns=, peer_ns=, up=}])", Fn: s.inNS(3, []string{"peer_ns", "up"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
 				name, peer, pns := argLinkName(L, 1), argLinkName(L, 2), ns
 				if o.Has("peer_ns") {
@@ -111,7 +111,7 @@ func (s *Session) netModule() *Module {
 				Doc: "Waits (default 5 s) until every named link is up with operstate UP, by listening to netlink link " +
 					"notifications (never sleeping). A link set up is not at once UP: the kernel's link watcher first checks the carrier " +
 					"(a veth has one when its peer is up too). names: a name or a list.",
-				Example: "net.up(\"veth0\", a); net.up(\"veth1\", b)\nnet.wait_up(\"veth0\", {ns = a})"},
+				Example: "net.veth(\"veth0\", \"veth1\")\nnet.up(\"veth0\"); net.up(\"veth1\")\nnet.wait_up(\"veth0\")\nnet.delete(\"veth0\")"},
 			{Name: "routes", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				rs, err := ns.Routes()
 				return routesTable(L, rs), err
@@ -126,20 +126,20 @@ func (s *Session) netModule() *Module {
 			{Name: "route_del", Args: "(dst, [{via=, dev=, ns=}])", Fn: s.inNS(2, []string{"via", "dev"}, func(L *glua.LState, ns *netlab.NS, o options) (glua.LValue, error) {
 				return nil, ns.DelRoute(argRoute(L, o, false))
 			}),
-				Doc: "Deletes a route given as for route_add.", Example: "net.route_del(\"default\", {ns = lab})"},
+				Doc: "Deletes a route given as for route_add.", Example: "net.route_add(\"default\", {dev = \"ex0\", ns = lab})\nnet.route_del(\"default\", {ns = lab})"},
 			{Name: "ping", Args: "(dst, [{count=, timeout=, ns=}])", Fn: s.netPing,
 				Doc: "Sends ICMP echo requests (written in Go) to an IPv4/IPv6 literal, one after the other, each waiting up to timeout " +
 					"seconds (default 1) for its reply; count defaults to 1. Returns the round-trip times in milliseconds, and a message " +
 					"as second value when replies were lost (never raises for lost replies).",
-				Example: "local rtts, err = net.ping(\"10.53.57.22\", {count = 3, ns = lab.ad_dc})\nassert(#rtts == 3, err)"},
+				Example: "local rtts, err = net.ping(\"10.53.57.12\", {count = 3, ns = lab.h1})   -- h1 pings h2\nassert(#rtts == 3, err)"},
 			{Name: "dns_hub", Args: "{addr=, records=, ns=}", Fn: s.netDNSHub,
 				Doc: "Starts a tiny authoritative UDP DNS responder (like Samba's dns_hub) on addr (\"10.53.57.64\" or IP:PORT, port 53) " +
 					"inside ns, answering A/AAAA records from records = {name = \"ip\" or {ips}} and NXDOMAIN for every other name. " +
 					"Returns a handle with :stop() and :set(records); stopped at exit.",
-				Example: "local hub = net.dns_hub{addr = \"10.53.57.64\", ns = lab.dns_hub, records = {[\"dc1.samba.example.com\"] = \"10.53.57.21\"}}"},
+				Example: "local lab = net.lab{name = \"dnsdemo\"}\nlab:bridge(\"dnsdemo0\", \"10.53.58.1/24\")\nlab:link(lab:node(\"dns\"), \"dnsdemo0\", {addr = \"10.53.58.64/24\"}); lab:wait()\nlocal hub = net.dns_hub{addr = \"10.53.58.64\", ns = lab.dns, records = {[\"dc1.samba.example.com\"] = \"10.53.57.21\"}}\nprint(net.resolve(\"dc1.samba.example.com\", {server = \"10.53.58.64\", ns = lab.dns})[1])"},
 			{Name: "resolve", Args: "(name, {server=, ns=})", Fn: s.netResolve,
 				Doc: "Asks a DNS server (IP or IP:PORT) for the A and AAAA records of name from namespace ns; returns the addresses " +
-					"as strings. NXDOMAIN raises.", Example: "print(net.resolve(\"dc1.samba.example.com\", {server = \"10.53.57.64\", ns = lab.ad_dc})[1])"},
+					"as strings. NXDOMAIN raises.", Example: "print(net.resolve(\"dc1.samba.example.com\", {server = \"10.53.57.64\", ns = lab.h1})[1])   -- asks hub"},
 			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=}", Fn: s.netLab,
 				Doc: "Makes a lab: an outer network namespace (the hub, named after the lab) where bridges live, and nodes added with " +
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +

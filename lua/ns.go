@@ -31,7 +31,7 @@ func (s *Session) nsModule() *Module {
 				Doc: "Moves the shell into existing namespaces (setns(2)). target: a pid or process handle (types required), " +
 					"the path of a namespace file (/proc/PID/ns/net, /run/netns/NAME; its type is found with NS_GET_NSTYPE), " +
 					"or a descriptor from sys.open (setns by fd; without a type the kernel takes any; a closed one gets EBADF).",
-				Example: "ns.setns(h, \"uts,net\")\nns.setns(\"/run/netns/lab\")"},
+				Example: "local c = ns.spawn{\"/bin/sleep\", \"5\", ns = \"uts,net\", hostname = \"inside\"}\nsys.sleep(0.2)\nns.setns(c, \"uts,net\"); print(sys.hostname())\nns.restore()\nns.setns(\"/run/netns/\" .. lab.name); ns.restore() -- a pinned lab's hub\nc:kill(9); c:wait()"},
 			{Name: "restore", Args: "([types])", Fn: s.nsRestore,
 				Doc:     "Moves the shell back into the namespaces it started in (all types but user, or the ones given).",
 				Example: "ns.restore()"},
@@ -53,7 +53,7 @@ func (s *Session) nsModule() *Module {
 				Example: "local l = ns.list(h.pid); print(l.user, l.uts)"},
 			{Name: "parent", Args: "(pid|path, [type])", Fn: s.nsRel("parent", nsproc.Parent),
 				Doc:     "The parent of a PID or user namespace (ioctl NS_GET_PARENT): {type=, inode=}. EPERM when the parent is outside the caller's view.",
-				Example: "print(ns.parent(h.pid, \"pid\").inode)"},
+				Example: "local c = ns.spawn{\"/bin/sleep\", \"5\", ns = \"pid\"}\nprint(ns.parent(c.pid, \"pid\").inode == ns.id(\"pid\"))\nc:kill(9); c:wait()"},
 			{Name: "owner", Args: "(pid|path, [type])", Fn: s.nsRel("owner", nsproc.Owner),
 				Doc:     "The user namespace that owns a namespace (ioctl NS_GET_USERNS): {type=\"user\", inode=, owner_uid=}.",
 				Example: "print(ns.owner(h.pid, \"net\").owner_uid)"},
@@ -80,7 +80,7 @@ func (s *Session) nsModule() *Module {
 					"(ns.setns, join=). The namespace stays alive while held, even with no process in it; ns.close or the end of nsh releases it.",
 				Example: "local p = ns.open(h.pid, \"net\")\nh:kill(9); h:wait()\nns.setns(p)  -- still there"},
 			{Name: "close", Args: "(path)", Fn: s.nsClose,
-				Doc: "Releases a namespace held by ns.open.", Example: "ns.close(p)"},
+				Doc: "Releases a namespace held by ns.open.", Example: "local p = ns.open(h.pid, \"net\")\nprint(ns.type(p))\nns.close(p)"},
 			{Name: "waitany", Args: "(handles, [timeout])", Fn: s.nsWaitany,
 				Doc: "Waits for whichever of several children ends first (the answer to 'how to waitpid on more than one cloned child'): " +
 					"returns that handle, its exit code and how it ended. Handles already waited for are skipped; nil when none is left, or nil, \"timeout\".",

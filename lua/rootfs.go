@@ -24,10 +24,10 @@ func (s *Session) rootfsModule() *Module {
 					"Returns {dir=, files=, bytes=, size=} (size: allocated bytes, as du).",
 				Example: "local d = rootfs.tmpdir()\nlocal r = rootfs.build(d..\"/img\", {binaries={\"/bin/sh\", \"/bin/ls\", \"/bin/echo\"}, nsh=true})\nprint(r.files, r.size)"},
 			{Name: "size", Args: "(dir)", Fn: s.rootfsSize,
-				Doc: "The space the tree at dir takes, in bytes, the way du counts it (allocated blocks, each inode once).", Example: "print(rootfs.size(\"/tmp/img\"))"},
+				Doc: "The space the tree at dir takes, in bytes, the way du counts it (allocated blocks, each inode once).", Example: "local img = os.tmpname(); os.remove(img)\nrootfs.build(img, {binaries = {\"/bin/sh\"}})\nprint(rootfs.size(img))\nrootfs.remove(img)"},
 			{Name: "copy", Args: "(src, dst)", Fn: s.rootfsCopy,
 				Doc:     "Copies a tree (an image's rootfs) to dst, keeping modes, owners where allowed, times and symlinks; device nodes are skipped.",
-				Example: "rootfs.copy(img, dir..\"/c1\")"},
+				Example: "local img, dir = os.tmpname(), os.tmpname(); os.remove(img); os.remove(dir)\nrootfs.build(img, {binaries = {\"/bin/sh\"}})\nrootfs.copy(img, dir .. \"/c1\")\nprint(rootfs.size(dir .. \"/c1\"))\nrootfs.remove(dir .. \"/c1\"); rootfs.remove(img); os.remove(dir)"},
 			{Name: "deps", Args: "(path)", Fn: s.rootfsDeps,
 				Doc:     "The files the dynamic loader opens to run an ELF program: its interpreter and every needed library, recursively. Empty for a static binary.",
 				Example: "for _, l in ipairs(rootfs.deps(\"/bin/ls\")) do print(l) end"},
@@ -36,7 +36,7 @@ func (s *Session) rootfsModule() *Module {
 					"into a mount (like rm -rf --one-file-system), so a forgotten bind mount cannot take host files with it.",
 				Example: "local d = rootfs.tmpdir(\"box\")"},
 			{Name: "remove", Args: "(dir)", Fn: s.rootfsRemove,
-				Doc: "Removes a tree without crossing into mounts below it (like rm -rf --one-file-system); an error names the first mount point found. A symbolic link is removed, not followed; \"/\" is refused.", Example: "rootfs.remove(d..\"/c1\")"},
+				Doc: "Removes a tree without crossing into mounts below it (like rm -rf --one-file-system); an error names the first mount point found. A symbolic link is removed, not followed; \"/\" is refused.", Example: "local d = os.tmpname(); os.remove(d)\nrootfs.build(d .. \"/c1\", {binaries = {\"/bin/sh\"}})\nrootfs.remove(d .. \"/c1\"); os.remove(d)"},
 		},
 	}
 }

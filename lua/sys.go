@@ -57,14 +57,14 @@ func (s *Session) sysModule() *Module {
 				Example: "local h = ns.spawn{\"/bin/sleep\", \"30\", setsid = true}\nsys.kill(-h.pid, \"KILL\")  -- its whole group\nh:wait()"},
 			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
 				Doc: "Opens (with create=true, creates) a System V message queue in the shell's IPC namespace; returns its id.", Example: "local q = sys.msgget(1234, true)"},
-			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "sys.msgsnd(q, \"hello\")"},
-			{Name: "msgrcv", Args: "(id, [type])", Fn: s.sysMsgrcv, Doc: "Receives a message without waiting; nil when the queue is empty.", Example: "print(sys.msgrcv(q))"},
-			{Name: "msgrm", Args: "(id)", Fn: s.sysMsgrm, Doc: "Removes a System V queue (IPC_RMID).", Example: "sys.msgrm(q)"},
+			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "local q = sys.msgget(1236, true)\nsys.msgsnd(q, \"hello\")\nsys.msgrm(q)"},
+			{Name: "msgrcv", Args: "(id, [type])", Fn: s.sysMsgrcv, Doc: "Receives a message without waiting; nil when the queue is empty.", Example: "local q = sys.msgget(1234, true)\nsys.msgsnd(q, \"hello\")\nprint(sys.msgrcv(q))\nsys.msgrm(q)"},
+			{Name: "msgrm", Args: "(id)", Fn: s.sysMsgrm, Doc: "Removes a System V queue (IPC_RMID).", Example: "local q = sys.msgget(1235, true)\nsys.msgrm(q)"},
 			{Name: "msgqueues", Args: "()", Fn: s.sysMsgqueues,
 				Doc: "The System V message queues of the shell's IPC namespace (/proc/sysvipc/msg): a list of {key=, id=, messages=}.", Example: "print(#sys.msgqueues())"},
 			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
 				Doc: "Opens (creates) a POSIX message queue \"/name\" in the shell's IPC namespace and closes it again; returns true, or nil and the errno name.", Example: "sys.mq_open(\"/nsh\", true)"},
-			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_unlink(\"/nsh\")"},
+			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_open(\"/nsh\", true)\nsys.mq_unlink(\"/nsh\")"},
 		}, append(append(s.sysProcFuncs(), s.sysIPCFuncs()...), s.sysFileFuncs()...)...),
 	}
 }
