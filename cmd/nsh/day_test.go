@@ -68,6 +68,20 @@ h:kill(9) h:wait()
 			t.Errorf("%s: not in the handle's namespaces:\n%s", types, out)
 		}
 	}
+	// as an ordinary user nsh runs in a user namespace of its own; a child
+	// in a user namespace below it is entered through nsenter(1) too
+	if _, err := exec.LookPath("setpriv"); err == nil {
+		dir := userDir(t, 65534)
+		script := `local h = ns.spawn{"/bin/sleep", "30", ns = "user,pid,mnt,uts", hostname = "inner", uid_map = "0 0 1", gid_map = "0 0 1"}
+sys.sleep(0.3)
+local out, code, err = sys.run("hostname; id -u", {ns = h})
+h:kill(9) h:wait()
+assert(code == 0, err)
+io.write(out)`
+		if out := asUID(t, 65534, "cd "+dir+" && HOME="+dir+" "+nshBin+" -e '"+script+"'"); out != "inner\n0\n" {
+			t.Errorf("as nobody, sys.run{ns=h} gave %q, want hostname inner and uid 0", out)
+		}
+	}
 	_, errOut, code := nsh(t, "", "-e", `sys.run("true", {ns = "x"})`)
 	if code == 0 || !strings.Contains(errOut, "option ns must be a process handle or a pid") {
 		t.Errorf("ns=\"x\": code %d, %q", code, errOut)

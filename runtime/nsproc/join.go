@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"nsh/runtime/kerr"
 
@@ -48,8 +49,9 @@ func JoinPaths(pid int, types Set) map[string]string {
 // `nsenter -t PID -a` does. When pid shares this process's user and time
 // namespaces the child is started inside the others directly (Spec.Join);
 // otherwise, since a multithreaded process can join neither a user nor a
-// time namespace, through nsenter(1), a single-threaded process that
-// joins them all (entering a user namespace as its root, as nsenter does).
+// time namespace, through nsenter(1), a single-threaded process, told
+// to join each namespace of pid that differs from this process's (entering
+// a user namespace as its root, as nsenter does).
 func EnterSpec(pid int, argv []string) (Spec, error) {
 	if _, err := os.Stat(ProcDir(pid)); err != nil {
 		return Spec{}, nsErr(fmt.Sprintf("stat(%q)", ProcDir(pid)), err)
@@ -87,5 +89,37 @@ func EnterSpec(pid int, argv []string) (Spec, error) {
 	if err != nil {
 		return Spec{}, fmt.Errorf("entering the user or time namespace of process %d needs nsenter(1) (a multithreaded process cannot join them): %v", pid, err)
 	}
-	return Spec{Argv: append([]string{nsenter, "-t", strconv.Itoa(pid), "-a", "--"}, argv...)}, nil
+	// name only the namespaces that differ: once inside a new user
+	// namespace, joining one the caller is already in but that an ancestor
+	// user namespace owns (the host's cgroup namespace, say) is refused
+	args := []string{nsenter, "-t", strconv.Itoa(pid)}
+	for _, t := range []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt", "time"} {
+		there, err := Inode(NSPath(pid, t))
+		if err != nil {
+			continue
+		}
+		if here, _ := Inode(NSPath(0, t)); here != there {
+			flag := t
+			if t == "mnt" {
+				flag = "mount"
+			}
+			args = append(args, "--"+flag)
+		}
+	}
+	if len(args) > 3 && args[3] == "--user" && !initialUserNS() {
+		// nsenter drops supplementary groups on entering a user namespace;
+		// without privilege over the target (setgroups "deny" there) that
+		// fails, so keep the caller's credentials, as mapped inside
+		if b, err := os.ReadFile(ProcDir(pid) + "/setgroups"); err == nil && strings.TrimSpace(string(b)) == "deny" {
+			args = append(args[:3], append([]string{"--preserve-credentials"}, args[3:]...)...)
+		}
+	}
+	return Spec{Argv: append(append(args, "--"), argv...)}, nil
+}
+
+// initialUserNS tells whether this process is in the initial user
+// namespace (its uid_map maps every uid to itself).
+func initialUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	return err == nil && strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
 }
