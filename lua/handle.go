@@ -42,7 +42,7 @@ var handleMethods = []Func{
 	{Name: "uid_map", Args: "(lines, [{raw=true}])", Method: (*Session).hUIDMap,
 		Doc: "Writes the held child's /proc/PID/uid_map (\"0 1000 1\"). The kernel takes one write only. nsh checks the lines first; " +
 			"with raw=true the text goes to the kernel as given (lines separated by newlines), so the kernel's own EINVAL or EPERM answers.",
-		Example: "h:uid_map(\"0 \" .. sys.getuid() .. \" 1\")\n-- the kernel judges: print(pcall(h.uid_map, h, \"0 0 1\\n0 1 1\", {raw=true}))"},
+		Example: "local h = ns.spawn{\"/bin/true\", ns = \"user\", hold = true}\nh:uid_map(\"0 \" .. sys.getuid() .. \" 1\")\n-- the kernel judges: print(pcall(h.uid_map, h, \"0 0 1\\n0 1 1\", {raw=true}))\nh:release(); h:wait()"},
 	{Name: "gid_map", Args: "(lines, [{raw=true}])", Method: (*Session).hGIDMap,
 		Doc:     "Writes the held child's /proc/PID/gid_map. An unprivileged writer must call h:setgroups(\"deny\") first. raw=true as for h:uid_map.",
 		Example: "local h = ns.spawn{\"/bin/true\", ns = \"user\", hold = true}\nh:setgroups(\"deny\"); h:gid_map(\"0 \" .. sys.getgid() .. \" 1\")\nh:release(); h:wait()"},
