@@ -57,7 +57,7 @@ func (s *Session) mountModule() *Module {
 			{Name: "overlay", Args: "{lower=dir|{dirs}, upper=dir, work=dir, target=dir}", Fn: s.mountOverlay,
 				Doc: "Mounts an overlayfs at target: lower layers (topmost first) read-only, writes to upper; work is an empty directory on upper's " +
 					"filesystem. Without upper and work the overlay is read-only.",
-				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal d = os.tmpname(); os.remove(d)\nos.execute(\"mkdir -p \" .. d .. \"/img \" .. d .. \"/up \" .. d .. \"/work \" .. d .. \"/root\")\nmount.overlay{lower = d .. \"/img\", upper = d .. \"/up\", work = d .. \"/work\", target = d .. \"/root\"}\nmount.umount(d .. \"/root\"); ns.restore()"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal d = os.tmpname(); os.remove(d)\nos.execute(\"mkdir -p \" .. d .. \"/img \" .. d .. \"/up \" .. d .. \"/work \" .. d .. \"/root\")\nmount.overlay{lower = d .. \"/img\", upper = d .. \"/up\", work = d .. \"/work\", target = d .. \"/root\"}\nmount.umount(d .. \"/root\"); ns.restore()\nos.execute(\"rm -rf \" .. d)"},
 			{Name: "list", Args: "([pid])", Fn: s.mountList,
 				Doc: "The mount table of a process (default: the shell's thread) from /proc/PID/mountinfo, as a list of rows " +
 					"{id=, parent=, source=, target=, fstype=, options=, super_options=, root=, major=, minor=, propagation=\"shared:5 master:3\", " +
@@ -76,7 +76,7 @@ func (s *Session) mountModule() *Module {
 				Doc: "Builds a minimal container /dev at dir: a tmpfs with null, zero, full, random, urandom, tty (mknod, or bound from the host's " +
 					"nodes in a user namespace, where mknod is EPERM), the links fd, stdin, stdout, stderr, ptmx, a private devpts at pts, a tmpfs at " +
 					"shm, and console when stdin is a terminal.",
-				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal root = os.tmpname(); os.remove(root); os.execute(\"mkdir -p \" .. root .. \"/dev\")\nmount.mkdev(root .. \"/dev\")\nprint(sys.run(\"ls \" .. root .. \"/dev\"))\nmount.umount(root .. \"/dev\", \"detach\"); ns.restore()"},
+				Example: "ns.unshare(\"mnt\"); mount.make(\"/\", \"private\", true)\nlocal root = os.tmpname(); os.remove(root); os.execute(\"mkdir -p \" .. root .. \"/dev\")\nmount.mkdev(root .. \"/dev\")\nprint(sys.run(\"ls \" .. root .. \"/dev\"))\nmount.umount(root .. \"/dev\", \"detach\"); ns.restore()\nos.execute(\"rm -rf \" .. root)"},
 			{Name: "container", Args: "{rootfs=, proc=, sys=, dev=, mqueue=, mask=, readonly=, unsafe=}", Fn: s.mountContainer,
 				Doc: "The container mount set-up by hand, the same step ns.spawn's rootfs= options run in the child, in runc's order " +
 					"(with every option): " + strings.Join(mounts.FullContainer().StepNames(), ", ") + ". " +

@@ -61,13 +61,23 @@ func TestEveryAPIExampleRuns(t *testing.T) {
 			cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
 				"--net", "--uts", "--ipc", "--cgroup", "--", nshBin, "--no-userns", "-e", src)
 			cmd.Dir = t.TempDir()
-			cmd.Env = append(os.Environ(), "HOME="+cmd.Dir, "XDG_STATE_HOME="+cmd.Dir)
+			// the example's TMPDIR (a plain name: examples put its paths in
+			// shell commands and overlay options): empty again at its end
+			tmp, err := os.MkdirTemp("", "nsh-example-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(tmp)
+			cmd.Env = append(os.Environ(), "HOME="+cmd.Dir, "XDG_STATE_HOME="+cmd.Dir, "TMPDIR="+tmp)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Errorf("example of %s fails (%v):\n%s\noutput:\n%s", title, err, code, out)
 			}
 			if strings.Contains(string(out), "nsh internal error") {
 				t.Errorf("example of %s: %s", title, out)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("example of %s left %d entries in TMPDIR (first: %s)", title, len(left), left[0].Name())
 			}
 			// nothing left behind: the fixture's cgroup is removed at exit
 			dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nsh/example")
