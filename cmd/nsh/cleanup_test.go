@@ -101,19 +101,7 @@ func (s *started) exitCode(t *testing.T, limit time.Duration) int {
 // nshIn runs nsh with env added, as nsh() does.
 func nshIn(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(nshBin, args...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runNsh(t, "", env, args...)
 }
 
 // privateState is a state directory of the test's own (NSH_STATE_DIR), so

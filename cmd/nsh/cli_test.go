@@ -12,9 +12,17 @@ import (
 // nsh runs the binary with args and returns stdout, stderr and exit code.
 func nsh(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return runNsh(t, stdin, nil, args...)
+}
+
+// runNsh runs nsh with stdin and env added; it returns stdout, stderr and
+// the exit code.
+func runNsh(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(nshBin, args...)
 	cmd.Dir = t.TempDir()
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
