@@ -461,6 +461,10 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		return kerr.Newf(err, kerr.Rules{unix.EEXIST: "a namespace of that name is already pinned (ip netns list)"}, "create %s", p)
 	}
 	f.Close()
+	// noted as soon as the file is ours (O_EXCL) and before the mount, so
+	// that a SIGKILL between the two leaves nothing unrecorded (the sweep
+	// takes an unmounted pin file too)
+	l.note("pin", p)
 	src := fmt.Sprintf("/proc/self/fd/%d", ns.fd)
 	if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
 		os.Remove(p)
@@ -468,7 +472,6 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		return kerr.Newf(err, nil, "mount --bind %s %s", src, p)
 	}
 	l.pins = append(l.pins, p)
-	l.note("pin", p)
 	return nil
 }
 
