@@ -40,8 +40,12 @@ var hints = []advice{
 	{[]string{"ns.restore"}, unix.EPERM, "nsh runs in a user namespace of its own; run nsh as root to move freely"},
 	{[]string{"ns.pin"}, nsproc.ErrPinExists, "remove it with ns.unpin"},
 	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
+	{[]string{"rootfs.tmpdir"}, unix.EACCES, tmpdirHint},
+	{[]string{"rootfs.tmpdir"}, unix.ENOENT, tmpdirHint},
 	{[]string{"sys.setsid"}, unix.EPERM, "call it in a child that leads no group: ns.clone(function() sys.setsid() ... end), or start a program with ns.spawn{..., setsid=true}"},
 }
+
+const tmpdirHint = "the directory is made under $TMPDIR (else /tmp): point TMPDIR at a directory you can write, or unset it"
 
 // hint is the advice for err, a failure of the running binding, or "" (the
 // first that fits; raiseErr and inputErr print it as a line of its own).

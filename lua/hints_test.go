@@ -31,3 +31,16 @@ func TestHints(t *testing.T) {
 		t.Errorf("ns.id got a hint: %q", got)
 	}
 }
+
+// A TMPDIR the user cannot use (missing here; unwritable for an ordinary
+// user) gets the call, the errno and what to do, not a raw Lua error.
+func TestTmpdirHint(t *testing.T) {
+	t.Setenv("TMPDIR", "/nonexistent-nsh-tmpdir")
+	s := newTestSession(t)
+	err := runErr(t, s, `rootfs.tmpdir("x")`)
+	for _, want := range []string{"rootfs.tmpdir: ", "ENOENT", "hint: the directory is made under $TMPDIR"} {
+		if !strings.Contains(err, want) {
+			t.Errorf("rootfs.tmpdir with a missing TMPDIR: %q lacks %q", err, want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func (s *Session) rootfsModule() *Module {
 				Doc:     "The files the dynamic loader opens to run an ELF program: its interpreter and every needed library, recursively. Empty for a static binary.",
 				Example: "for _, l in ipairs(rootfs.deps(\"/bin/ls\")) do print(l) end"},
 			{Name: "tmpdir", Args: "([prefix])", Fn: s.rootfsTmpdir,
-				Doc: "Creates a new directory under /tmp (mode 755) and registers its removal for when the script ends. The removal never crosses " +
+				Doc: "Creates a new directory under $TMPDIR, else /tmp (mode 755) and registers its removal for when the script ends. The removal never crosses " +
 					"into a mount (like rm -rf --one-file-system), so a forgotten bind mount cannot take host files with it.",
 				Example: "local d = rootfs.tmpdir(\"box\")"},
 			{Name: "remove", Args: "(dir)", Fn: s.rootfsRemove,
@@ -117,7 +117,7 @@ func (s *Session) rootfsTmpdir(L *glua.LState) int {
 	}
 	dir, err := rootfs.TempDir(prefix)
 	if err != nil {
-		return inputErr(L, 1, err)
+		return inputErr(L, 1, err, hint(L, err))
 	}
 	// mounts of the script's own namespace may still cover parts of it:
 	// then it is removed from the namespace nsh started in
