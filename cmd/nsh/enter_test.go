@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // asUID runs a shell command as another uid (setpriv), failing the test if
@@ -106,14 +104,8 @@ lab:wait()
 print("ready " .. lab.dir); io.stdout:flush()
 io.read("*l")`)...)
 	cmd.Env = append(os.Environ(), "NSH_STATE_DIR="+state)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	line, end := startUntilLine(t, cmd)
+	defer end()
 	if !strings.HasPrefix(line, "ready "+state+"/labs/uenter.") {
 		t.Fatalf("lab did not come up in the user's state directory: %q", line)
 	}
@@ -132,13 +124,5 @@ io.read("*l")`)...)
 	if out, err := rootEnter.CombinedOutput(); err == nil {
 		t.Errorf("root's nsh --enter found the user's lab: %s", out)
 	}
-	stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("nsh did not end")
-	}
+	end()
 }

@@ -117,14 +117,8 @@ lab:link(a, "br0", {ifname = "veth21", brname = "veth21-br", addr = "10.53.57.21
 lab:wait()
 print("ready " .. tostring(lab.pinned)); io.stdout:flush()
 io.read("*l")`)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	line, end := startUntilLine(t, cmd)
+	defer end()
 	if strings.TrimSpace(line) != "ready true" {
 		t.Fatalf("lab did not come up pinned: %q", line)
 	}
@@ -140,15 +134,7 @@ io.read("*l")`)
 	if err != nil || !strings.Contains(string(out), "ad_dc GT.EXAMPLE 10.53.57.21") || !strings.Contains(string(out), "10.53.57.21/24") {
 		t.Errorf("nsh --enter gtpin/ad_dc: %v: %s", err, out)
 	}
-	stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("nsh did not end")
-	}
+	end()
 	if _, err := os.Stat("/run/netns/gtpin-ad_dc"); err == nil {
 		t.Error("/run/netns/gtpin-ad_dc still exists after the lab ended")
 	}
@@ -156,4 +142,37 @@ io.read("*l")`)
 	if !strings.Contains(string(out), "none of your running labs") {
 		t.Errorf("nsh --enter after the lab ended: %s", out)
 	}
+}
+
+// startUntilLine starts a long-lived nsh (one that ends when its standard
+// input closes) and returns the first line it prints, and end: close its
+// input and wait for it to end, failing the test after 20 s. end may be
+// called more than once.
+func startUntilLine(t *testing.T, cmd *exec.Cmd) (string, func()) {
+	t.Helper()
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ended := false
+	end := func() {
+		if ended {
+			return
+		}
+		ended = true
+		stdin.Close()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatal("nsh did not end")
+		}
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	return line, end
 }

@@ -1,7 +1,7 @@
 // Package sysv wraps the IPC objects the IPC-namespace experiment needs:
-// System V message queues (msgget, msgsnd, msgrcv, msgctl) and POSIX message
-// queues (mq_open, mq_unlink). Every call acts in the IPC namespace of the
-// calling thread.
+// System V message queues (msgget, msgsnd, msgrcv, msgctl), semaphore sets
+// and shared memory (semshm.go), and POSIX message queues (mq_open,
+// mq_unlink). Every call acts in the IPC namespace of the calling thread.
 package sysv
 
 import (
