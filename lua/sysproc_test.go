@@ -81,6 +81,10 @@ func TestSysProcExamples(t *testing.T) {
 	}
 	s := newTestSession(t)
 	for _, f := range append(s.sysProcFuncs(), s.sysIPCFuncs()...) {
+		// an IPC namespace of its own: the machine's System V ids are
+		// shared with every other process (and reused), so another nsh's
+		// cleanup could take an id the example is using
+		run(t, s, `ns.unshare("ipc")`)
 		if _, err := s.Run(f.Example, "example of sys."+f.Name); err != nil {
 			t.Errorf("example of sys.%s: %v\n%s", f.Name, err, f.Example)
 		}
