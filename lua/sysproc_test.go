@@ -3,6 +3,7 @@ package lua
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,9 @@ func TestSysProcExamples(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the examples clone into a PID namespace")
 	}
+	// the examples unshare: keep them on one thread, which Go discards when
+	// this locked test goroutine ends, so no namespace leaks into later tests
+	runtime.LockOSThread()
 	s := newTestSession(t)
 	for _, f := range append(s.sysProcFuncs(), s.sysIPCFuncs()...) {
 		// an IPC namespace of its own: the machine's System V ids are
