@@ -26,8 +26,9 @@ type Process struct {
 	OwnPgroup bool
 
 	cmd      *exec.Cmd
-	ctl      *os.File // parent's end of the control pipe (nil for direct children)
-	res      *os.File // parent's end of the result pipe
+	osp      *os.Process // a child started without exec.Cmd (set_tid)
+	ctl      *os.File    // parent's end of the control pipe (nil for direct children)
+	res      *os.File    // parent's end of the result pipe
 	held     bool
 	released bool
 	signaled bool
@@ -100,13 +101,20 @@ func (p *Process) Signal(sig unix.Signal) error {
 		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, unix.SignalName(sig))
 	}
 	p.signaled = true
-	err := p.cmd.Process.Signal(syscall.Signal(sig))
+	err := p.process().Signal(syscall.Signal(sig))
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
 	}
 	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, unix.SignalName(sig)), err, kerr.Rules{
 		unix.EPERM: "signalling a process needs the same real or effective uid, or CAP_KILL",
 	})
+}
+
+func (p *Process) process() *os.Process {
+	if p.cmd != nil {
+		return p.cmd.Process
+	}
+	return p.osp
 }
 
 // Wait blocks until the child exits or ctx ends (then it returns ctx.Err()
@@ -162,7 +170,14 @@ func (p *Process) reap() {
 			close(resDone)
 		}()
 	}
-	err := p.cmd.Wait()
+	var state *os.ProcessState
+	var err error
+	if p.cmd != nil {
+		err = p.cmd.Wait()
+		state = p.cmd.ProcessState
+	} else {
+		state, err = p.osp.Wait()
+	}
 	if resDone != nil {
 		select {
 		case <-resDone:
@@ -172,7 +187,7 @@ func (p *Process) reap() {
 		}
 	}
 	p.mu.Lock()
-	p.state = p.cmd.ProcessState
+	p.state = state
 	if p.state == nil && err != nil {
 		p.resErr = err.Error()
 	}

@@ -42,6 +42,12 @@ type Spec struct {
 
 	Stdin, Stdout, Stderr *os.File // nil: nsh's own
 
+	// SetTID chooses the child's PID, one entry per PID namespace level
+	// from the child's own namespace outward (clone3's set_tid): nsproc
+	// then forks itself (startSetTID), for a program and a subset of the
+	// spec (SetTIDFields).
+	SetTID []int
+
 	// Payload is opaque work for a re-executed nsh (see ChildMain).
 	Payload []byte
 }

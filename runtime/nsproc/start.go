@@ -71,6 +71,9 @@ func Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	spec.Defaults()
+	if len(spec.SetTID) > 0 {
+		return startSetTID(spec)
+	}
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
