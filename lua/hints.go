@@ -114,5 +114,11 @@ func spawnHint(L *glua.LState, err error, spec *nsproc.Spec) string {
 	if h := nsenterHint(*spec); h != "" && errors.Is(err, nsproc.ErrUserInPlace) {
 		return h
 	}
+	if len(spec.SetTID) > 0 && errors.Is(err, unix.EPERM) {
+		// the rule names the capability and whose it must be; nsh's
+		// general advice (a user namespace, nsh -U) may already be taken
+		return "entries after the first name older PID namespaces (the one the child is born in, then its ancestors): " +
+			"give entries only for PID namespaces owned by nsh's own user namespace, such as the ones it creates"
+	}
 	return hint(L, err)
 }
