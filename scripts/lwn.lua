@@ -107,7 +107,8 @@ local mp = ns.clone("mnt", function()
   local sleeper
   for _ = 1, 500 do
     for _, row in ipairs(view.tree(top.pid).rows) do
-      if #row.nspid == 6 and row.cmd:match("sleep") then sleeper = row end
+      -- after the exec: the shell's own command line names sleep too
+      if #row.nspid == 6 and row.cmd == "sleep 1000" then sleeper = row end
     end
     if sleeper then break end
     sys.sleep(0.02)
@@ -143,17 +144,20 @@ print("# grep -H 'Name:.*sleep' /proc?/[1-9]*/status")
 for level = 0, 4 do
   if sleep_at[level] then print(string.format("/mnt/proc%d/%d/status:Name:\tsleep", level, sleep_at[level])) end
 end
-local counts_ok = true
+local counts_ok, counts = true, {}
 for i, l in ipairs(lists) do
+  counts[i] = #l.pids
   if #l.pids ~= 6 - i then counts_ok = false end
 end
-check(counts_ok, "each procfs lists only its own namespace and those below: 5, 4, 3, 2, 1 processes from /proc4 to /proc0")
+check(counts_ok, "each procfs lists only its own namespace and those below: 5, 4, 3, 2, 1 processes from /proc4 to /proc0",
+  "counted " .. table.concat(counts, ", "))
 check(sleep_at[0] == 1, "in the bottommost namespace sleep is PID 1 (/proc0/1)")
 local distinct = true
 for level = 1, 4 do
   if not sleep_at[level] or sleep_at[level] <= sleep_at[level - 1] then distinct = false end
 end
-check(distinct, "the same sleep has one PID per namespace, larger higher up (one procfs each)")
+check(distinct, "the same sleep has one PID per namespace, larger higher up (one procfs each)",
+  string.format("sleep at %s %s %s %s %s", tostring(sleep_at[0]), tostring(sleep_at[1]), tostring(sleep_at[2]), tostring(sleep_at[3]), tostring(sleep_at[4])))
 check(nspid and #nspid == 6 and nspid[6] == 1, "its NSpid has six numbers: the initial namespace and the five new ones")
 
 section("Part 4: orphan (a parent exits; init adopts its child)")
