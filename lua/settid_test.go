@@ -33,8 +33,16 @@ func TestSpawnSetTID(t *testing.T) {
 	}
 	s := newTestSession(t)
 	run(t, s, `
-	local h = ns.clone("pid,mnt", function()
-	  mount.make("/", "private", true); mount.mount("proc", "/proc", "proc")
+	local function free()
+	  for n = 31000 - (ns.getpid() % 997), 1000, -7 do
+	    if not io.open("/proc/" .. n .. "/status") then return n end
+	  end
+	end
+	local host = free()
+	local h = ns.clone("pid,mnt", function(host)
+	  mount.make("/", "private", true)
+	  mount.mount("/proc", "/mnt", "", "bind") -- the host's procfs, its numbers (/mnt of this private mount namespace)
+	  mount.mount("proc", "/proc", "proc")
 	  local f = assert(io.open("/proc/sys/kernel/ns_last_pid", "w")); f:write("499"); f:close()
 	  local a = ns.spawn{"/bin/true"}; a:wait()
 	  local b = ns.spawn{"/bin/sleep", "5", ns = "pid", set_tid = {1, 600}}
@@ -42,10 +50,15 @@ func TestSpawnSetTID(t *testing.T) {
 	  local ok, inuse = pcall(ns.spawn, {"/bin/true", set_tid = 600})
 	  local ok2, first = pcall(ns.spawn, {"/bin/true", ns = "pid", set_tid = {2, 700}})
 	  b:kill(9); b:wait()
-	  return a.pid, b.pid, st, tostring(inuse), tostring(first)
-	end)
+	  -- three levels: the new namespace, this one, and the host's (by its number there)
+	  local c = ns.spawn{"/bin/sleep", "5", ns = "pid", set_tid = {1, 800, host}}
+	  local st3 = io.open("/mnt/" .. host .. "/status"):read("*a"):match("NSpid:%s*([^\n]*)")
+	  c:kill(9); c:wait()
+	  return a.pid, b.pid, st, tostring(inuse), tostring(first), st3
+	end, host)
 	h:wait()
-	local a, b, st, inuse, first = h:result()
+	local a, b, st, inuse, first, st3 = h:result()
+	assert(st3 == host .. "\t800\t1", "set_tid {1, 800, " .. host .. "}: NSpid in the host's procfs " .. tostring(st3))
 	assert(a == 500, "ns_last_pid 499, then a start: PID " .. tostring(a))
 	assert(b == 600 and st == "600\t1", "set_tid {1, 600}: pid " .. tostring(b) .. ", NSpid " .. tostring(st))
 	assert(inuse:find("clone3(0, set_tid={600}): EEXIST: a PID that set_tid asks for is in use", 1, true), inuse)
