@@ -173,3 +173,52 @@ func TestSetTIDReaped(t *testing.T) {
 		t.Fatalf("/proc/%d still there after reaping: %v", n, err)
 	}
 }
+
+// TestSetTIDUnderLoad: many starts with set_tid while other goroutines
+// allocate, collect garbage and start processes the standard way: the
+// child's code between clone3 and execve must not touch the runtime (a
+// stack growth or an allocation there would crash or deadlock the child).
+func TestSetTIDUnderLoad(t *testing.T) {
+	needRootTID(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var keep [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				keep = append(keep, make([]byte, 1<<16))
+				if len(keep) > 64 {
+					keep = nil
+					runtime.GC()
+				}
+			}
+		}()
+	}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			exec.Command("/bin/true").Run()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		p, err := Start(Spec{Argv: []string{"/bin/true"}, Types: PID, SetTID: []int{1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := p.Wait(ctx)
+		cancel()
+		if err != nil || !st.Exited || st.Code != 0 {
+			t.Fatalf("start %d: %+v %v", i, st, err)
+		}
+	}
+}
