@@ -267,11 +267,10 @@ mount -t proc proc /proc
 echo 'sh$ id'; id
 echo "sh$ cat /proc/\$\$/status | egrep '^[UG]id'"; grep -E '^[UG]id' /proc/$$/status
 echo "sh$ cat /proc/\$\$/status | egrep '^Cap(Prm|Inh|Eff)'"; grep -E '^Cap(Inh|Prm|Eff)' /proc/$$/status
-sleep 0.3
+sleep 0.3 # alive while nsh reads its uid_map and status from outside
 ]]
 local uce = ns.spawn{"/bin/sh", "-c", inside, ns = "user,pid,mnt", uid_map = "0 " .. uid .. " 1", gid_map = "0 " .. gid .. " 1",
   stdout = tmp .. "/userns_child_exec"}
-sys.sleep(0.1)
 local outside_uid = slurp("/proc/" .. uce.pid .. "/status"):match("Uid:%s*(%d+)")
 local map = slurp("/proc/" .. uce.pid .. "/uid_map")
 uce:wait()
