@@ -4,6 +4,7 @@
 -- CLONE_NEWPID from the one above) with a sleeping process at the bottom,
 -- then reads that process's struct pid from the kernel: level = 3 and a
 -- numbers[] entry (struct upid: nr + namespace) for every level.
+-- Then it chooses PIDs, with ns_last_pid and with clone3's set_tid.
 -- Seeds: 004 (struct pid / struct upid, the nested-tree diagram), 003.
 
 section("Nested PID namespaces: one process, one PID per level")
