@@ -110,6 +110,10 @@ func startSetTID(spec Spec) (*Process, error) {
 		return nil, fail.err(spec, path)
 	}
 	if p.osp, err = os.FindProcess(p.Pid); err != nil { // a pidfd: the child is not reaped, its pid not reused
+		syscall.Kill(p.Pid, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(p.Pid, &ws, 0, nil)
+		close(p.done)
 		return nil, err
 	}
 	ownChildren.add(p.Pid)
