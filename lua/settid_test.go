@@ -88,12 +88,17 @@ func TestSpawnSetTIDNobody(t *testing.T) {
 	print("inside: " .. tostring(h:result()))
 	local ok, err = pcall(ns.spawn, {"/bin/true", ns = "pid", set_tid = {1, 30001}})
 	print(err)
+	local u = ns.spawn{"/bin/sh", "-c", "echo user+pid: $$", ns = "user,pid", set_tid = {1}}
+	u:wait()
 	`).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "inside: 321\n") {
 		t.Errorf("set_tid 321 in a PID namespace nsh's user namespace owns:\n%s", out)
+	}
+	if !strings.Contains(string(out), "user+pid: 1\n") {
+		t.Errorf("set_tid {1} with a new user and PID namespace:\n%s", out)
 	}
 	if !strings.Contains(string(out), "EPERM: choosing a PID needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over the user namespace that owns each PID namespace") {
 		t.Errorf("set_tid in the initial PID namespace as nobody:\n%s", out)
