@@ -13,5 +13,6 @@ require (
 require (
 	github.com/creack/pty v1.1.24 // indirect
 	github.com/elastic/go-seccomp-bpf v1.6.0 // indirect
+	github.com/google/gopacket v1.1.19 // indirect
 	golang.org/x/net v0.41.0 // indirect
 )
