@@ -20,12 +20,12 @@ import (
 // other end of its veth pair.
 
 // Shape says how a link sends. Rate limits use tbf (one token bucket) or
-// htb (a hierarchy of buckets; here one class that all traffic goes to);
+// htb (a hierarchy of buckets; here one class that all traffic goes to, so
+// there is nothing to borrow from and its ceil is its rate);
 // Delay, Jitter and Loss need netem, which a kernel may lack.
 type Shape struct {
 	Qdisc   string        // "tbf" (the default) or "htb"
 	Rate    uint64        // bits per second; 0: no rate limit
-	Ceil    uint64        // htb: what the class may borrow up to; 0: Rate
 	Burst   uint32        // bytes sent at full speed before the rate applies; 0: DefaultBurst
 	Latency time.Duration // tbf: the longest a packet may wait for tokens (sets the queue's size); 0: 50 ms
 	Limit   uint32        // tbf: the queue's size in bytes instead of Latency
@@ -67,20 +67,14 @@ func (s Shape) Check() (Shape, error) {
 	if s.Rate != 0 && s.Rate < 8 {
 		return s, fmt.Errorf("rate %d bit/s: at least 8 bit/s (1 byte a second)", s.Rate)
 	}
-	if s.Rate == 0 && (s.Burst != 0 || s.Ceil != 0 || s.Latency != 0 || s.Limit != 0) {
-		return s, errors.New("burst, ceil, latency and limit shape a rate: give rate too")
-	}
-	if s.Ceil != 0 && s.Qdisc != QdiscHTB {
-		return s, errors.New("ceil is an htb class's: give qdisc=\"htb\"")
+	if s.Rate == 0 && (s.Burst != 0 || s.Latency != 0 || s.Limit != 0) {
+		return s, errors.New("burst, latency and limit shape a rate: give rate too")
 	}
 	if (s.Latency != 0 || s.Limit != 0) && s.Qdisc != QdiscTBF {
 		return s, errors.New("latency and limit size tbf's queue: htb has none")
 	}
 	if s.Latency != 0 && s.Limit != 0 {
 		return s, errors.New("give latency or limit, not both (tbf derives one from the other)")
-	}
-	if s.Ceil != 0 && s.Ceil < s.Rate {
-		return s, fmt.Errorf("ceil %d bit/s is below rate %d bit/s", s.Ceil, s.Rate)
 	}
 	if s.Loss < 0 || s.Loss > 100 {
 		return s, fmt.Errorf("loss %g: a percentage, 0..100", s.Loss)
@@ -98,21 +92,25 @@ func (s Shape) Check() (Shape, error) {
 		if s.Burst == 0 {
 			s.Burst = DefaultBurst(s.Rate)
 		}
-		if s.Qdisc == QdiscHTB && s.Ceil == 0 {
-			s.Ceil = s.Rate
-		}
 		if s.Qdisc == QdiscTBF && s.Limit == 0 {
 			if s.Latency == 0 {
 				s.Latency = defaultLatency
 			}
-			lim := float64(s.Rate/8)*s.Latency.Seconds() + float64(s.Burst) // as tc computes it
-			if lim > math.MaxUint32 {
+			if s.limit() > math.MaxUint32 {
 				return s, errors.New("rate times latency is more than 4 GiB of queue: lower latency")
 			}
-			s.Limit = uint32(lim)
 		}
 	}
 	return s, nil
+}
+
+// limit is tbf's queue in bytes: Limit, or what the rate sends in
+// Latency plus the burst, as tc computes it.
+func (s Shape) limit() float64 {
+	if s.Limit != 0 {
+		return float64(s.Limit)
+	}
+	return float64(s.Rate/8)*s.Latency.Seconds() + float64(s.Burst)
 }
 
 // NeedsNetem tells whether the shape has a delay or a loss.
@@ -197,8 +195,9 @@ func (ns *NS) addRate(name string, idx int, parent, handle uint32, s Shape) erro
 	}
 	attrs := netlink.QdiscAttrs{LinkIndex: idx, Handle: handle, Parent: parent}
 	if s.Qdisc == QdiscTBF {
-		q := &netlink.Tbf{QdiscAttrs: attrs, Rate: s.Rate / 8, Limit: s.Limit, Buffer: netlink.Xmittime(s.Rate/8, s.Burst)}
-		return kerr.Newf(ns.h.QdiscReplace(q), qdiscRules, "tc qdisc replace dev %s %s tbf rate %s burst %d limit %d", name, at, RateString(s.Rate), s.Burst, s.Limit)
+		limit := uint32(s.limit())
+		q := &netlink.Tbf{QdiscAttrs: attrs, Rate: s.Rate / 8, Limit: limit, Buffer: netlink.Xmittime(s.Rate/8, s.Burst)}
+		return kerr.Newf(ns.h.QdiscReplace(q), qdiscRules, "tc qdisc replace dev %s %s tbf rate %s burst %d limit %d", name, at, RateString(s.Rate), s.Burst, limit)
 	}
 	q := netlink.NewHtb(attrs)
 	q.Defcls = 1 // unclassified traffic goes to class MAJOR:1
@@ -207,9 +206,9 @@ func (ns *NS) addRate(name string, idx int, parent, handle uint32, s Shape) erro
 	}
 	major, _ := netlink.MajorMinor(handle)
 	c := netlink.NewHtbClass(netlink.ClassAttrs{LinkIndex: idx, Parent: handle, Handle: netlink.MakeHandle(major, 1)},
-		netlink.HtbClassAttrs{Rate: s.Rate, Ceil: s.Ceil, Buffer: s.Burst, Cbuffer: s.Burst})
+		netlink.HtbClassAttrs{Rate: s.Rate, Ceil: s.Rate, Buffer: s.Burst, Cbuffer: s.Burst})
 	if err := ns.h.ClassAdd(c); err != nil {
-		return kerr.Newf(err, qdiscRules, "tc class add dev %s parent %x: classid %x:1 htb rate %s ceil %s burst %d", name, major, major, RateString(s.Rate), RateString(s.Ceil), s.Burst)
+		return kerr.Newf(err, qdiscRules, "tc class add dev %s parent %x: classid %x:1 htb rate %s ceil %s burst %d", name, major, major, RateString(s.Rate), RateString(s.Rate), s.Burst)
 	}
 	return nil
 }
@@ -516,15 +515,15 @@ func (l *Lab) ShapeLink(node *Node, ifname, dir string, sh *Shape) error {
 	if dir == "out" {
 		return nil
 	}
-	peer := l.hubEnd(node.Name, ifname)
+	peer := l.HubEnd(node.Name, ifname)
 	if peer == "" {
 		return fmt.Errorf("netlab: %s of node %s is not a link lab:link made, so nsh does not know its other end: shape direction \"in\" on that end instead", ifname, node.Name)
 	}
 	return l.outer.Shape(peer, sh)
 }
 
-// hubEnd is the hub-side name of node's lab link ifname, "" if none.
-func (l *Lab) hubEnd(node, ifname string) string {
+// HubEnd is the hub-side name of node's lab link ifname, "" if none.
+func (l *Lab) HubEnd(node, ifname string) string {
 	for _, d := range l.lkDescs {
 		if d.Node == node && d.IfName == ifname {
 			return d.BrName

@@ -91,18 +91,18 @@ func TestShapeTbfAsTcMakesIt(t *testing.T) {
 
 func TestShapeHtbAsTcMakesIt(t *testing.T) {
 	_, a, b := shapeLab(t)
-	must(t, a.NS().Shape("eth0", &Shape{Qdisc: "htb", Rate: 10e6, Ceil: 20e6, Burst: 15 * 1024}))
+	must(t, a.NS().Shape("eth0", &Shape{Qdisc: "htb", Rate: 10e6, Burst: 15 * 1024}))
 	tcIn(t, b.NS(), "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
-	tcIn(t, b.NS(), "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10mbit", "ceil", "20mbit", "burst", "15k", "cburst", "15k")
+	tcIn(t, b.NS(), "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10mbit", "ceil", "10mbit", "burst", "15k", "cburst", "15k")
 	sameTc(t, "htb qdisc", tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"), tcIn(t, b.NS(), "qdisc", "show", "dev", "eth0"))
 	ours := tcIn(t, a.NS(), "class", "show", "dev", "eth0")
-	if !strings.Contains(ours, "class htb 1:1 root prio 0 rate 10Mbit ceil 20Mbit burst 15Kb cburst 15Kb") {
+	if !strings.Contains(ours, "class htb 1:1 root prio 0 rate 10Mbit ceil 10Mbit burst 15Kb cburst 15Kb") {
 		t.Fatalf("tc class show: %s", ours)
 	}
 	sameTc(t, "htb class", ours, tcIn(t, b.NS(), "class", "show", "dev", "eth0"))
 	qs, err := a.NS().Qdiscs("eth0")
 	must(t, err)
-	if len(qs) != 2 || qs[0].Kind != "htb" || !qs[1].Class || qs[1].Handle != "1:1" || qs[1].Rate != 10e6 || qs[1].Ceil != 20e6 {
+	if len(qs) != 2 || qs[0].Kind != "htb" || !qs[1].Class || qs[1].Handle != "1:1" || qs[1].Rate != 10e6 || qs[1].Ceil != 10e6 {
 		t.Fatalf("Qdiscs: %+v", qs)
 	}
 }
@@ -166,9 +166,9 @@ func TestShapeNetem(t *testing.T) {
 }
 
 func TestShapeCheck(t *testing.T) {
-	bad := []Shape{{}, {Qdisc: "sfq", Rate: 1e6}, {Rate: 4}, {Burst: 100}, {Qdisc: "tbf", Rate: 1e6, Ceil: 2e6},
+	bad := []Shape{{}, {Qdisc: "sfq", Rate: 1e6}, {Rate: 4}, {Burst: 100},
 		{Qdisc: "htb", Rate: 1e6, Latency: time.Millisecond}, {Rate: 1e6, Latency: time.Millisecond, Limit: 1000},
-		{Qdisc: "htb", Rate: 2e6, Ceil: 1e6}, {Loss: 101}, {Jitter: time.Millisecond}, {Delay: -1}}
+		{Loss: 101}, {Jitter: time.Millisecond}, {Delay: -1}}
 	for _, s := range bad {
 		if _, err := s.Check(); err == nil {
 			t.Errorf("Check(%+v): no error", s)
@@ -176,8 +176,11 @@ func TestShapeCheck(t *testing.T) {
 	}
 	s, err := Shape{Rate: 8e6}.Check()
 	must(t, err)
-	if s.Qdisc != "tbf" || s.Burst != DefaultBurst(8e6) || s.Latency != 50*time.Millisecond || s.Limit != uint32(1e6*0.05)+s.Burst {
+	if s.Qdisc != "tbf" || s.Burst != DefaultBurst(8e6) || s.Latency != 50*time.Millisecond || s.limit() != 1e6*0.05+float64(s.Burst) {
 		t.Fatalf("defaults: %+v", s)
+	}
+	if again, err := s.Check(); err != nil || again != s {
+		t.Fatalf("Check of a checked shape: %+v, %v", again, err)
 	}
 }
 
