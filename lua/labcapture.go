@@ -29,8 +29,8 @@ var nodeCaptureMethods = []Func{
 			"arp={op=, sender_mac=, sender_ip=, target_mac=, target_ip=}, ip={version=, src=, dst=, proto=, ttl=, len=, id=}, " +
 			"icmp={type=, code=, name=, id=, seq=, target=}, tcp={src_port=, dst_port=, flags=, seq=, ack=, window=, len=}, " +
 			"udp={src_port=, dst_port=, len=}}, with fields seen= (frames read, filtered ones too) and dropped= (by the kernel).",
-		Example: "local frames = lab.h1:capture(\"eth0\", {filter = \"arp or icmp\", pcap = \"/tmp/ping.pcap\",\n" +
-			"  run = function() lab.h1:ping(\"h2\") end})\nprint(frames)   -- then: tcpdump -r /tmp/ping.pcap"},
+		Example: "local frames = lab.h1:capture(\"eth0\", {filter = \"arp or icmp\", pcap = \"ping.pcap\",\n" +
+			"  run = function() lab.h1:ping(\"h2\") end})\nprint(frames)   -- tcpdump -r ping.pcap shows the same frames\nos.remove(\"ping.pcap\")"},
 }
 
 var labCaptureMethods = []Func{
