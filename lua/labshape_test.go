@@ -147,7 +147,7 @@ free = L.a:iperf("b", {seconds = 0.3})
 L.a:shape("eth0", {rate = "10mbit"})
 local r = L.a:iperf(L.b)
 local want = 10e6 * 1448 / 1514
-assert(r.bits_per_second > want * 0.93 and r.bits_per_second < want * 1.07, tostring(r))
+assert(r.bits_per_second > want * 0.85 and r.bits_per_second < want * 1.07, tostring(r))
 assert(r.bytes == r.sent and r.seconds > 0.9, tostring(r))
 assert(free.bits_per_second > 10 * r.bits_per_second, tostring(free) .. " vs " .. tostring(r))
 assert(tostring(r):find("^iperf a %-> b %(10.53.63.2%): %d.%d%d Mbit/s"), tostring(r))

@@ -227,8 +227,9 @@ func TestIperfTbf(t *testing.T) {
 	// tbf counts whole frames; the receiver counts TCP payload: 1448 of
 	// every 1514 bytes (Ethernet 14, IPv4 20, TCP 20 + 12 of timestamps)
 	want := 10e6 * 1448 / 1514
-	if shaped.BitsPerSecond < want*0.93 || shaped.BitsPerSecond > want*1.07 {
-		t.Fatalf("tbf rate 10mbit measured %.2f Mbit/s, want %.2f ± 7%%", shaped.BitsPerSecond/1e6, want/1e6)
+	// (never more than that plus one burst; less on a loaded machine)
+	if shaped.BitsPerSecond < want*0.85 || shaped.BitsPerSecond > want*1.07 {
+		t.Fatalf("tbf rate 10mbit measured %.2f Mbit/s, want %.2f -15%% +7%%", shaped.BitsPerSecond/1e6, want/1e6)
 	}
 	if free.BitsPerSecond < 10*shaped.BitsPerSecond {
 		t.Fatalf("unshaped %.0f Mbit/s is not far above the shaped %.1f", free.BitsPerSecond/1e6, shaped.BitsPerSecond/1e6)
