@@ -119,6 +119,13 @@ func TestNodeShapeErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want %q", c.src, err, c.want)
 		}
 	}
+	// a link nsh does not know the other end of: refused before anything changes
+	if err := runErr(t, s, `L.a:shape("lo", {rate = "1mbit", direction = "both"})`); !strings.Contains(err, "lo of node a is not a link lab:link made") {
+		t.Errorf("direction both on lo: %q", err)
+	}
+	if err := runErr(t, s, `assert(L.a:qdiscs("lo")[1].kind == "noqueue", tostring(L.a:qdiscs("lo")))`); err != "" {
+		t.Error(err)
+	}
 	// c was not linked by the refused lab:link: the shape is checked first
 	if err := runErr(t, s, `assert(#L.c:links() == 1, "c has only lo")`); err != "" {
 		t.Error(err)

@@ -507,6 +507,10 @@ func (l *Lab) ShapeLink(node *Node, ifname, dir string, sh *Shape) error {
 	if dir == "" {
 		dir = "out"
 	}
+	peer := l.HubEnd(node.Name, ifname)
+	if dir != "out" && peer == "" {
+		return fmt.Errorf("netlab: %s of node %s is not a link lab:link made, so nsh does not know its other end: shape that end (direction \"out\") instead", ifname, node.Name)
+	}
 	if dir != "in" {
 		if err := node.ns.Shape(ifname, sh); err != nil {
 			return err
@@ -514,10 +518,6 @@ func (l *Lab) ShapeLink(node *Node, ifname, dir string, sh *Shape) error {
 	}
 	if dir == "out" {
 		return nil
-	}
-	peer := l.HubEnd(node.Name, ifname)
-	if peer == "" {
-		return fmt.Errorf("netlab: %s of node %s is not a link lab:link made, so nsh does not know its other end: shape direction \"in\" on that end instead", ifname, node.Name)
 	}
 	return l.outer.Shape(peer, sh)
 }
