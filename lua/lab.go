@@ -118,6 +118,7 @@ func (s *Session) installLabTypes() {
 		return glua.LNil
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
+	s.installCaptureType()
 }
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a

@@ -215,3 +215,39 @@ assert(#I == 0, tostring(I))`, pcap))
 		}
 	}
 }
+
+// capture handles: started, the traffic typed next, stopped; one left
+// running is stopped at the end of the session; one whose lab closed ends
+// with the frames it has.
+func TestCaptureStart(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	shapeTestLab(t, s)
+	run(t, s, `
+C = L.a:capture_start("eth0", {filter = "arp or icmp"})
+H = L:capture_start("a-br", {filter = "icmp", count = 1})
+assert(tostring(C):find("(running)", 1, true), tostring(C))
+assert(#L.a:ping("b") == 1)
+local f = C:stop()
+assert(#f == 4 and f[1].arp.op == "request" and f[4].icmp.name == "echo reply", tostring(f))
+assert(C:stop() == C:stop() or #C:stop() == 4, "a second stop gives the same frames")
+assert(tostring(C):find("(stopped)", 1, true), tostring(C))
+local h = H:stop()
+assert(#h == 1 and h[1].dir == "in", tostring(h))
+LEFT = L.b:capture_start("eth0")
+D = L.a:capture_start("eth0")`)
+	for _, c := range []struct{ src, want string }{
+		{`L.a:capture_start("eth0", {run = print})`, `unknown option run`},
+		{`L.a:capture_start("nosuch0")`, `node:capture_start: ioctl(SIOCGIFINDEX, "nosuch0"): ENODEV`},
+		{`C.stop()`, `bad argument #1 to 'c:stop' (capture expected`},
+		{`C:nosuch()`, `c.nosuch is not a method or field of a capture`},
+	} {
+		if err := runErr(t, s, c.src); !strings.Contains(err, c.want) {
+			t.Errorf("%s: error %q, want %q", c.src, err, c.want)
+		}
+	}
+	// its lab closed under it: it ends with what it has (no error; "the
+	// interface went down (ENETDOWN)" once the kernel has removed the link)
+	run(t, s, `L:close(); local d = D:stop(); assert(#d == 0, tostring(d))`)
+	// LEFT is stopped by the session's cleanup (newTestSession's Close reports errors)
+}

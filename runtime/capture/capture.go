@@ -58,6 +58,7 @@ type Capture struct {
 	done     chan struct{}
 	frames   []Frame
 	seen     int // frames read, filtered or not
+	ended    string
 	err      error
 }
 
@@ -148,7 +149,7 @@ func (c *Capture) Wait(ctx context.Context) (Result, error) {
 		c.Stop()
 		<-c.done
 	}
-	r := Result{Frames: c.frames, Seen: c.seen, LinkType: c.linkType.String()}
+	r := Result{Frames: c.frames, Seen: c.seen, LinkType: c.linkType.String(), Ended: c.ended}
 	if st, err := unix.GetsockoptTpacketStats(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
 		r.Dropped = int(st.Drops)
 	}
@@ -166,6 +167,7 @@ type Result struct {
 	Seen     int    // frames read, the filtered-out ones too
 	Dropped  int    // frames the kernel dropped because the socket's buffer was full
 	LinkType string // "Ethernet" or "Raw"
+	Ended    string // why it ended early ("the interface went down (ENETDOWN)"), "" if it did not
 }
 
 func (c *Capture) loop() {
@@ -226,6 +228,13 @@ func (c *Capture) loop() {
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 				continue
+			}
+			var en unix.Errno
+			if errors.As(err, &en) && (en == unix.ENETDOWN || en == unix.ENODEV || en == unix.ENXIO) {
+				// the link went down or away (its namespace closed, say):
+				// the capture ends with what it has
+				c.ended = "the interface went down (" + kerr.Name(en) + ")"
+				return
 			}
 			c.err = kerr.New("recvmsg(AF_PACKET socket)", err, socketRules)
 			return

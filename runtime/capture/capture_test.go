@@ -207,6 +207,18 @@ func TestCaptureTimeoutAndErrors(t *testing.T) {
 	if _, err := c.Wait(ctx); err == nil {
 		t.Fatal("cancelled capture: no error")
 	}
+	// the link deleted under it: the capture ends, keeping what it has
+	c, err = Start(a.NS().Do, "eth0", Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.NS().DelLink("eth0"); err != nil {
+		t.Fatal(err)
+	}
+	r, err = c.Wait(context.Background())
+	if err != nil || !strings.Contains(r.Ended, "the interface went down (ENETDOWN)") || !strings.Contains(r.Text("x"), "; the interface went down") {
+		t.Fatalf("link deleted: %v, ended %q", err, r.Ended)
+	}
 }
 
 func TestFilter(t *testing.T) {

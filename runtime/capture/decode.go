@@ -281,5 +281,8 @@ func (r Result) Text(title string) string {
 	if r.Dropped > 0 {
 		fmt.Fprintf(&b, ", %d dropped by the kernel (socket buffer full)", r.Dropped)
 	}
+	if r.Ended != "" {
+		b.WriteString("; " + r.Ended)
+	}
 	return b.String()
 }

@@ -97,7 +97,7 @@ func (s Shape) Check() (Shape, error) {
 				s.Latency = defaultLatency
 			}
 			if s.limit() > math.MaxUint32 {
-				return s, errors.New("rate times latency is more than 4 GiB of queue: lower latency")
+				return s, errors.New("tbf's queue (what the rate sends in latency, plus the burst) would be more than 4 GiB: lower latency or burst")
 			}
 		}
 	}
