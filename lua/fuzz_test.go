@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -30,6 +31,8 @@ var argPool = []string{
 	`function() end`, `function() return 1 end`, `print`, `coroutine.create(function() end)`, `io.stdout`,
 	`setmetatable({}, {__index = function() error("boom") end})`, `h`, `{h}`, `h.pid`,
 	`"0755"`, `"fifo"`, `"char"`, `"rdonly,creat"`, `fd`, `(function() sys.close(fd) return fd end)()`,
+	`n`, `"b"`, `"eth0"`, `lab`, `{rate = "10mbit"}`, `{rate = 1e15, burst = 1, qdisc = "htb"}`, `{delay = "1ms", loss = "1%"}`,
+	`{count = 1, timeout = 0.01}`, `{filter = "arp or"}`, `{run = function() error("x") end}`, `{seconds = 0.01}`, `{bytes = 1}`,
 }
 
 // bindings lists every module function and handle method by Lua name.
@@ -51,6 +54,18 @@ func bindings(t testing.TB) []string {
 		}
 		names = append(names, "h:"+f.Name)
 	}
+	for _, f := range nodeMethods {
+		if f.Name == "shell" {
+			continue // waits for an interactive shell
+		}
+		names = append(names, "n:"+f.Name)
+	}
+	for _, f := range labCaptureMethods {
+		names = append(names, "lab:"+f.Name)
+	}
+	for _, f := range captureHandleMethods {
+		names = append(names, "c:"+f.Name)
+	}
 	sort.Strings(names)
 	return names
 }
@@ -65,6 +80,8 @@ func program(names []string, data []byte) string {
 	var b strings.Builder
 	b.WriteString("local h = ns.spawn{\"/bin/sleep\", \"30\", ns = \"pid\"}\n")
 	b.WriteString("local fd = sys.open(\"/proc/self/ns/uts\")\n")
+	b.WriteString("local lab = net.lab{name = \"fz\", pin = false, helpers = false}\nlab:bridge(\"fz0\")\n")
+	b.WriteString("local n = lab:node(\"a\")\nlab:link(n, \"fz0\", {addr = \"10.53.64.1/24\"})\nlab:link(lab:node(\"b\"), \"fz0\", {addr = \"10.53.64.2/24\"})\nlocal c = n:capture_start(\"eth0\")\n")
 	for i := 0; i+1 < len(data) && i < 64; i += 2 {
 		name := names[int(data[i])%len(names)]
 		if blocked[name] {
@@ -79,8 +96,8 @@ func program(names []string, data []byte) string {
 		if name == "sys.kill" && len(args) > 0 && args[0] == "0" {
 			continue // signals nsh's own process group: a SIGTERM ends the sandbox (as asked), not a bug
 		}
-		if strings.HasPrefix(name, "h:") {
-			fmt.Fprintf(&b, "pcall(function() return h:%s(%s) end)\n", name[2:], strings.Join(args, ", "))
+		if pre, m, ok := strings.Cut(name, ":"); ok { // a method: h:wait, n:shape, lab:capture
+			fmt.Fprintf(&b, "pcall(function() return %s:%s(%s) end)\n", pre, m, strings.Join(args, ", "))
 		} else {
 			fmt.Fprintf(&b, "pcall(function() return %s(%s) end)\n", name, strings.Join(args, ", "))
 		}
@@ -104,9 +121,20 @@ func runSandboxed(t testing.TB, src string) (string, bool, error) {
 		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 		Pdeathsig:   syscall.SIGKILL,
 	}
+	// a state directory of its own: sandboxes running side by side are
+	// all PID 1 and nobody, and would share journals and lab directories
+	tmp, err := os.MkdirTemp("", "nshfuzz")
+	if err == nil {
+		defer os.RemoveAll(tmp)
+		err = os.Chmod(tmp, 0o1777)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
 	if ctx.Err() != nil {
 		return out.String(), true, nil // a call that blocks is not a crash
 	}

@@ -56,7 +56,7 @@ func (s *Session) findLab(name string) *luaLab {
 	return nil
 }
 
-var labMethods = []Func{
+var labBaseMethods = []Func{
 	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=}])", Method: (*Session).labNode,
 		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins). ns asks for more namespaces " +
 			"(\"uts,mnt,pid,user\"), held by a sleeping process; hostname (needs uts, added automatically); hosts=true gives the node its " +
@@ -67,9 +67,11 @@ var labMethods = []Func{
 	{Name: "bridge", Args: "(name, [cidr])", Method: (*Session).labBridge,
 		Doc:     "Adds a bridge in the lab's outer namespace, forward delay 0, with an address if given, up.",
 		Example: "lab:bridge(\"selftest0\", \"10.53.57.11/24\")"},
-	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=}])", Method: (*Session).labLink,
+	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=, shape=}])", Method: (*Session).labLink,
 		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR), and brname " +
-			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name.",
+			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name. " +
+			"shape = {qdisc=, rate=, burst=, latency=, limit=, delay=, jitter=, loss=, direction=} shapes the link as node:shape " +
+			"does, in both directions unless it says direction= (as Mininet's TCLink bw=); its options are checked before the link is made, the kernel's answer (netem missing) comes after.",
 		Example: "lab:node(\"ad_dc\")\nlab:link(\"ad_dc\", \"ex0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})"},
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
 		Doc:     "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, by listening to netlink; never sleeps.",
@@ -116,6 +118,7 @@ func (s *Session) installLabTypes() {
 		return glua.LNil
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
+	s.installCaptureType()
 }
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a
@@ -343,7 +346,8 @@ func (s *Session) labLink(L *glua.LState) int {
 		}
 		return argErr(L, 3, fmt.Sprintf("lab %s has no bridge %q (bridges: %s; make it first with lab:bridge)", l.Name(), bridge, orNone(names)))
 	}
-	o := argOptions(L, 4, "ifname", "brname", "addr")
+	o := argOptions(L, 4, "ifname", "brname", "addr", "shape")
+	sh, dir := argShape(L, 4, o.Value("shape"), "both")
 	addr := o.String("addr", "")
 	if addr != "" {
 		if err := netlab.CheckCIDR(addr); err != nil {
@@ -356,6 +360,11 @@ func (s *Session) labLink(L *glua.LState) int {
 	}
 	if err := l.Link(n, lo); err != nil {
 		return raiseErr(L, err)
+	}
+	if sh != nil {
+		if err := l.ShapeLink(n, lo.IfName, dir, sh); err != nil {
+			return raiseErr(L, err)
+		}
 	}
 	return 0
 }

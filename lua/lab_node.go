@@ -15,7 +15,7 @@ import (
 // Lab nodes (*netlab.Node as userdata): the node type of the lab module,
 // its fields and its methods. lab.go has the lab type and net.lab.
 
-var nodeMethods = []Func{
+var nodeBaseMethods = []Func{
 	{Name: "run", Args: "(cmd, [{stdin=}])", Method: (*Session).nodeRun,
 		Doc:     "Runs a command inside the node (its network namespace and the others it has), output captured. cmd is a shell line or an argv list. Returns stdout, exit code, stderr.",
 		Example: "local out, code = lab.h1:run\"ip -br a\""},

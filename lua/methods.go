@@ -32,6 +32,8 @@ func methodSets() []methodSet {
 			Doc: "A node of a lab (lab:node, or lab.NAME): a set of namespaces with its interfaces."},
 		{Kind: "DNS hub", Prefix: "hub:", Type: dnsType, Funcs: dnsHubMethods, Fields: []string{"addr"},
 			Doc: "What net.dns_hub returns: a DNS responder inside a namespace. Field hub.addr."},
+		{Kind: "capture", Prefix: "c:", Type: captureType, Funcs: captureHandleMethods,
+			Doc: "What node:capture_start and lab:capture_start return: a packet capture running on one link."},
 	}
 }
 
