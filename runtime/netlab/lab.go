@@ -66,6 +66,7 @@ type Lab struct {
 	hosts    bool   // a node has the shared hosts file: keep DIR/hosts current
 	brDescs  []BridgeDesc
 	lkDescs  []LinkDesc
+	patches  []PatchDesc // veth pairs between bridges (topo.go)
 	sysctls  []string
 	outer    *NS
 	ownOuter bool
@@ -264,6 +265,12 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if !l.ownOuter {
 		l.note("link", o.BrName)
 	}
+	return l.linked(node, o, ipn, "")
+}
+
+// linked finishes a link made inside node as o.IfName (of type typ, ""
+// for veth): its address, up, and the lab's records of it.
+func (l *Lab) linked(node *Node, o LinkOptions, ipn *net.IPNet, typ string) error {
 	in, err := node.ns.byName(o.IfName)
 	if err != nil {
 		return err
@@ -277,7 +284,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if err := node.ns.h.LinkSetUp(in); err != nil {
 		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
 	}
-	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR})
+	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR, Type: typ})
 	if o.CIDR == "" {
 		return nil
 	}

@@ -54,7 +54,8 @@ func (l *Lab) Bridges() []BridgeDesc { return append([]BridgeDesc(nil), l.brDesc
 
 // Desc describes the lab as built (for its view, DOT graph and hosts file).
 func (l *Lab) Desc() LabDesc {
-	d := LabDesc{Name: l.name, Pinned: l.pin, Bridges: l.Bridges(), Links: append([]LinkDesc(nil), l.lkDescs...)}
+	d := LabDesc{Name: l.name, Pinned: l.pin, Bridges: l.Bridges(), Links: append([]LinkDesc(nil), l.lkDescs...),
+		Patches: l.Patches()}
 	for _, n := range l.order {
 		d.Nodes = append(d.Nodes, NodeDesc{Name: n.Name, Addrs: n.Addrs()})
 	}
