@@ -285,7 +285,7 @@ type TapOptions struct {
 
 var tunRules = kerr.Rules{
 	unix.ENOENT: "there is no /dev/net/tun (the tun driver's misc device, CONFIG_TUN)",
-	unix.EACCES: "opening /dev/net/tun needs read and write permission on it (here it is mode 0600, root's: only root on the host may)",
+	unix.EACCES: "opening /dev/net/tun needs read and write permission on the device file (often mode 0600, for root of the host only: root in a user namespace of its own is not that root)",
 	unix.EPERM:  "creating a tap or tun link needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
 	unix.EBUSY:  "a link of that name exists and is not a tap/tun link this caller may attach to",
 	unix.EINVAL: "a link of that name exists and is of another type",
