@@ -219,7 +219,7 @@ func (s *Session) inNS(n int, valid []string, fn func(L *glua.LState, ns *netlab
 		defer done()
 		v, err := fn(L, ns, o)
 		if err != nil {
-			return raiseErr(L, err)
+			return raiseErr(L, err, hint(L, err))
 		}
 		if v == nil {
 			return 0
