@@ -237,3 +237,16 @@ func kernelConfigHas(t *testing.T, option string) string {
 	}
 	return strings.TrimPrefix(strings.TrimSpace(string(out)), option+"=")
 }
+
+// A description may start from a canned topology and add to it.
+func TestLabFromTopoPlus(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	run(t, s, fmt.Sprintf(`L = net.lab_from{name = %q, topo = "single", n = 2, bridges = {"lan9"},
+  nodes = {{"gw", router = true, links = {{"s1", addr = "10.0.0.254/8"}, {"lan9", addr = "10.9.0.1/24", ifname = "eth1", brname = "gw-eth1"}}},
+           {"far", links = {{"lan9", addr = "10.9.0.2/24"}}, routes = {{"10.0.0.0/8", via = "10.9.0.1"}}}}}
+assert(#L:nodes() == 4 and L.h2.ip == "10.0.0.2" and L.gw.router)
+assert(#L.far:ping("10.0.0.254") == 1)
+local r = L.far:traceroute("10.9.0.1"); assert(#r == 1 and r[1].reached)
+L:close()`, labName("tp")))
+}
