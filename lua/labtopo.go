@@ -22,9 +22,6 @@ import (
 // (dst, {via=, dev=})), a patch lab:patch's (a, b). What one learns by
 // hand reads the same in a file.
 
-// topoParamKeys are the size options of net.topo, by topology.
-var topoParamKeys = map[string][]string{"single": {"n"}, "linear": {"n"}, "star": {"n"}, "tree": {"depth", "fanout"}}
-
 // descKeys are the top-level keys of a lab description besides the options
 // of net.lab.
 var descKeys = []string{"topo", "n", "depth", "fanout", "bridges", "patches", "nodes"}
@@ -37,8 +34,8 @@ func argTopo(L *glua.LState, n int, spec string, o options) (string, netlab.Topo
 		argErr(L, n, err.Error())
 	}
 	for _, k := range []string{"n", "depth", "fanout"} {
-		if o.Has(k) && !contains(topoParamKeys[kind], k) {
-			argErr(L, o.n, fmt.Sprintf("%soption %s is not a size of %s (its sizes: %s)", o.at, k, kind, strings.Join(topoParamKeys[kind], ", ")))
+		if o.Has(k) && !contains(netlab.TopoSizes[kind], k) {
+			argErr(L, o.n, fmt.Sprintf("%soption %s is not a size of %s (its sizes: %s)", o.at, k, kind, strings.Join(netlab.TopoSizes[kind], ", ")))
 		}
 	}
 	if o.Has("n") || o.Has("depth") || o.Has("fanout") {

@@ -304,6 +304,9 @@ type TopoParams struct {
 	N, Depth, Fanout int
 }
 
+// TopoSizes are the sizes each canned topology takes.
+var TopoSizes = map[string][]string{"single": {"n"}, "linear": {"n"}, "star": {"n"}, "tree": {"depth", "fanout"}}
+
 // MaxTopoHosts bounds the hosts of a canned topology.
 const MaxTopoHosts = 1000
 
