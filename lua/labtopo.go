@@ -152,6 +152,9 @@ func (s *Session) argDesc(L *glua.LState, o options) netlab.LabSpec {
 		if err := netlab.CheckName(name); err != nil {
 			argErr(L, o.n, at+"bad node name "+err.Error())
 		}
+		if isLabMember(name) {
+			argErr(L, o.n, fmt.Sprintf("%s%q names a lab method or field (lab.%s would not be the node); pick another node name", at, name, name))
+		}
 		at = strings.TrimSuffix(at, ": ") + " (" + name + "): "
 		e = optionsAt(L, o.n, at, e.Table(), append([]string{"[argv]", "links", "routes"}, nodeOptionKeys...)...)
 		ns := netlab.NodeSpec{NodeOptions: argNodeOptions(e, name)}
@@ -207,6 +210,24 @@ func eachEntry(o options, key string, fn func(at string, e options, pos []glua.L
 		}
 		fn(at, e, pos)
 	}
+}
+
+// isLabMember says whether lab.NAME is a method or field of a lab.
+func isLabMember(name string) bool {
+	for _, set := range methodSets() {
+		if set.Type != labType {
+			continue
+		}
+		if contains(set.Fields, name) {
+			return true
+		}
+		for _, f := range set.Funcs {
+			if f.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func posString(e options, pos []glua.LValue, i int, what string) string {

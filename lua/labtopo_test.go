@@ -29,6 +29,8 @@ func TestTopoAndDescErrors(t *testing.T) {
 		{`net.lab_from{nodes = {5}}`, `nodes must be a list of tables`},
 		{`net.lab_from{nodes = {{}}}`, `(nodes[1][1] must be the node's name (a string), got nothing)`},
 		{`net.lab_from{nodes = {{"a b"}}}`, `(nodes[1]: bad node name "a b"`},
+		{`net.lab_from{nodes = {{"close"}}}`, `(nodes[1]: "close" names a lab method or field (lab.close would not be the node)`},
+		{`net.lab_from{nodes = {{"dir"}}}`, `"dir" names a lab method or field`},
 		{`net.lab_from{nodes = {{"h1", hostnme = "x"}}}`, `(nodes[1] (h1): unknown option hostnme: did you mean "hostname"?`},
 		{`net.lab_from{nodes = {{"h1", router = 1}}}`, `(nodes[1] (h1): option router must be true or false, got number)`},
 		{`net.lab_from{nodes = {{"h1", links = {{"lan1", adr = "x"}}}}}`, `(nodes[1] (h1): links[1]: unknown option adr: did you mean "addr"?`},
