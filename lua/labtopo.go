@@ -346,7 +346,7 @@ func (s *Session) labTopoFuncs() []Func {
 				"as Mininet's TreeTopo), \"star\" (a router r1 at the centre, host hI on switch sI in a subnet of its own, " +
 				"10.0.I.2/24 with a default route via r1's 10.0.I.1). Mininet's own spelling works too: \"tree,2,3\", " +
 				"\"tree,depth=2,fanout=3\", \"linear,4\". Hosts of single, linear and tree get Mininet's addresses 10.0.0.1/8, " +
-				"10.0.0.2/8, ... in order. Defaults are Mininet's: 2 hosts or switches, depth 2, fanout 2. The other options are " +
+				"10.0.0.2/8, ... in order. Defaults are Mininet's: 2 hosts or switches, depth 1, fanout 2. The other options are " +
 				"net.lab's; name defaults to the kind. Switches are bridges of the lab's outer namespace, patches between them veth pairs.",
 			Example: "local t = net.topo(\"tree\", {depth = 2, fanout = 2})\nprint(t:view())\nassert(#t:pingall().failed == 0)\nt:close()"},
 		{Name: "lab_from", Args: "(description or path)", Fn: s.netLabFrom,

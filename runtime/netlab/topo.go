@@ -428,9 +428,9 @@ func ParseTopo(spec string) (string, TopoParams, error) {
 	if !ok {
 		return "", p, fmt.Errorf("unknown topology %q (valid: %s; e.g. tree,2,3)", kind, strings.Join(TopoKinds, ", "))
 	}
-	// Mininet's defaults: 2 hosts (single), 2 switches (linear), depth 2
-	// and fanout 2 (tree).
-	p = TopoParams{N: 2, Depth: 2, Fanout: 2}
+	// Mininet's defaults: 2 hosts (SingleSwitchTopo k=2), 2 switches
+	// (LinearTopo k=2), depth 1 and fanout 2 (TreeTopo).
+	p = TopoParams{N: 2, Depth: 1, Fanout: 2}
 	for i, a := range parts[1:] {
 		key, val, isNamed := strings.Cut(a, "=")
 		var slot *int

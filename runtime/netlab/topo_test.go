@@ -64,9 +64,9 @@ func TestTopologyShapes(t *testing.T) {
 
 func TestParseTopo(t *testing.T) {
 	for in, want := range map[string]TopoParams{
-		"single,3": {N: 3, Depth: 2, Fanout: 2}, "linear": {N: 2, Depth: 2, Fanout: 2},
+		"single,3": {N: 3, Depth: 1, Fanout: 2}, "linear": {N: 2, Depth: 1, Fanout: 2}, "tree": {N: 2, Depth: 1, Fanout: 2},
 		"tree,2,3": {N: 2, Depth: 2, Fanout: 3}, "tree,depth=3,fanout=2": {N: 2, Depth: 3, Fanout: 2},
-		"tree,fanout=4": {N: 2, Depth: 2, Fanout: 4}, "star,5": {N: 5, Depth: 2, Fanout: 2},
+		"tree,fanout=4": {N: 2, Depth: 1, Fanout: 4}, "star,5": {N: 5, Depth: 1, Fanout: 2},
 	} {
 		_, p, err := ParseTopo(in)
 		if err != nil || p != want {
