@@ -24,7 +24,7 @@ import (
 
 // descKeys are the top-level keys of a lab description besides the options
 // of net.lab.
-var descKeys = []string{"topo", "n", "depth", "fanout", "bridges", "patches", "nodes"}
+var descKeys = []string{"topo", "n", "hosts", "depth", "fanout", "bridges", "patches", "nodes"}
 
 // argTopo reads a topology: kind (argument n, "tree" or Mininet's
 // "tree,2,3") and its sizes from o, which are checked against the kind.
@@ -33,16 +33,17 @@ func argTopo(L *glua.LState, n int, spec string, o options) (string, netlab.Topo
 	if err != nil {
 		argErr(L, n, err.Error())
 	}
-	for _, k := range []string{"n", "depth", "fanout"} {
+	for _, k := range []string{"n", "hosts", "depth", "fanout"} {
 		if o.Has(k) && !contains(netlab.TopoSizes[kind], k) {
 			argErr(L, o.n, fmt.Sprintf("%soption %s is not a size of %s (its sizes: %s)", o.at, k, kind, strings.Join(netlab.TopoSizes[kind], ", ")))
 		}
 	}
-	if o.Has("n") || o.Has("depth") || o.Has("fanout") {
+	if o.Has("n") || o.Has("hosts") || o.Has("depth") || o.Has("fanout") {
 		if strings.Contains(spec, ",") {
-			argErr(L, n, fmt.Sprintf("%q already gives the sizes: drop n=, depth=, fanout= or write %q", spec, kind))
+			argErr(L, n, fmt.Sprintf("%q already gives the sizes: drop n=, hosts=, depth=, fanout= or write %q", spec, kind))
 		}
 		p.N = o.Int("n", p.N, 1, netlab.MaxTopoHosts)
+		p.Hosts = o.Int("hosts", p.Hosts, 1, netlab.MaxTopoHosts)
 		p.Depth = o.Int("depth", p.Depth, 1, 20)
 		p.Fanout = o.Int("fanout", p.Fanout, 1, netlab.MaxTopoHosts)
 	}
@@ -51,7 +52,7 @@ func argTopo(L *glua.LState, n int, spec string, o options) (string, netlab.Topo
 
 func (s *Session) netTopo(L *glua.LState) int {
 	spec := argString(L, 1, "topology (\"single\", \"linear\", \"tree\", \"star\", or Mininet's \"tree,2,3\")")
-	o := argOptions(L, 2, append(append([]string{}, labOptionKeys...), "n", "depth", "fanout")...)
+	o := argOptions(L, 2, append(append([]string{}, labOptionKeys...), "n", "hosts", "depth", "fanout")...)
 	kind, p := argTopo(L, 1, spec, o)
 	ls, err := netlab.Topology(kind, p)
 	if err != nil {
@@ -129,8 +130,8 @@ func (s *Session) argDesc(L *glua.LState, o options) netlab.LabSpec {
 		if ls, err = netlab.Topology(kind, p); err != nil {
 			argErr(L, o.n, "topo: "+err.Error())
 		}
-	} else if o.Has("n") || o.Has("depth") || o.Has("fanout") {
-		argErr(L, o.n, "n, depth and fanout are the sizes of a topo= (\"single\", \"linear\", \"tree\", \"star\")")
+	} else if o.Has("n") || o.Has("hosts") || o.Has("depth") || o.Has("fanout") {
+		argErr(L, o.n, "n, hosts, depth and fanout are the sizes of a topo= (\"single\", \"linear\", \"tree\", \"star\")")
 	}
 	eachEntry(o, "bridges", func(at string, e options, pos []glua.LValue) {
 		name, cidr := posString(e, pos, 0, "the bridge's name"), posOptString(e, pos, 1)
@@ -339,13 +340,13 @@ func (s *Session) nodeTraceroute(L *glua.LState) int {
 
 func (s *Session) labTopoFuncs() []Func {
 	return []Func{
-		{Name: "topo", Args: "(kind, [{n=, depth=, fanout=, name=, pin=, outer=, ipv6=, dir=, helpers=}])", Fn: s.netTopo,
+		{Name: "topo", Args: "(kind, [{n=, hosts=, depth=, fanout=, name=, pin=, outer=, ipv6=, dir=, helpers=}])", Fn: s.netTopo,
 			Doc: "Builds a canned topology in one call, as Mininet's --topo, and returns the lab (waited on: it carries packets). " +
-				"kind: \"single\" (n hosts h1.. on one switch s1), \"linear\" (n switches s1-s2-... patched in a chain, host hI on sI), " +
+				"kind: \"single\" (n hosts h1.. on one switch s1), \"linear\" (n switches s1-s2-... patched in a chain, host hI on sI; hosts=2 puts 2 on each, named hJsI as Mininet does), " +
 				"\"tree\" (switches depth levels deep with fanout children each, fanout^depth hosts at the leaves, numbered depth first " +
 				"as Mininet's TreeTopo), \"star\" (a router r1 at the centre, host hI on switch sI in a subnet of its own, " +
 				"10.0.I.2/24 with a default route via r1's 10.0.I.1). Mininet's own spelling works too: \"tree,2,3\", " +
-				"\"tree,depth=2,fanout=3\", \"linear,4\". Hosts of single, linear and tree get Mininet's addresses 10.0.0.1/8, " +
+				"\"tree,depth=2,fanout=3\", \"linear,4\", \"linear,4,2\" (4 switches, 2 hosts each; linear,k=4,n=2). Hosts of single, linear and tree get Mininet's addresses 10.0.0.1/8, " +
 				"10.0.0.2/8, ... in order. Defaults are Mininet's: 2 hosts or switches, depth 1, fanout 2. The other options are " +
 				"net.lab's; name defaults to the kind. Switches are bridges of the lab's outer namespace, patches between them veth pairs.",
 			Example: "local t = net.topo(\"tree\", {depth = 2, fanout = 2})\nprint(t:view())\nassert(#t:pingall().failed == 0)\nt:close()"},

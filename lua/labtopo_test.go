@@ -42,7 +42,7 @@ func TestTopoAndDescErrors(t *testing.T) {
 		{`net.lab_from{nodes = {{"h1", routes = {{"default", gw = "x"}}}}}`, `(nodes[1] (h1): routes[1]: unknown option gw`},
 		{`net.lab_from{bridges = {{"lan1", "10.0.0.1"}}}`, `(bridges[1]: bad address "10.0.0.1"`},
 		{`net.lab_from{bridges = {{"lan1", "10.0.0.1/24", "x"}}}`, `(bridges[1]: 3 values before the options, at most 2)`},
-		{`net.lab_from{n = 3}`, `n, depth and fanout are the sizes of a topo=`},
+		{`net.lab_from{n = 3}`, `n, hosts, depth and fanout are the sizes of a topo=`},
 		{`net.lab_from{topo = "tree", n = 3}`, `option n is not a size of tree`},
 		{`net.lab_from{nodez = {}}`, `did you mean "nodes"?`},
 		{`net.lab_from("/nonexistent/lab.lua")`, `net.lab_from: open /nonexistent/lab.lua: no such file or directory`},

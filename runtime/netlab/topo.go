@@ -299,13 +299,14 @@ func (ns *NS) Sysctl(key string) (string, error) {
 var TopoKinds = []string{"single", "linear", "tree", "star"}
 
 // TopoParams are a canned topology's sizes: N hosts (single, star) or
-// switches (linear); Depth and Fanout (tree).
+// switches (linear) and Hosts per switch (linear; 0 means 1); Depth and
+// Fanout (tree).
 type TopoParams struct {
-	N, Depth, Fanout int
+	N, Hosts, Depth, Fanout int
 }
 
 // TopoSizes are the sizes each canned topology takes.
-var TopoSizes = map[string][]string{"single": {"n"}, "linear": {"n"}, "star": {"n"}, "tree": {"depth", "fanout"}}
+var TopoSizes = map[string][]string{"single": {"n"}, "linear": {"n", "hosts"}, "star": {"n"}, "tree": {"depth", "fanout"}}
 
 // MaxTopoHosts bounds the hosts of a canned topology.
 const MaxTopoHosts = 1000
@@ -316,6 +317,7 @@ const MaxTopoHosts = 1000
 //
 //	single  N hosts on one switch (bridge)
 //	linear  N switches in a chain, patched s1-s2-..., host hI on switch sI
+//	        (Hosts > 1 per switch: hJsI, as Mininet's LinearTopo names them)
 //	tree    a tree of switches Depth levels deep, Fanout children each,
 //	        hosts at the leaves (Fanout^Depth of them), numbered as
 //	        Mininet's TreeTopo does (depth first)
@@ -328,6 +330,9 @@ func Topology(kind string, p TopoParams) (LabSpec, error) {
 	case "single", "linear", "star":
 		if p.N < 1 || p.N > MaxTopoHosts {
 			return s, fmt.Errorf("%s needs n (hosts) between 1 and %d, got %d", kind, MaxTopoHosts, p.N)
+		}
+		if kind == "linear" && (p.Hosts < 0 || p.N*max(p.Hosts, 1) > MaxTopoHosts) {
+			return s, fmt.Errorf("linear of %d switches with %d hosts each has more than %d hosts", p.N, p.Hosts, MaxTopoHosts)
 		}
 		if kind == "star" && p.N > 254 {
 			return s, fmt.Errorf("star has at most 254 hosts (one 10.0.I.0/24 subnet each), got %d", p.N)
@@ -345,10 +350,13 @@ func Topology(kind string, p TopoParams) (LabSpec, error) {
 	default:
 		return s, fmt.Errorf("unknown topology %q (valid: %s)", kind, strings.Join(TopoKinds, ", "))
 	}
-	hostNum := 0
+	hostNum, hostName := 0, ""
 	addHost := func(bridge string) {
 		hostNum++
 		name := "h" + strconv.Itoa(hostNum)
+		if hostName != "" {
+			name = hostName
+		}
 		s.Nodes = append(s.Nodes, NodeSpec{NodeOptions: NodeOptions{Name: name},
 			Links: []LinkSpec{{LinkOptions: LinkOptions{Bridge: bridge, CIDR: hostCIDR(hostNum)}}}})
 	}
@@ -366,7 +374,12 @@ func Topology(kind string, p TopoParams) (LabSpec, error) {
 	case "linear":
 		for i := 1; i <= p.N; i++ {
 			sw := addSwitch(i)
-			addHost(sw)
+			for j := 1; j <= max(p.Hosts, 1); j++ {
+				if p.Hosts > 1 { // Mininet's LinearTopo names them hJsI
+					hostName = fmt.Sprintf("h%ds%d", j, i)
+				}
+				addHost(sw)
+			}
 			if i > 1 {
 				s.Patches = append(s.Patches, PatchDesc{A: "s" + strconv.Itoa(i-1), B: sw})
 			}
@@ -416,13 +429,17 @@ func hostCIDR(i int) string {
 }
 
 // ParseTopo reads a topology as Mininet's --topo writes it: "single,3",
-// "linear,4", "tree,2,3" or "tree,depth=2,fanout=3", "star,4".
+// "linear,4" (or "linear,4,2", "linear,k=4,n=2": 2 hosts per switch),
+// "tree,2,3" or "tree,depth=2,fanout=3", "star,4".
 func ParseTopo(spec string) (string, TopoParams, error) {
 	parts := strings.Split(spec, ",")
 	kind := parts[0]
 	var p TopoParams
-	pos := map[string][]*int{"single": {&p.N}, "linear": {&p.N}, "star": {&p.N}, "tree": {&p.Depth, &p.Fanout}}
-	named := map[string]map[string]*int{"single": {"n": &p.N, "k": &p.N}, "linear": {"n": &p.N, "k": &p.N}, "star": {"n": &p.N},
+	// positional and named as Mininet's topologies take them:
+	// SingleSwitchTopo(k), LinearTopo(k, n: hosts per switch),
+	// TreeTopo(depth, fanout); n also names single's and star's count
+	pos := map[string][]*int{"single": {&p.N}, "linear": {&p.N, &p.Hosts}, "star": {&p.N}, "tree": {&p.Depth, &p.Fanout}}
+	named := map[string]map[string]*int{"single": {"k": &p.N, "n": &p.N}, "linear": {"k": &p.N, "n": &p.Hosts}, "star": {"n": &p.N},
 		"tree": {"depth": &p.Depth, "fanout": &p.Fanout}}
 	slots, ok := pos[kind]
 	if !ok {

@@ -22,6 +22,7 @@ func TestTopologyShapes(t *testing.T) {
 		{"tree", TopoParams{Depth: 3, Fanout: 2}, 8, 7, 6, "10.0.0.1/8", "10.0.0.8/8"},
 		{"star", TopoParams{N: 3}, 4, 3, 0, "10.0.1.1/24", "10.0.3.2/24"},
 		{"single", TopoParams{N: 300}, 300, 1, 0, "10.0.0.1/8", "10.0.1.44/8"},
+		{"linear", TopoParams{N: 3, Hosts: 2}, 6, 3, 2, "10.0.0.1/8", "10.0.0.6/8"},
 	} {
 		s, err := Topology(c.kind, c.p)
 		must(t, err)
@@ -40,6 +41,10 @@ func TestTopologyShapes(t *testing.T) {
 	}
 	if s.Nodes[2].Name != "h3" || s.Nodes[2].Links[0].Bridge != "s3" {
 		t.Fatalf("h3 on %s", s.Nodes[2].Links[0].Bridge)
+	}
+	lin, _ := Topology("linear", TopoParams{N: 2, Hosts: 2})
+	if names := []string{lin.Nodes[0].Name, lin.Nodes[1].Name, lin.Nodes[2].Name}; names[0] != "h1s1" || names[1] != "h2s1" || names[2] != "h1s2" || lin.Nodes[2].Links[0].Bridge != "s2" {
+		t.Fatalf("linear,2,2: %v", names)
 	}
 	star, _ := Topology("star", TopoParams{N: 2})
 	if !star.Nodes[0].Router || star.Nodes[1].Routes[0] != (RouteSpec{Dst: "default", Via: "10.0.1.1"}) {
@@ -67,6 +72,7 @@ func TestParseTopo(t *testing.T) {
 		"single,3": {N: 3, Depth: 1, Fanout: 2}, "linear": {N: 2, Depth: 1, Fanout: 2}, "tree": {N: 2, Depth: 1, Fanout: 2},
 		"tree,2,3": {N: 2, Depth: 2, Fanout: 3}, "tree,depth=3,fanout=2": {N: 2, Depth: 3, Fanout: 2},
 		"tree,fanout=4": {N: 2, Depth: 1, Fanout: 4}, "star,5": {N: 5, Depth: 1, Fanout: 2},
+		"linear,4,2": {N: 4, Hosts: 2, Depth: 1, Fanout: 2}, "linear,k=3,n=2": {N: 3, Hosts: 2, Depth: 1, Fanout: 2},
 	} {
 		_, p, err := ParseTopo(in)
 		if err != nil || p != want {
@@ -74,7 +80,7 @@ func TestParseTopo(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{"ring,3": "unknown topology", "single,x": "not a whole number",
-		"tree,1,2,3": "at most 2 numbers", "single,depth=2": "no parameter"} {
+		"tree,1,2,3": "at most 2 numbers", "single,depth=2": "no parameter", "linear,1,2,3": "at most 2 numbers"} {
 		if _, _, err := ParseTopo(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%q: %v, want %q", in, err, want)
 		}
