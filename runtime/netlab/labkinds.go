@@ -73,7 +73,12 @@ func (l *Lab) LinkAs(node *Node, s LinkSpec) error {
 			return err
 		}
 	}
-	lo := LowerOptions{Mode: s.Mode, NetNS: node.ns}
+	into, done, err := node.openNS()
+	if err != nil {
+		return err
+	}
+	defer done()
+	lo := LowerOptions{Mode: s.Mode, NetNS: into}
 	if s.Type == "ipvlan" {
 		err = l.outer.AddIPVlan(s.IfName, s.Bridge, lo)
 	} else {

@@ -176,15 +176,31 @@ func (l *Lab) Build(s LabSpec) error {
 		}
 	}
 	for _, ns := range s.Nodes {
-		n := l.Node(ns.Name)
-		for _, r := range ns.Routes {
-			if err := n.ns.AddRoute(r.Dst, r.Via, r.Dev); err != nil {
-				return fmt.Errorf("node %s: %w", ns.Name, err)
-			}
+		if err := l.Node(ns.Name).addRoutes(ns.Routes); err != nil {
+			return fmt.Errorf("node %s: %w", ns.Name, err)
 		}
 	}
 	return nil
 }
+
+// addRoutes adds routes to the node's main table (ip route add).
+func (n *Node) addRoutes(rs []RouteSpec) error {
+	ns, done, err := n.openNS()
+	if err != nil {
+		return err
+	}
+	defer done()
+	for _, r := range rs {
+		if err := ns.AddRoute(r.Dst, r.Via, r.Dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openNS is the node's network namespace for one operation and what
+// releases it: the one place this file and labkinds.go reach into a node.
+func (n *Node) openNS() (*NS, func(), error) { return n.ns, func() {}, nil }
 
 // Complete fills in the default end names (A-B in bridge A, B-A in B) and
 // checks them.
