@@ -201,10 +201,12 @@ local r, e = net.ping("192.168.42.3", {ns = L.a}); assert(#r == 1, e)
 net.tap("tap0", {ns = L.c, up = true})
 net.tap("tun0", {ns = L.c, tun = true, owner = 65534})
 net.macvlan("mv1", "br0", {ns = L, netns = L.c, mode = "vepa"})
+net.vxlan("vx7", {vni = 7, remote = "192.0.2.7", ns = L, netns = L.b})   -- device in b, UDP socket in the hub
 `, name))
 	for _, c := range []struct{ node, link, want string }{
 		{"a", "eth0", "macvlan mode private"}, {"b", "eth0", "macvlan mode bridge"},
 		{"a", "vx0", "vxlan id 42 remote 10.1.0.3 dev eth0"}, {"a", "vx0", "dstport 4790"},
+		{"b", "vx7", "vxlan id 7 remote 192.0.2.7"}, {"b", "vx7", "link-netns " + name},
 		{"c", "tap0", "tun type tap"}, {"c", "tap0", "persist on"}, {"c", "tun0", "tun type tun"}, {"c", "mv1", "macvlan mode vepa"},
 	} {
 		if out := ipOut(t, "-n", name+"-"+c.node, "-d", "link", "show", c.link); !strings.Contains(out, c.want) {
