@@ -63,7 +63,8 @@ var labMethods = []Func{
 			"own /etc/hosts listing every lab node (or a string: its content); resolv gives it its own /etc/resolv.conf (an IP: " +
 			"\"nameserver IP\"; or the content) — both through its mount namespace (added automatically). env: variables set by " +
 			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). router=true " +
-			"makes it a router: net.ipv4.ip_forward and net.ipv6.conf.all.forwarding are 1 in its network namespace (only there). Returns the node.",
+			"makes it a router: net.ipv4.ip_forward and net.ipv6.conf.all.forwarding are 1 in its network namespace (only there); it " +
+			"forwards IPv6 once the kernel's fe80:: addresses of its links have left DAD (lab:wait waits for that). Returns the node.",
 		Example: "local dc = lab:node(\"ad_dc\", {hostname = \"addc\", resolv = \"10.53.57.64\", env = {REALM = \"SAMBA.EXAMPLE.COM\"}})"},
 	{Name: "bridge", Args: "(name, [cidr])", Method: (*Session).labBridge,
 		Doc:     "Adds a bridge in the lab's outer namespace, forward delay 0, with an address if given, up.",
@@ -80,7 +81,8 @@ var labMethods = []Func{
 			"STP is off: a loop of patches floods for ever.",
 		Example: "lab:bridge(\"ex1\")\nlab:patch(\"ex0\", \"ex1\")   -- veth ex0-ex1 in ex0, ex1-ex0 in ex1\nprint(net.link(\"ex1-ex0\", lab).master)"},
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
-		Doc:     "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, by listening to netlink; never sleeps.",
+		Doc: "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, and no router node has an " +
+			"IPv6 address in duplicate address detection (it cannot forward IPv6 before), by listening to netlink; never sleeps.",
 		Example: "lab:wait()"},
 	{Name: "pingall", Args: "([{timeout=, sample=, seed=, neigh=}])", Method: (*Session).labPingall,
 		Doc: "Pings every node's address from every other node (one echo each, timeout default 1 s), a window of pings at a time; " +

@@ -299,8 +299,9 @@ func (l *Lab) linked(node *Node, o LinkOptions, ipn *net.IPNet, typ string) erro
 // Wait returns once the lab can carry packets: every bridge and link the
 // lab made is up with operstate UP (the kernel's link watcher attaches a
 // link's real qdisc only then, and drops what is sent before: a lost first
-// ARP request costs a 1 s retry), and every hub port is forwarding. It
-// listens to link notifications; it does not sleep.
+// ARP request costs a 1 s retry), every hub port is forwarding, and every
+// router's IPv6 addresses have left DAD (dadwait.go). It listens to
+// netlink notifications; it does not sleep.
 func (l *Lab) Wait(timeout time.Duration) error {
 	if l.closed {
 		return errors.New("netlab: lab is closed")
@@ -335,7 +336,7 @@ func (l *Lab) Wait(timeout time.Duration) error {
 			return err
 		}
 	}
-	return nil
+	return l.waitRouters(deadline)
 }
 
 // Close stops the nodes' holders, releases every namespace of the lab (the

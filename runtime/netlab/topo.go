@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -192,6 +193,26 @@ func (n *Node) addRoutes(rs []RouteSpec) error {
 	defer done()
 	for _, r := range rs {
 		if err := ns.AddRoute(r.Dst, r.Via, r.Dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitRouters waits until no router node has a tentative IPv6 address
+// (WaitDAD): before that it cannot forward IPv6.
+func (l *Lab) waitRouters(deadline time.Time) error {
+	for _, n := range l.order {
+		if !n.router {
+			continue
+		}
+		ns, done, err := n.openNS()
+		if err != nil {
+			return err
+		}
+		err = ns.WaitDAD(time.Until(deadline))
+		done()
+		if err != nil {
 			return err
 		}
 	}

@@ -331,3 +331,40 @@ func TestLinkKinds(t *testing.T) {
 		t.Fatalf("desc: %+v\n%s", d.Links[0], d.Dot())
 	}
 }
+
+// IPv6 through the same router: conf/all/forwarding=1 forwards it, the
+// hop limit goes down by one, and off again it does not.
+func TestRouterForwardsIPv6(t *testing.T) {
+	freshNet(t)
+	l, err := NewLab(LabOptions{Name: "nshrouted6", IPv6: true})
+	must(t, err)
+	defer l.Close()
+	s := twoSubnets()
+	s.Nodes[0].Links[0].CIDR, s.Nodes[0].Routes = "fd00:1::10/64", []RouteSpec{{Dst: "default", Via: "fd00:1::1"}}
+	s.Nodes[1].Links[0].CIDR, s.Nodes[1].Links[1].CIDR = "fd00:1::1/64", "fd00:2::1/64"
+	s.Nodes[2].Links[0].CIDR, s.Nodes[2].Routes = "fd00:2::10/64", []RouteSpec{{Dst: "default", Via: "fd00:2::1"}}
+	must(t, l.Build(s))
+	h1, r1 := l.Node("h1"), l.Node("r1")
+	// the kernel's own link-local addresses start in DAD (lab addresses are nodad)
+	if tent, err := r1.NS().tentativeAddrs(); err != nil || len(tent) == 0 || !strings.HasPrefix(tent[0], "fe80::") {
+		t.Fatalf("r1 right after its links: tentative %v %v", tent, err)
+	}
+	start := time.Now()
+	must(t, l.Wait(10*time.Second))
+	if tent, _ := r1.NS().tentativeAddrs(); len(tent) > 0 {
+		t.Fatalf("Wait returned with r1's %v tentative", tent)
+	}
+	t.Logf("Wait, DAD of r1's link-local addresses included: %v", time.Since(start).Round(time.Millisecond))
+	hops, err := h1.NS().Trace("fd00:2::10", 5, 2*time.Second)
+	must(t, err)
+	if len(hops) != 2 || hops[0].Addr != "fd00:1::1" || hops[1].Addr != "fd00:2::10" || !hops[1].Reached {
+		t.Fatalf("trace6: %+v", hops)
+	}
+	if hops[0].ReplyTTL != 64 || hops[1].ReplyTTL != 63 {
+		t.Fatalf("hop limits: r1's %d (want 64), h2's %d (want 63)", hops[0].ReplyTTL, hops[1].ReplyTTL)
+	}
+	must(t, r1.NS().SetForwarding(false))
+	if _, err := h1.NS().Ping("fd00:2::10", 1, 300*time.Millisecond); err == nil {
+		t.Fatal("h1 reached h2 over IPv6 with r1's forwarding off")
+	}
+}

@@ -15,8 +15,8 @@ import (
 // Hop is one step of a trace: the address that answered an echo request
 // sent with TTL (hop limit) TTL, "" when none did within the timeout.
 // Reached: it was the destination's echo reply, not a router's "time
-// exceeded". ReplyTTL is the TTL the answer arrived with (IPv4; 0 for IPv6):
-// 64 minus the routers it crossed on the way back, for a Linux sender.
+// exceeded". ReplyTTL is the TTL (IPv6: hop limit) the answer arrived
+// with: 64 minus the routers it crossed on the way back, for a Linux sender.
 type Hop struct {
 	TTL      int
 	Addr     string
@@ -53,6 +53,11 @@ func (ns *NS) Trace(dst string, maxHops int, timeout time.Duration) ([]Hop, erro
 		return nil, err
 	}
 	defer unix.Close(fd)
+	if v6 { // the hop limit of what arrives comes as a control message
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1); err != nil {
+			return nil, kerr.New("trace "+ip.String()+": setsockopt(IPV6_RECVHOPLIMIT)", err, nil)
+		}
+	}
 	var sa unix.Sockaddr
 	reqType := byte(8)
 	if v6 {
@@ -69,7 +74,7 @@ func (ns *NS) Trace(dst string, maxHops int, timeout time.Duration) ([]Hop, erro
 	id := binary.BigEndian.Uint16(token[:2])
 	call := "trace " + ip.String()
 	var hops []Hop
-	buf := make([]byte, 1500)
+	buf, oob := make([]byte, 1500), make([]byte, 64)
 	for ttl := 1; ttl <= maxHops; ttl++ {
 		if v6 {
 			err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, ttl)
@@ -109,11 +114,14 @@ func (ns *NS) Trace(dst string, maxHops int, timeout time.Duration) ([]Hop, erro
 			if n == 0 {
 				break
 			}
-			m, from, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+			m, oobn, _, from, err := unix.Recvmsg(fd, buf, oob, unix.MSG_DONTWAIT)
 			if err != nil {
 				continue
 			}
 			msg, replyTTL := buf[:m], 0
+			if v6 {
+				replyTTL = hopLimit(oob[:oobn])
+			}
 			if !v6 { // a raw IPv4 socket hands over the IP header too
 				if len(msg) < 20 || len(msg) < int(msg[0]&0x0f)*4+8 {
 					continue
@@ -145,6 +153,21 @@ func (ns *NS) Trace(dst string, maxHops int, timeout time.Duration) ([]Hop, erro
 		}
 	}
 	return hops, fmt.Errorf("%s: no echo reply within %d hops", call, maxHops)
+}
+
+// hopLimit reads IPV6_HOPLIMIT from a received packet's control messages
+// (0 if none).
+func hopLimit(oob []byte) int {
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, c := range cms {
+		if c.Header.Level == unix.IPPROTO_IPV6 && c.Header.Type == unix.IPV6_HOPLIMIT && len(c.Data) >= 4 {
+			return int(int32(binary.NativeEndian.Uint32(c.Data)))
+		}
+	}
+	return 0
 }
 
 func sockaddrIP(sa unix.Sockaddr) string {
