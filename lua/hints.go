@@ -42,6 +42,7 @@ var hints = []advice{
 	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
 	{[]string{"rootfs.tmpdir"}, unix.EACCES, tmpdirHint},
 	{[]string{"rootfs.tmpdir"}, unix.ENOENT, tmpdirHint},
+	{[]string{"net.tap"}, unix.EACCES, "make tap links with nsh run as root (sudo nsh): an ordinary user's nsh is root only in its own user namespace, and /dev/net/tun is the host's"},
 	{[]string{"sys.setsid"}, unix.EPERM, "call it in a child that leads no group: ns.clone(function() sys.setsid() ... end), or start a program with ns.spawn{..., setsid=true}"},
 }
 

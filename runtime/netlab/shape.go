@@ -127,10 +127,13 @@ var qdiscRules = kerr.Rules{
 // netemMissing explains ENOENT for netem from the kernel's configuration.
 func netemMissing() string {
 	what := "this kernel has no netem qdisc"
-	switch v, src := KernelConfig("CONFIG_NET_SCH_NETEM"); v {
-	case "n":
+	v, src, err := KernelConfig("CONFIG_NET_SCH_NETEM")
+	switch {
+	case err != nil:
+		what += " (CONFIG_NET_SCH_NETEM)"
+	case v == "":
 		what += fmt.Sprintf(": it was built without CONFIG_NET_SCH_NETEM (%s: # CONFIG_NET_SCH_NETEM is not set)", src)
-	case "m":
+	case v == "m":
 		what += ": CONFIG_NET_SCH_NETEM=m, but the module sch_netem is not loaded (modprobe sch_netem)"
 	default:
 		what += " (CONFIG_NET_SCH_NETEM)"

@@ -138,7 +138,7 @@ func TestShapeNetem(t *testing.T) {
 	_, a, _ := shapeLab(t)
 	must(t, a.NS().Shape("eth0", &Shape{Rate: 1e6}))
 	err := a.NS().Shape("eth0", &Shape{Rate: 1e6, Delay: 20 * time.Millisecond})
-	v, _ := KernelConfig("CONFIG_NET_SCH_NETEM")
+	v, _, _ := KernelConfig("CONFIG_NET_SCH_NETEM")
 	if v == "y" || v == "m" && err == nil {
 		must(t, err)
 		if s := tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"); !strings.Contains(s, "netem") || !strings.Contains(s, "delay 20ms") {
