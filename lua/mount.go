@@ -94,7 +94,7 @@ func (s *Session) mountModule() *Module {
 // when the session ends), made on first use.
 func (s *Session) mountUndo() *mounts.Undo {
 	if s.mounts == nil {
-		s.mounts = mounts.NewUndo(s.Reg, s.Home, s.Child)
+		s.mounts = mounts.NewUndo(s.Reg, s.Home, s.Child, s.OuterMnt)
 	}
 	return s.mounts
 }

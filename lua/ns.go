@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -189,6 +190,9 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 	if !so.pgroupSet && jobControl() {
 		spec.OwnPgroup = true // job control: see tty.go
 	}
+	// a child nsh learns which mount namespaces outlive it (its mounts
+	// there, or the copies of its shared mounts, are its parent's to undo)
+	spec.NshEnv = append(spec.NshEnv, mounts.OuterEnv+"="+s.mountUndo().FormatOuter())
 	userHold := spec.Hold
 	if len(so.afterStart) > 0 {
 		spec.Hold = true

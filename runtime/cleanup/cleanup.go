@@ -18,21 +18,26 @@ type Item struct {
 	kept, done bool
 	j          *Journal
 	ids        []string
+	recs       []Record
 }
+
+// Records are what the journal holds of the thing (nil once undone, kept
+// or forgotten).
+func (i *Item) Records() []Record { return i.recs }
 
 // Keep leaves the thing in place when nsh ends (and drops it from the
 // journal: a kept thing is not a leftover).
 func (i *Item) Keep() {
 	i.kept = true
 	i.j.drop(i.ids)
-	i.ids = nil
+	i.ids, i.recs = nil, nil
 }
 
 // Forget marks the thing as already undone by the user.
 func (i *Item) Forget() {
 	i.done = true
 	i.j.drop(i.ids)
-	i.ids = nil
+	i.ids, i.recs = nil, nil
 }
 
 // Note writes down one more part of the thing (a lab's next pin or link)
@@ -42,6 +47,7 @@ func (i *Item) Note(recs ...Record) {
 		return
 	}
 	i.ids = append(i.ids, i.j.add(recs)...)
+	i.recs = append(i.recs, recs...)
 }
 
 // Kept reports whether Keep was called.
@@ -71,6 +77,9 @@ func (r *Registry) Add(what string, undo func() error, recs ...Record) *Item {
 	defer r.mu.Unlock()
 	it := &Item{What: what, Undo: undo, Tag: r.tag, j: r.Journal}
 	it.ids = r.Journal.add(recs)
+	if it.ids != nil {
+		it.recs = recs
+	}
 	r.items = append(r.items, it)
 	return it
 }
@@ -86,6 +95,27 @@ func (r *Registry) Pending() []*Item {
 		}
 	}
 	return out
+}
+
+// HandOver gives up, without undoing them, the pending items for which
+// match is true and whose records are in the journal: what a child nsh
+// made that outlives it is its parent's (the journal is shared, and the
+// outermost nsh undoes what it still records when it ends). It returns
+// how many items were handed over.
+func (r *Registry) HandOver(match func(*Item) bool) int {
+	r.mu.Lock()
+	n := 0
+	for _, it := range r.items {
+		if it.done || it.kept || len(it.ids) == 0 || !match(it) {
+			continue
+		}
+		it.done = true
+		it.ids = nil
+		n++
+	}
+	r.mu.Unlock()
+	r.compact()
+	return n
 }
 
 // Run undoes, newest first, every pending item for which match is true

@@ -17,10 +17,11 @@ import (
 // nsh can undo it after this one died without cleaning up (SIGKILL, a
 // crash, the machine's OOM killer).
 type Record struct {
-	// Kind is "child", "pin", "mount", "cgroup", "dir" or "link".
+	// Kind is "child", "pin", "mount", "cgroup", "dir", "link" or "ipc".
 	Kind string `json:"kind"`
 	// Path is the pin's file, the mount's target, the cgroup's or the
-	// directory's path, or the link's name.
+	// directory's path, the link's name, or the System V kind ("sem",
+	// "shm", "msg").
 	Path string `json:"path,omitempty"`
 	// Pid and Start (field 22 of /proc/PID/stat) name a child for its
 	// whole life: a pid reused by another process does not match.
@@ -30,12 +31,52 @@ type Record struct {
 	// namespace of a pin, a mount or a directory, the network namespace
 	// of a link.
 	NS uint64 `json:"ns,omitempty"`
+
+	// Identity, proved before anything is removed: paths, System V ids,
+	// peer groups and namespace inodes are reused, and another process
+	// may hold the same name now.
+	//
+	// Dev and Ino are stat(2)'s st_dev and st_ino of Path when it was
+	// recorded: a cgroup's or a directory's own inode, a pin's namespace
+	// file (or, recorded before its bind mount, the pin file itself).
+	// Btime is its birth time (statx STATX_BTIME, nanoseconds), where the
+	// filesystem keeps one: inode numbers are reused at once.
+	Dev   uint64 `json:"dev,omitempty"`
+	Ino   uint64 `json:"ino,omitempty"`
+	Btime int64  `json:"btime,omitempty"`
+	// MntID is a mount's unique id (statx STATX_MNT_ID_UNIQUE: never
+	// reused while the machine runs).
+	MntID uint64 `json:"mnt_id,omitempty"`
+	// Group, for a mount a child made in a mount namespace of its own
+	// under a shared mount: the peer group its copies elsewhere share;
+	// the record then names its copies in namespace NS, which also have
+	// the filesystem MntDev ("major:minor").
+	Group  int    `json:"group,omitempty"`
+	MntDev string `json:"mnt_dev,omitempty"`
+	// Index is a link's ifindex in its network namespace.
+	Index int `json:"index,omitempty"`
+	// A System V object (Kind "ipc"): its id, key, creation time
+	// (IPC_STAT's ctime, seconds), creator uid, and for a shared memory
+	// segment the creator's pid (as IPC_STAT shows it); NS is the IPC
+	// namespace's inode.
+	IPCID int   `json:"ipc_id,omitempty"`
+	Key   int   `json:"key,omitempty"`
+	Ctime int64 `json:"ctime,omitempty"`
+	Cuid  int   `json:"cuid,omitempty"`
+	Cpid  int   `json:"cpid,omitempty"`
 }
 
 func (r Record) String() string {
 	switch r.Kind {
 	case "child":
 		return fmt.Sprintf("child %d", r.Pid)
+	case "ipc":
+		return fmt.Sprintf("System V %s %d", r.Path, r.IPCID)
+	case "mount":
+		if r.Group != 0 {
+			return fmt.Sprintf("mount %s (copies in peer group %d)", r.Path, r.Group)
+		}
+		return "mount " + r.Path
 	default:
 		return r.Kind + " " + r.Path
 	}
@@ -238,6 +279,20 @@ func Locked(path string) (bool, func()) {
 		return true, nil
 	}
 	return false, func() { unix.Close(fd) }
+}
+
+// StatID is st_dev, st_ino and the birth time (nanoseconds; 0 where the
+// filesystem keeps none) of path, following a last symlink and a mount on
+// it, for a Record's Dev, Ino and Btime; zeros when it cannot be read.
+func StatID(path string) (dev, ino uint64, btime int64) {
+	var st unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, path, unix.AT_NO_AUTOMOUNT, unix.STATX_INO|unix.STATX_BTIME, &st) != nil {
+		return 0, 0, 0
+	}
+	if st.Mask&unix.STATX_BTIME != 0 {
+		btime = st.Btime.Sec*1e9 + int64(st.Btime.Nsec)
+	}
+	return unix.Mkdev(st.Dev_major, st.Dev_minor), st.Ino, btime
 }
 
 // ThreadNS is the inode of the calling thread's namespace of type typ

@@ -101,13 +101,19 @@ func Start(spec Spec) (*Process, error) {
 		}
 		p.ctl, p.res = ctlParent, resParent
 		cmd.ExtraFiles = []*os.File{ctlChild, resChild}
-		cmd.Env = os.Environ()
+		cmd.Env = append(os.Environ(), spec.NshEnv...)
+		if len(msg.Argv) > 0 {
+			for _, kv := range spec.NshEnv {
+				name, _, _ := strings.Cut(kv, "=")
+				msg.UnsetEnv = append(msg.UnsetEnv, name)
+			}
+		}
 		// One P: the Go runtime of the child starts one thread fewer
 		// (each takes a PID in a new PID namespace). A GOMAXPROCS the
 		// user set is left alone.
 		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-			msg.UnsetEnv = []string{"GOMAXPROCS"}
+			msg.UnsetEnv = append(msg.UnsetEnv, "GOMAXPROCS")
 		}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Setup)

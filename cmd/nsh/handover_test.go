@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// handoverScript runs in a throwaway mount namespace (unshare -m
+// --propagation private): under a shared tmpfs at $D, the reference
+// (util-linux unshare -m --propagation unchanged, which is clone(2) with
+// CLONE_NEWNS) mounts in a child of its own, then nsh's ns.clone children
+// do the same, one in a clone-made mount namespace, one in the parent's,
+// one SIGKILLed; each line "KEY n" counts the mounts at a path in the outer
+// namespace's /proc/self/mountinfo.
+const handoverScript = `
+set -e
+count() { grep -c " $1 " /proc/self/mountinfo || true; }
+mount -t tmpfs base "$D"
+mount --make-shared "$D"
+mkdir "$D/ref" "$D/own" "$D/same" "$D/killed"
+unshare -m --propagation unchanged sh -c "mount -t tmpfs x $D/ref"
+echo "REF_AFTER_CHILD $(count $D/ref)"
+umount "$D/ref"
+"$NSH" -e '
+local D = os.getenv("D")
+local function n(p) local c = 0 for _, m in ipairs(mount.list()) do if m.target == p then c = c + 1 end end return c end
+ns.clone("mnt", function() mount.mount("x", D .. "/own", "tmpfs") end):wait()
+print("OWN_AFTER_CHILD " .. n(D .. "/own"))
+ns.clone("uts", function() mount.tmpfs(D .. "/same") end):wait()
+print("SAME_AFTER_CHILD " .. n(D .. "/same"))
+local k = ns.clone("mnt", function() mount.tmpfs(D .. "/killed"); sys.sleep(100) end)
+for i = 1, 300 do if n(D .. "/killed") > 0 then break end sys.sleep(0.02) end
+k:kill(9) k:wait()
+print("KILLED_AFTER_CHILD " .. n(D .. "/killed"))
+'
+echo "OWN_AFTER_SESSION $(count $D/own)"
+echo "SAME_AFTER_SESSION $(count $D/same)"
+echo "KILLED_AFTER_SESSION $(count $D/killed)"
+echo "JOURNALS $(ls "$NSH_STATE_DIR/procs" 2>/dev/null | wc -l)"
+umount "$D"
+`
+
+// TestCloneHandsOverMounts: what an ns.clone child mounts that the kernel
+// keeps after the child ends stays, as with the reference, until the
+// outermost nsh ends: a mount under a shared mount made in the child's own
+// mount namespace (its copy in the parent's namespace), a mount in the
+// parent's namespace, and the same from a child SIGKILLed; then nothing is
+// left, and no journal.
+func TestCloneHandsOverMounts(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs util-linux unshare (the reference)")
+	}
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", handoverScript)
+	cmd.Env = append(os.Environ(), "D="+t.TempDir(), "NSH="+nshBin, "NSH_STATE_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			got[k] = v
+		}
+	}
+	for k, want := range map[string]string{
+		"REF_AFTER_CHILD": "1", "OWN_AFTER_CHILD": "1", "SAME_AFTER_CHILD": "1", "KILLED_AFTER_CHILD": "1",
+		"OWN_AFTER_SESSION": "0", "SAME_AFTER_SESSION": "0", "KILLED_AFTER_SESSION": "0", "JOURNALS": "0",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %s\n%s", k, got[k], want, out)
+		}
+	}
+}
