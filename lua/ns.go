@@ -40,7 +40,9 @@ func (s *Session) nsModule() *Module {
 				Doc: "Runs the Lua function fn(...) in a child process in new namespaces, the way clone(2) runs a function. " +
 					"Returns a process handle. fn travels with its upvalues (nil, booleans, numbers, strings, tables, functions); " +
 					"a number it returns becomes the exit code (true/nil: 0, false: 1, a Lua error: 1), and h:result() gives every returned value. " +
-					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...).",
+					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...). " +
+					"What the child makes that the kernel keeps after it ends (mounts outside its own mount namespace or propagated there, pins, cgroups, System V objects outside its own IPC namespace) " +
+					"stays when it ends or calls sys.exec, as with clone(2), and is undone when the nsh you started ends; its own new namespaces need no undo.",
 				Example: "local h = ns.clone(\"pid,uts\", function(name)\n  sys.hostname(name)\n  return ns.getpid()\nend, \"box\")\nassert(h:wait() == 1)"},
 			{Name: "spawn", Args: "{argv..., option=value, ...}", Fn: s.nsSpawn,
 				Doc: "Executes a program in new namespaces and returns a process handle. Without set-up steps nsh forks straight into the " +
