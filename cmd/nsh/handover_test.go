@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -68,6 +69,59 @@ func TestCloneHandsOverMounts(t *testing.T) {
 	for k, want := range map[string]string{
 		"REF_AFTER_CHILD": "1", "OWN_AFTER_CHILD": "1", "SAME_AFTER_CHILD": "1", "KILLED_AFTER_CHILD": "1",
 		"OWN_AFTER_SESSION": "0", "SAME_AFTER_SESSION": "0", "KILLED_AFTER_SESSION": "0", "JOURNALS": "0",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %s\n%s", k, got[k], want, out)
+		}
+	}
+}
+
+// handoverOthers runs in an IPC namespace of its own (unshare -i), which
+// the shell keeps after nsh ends, so its System V table can be read then.
+const handoverOthers = `
+set -e
+"$NSH" -e '
+local N = os.getenv("N")
+local h = ns.clone("uts", function()
+  ns.pin(ns.getpid(), "uts", N)
+  cgroup.create(N, {pids_max = 10})
+  return sys.shmget(0, 4096, true), sys.semget(0, 1, true)
+end)
+assert(h:wait() == 0)
+local shm, sem = h:result()
+local kinds = {}
+for _, o in ipairs(sys.ipcs()) do kinds[o.kind .. o.id] = true end
+print("PIN_AFTER_CHILD " .. (io.open("/run/nsh/uts/" .. N) and 1 or 0))
+print("CG_AFTER_CHILD " .. (io.open("/sys/fs/cgroup/nsh/" .. N .. "/cgroup.procs") and 1 or io.open("/sys/fs/cgroup/pids/nsh/" .. N .. "/cgroup.procs") and 1 or 0))
+print("IPC_AFTER_CHILD " .. ((kinds["shm" .. shm] and 1 or 0) + (kinds["sem" .. sem] and 1 or 0)))
+'
+echo "PIN_AFTER_SESSION $(test -e /run/nsh/uts/$N && echo 1 || echo 0)"
+echo "CG_AFTER_SESSION $(ls -d /sys/fs/cgroup/nsh/$N /sys/fs/cgroup/*/nsh/$N 2>/dev/null | wc -l)"
+echo "IPC_AFTER_SESSION $(ipcs -m -s | grep -c '^0x' || true)"
+echo "JOURNALS $(ls "$NSH_STATE_DIR/procs" 2>/dev/null | wc -l)"
+`
+
+// TestCloneHandsOverOthers: a pin, a cgroup and System V objects an
+// ns.clone child made stay after it ends (the kernel keeps them: the pin
+// holds its UTS namespace), and are gone when the outermost nsh ends.
+func TestCloneHandsOverOthers(t *testing.T) {
+	needRoot(t)
+	name := fmt.Sprintf("nsh-handover-%d", os.Getpid())
+	cmd := exec.Command("unshare", "-i", "sh", "-c", handoverOthers)
+	cmd.Env = append(os.Environ(), "N="+name, "NSH="+nshBin, "NSH_STATE_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			got[k] = v
+		}
+	}
+	for k, want := range map[string]string{
+		"PIN_AFTER_CHILD": "1", "CG_AFTER_CHILD": "1", "IPC_AFTER_CHILD": "2",
+		"PIN_AFTER_SESSION": "0", "CG_AFTER_SESSION": "0", "IPC_AFTER_SESSION": "0", "JOURNALS": "0",
 	} {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %s\n%s", k, got[k], want, out)
