@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -25,6 +24,9 @@ type procHandle struct {
 	waited bool // its end has been reported (h:wait, ns.waitany)
 	pgroup bool // leads a process group of its own (job control)
 	pdeath bool // started with a parent-death signal (not keep=true)
+	// jprefix is the prefix of the child's ids in the journal (a child
+	// nsh's: cleanup.PrefixEnv), "" without a journal
+	jprefix string
 }
 
 // handleMethods are the methods of a process handle, each with its function.
@@ -54,7 +56,12 @@ var handleMethods = []Func{
 		Doc:     "The values an ns.clone function returned (after wait).",
 		Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
 	{Name: "keep", Args: "()", Method: (*Session).hKeep,
-		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup). Only for a child started with keep=true, or one that has ended: every other child has a parent-death signal (SIGKILL when nsh ends), which only the child itself can clear, so h:keep() on it is an error rather than a promise the kernel would break.", Example: "local h = ns.spawn{\"sleep\", \"60\", keep=true}\nh:keep()"},
+		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup, and what it records in the journal is kept with it). " +
+			"Every child has a parent-death signal (SIGKILL when nsh ends) unless started with keep=true, and only the process itself can clear one: " +
+			"prctl(PR_SET_PDEATHSIG) sets the calling thread's own, and no kernel interface (prctl, /proc, pidfd) clears another process's. " +
+			"An ns.clone child is an nsh, so h:keep() asks it over the channel nsh keeps with it, and it clears the signal on every one of its threads. " +
+			"A program ns.spawn executed runs no nsh code: h:keep() on it (while it runs) is an error rather than a promise the kernel would break; start it with keep=true.",
+		Example: "local h = ns.spawn{\"sleep\", \"60\", keep=true}\nh:keep()\nlocal c = ns.clone(\"uts\", function() sys.sleep(60) end)\nc:keep()\nc:kill(9); c:wait()"},
 }
 
 func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
@@ -338,13 +345,23 @@ func (s *Session) hResult(L *glua.LState) int {
 	return len(vals)
 }
 
+// hKeep leaves the child running when nsh ends. A child nsh (ns.clone)
+// clears its own parent-death signal when asked; what it and its children
+// record in the journal is kept with it. A program nsh executed cannot be
+// asked: no kernel interface clears another process's parent-death signal.
 func (s *Session) hKeep(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if h.pdeath && h.p.Alive() {
-		return raiseAs(L, "h:keep", errors.New("the child has a parent-death signal (SIGKILL when nsh ends): prctl(PR_SET_PDEATHSIG) sets it for the calling process only, so nsh cannot take it back"),
-			"start the child with keep=true in the spawn table (ns.spawn{..., keep=true}) to leave it running")
+		if !h.lua {
+			return raiseAs(L, "h:keep", nsproc.ErrNoKeep,
+				"start the child with keep=true in the spawn table (ns.spawn{..., keep=true}) to leave it running")
+		}
+		if err := h.p.Keep(); err != nil {
+			return raiseAs(L, "h:keep", err)
+		}
 	}
 	h.item.Keep()
+	s.Reg.Journal.KeepPrefix(h.jprefix)
 	return 0
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"nsh/runtime/cleanup"
 	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
@@ -195,6 +196,12 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 	// a child nsh learns which mount namespaces outlive it (its mounts
 	// there, or the copies of its shared mounts, are its parent's to undo)
 	spec.NshEnv = append(spec.NshEnv, mounts.OuterEnv+"="+s.mountUndo().FormatOuter())
+	// and the prefix of its ids in the journal, by which h:keep() names
+	// what it and its children record
+	prefix := s.Reg.Journal.ChildPrefix()
+	if prefix != "" {
+		spec.NshEnv = append(spec.NshEnv, cleanup.PrefixEnv+"="+prefix)
+	}
 	userHold := spec.Hold
 	if len(so.afterStart) > 0 {
 		spec.Hold = true
@@ -225,7 +232,9 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 			return raiseErr(L, err)
 		}
 	}
-	L.Push(s.newHandle(p, so, isLua))
+	ud := s.newHandle(p, so, isLua)
+	ud.Value.(*procHandle).jprefix = prefix
+	L.Push(ud)
 	return 1
 }
 

@@ -24,7 +24,9 @@ func childMain() int {
 		// namespaces outlive it the parent says.
 		s.OuterMnt = mounts.ParseOuter(os.Getenv(mounts.OuterEnv))
 		if path := os.Getenv(cleanup.JournalEnv); path != "" {
-			if j, err := cleanup.JoinJournal(path); err == nil {
+			prefix := os.Getenv(cleanup.PrefixEnv)
+			os.Unsetenv(cleanup.PrefixEnv)
+			if j, err := cleanup.JoinJournal(path, prefix); err == nil {
 				s.Reg.Journal = j
 				defer j.Close()
 			}

@@ -84,8 +84,8 @@ func (r Record) String() string {
 
 // Journal is the durable record of one nsh process: the file
 // DIR/PID.START, appended to ("+ID JSON" when a thing is made, "-ID" when
-// it is undone, kept or forgotten) before the binding that made it
-// returns. The process holds an exclusive flock(2) on it for its whole
+// it is undone, kept or forgotten, "~PREFIX" when a child whose ids start
+// with PREFIX is kept) before the binding that made it returns. The process holds an exclusive flock(2) on it for its whole
 // life, so a journal whose lock can be taken belongs to a dead process.
 type Journal struct {
 	mu     sync.Mutex
@@ -122,16 +122,49 @@ func OpenJournal(dir string, pid int, start uint64) (*Journal, error) {
 // journal, so what outlives the child is the parent's to undo.
 const JournalEnv = "NSH_JOURNAL"
 
+// PrefixEnv carries the prefix of a child's ids in the journal, chosen by
+// its parent (ChildPrefix), so that the parent can name everything the
+// child and its own children record (KeepPrefix).
+const PrefixEnv = "NSH_JOURNAL_PREFIX"
+
 // JoinJournal opens the parent's journal at path for appending, with ids
-// of this process's own.
-func JoinJournal(path string) (*Journal, error) {
+// of this process's own: prefix (from the parent), or a random one.
+func JoinJournal(path, prefix string) (*Journal, error) {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	if prefix == "" {
+		prefix = randomPrefix("")
+	}
+	return &Journal{f: os.NewFile(uintptr(fd), path), path: path, prefix: prefix}, nil
+}
+
+func randomPrefix(parent string) string {
 	var rnd [4]byte
 	unix.Getrandom(rnd[:], 0)
-	return &Journal{f: os.NewFile(uintptr(fd), path), path: path, prefix: fmt.Sprintf("c%x.", rnd)}, nil
+	return fmt.Sprintf("%sc%x.", parent, rnd)
+}
+
+// ChildPrefix is a new prefix for the ids of a child this process starts:
+// its own prefix and a random part, so that a child's children share it.
+func (j *Journal) ChildPrefix() string {
+	if j == nil {
+		return ""
+	}
+	return randomPrefix(j.prefix)
+}
+
+// KeepPrefix writes down that the records with ids of prefix (a child
+// h:keep() leaves running, and its children) are kept: no one undoes
+// them, as with any kept thing.
+func (j *Journal) KeepPrefix(prefix string) {
+	if j == nil || prefix == "" {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.write("~" + prefix + "\n")
 }
 
 // Path is the journal's file.
@@ -232,6 +265,7 @@ func ReadJournal(path string) ([]Record, error) {
 		rec Record
 	}
 	var order []entry
+	var keptPrefixes []string
 	gone := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -254,15 +288,26 @@ func ReadJournal(path string) ([]Record, error) {
 			order = append(order, entry{id, r})
 		case '-':
 			gone[line[1:]] = true
+		case '~':
+			keptPrefixes = append(keptPrefixes, line[1:])
 		}
 	}
 	var out []Record
 	for _, e := range order {
-		if !gone[e.id] {
+		if !gone[e.id] && !keptBy(e.id, keptPrefixes) {
 			out = append(out, e.rec)
 		}
 	}
 	return out, sc.Err()
+}
+
+func keptBy(id string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Locked reports whether a live process holds the journal at path (its

@@ -91,9 +91,10 @@ func Start(spec Spec) (*Process, error) {
 		}
 		var err error
 		var ctlParent, resParent *os.File
-		if ctlChild, ctlParent, err = os.Pipe(); err != nil {
+		if ctlChild, ctlParent, err = ctlPair(); err != nil {
 			return nil, err
 		}
+		p.serve = len(msg.Argv) == 0 // a payload child keeps the channel (Keep)
 		if resParent, resChild, err = os.Pipe(); err != nil {
 			ctlChild.Close()
 			ctlParent.Close()
@@ -310,6 +311,18 @@ func idMapped(file string, id int) bool {
 		}
 	}
 	return false
+}
+
+// ctlPair is the control channel: a stream socket pair, since a payload
+// child also answers requests on it (Keep) after its go-ahead. The
+// parent's end is non-blocking (Go's poller: deadlines work).
+func ctlPair() (child, parent *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, kerr.New("socketpair(AF_UNIX, SOCK_STREAM)", err, nil)
+	}
+	unix.SetNonblock(fds[1], true)
+	return os.NewFile(uintptr(fds[0]), "nsh-ctl-child"), os.NewFile(uintptr(fds[1]), "nsh-ctl"), nil
 }
 
 func closeAll(fs ...*os.File) {
