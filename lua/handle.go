@@ -360,8 +360,12 @@ func (s *Session) hKeep(L *glua.LState) int {
 			return raiseAs(L, "h:keep", err)
 		}
 	}
+	if h.p.Alive() {
+		// what a running child records stays with it; an ended one's
+		// leftovers are still undone at the end
+		s.Reg.Journal.KeepPrefix(h.jprefix)
+	}
 	h.item.Keep()
-	s.Reg.Journal.KeepPrefix(h.jprefix)
 	return 0
 }
 

@@ -41,6 +41,10 @@ func TestKeepClone(t *testing.T) {
 		end)
 		for i = 1, 300 do if io.open(%q) then break end sys.sleep(0.02) end
 		h:keep()
+		-- kept at once, before the child's set-up is over
+		local now = ns.clone({ns = "uts", stdout = "null", stderr = "null"}, function() sys.sleep(120) end)
+		now:keep()
+		print("NOW", now.pid)
 		local ok, err = pcall(function() ns.spawn{"sleep", "30"}:keep() end)
 		print("SPAWN", ok, err)
 		print("PID", h.pid)`, name, pin))
@@ -52,11 +56,23 @@ func TestKeepClone(t *testing.T) {
 	}
 	b, _ := os.ReadFile(outFile.Name())
 	out := string(b)
-	var pid int
+	var pid, now int
 	for _, l := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(l, "PID\t"); ok {
 			pid, _ = strconv.Atoi(v)
 		}
+		if v, ok := strings.CutPrefix(l, "NOW\t"); ok {
+			now, _ = strconv.Atoi(v)
+		}
+	}
+	if nowStart, err := statedir.StartTime(now); err != nil {
+		t.Errorf("the child kept at once (%d) did not outlive nsh: %v", now, err)
+	} else {
+		defer func() {
+			if st, err := statedir.StartTime(now); err == nil && st == nowStart {
+				syscall.Kill(now, syscall.SIGKILL)
+			}
+		}()
 	}
 	if pid == 0 {
 		t.Fatalf("no pid printed:\n%s", out)

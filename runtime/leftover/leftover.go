@@ -107,6 +107,11 @@ func Sweep(dir, self string) Report {
 			unlock()
 			continue
 		}
+		if len(recs) == 0 { // everything undone or kept: nothing to say
+			os.Remove(p)
+			unlock()
+			continue
+		}
 		rep.Procs++
 		failed := false
 		for i := len(recs) - 1; i >= 0; i-- {

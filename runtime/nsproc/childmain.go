@@ -47,9 +47,6 @@ func ChildMain(run PayloadRunner) int {
 	}
 	if len(msg.Argv) > 0 {
 		unix.Close(ctlFD)
-	} else {
-		unix.SetNonblock(ctlFD, true)
-		go serveKeep(os.NewFile(ctlFD, "nsh-ctl"))
 	}
 	for _, v := range msg.UnsetEnv {
 		os.Unsetenv(v)
@@ -101,6 +98,11 @@ func ChildMain(run PayloadRunner) int {
 			return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
 		}
 	}
+	// keep requests are answered from now on, after the parent-death
+	// signal was set again (a request that came earlier waited in the
+	// socket: clearing the signal before that would not have lasted)
+	unix.SetNonblock(ctlFD, true)
+	go serveKeep(os.NewFile(ctlFD, "nsh-ctl"))
 	beInit()
 	childCreated = msg.Created
 	values, code, err := run(msg.Payload)

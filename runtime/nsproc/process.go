@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -103,10 +104,13 @@ func (p *Process) Keep() error {
 	if _, err := p.ctl.Write([]byte{keepReq}); err != nil {
 		return fmt.Errorf("child %d: the keep request: %w", p.Pid, err)
 	}
-	p.ctl.SetReadDeadline(time.Now().Add(5 * time.Second))
+	p.ctl.SetReadDeadline(time.Now().Add(15 * time.Second)) // the child answers once its set-up is done
 	defer p.ctl.SetReadDeadline(time.Time{})
 	var r keepReply
 	if err := readFrame(p.ctl, &r); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("child %d no longer runs nsh (it called sys.exec, or is ending): %w", p.Pid, ErrNoKeep)
+		}
 		return fmt.Errorf("child %d did not answer the keep request: %w", p.Pid, err)
 	}
 	if r.Error != "" {
