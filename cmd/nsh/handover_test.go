@@ -36,6 +36,15 @@ for i = 1, 300 do if n(D .. "/killed") > 0 then break end sys.sleep(0.02) end
 k:kill(9) k:wait()
 print("KILLED_AFTER_CHILD " .. n(D .. "/killed"))
 '
+mkdir "$D/swept"
+"$NSH" -e 'ns.clone("mnt", function() mount.tmpfs(os.getenv("D") .. "/swept"); sys.sleep(100) end); sys.sleep(100)' &
+pid=$!
+i=0; while [ "$(count $D/swept)" = 0 ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done
+kill -9 $pid; wait $pid || true
+sleep 0.3
+echo "SWEPT_AFTER_KILL $(count $D/swept)"
+"$NSH" --cleanup
+echo "SWEPT_AFTER_CLEANUP $(count $D/swept)"
 echo "OWN_AFTER_SESSION $(count $D/own)"
 echo "SAME_AFTER_SESSION $(count $D/same)"
 echo "KILLED_AFTER_SESSION $(count $D/killed)"
@@ -48,7 +57,8 @@ umount "$D"
 // outermost nsh ends: a mount under a shared mount made in the child's own
 // mount namespace (its copy in the parent's namespace), a mount in the
 // parent's namespace, and the same from a child SIGKILLed; then nothing is
-// left, and no journal.
+// left, and no journal. When the parent nsh is SIGKILLed too, the copy
+// stays (as the kernel keeps it) until nsh --cleanup proves and removes it.
 func TestCloneHandsOverMounts(t *testing.T) {
 	needRoot(t)
 	if _, err := exec.LookPath("unshare"); err != nil {
@@ -69,6 +79,7 @@ func TestCloneHandsOverMounts(t *testing.T) {
 	for k, want := range map[string]string{
 		"REF_AFTER_CHILD": "1", "OWN_AFTER_CHILD": "1", "SAME_AFTER_CHILD": "1", "KILLED_AFTER_CHILD": "1",
 		"OWN_AFTER_SESSION": "0", "SAME_AFTER_SESSION": "0", "KILLED_AFTER_SESSION": "0", "JOURNALS": "0",
+		"SWEPT_AFTER_KILL": "1", "SWEPT_AFTER_CLEANUP": "0",
 	} {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %s\n%s", k, got[k], want, out)
