@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nsh/runtime/cleanup"
+	"nsh/runtime/leftover"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -27,6 +28,7 @@ type procHandle struct {
 	// jprefix is the prefix of the child's ids in the journal (a child
 	// nsh's: cleanup.PrefixEnv), "" without a journal
 	jprefix string
+	adopted bool // what it left in the journal is the session's (adopt)
 }
 
 // handleMethods are the methods of a process handle, each with its function.
@@ -73,6 +75,7 @@ func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.
 			stop = stopLuaChild
 		}
 		err := stop(p)
+		s.adopt(h)
 		if e := runAll(onEnd); err == nil {
 			err = e
 		}
@@ -214,6 +217,7 @@ func (s *Session) hWait(L *glua.LState) int {
 	}
 	h.item.Forget()
 	h.waited = true
+	s.adopt(h)
 	L.Push(glua.LNumber(st.Code))
 	switch {
 	case st.Signal != "":
@@ -345,6 +349,29 @@ func (s *Session) hResult(L *glua.LState) int {
 	return len(vals)
 }
 
+// adopt makes what an ended child nsh left in the journal (what the
+// kernel keeps after it ended, or all it made when it was killed) this
+// session's to undo, newer than everything the session made before: so it
+// is undone first, as a stack of mounts comes off top first.
+func (s *Session) adopt(h *procHandle) {
+	if !h.lua || h.jprefix == "" || h.adopted || h.p.Alive() {
+		return
+	}
+	h.adopted = true
+	items := s.Reg.Adopt(s.Reg.Journal.Entries(h.jprefix), func(r cleanup.Record) error {
+		_, err := leftover.Undo(r)
+		return err
+	})
+	if s.Child && len(items) > 0 {
+		// a child nsh passes on what outlives it, its children's too
+		adopted := map[*cleanup.Item]bool{}
+		for _, it := range items {
+			adopted[it] = true
+		}
+		s.HandOver(func(it *cleanup.Item) bool { return adopted[it] && s.outlives(it) })
+	}
+}
+
 // hKeep leaves the child running when nsh ends. A child nsh (ns.clone)
 // clears its own parent-death signal when asked; what it and its children
 // record in the journal is kept with it. A program nsh executed cannot be
@@ -418,6 +445,7 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 	st := h.p.Status()
 	h.waited = true
 	h.item.Forget()
+	s.adopt(h)
 	L.Push(uds[i])
 	L.Push(glua.LNumber(st.Code))
 	if st.Signal != "" {

@@ -139,3 +139,34 @@ func TestCloneHandsOverOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptedInOrder: what a child left is undone before what its parent
+// made earlier: a tmpfs a child mounted on the parent's rootfs.tmpdir is
+// unmounted first, then the directory goes, with no cleanup error.
+func TestAdoptedInOrder(t *testing.T) {
+	needRoot(t)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", `
+		"$NSH" -e '
+			local d = rootfs.tmpdir("adopt")
+			print("DIR " .. d)
+			ns.clone("uts", function() mount.tmpfs(d) end):wait()
+			assert(mount.find(d), "the child'"'"'s tmpfs stays after it ended")'
+		echo "MOUNTED $(grep -c " /tmp/adopt-" /proc/self/mountinfo || true)"`)
+	cmd.Env = append(os.Environ(), "NSH="+nshBin, "NSH_STATE_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var dir string
+	for _, l := range strings.Split(string(out), "\n") {
+		if d, ok := strings.CutPrefix(l, "DIR "); ok {
+			dir = d
+		}
+	}
+	if dir == "" || strings.Contains(string(out), "cleanup") || !strings.Contains(string(out), "MOUNTED 0") {
+		t.Errorf("want the tmpfs undone, then the directory, without errors:\n%s", out)
+	}
+	if exists(dir) {
+		t.Errorf("%s is left", dir)
+	}
+}

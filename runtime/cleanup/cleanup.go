@@ -97,6 +97,25 @@ func (r *Registry) Pending() []*Item {
 	return out
 }
 
+// Adopt makes the records es, which another process (a child nsh) wrote
+// into the journal and left when it ended, items of this registry, each
+// undone by undo(record) in the registry's order (newest first, so before
+// what this process made before the child). Their journal lines are the
+// child's; an undone one is dropped from the journal as any other.
+func (r *Registry) Adopt(es []Entry, undo func(Record) error) []*Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Item
+	for _, e := range es {
+		rec := e.Rec
+		it := &Item{What: rec.String(), Undo: func() error { return undo(rec) }, Tag: r.tag,
+			j: r.Journal, ids: []string{e.ID}, recs: []Record{rec}}
+		r.items = append(r.items, it)
+		out = append(out, it)
+	}
+	return out
+}
+
 // HandOver gives up, without undoing them, the pending items for which
 // match is true and whose records are in the journal: what a child nsh
 // made that outlives it is its parent's (the journal is shared, and the
@@ -119,21 +138,16 @@ func (r *Registry) HandOver(match func(*Item) bool) int {
 }
 
 // Run undoes, newest first, every pending item for which match is true
-// (nil: all), and returns the failures.
+// (nil: all), and returns the failures. An item added while Run runs (what
+// a child left, adopted when it is stopped) is newer than the rest and is
+// undone next.
 func (r *Registry) Run(match func(*Item) bool) []error {
-	r.mu.Lock()
-	var todo []*Item
-	for i := len(r.items) - 1; i >= 0; i-- {
-		it := r.items[i]
-		if it.done || it.kept || (match != nil && !match(it)) {
-			continue
-		}
-		it.done = true
-		todo = append(todo, it)
-	}
-	r.mu.Unlock()
 	var errs []error
-	for _, it := range todo {
+	for {
+		it := r.nextPending(match)
+		if it == nil {
+			break
+		}
 		if err := it.Undo(); err != nil {
 			// left in the journal: the next nsh tries again
 			errs = append(errs, fmt.Errorf("cleanup of %s: %w", it.What, err))
@@ -144,6 +158,22 @@ func (r *Registry) Run(match func(*Item) bool) []error {
 	}
 	r.compact()
 	return errs
+}
+
+// nextPending marks the newest pending item that match accepts as done
+// and returns it (nil: none left).
+func (r *Registry) nextPending(match func(*Item) bool) *Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.items) - 1; i >= 0; i-- {
+		it := r.items[i]
+		if it.done || it.kept || (match != nil && !match(it)) {
+			continue
+		}
+		it.done = true
+		return it
+	}
+	return nil
 }
 
 func (r *Registry) compact() {

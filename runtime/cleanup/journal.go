@@ -255,16 +255,44 @@ func (j *Journal) Left() ([]Record, error) {
 
 // ReadJournal lists what a journal still records, oldest first.
 func ReadJournal(path string) ([]Record, error) {
+	es, err := readEntries(path)
+	out := make([]Record, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Rec)
+	}
+	return out, err
+}
+
+// Entry is one record a journal still holds, with its id.
+type Entry struct {
+	ID  string
+	Rec Record
+}
+
+// Entries lists what the journal still records under ids of prefix (a
+// child's, and its own children's), oldest first: what the child left
+// when it ended, for its parent to adopt.
+func (j *Journal) Entries(prefix string) []Entry {
+	if j == nil || prefix == "" {
+		return nil
+	}
+	es, _ := readEntries(j.path)
+	var out []Entry
+	for _, e := range es {
+		if strings.HasPrefix(e.ID, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func readEntries(path string) ([]Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	type entry struct {
-		id  string
-		rec Record
-	}
-	var order []entry
+	var order []Entry
 	var keptPrefixes []string
 	gone := map[string]bool{}
 	sc := bufio.NewScanner(f)
@@ -285,17 +313,17 @@ func ReadJournal(path string) ([]Record, error) {
 			if json.Unmarshal([]byte(line[sp+1:]), &r) != nil {
 				continue // a torn last line: the thing was not made
 			}
-			order = append(order, entry{id, r})
+			order = append(order, Entry{id, r})
 		case '-':
 			gone[line[1:]] = true
 		case '~':
 			keptPrefixes = append(keptPrefixes, line[1:])
 		}
 	}
-	var out []Record
+	var out []Entry
 	for _, e := range order {
-		if !gone[e.id] && !keptBy(e.id, keptPrefixes) {
-			out = append(out, e.rec)
+		if !gone[e.ID] && !keptBy(e.ID, keptPrefixes) {
+			out = append(out, e)
 		}
 	}
 	return out, sc.Err()
