@@ -113,3 +113,38 @@ func TestKeepClone(t *testing.T) {
 	}
 	t.Errorf("the kept child %d did not end after SIGKILL", pid)
 }
+
+// TestKeepCloneUser: the same as an ordinary user (nobody): the clone
+// outlives nsh; the test kills it.
+func TestKeepCloneUser(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs util-linux setpriv to run as nobody")
+	}
+	outFile, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", nshBin, "-e",
+		`local h = ns.clone({ns = "uts", stdout = "null", stderr = "null"}, function() sys.sleep(120) end)
+		h:keep() print("PID", h.pid)`)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = outFile, outFile
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(outFile.Name())
+		t.Fatalf("%v\n%s", err, b)
+	}
+	b, _ := os.ReadFile(outFile.Name())
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[0] != "PID" {
+		t.Fatalf("output: %q", b)
+	}
+	pid, _ := strconv.Atoi(f[1])
+	start, err := statedir.StartTime(pid)
+	if err != nil {
+		t.Fatalf("the kept child %d did not outlive nsh (as nobody): %v", pid, err)
+	}
+	if st, err := statedir.StartTime(pid); err == nil && st == start {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
