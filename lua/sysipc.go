@@ -53,16 +53,21 @@ func (s *Session) keepIPC(what, kind string, id int) {
 		return
 	}
 	rec, ok := leftover.IPCRecord(kind, id)
-	if !ok {
-		return
-	}
-	s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), func() error {
+	undo := func() error {
 		if cur, err := nsproc.ID(0, "ipc"); err == nil && cur != home {
 			return fmt.Errorf("System V %s %d: the shell is no longer in the IPC namespace it was made in; remove it with ipcrm", what, id)
 		}
+		if !ok { // no identity to prove (no /proc/sysvipc): by id, as this nsh made it
+			return sysv.Remove(kind, id)
+		}
 		_, err := sysv.RemoveIfSame(leftover.IPCIdent(rec))
 		return err
-	}, rec)
+	}
+	if !ok {
+		s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), undo)
+		return
+	}
+	s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), undo, rec)
 }
 
 // reidentifyIPC writes down the new identity of an object nsh made after

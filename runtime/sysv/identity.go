@@ -85,15 +85,20 @@ func RemoveIfSame(want Ident) (done bool, err error) {
 	if err != nil || got != want {
 		return false, nil
 	}
-	switch want.Kind {
-	case "sem":
-		err = Semrm(want.ID)
-	case "shm":
-		err = Shmrm(want.ID)
-	case "msg":
-		err = Msgrm(want.ID)
-	default:
-		return false, fmt.Errorf("unknown System V kind %q", want.Kind)
-	}
+	err = Remove(want.Kind, want.ID)
 	return err == nil, err
+}
+
+// Remove removes object id of kind (IPC_RMID), unproved: for the process
+// that made it, when its identity cannot be read.
+func Remove(kind string, id int) error {
+	switch kind {
+	case "sem":
+		return Semrm(id)
+	case "shm":
+		return Shmrm(id)
+	case "msg":
+		return Msgrm(id)
+	}
+	return fmt.Errorf("unknown System V kind %q", kind)
 }
