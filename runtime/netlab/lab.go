@@ -479,6 +479,9 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		releaseRunNetns(1)
 		return kerr.Newf(err, nil, "mount --bind %s %s", src, p)
 	}
+	// noted again, bound: the journal proves a pin by what is at its path
+	// (the file before the mount, the namespace after it)
+	l.note("pin", p)
 	l.pins = append(l.pins, p)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -31,6 +32,8 @@ type Process struct {
 	res      *os.File    // parent's end of the result pipe
 	held     bool
 	released bool
+	serve    bool // the child answers requests on ctl after the go-ahead (a payload child)
+	kept     bool
 	signaled bool
 
 	done   chan struct{}
@@ -75,13 +78,52 @@ func (p *Process) Release() error {
 	}
 	p.released = true
 	_, err := p.ctl.Write([]byte{goAhead})
-	p.ctl.Close()
-	p.ctl = nil
+	if !p.serve || err != nil {
+		p.ctl.Close()
+		p.ctl = nil
+	}
 	if err != nil {
 		return fmt.Errorf("release child %d: it is no longer waiting (%v)", p.Pid, err)
 	}
 	return nil
 }
+
+// Keep asks a payload child (a re-executed nsh running a function) to
+// clear its parent-death signal, so that it outlives nsh. The kernel has
+// no call that clears another process's (PR_SET_PDEATHSIG sets the
+// calling thread's own), so only a child that runs nsh code can do it:
+// one that executed a program cannot be asked (ErrNoKeep).
+func (p *Process) Keep() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.kept {
+		return nil
+	}
+	if !p.serve || p.ctl == nil || !p.released {
+		return ErrNoKeep
+	}
+	if _, err := p.ctl.Write([]byte{keepReq}); err != nil {
+		return fmt.Errorf("child %d: the keep request: %w", p.Pid, err)
+	}
+	p.ctl.SetReadDeadline(time.Now().Add(15 * time.Second)) // the child answers once its set-up is done
+	defer p.ctl.SetReadDeadline(time.Time{})
+	var r keepReply
+	if err := readFrame(p.ctl, &r); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("child %d no longer runs nsh (it called sys.exec, or is ending): %w", p.Pid, ErrNoKeep)
+		}
+		return fmt.Errorf("child %d did not answer the keep request: %w", p.Pid, err)
+	}
+	if r.Error != "" {
+		return fmt.Errorf("child %d: %s", p.Pid, r.Error)
+	}
+	p.kept = true
+	return nil
+}
+
+// ErrNoKeep: the child runs a program of its own (execve), not nsh, and no
+// kernel interface clears another process's parent-death signal.
+var ErrNoKeep = errors.New("the child executed a program: its parent-death signal (PR_SET_PDEATHSIG, SIGKILL when nsh ends) can only be cleared by the process itself, and no kernel interface (prctl, /proc, pidfd) clears another process's")
 
 // abort makes a held child exit without running anything.
 func (p *Process) abort() {

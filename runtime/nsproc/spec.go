@@ -50,6 +50,9 @@ type Spec struct {
 
 	// Payload is opaque work for a re-executed nsh (see ChildMain).
 	Payload []byte
+	// NshEnv are NAME=VALUE variables for a re-executed nsh itself; a
+	// program it executes does not get them.
+	NshEnv []string
 }
 
 // Setup is what a child does between clone and exec, in the order the
