@@ -1,7 +1,6 @@
 package mounts
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,7 +10,6 @@ import (
 	"syscall"
 	"unsafe"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
@@ -217,42 +215,35 @@ var seccompRules = kerr.Rules{
 	unix.EINVAL: "the kernel refused the filter program or a flag (SECCOMP_FILTER_FLAG_TSYNC needs Linux 3.17)",
 }
 
-// SeccompPolicy is the default filter: every call allowed but those of
-// SeccompDenied and clone(2) with a CLONE_NEW* flag, which fail with EPERM.
-func SeccompPolicy() seccomp.Policy {
+// SeccompNames are the calls of SeccompDenied, group by group in the
+// order of the groups' names: the order of the filter's comparisons.
+func SeccompNames() []string {
 	var names []string
 	for _, g := range sortedKeys(SeccompDenied) {
 		names = append(names, SeccompDenied[g]...)
 	}
-	return seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls: []seccomp.SyscallGroup{{
-			Action: seccomp.ActionErrno, // the library's errno action is EPERM
-			Names:  names,
-			NamesWithCondtions: []seccomp.NameWithConditions{{Name: "clone", Conditions: seccomp.ArgumentConditions{
-				{Argument: 0, Operation: seccomp.BitsSet, Value: cloneNamespaceFlags},
-			}}},
-		}},
-	}
+	return names
 }
 
-// loadSeccomp installs SeccompPolicy on every thread (TSYNC). It is the last
-// step: everything before it may still mount and unshare.
+// CloneNamespaceFlags are the clone(2) flags the default filter refuses.
+const CloneNamespaceFlags = cloneNamespaceFlags
+
+// loadSeccomp installs the default filter (every call allowed but those of
+// SeccompDenied and clone(2) with a CLONE_NEW* flag, which fail with EPERM)
+// on every thread (TSYNC). It is the last step: everything before it may
+// still mount and unshare.
 func loadSeccomp(s *setup) error {
-	f := seccomp.Filter{Flag: seccomp.FilterFlagTSync, Policy: SeccompPolicy()}
-	if err := seccomp.LoadFilter(f); err != nil {
-		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", errnoOf(err), seccompRules)
+	prog, err := seccompProgram()
+	if err != nil {
+		return err
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if e != 0 {
+		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", e, seccompRules)
 	}
 	return nil
-}
-
-// errnoOf digs the errno out of the library's error, for the rule.
-func errnoOf(err error) error {
-	var e unix.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return err
 }
 
 func sortedKeys(m map[string][]string) []string {
