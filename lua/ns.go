@@ -194,6 +194,11 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 		spec.Hold = true
 	}
 	s.Flush()
+	if spec.Payload != nil {
+		// a cloned function appends to this process's journal
+		// (NSH_JOURNAL), which must exist before it starts
+		s.Reg.OpenJournal()
+	}
 	p, err := nsproc.Start(spec)
 	if err != nil {
 		if p != nil {

@@ -210,7 +210,8 @@ func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LVa
 }
 
 // Flush writes out Lua's buffered standard output, so a child forked now does
-// not print it a second time.
+// not print it a second time. (os.Stdout itself buffers nothing: no fsync,
+// which on a file would wait for the disk before every child.)
 func (s *Session) Flush() {
 	if io, ok := s.L.GetGlobal("io").(*glua.LTable); ok {
 		if out, ok := io.RawGetString("stdout").(*glua.LUserData); ok {
@@ -223,5 +224,4 @@ func (s *Session) Flush() {
 			}
 		}
 	}
-	os.Stdout.Sync()
 }

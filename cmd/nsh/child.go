@@ -19,12 +19,17 @@ func childMain() int {
 			return nil, 1, err
 		}
 		// What the child makes goes into its parent's journal, so that
-		// what outlives the child is the parent's to undo.
+		// what outlives the child is the parent's to undo. It is opened
+		// with the first record: a function that makes nothing opens none.
 		if path := os.Getenv(cleanup.JournalEnv); path != "" {
-			if j, err := cleanup.JoinJournal(path); err == nil {
-				s.Reg.Journal = j
-				defer j.Close()
+			s.Reg.Opener = func() *cleanup.Journal {
+				j, err := cleanup.JoinJournal(path)
+				if err != nil {
+					return nil
+				}
+				return j
 			}
+			defer func() { s.Reg.OpenedJournal().Close() }()
 		}
 		defer s.Close()
 		// the parent's stop request: clean up, then end (SIGTERM and the

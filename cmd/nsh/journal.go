@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"nsh/lua"
 	"nsh/runtime/cleanup"
@@ -12,26 +11,35 @@ import (
 )
 
 // openJournal removes what dead nsh processes of this user left (one line
-// says so) and starts this process's own journal, which every binding
-// writes what it makes into (runtime/cleanup.Journal). Without a state
-// directory nsh runs without one.
-func openJournal(s *lua.Session) *cleanup.Journal {
-	dir, err := leftover.Dir()
-	if err != nil {
-		return nil
+// says so) and arranges this process's own journal, which every binding
+// writes what it makes into (runtime/cleanup.Journal). The journal is
+// made when the first record comes (or before the first child starts, see
+// lua's startChild): `nsh -e ""` and a script that makes nothing outside
+// its namespaces write none, and create no state directory. Without a
+// state directory nsh runs without one.
+func openJournal(s *lua.Session) {
+	if dir, err := statedir.Existing(leftover.Sub); err == nil {
+		rep := leftover.Sweep(dir, "") // our own journal does not exist yet
+		reportSweep(rep, false)
+		if rep.Procs > 0 {
+			statedir.Tidy(leftover.Sub)
+		}
 	}
-	pid := os.Getpid()
-	start, _ := statedir.StartTime(pid)
-	self := filepath.Join(dir, cleanup.JournalName(pid, start))
-	reportSweep(leftover.Sweep(dir, self), false)
-	j, err := cleanup.OpenJournal(dir, pid, start)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "nsh:", err)
-		return nil
+	s.Reg.Opener = func() *cleanup.Journal {
+		dir, err := leftover.Dir()
+		if err != nil {
+			return nil
+		}
+		pid := os.Getpid()
+		start, _ := statedir.StartTime(pid)
+		j, err := cleanup.OpenJournal(dir, pid, start)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nsh:", err)
+			return nil
+		}
+		os.Setenv(cleanup.JournalEnv, j.Path()) // for ns.clone children
+		return j
 	}
-	s.Reg.Journal = j
-	os.Setenv(cleanup.JournalEnv, j.Path()) // for ns.clone children
-	return j
 }
 
 // closeJournal undoes what the journal still holds (what children left)
