@@ -60,6 +60,7 @@ func (s *Session) pp(L *glua.LState) int {
 
 // help prints the documentation of a module or function.
 func (s *Session) help(L *glua.LState) int {
+	s.loadModules()
 	if L.GetTop() == 0 {
 		fmt.Fprint(s.Stdout, s.HelpIndex())
 		return 0
@@ -136,6 +137,7 @@ func (s *Session) formatDoc(d *Doc) string {
 
 // helpNames is every name help() explains: globals, ns.spawn, h:wait, ...
 func (s *Session) helpNames() []string {
+	s.loadModules()
 	var names []string
 	for _, f := range s.globals {
 		names = append(names, f.Name)
@@ -159,6 +161,7 @@ func (s *Session) helpNames() []string {
 
 // HelpIndex lists the modules and global functions.
 func (s *Session) HelpIndex() string {
+	s.loadModules()
 	var b strings.Builder
 	b.WriteString("nsh: Lua with Linux namespaces. Modules:\n\n")
 	for _, m := range s.modules {

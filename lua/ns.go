@@ -16,7 +16,6 @@ import (
 // are handle.go's.
 
 func (s *Session) nsModule() *Module {
-	s.installHandleType()
 	return &Module{
 		Name: "ns",
 		Doc: "Namespaces: create (unshare, clone, spawn), join (setns), inspect (id, list, parent, owner, type) and pin them.\n" +
