@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/nsproc"
 )
 
 // The protections a container gets after its mounts, as production runtimes
@@ -130,12 +131,23 @@ var capRules = kerr.Rules{
 
 // allThreads runs a per-thread call (prctl, capset) on every thread of the
 // process, so a Lua function running in the container has no thread left
-// with the old privileges. A binary linked with cgo cannot (ENOTSUP): then
-// the calling thread, which is the one that executes the program, is done.
+// with the old privileges. In a re-executed child that executes a program
+// after its set-up (nsproc.ExecsAfterSetup), the calling thread is enough:
+// it is the one that calls execve, which ends every other thread, so the
+// program has exactly its credentials (and stopping the world for each
+// call was a tenth of a container's start). A binary linked with cgo
+// cannot reach every thread (ENOTSUP): then the calling thread, which is
+// the one that executes the program, is done.
 func allThreads(trap, a1, a2, a3 uintptr) error {
-	_, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3)
-	if e == syscall.ENOTSUP {
+	var e syscall.Errno
+	if nsproc.ExecsAfterSetup() {
+		runtime.LockOSThread() // the thread that executes the program; never undone
 		_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
+	} else {
+		_, _, e = syscall.AllThreadsSyscall(trap, a1, a2, a3)
+		if e == syscall.ENOTSUP {
+			_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
+		}
 	}
 	if e != 0 {
 		return e
@@ -157,15 +169,21 @@ func dropCaps(s *setup) error {
 	// child's main thread are locked for life already; this lock is never
 	// undone.
 	runtime.LockOSThread()
-	last := lastCap()
-	for c := uint(0); c <= last; c++ {
+	// Every capability the kernel knows, up to the first number it calls
+	// invalid (EINVAL: above cap_last_cap), without reading
+	// /proc/sys/kernel/cap_last_cap.
+	for c := uint(0); c < 64; c++ {
 		if keep&(1<<c) != 0 {
 			continue
 		}
 		// this thread only: the bounding set matters at execve, and nsh
 		// forks and executes from this thread alone; permitted and
 		// effective are cut on every thread (capset below)
-		if _, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); e != 0 && e != unix.EINVAL {
+		_, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
+		if e == unix.EINVAL {
+			break
+		}
+		if e != 0 {
 			err := error(e)
 			return kerr.Newf(err, capRules, "prctl(PR_CAPBSET_DROP, %d)", c)
 		}
@@ -190,17 +208,6 @@ func dropCaps(s *setup) error {
 		return kerr.Newf(err, nil, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
 	}
 	return nil
-}
-
-// lastCap is the highest capability the kernel knows.
-func lastCap() uint {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
-			return uint(n)
-		}
-	}
-	return unix.CAP_LAST_CAP
 }
 
 // setNoNewPrivs sets no_new_privs: execve no longer honours setuid bits or

@@ -58,6 +58,7 @@ func ChildMain(run PayloadRunner) int {
 		fmt.Fprintln(os.Stderr, "nsh child:", err)
 		return 127
 	}
+	childExecs = len(msg.Argv) > 0
 	if err := runSetup(msg.Setup); err != nil {
 		return fail(err)
 	}
@@ -104,6 +105,17 @@ func ChildMain(run PayloadRunner) int {
 	res.Close()
 	return code
 }
+
+// childExecs: this process is a re-executed nsh child that executes a
+// program after its set-up steps (set before they run).
+var childExecs bool
+
+// ExecsAfterSetup reports whether the set-up steps now running end in an
+// execve of a program (a re-executed child of ns.spawn), rather than in a
+// Lua function or in the nsh the user started: per-thread state set on
+// the calling thread (capabilities, no_new_privs) is then all the
+// program gets, since execve ends every other thread.
+func ExecsAfterSetup() bool { return childExecs }
 
 // childCreated are the namespaces the clone made for this process, when it
 // is a re-executed nsh running a payload (set once, before the payload).
