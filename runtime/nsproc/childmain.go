@@ -48,13 +48,13 @@ func ChildMain(run PayloadRunner) int {
 	}
 	if msg.DropAmbient {
 		if err := dropAmbient(); err != nil {
-			writeFrame(res, childResult{Error: err.Error()})
+			writeFrame(res, &childResult{Error: err.Error()})
 			return 127
 		}
 	}
 
 	fail := func(err error) int {
-		writeFrame(res, childResult{Error: err.Error()})
+		writeFrame(res, &childResult{Error: err.Error()})
 		fmt.Fprintln(os.Stderr, "nsh child:", err)
 		return 127
 	}
@@ -101,7 +101,7 @@ func ChildMain(run PayloadRunner) int {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	writeFrame(res, r)
+	writeFrame(res, &r)
 	res.Close()
 	return code
 }
