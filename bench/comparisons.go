@@ -147,6 +147,23 @@ func comparisons(e *env) []*Comparison {
 		B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
 		Pairs: e.size(21, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
 
+	// The floor of the start-up figures: an empty Go program (bench/floor,
+	// built by run.sh next to nshbench), and nsh doing everything but make
+	// a Lua session (--version: the runtime, every package's
+	// initialisation, the 7 MB binary's page faults).
+	if floor := filepath.Join(filepath.Dir(e.self), "gofloor"); fileExists(floor) {
+		add(&Comparison{Key: "startup-floor", Headline: "wall",
+			Title: "start-up floor: an empty Go program (bench/floor, static like nsh) vs lua5.4 -e ''",
+			A:     Side{Name: "empty Go program", Ops: k, Run: procLoop(fixed(floor)), Argv: []string{floor}},
+			B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
+			Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
+	}
+	add(&Comparison{Key: "startup-nosession", Headline: "wall",
+		Title: "start-up without a Lua session: nsh --version vs lua5.4 -e ''",
+		A:     Side{Name: "nsh --version", Ops: k, Run: procLoop(fixed(e.nsh, "--version")), Argv: []string{e.nsh, "--version"}},
+		B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
+		Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
+
 	k = e.size(50, 10, 2)
 	add(&Comparison{Key: "spawn-unshare", Headline: "wall",
 		Title: "/bin/true in new " + spawnNS + ": ns.spawn (one nsh) vs unshare --fork --pid --mount --uts --ipc --net",
@@ -233,4 +250,9 @@ func (e *env) closeAll() {
 		e.nodeServer.Close()
 		e.nodeServer = nil
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
