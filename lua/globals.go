@@ -16,9 +16,13 @@ func (s *Session) installGlobals() {
 	s.installGlobal(s.recordFunc())
 	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
 		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
-	// os.exit runs nsh's cleanup first (we are on the Lua thread, where
-	// namespace-bound undo steps must run), then ends the process.
-	if osT, ok := s.L.GetGlobal("os").(*glua.LTable); ok {
+}
+
+// replaceOsExit makes os.exit run nsh's cleanup first (we are on the Lua
+// thread, where namespace-bound undo steps must run), then end the process.
+// It runs when the os library is opened (lazy.go).
+func (s *Session) replaceOsExit() {
+	if osT, ok := s.L.G.Global.RawGetString("os").(*glua.LTable); ok {
 		osT.RawSetString("exit", s.L.NewFunction(named("os.exit", s.osExit)))
 	}
 }

@@ -77,6 +77,7 @@ func sessionOf(L *glua.LState) *Session {
 // and unpack push every element, and a fixed registry made table.concat of
 // 100,000 strings fail with "registry overflow".
 var registryOptions = glua.Options{
+	SkipOpenLibs:     true, // openLibs opens them, most on first use
 	RegistrySize:     1024,
 	RegistryMaxSize:  4 << 20,
 	RegistryGrowStep: 1 << 16, // few copies on the way up
@@ -110,6 +111,7 @@ func NewSession() (*Session, error) {
 	ud := s.L.NewUserData()
 	ud.Value = s
 	s.L.G.Registry.RawSetString(sessionKey, ud)
+	libs := s.openLibs()
 	s.installLoaders()
 	s.installGlobals()
 	// The userdata types and json.null exist from the start: any module's
@@ -122,11 +124,11 @@ func NewSession() (*Session, error) {
 	// Every module, in the order help() and docs/api.md list them, each
 	// installed when its global is first read (lazy.go). A new module is
 	// one constructor here and one file lua/NAME.go.
-	s.lazyModules(
-		lazyModule{"ns", s.nsModule}, lazyModule{"sys", s.sysModule}, lazyModule{"view", s.viewModule},
-		lazyModule{"cgroup", s.cgroupModule}, lazyModule{"mount", s.mountModule}, lazyModule{"rootfs", s.rootfsModule},
-		lazyModule{"net", s.netModule}, lazyModule{"json", s.jsonModule},
-	)
+	s.lazyModules(append([]lazyModule{
+		{name: "ns", make: s.nsModule}, {name: "sys", make: s.sysModule}, {name: "view", make: s.viewModule},
+		{name: "cgroup", make: s.cgroupModule}, {name: "mount", make: s.mountModule}, {name: "rootfs", make: s.rootfsModule},
+		{name: "net", make: s.netModule}, {name: "json", make: s.jsonModule},
+	}, libs...)...)
 	s.installPrelude()
 	s.baseGlobals = map[string]glua.LValue{}
 	s.L.G.Global.ForEach(func(k, v glua.LValue) {
@@ -224,7 +226,7 @@ func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LVa
 // not print it a second time. (os.Stdout itself buffers nothing: no fsync,
 // which on a file would wait for the disk before every child.)
 func (s *Session) Flush() {
-	if io, ok := s.L.GetGlobal("io").(*glua.LTable); ok {
+	if io, ok := s.L.G.Global.RawGetString("io").(*glua.LTable); ok { // raw: an io nobody opened buffers nothing
 		if out, ok := io.RawGetString("stdout").(*glua.LUserData); ok {
 			if f, ok := out.Metatable.(*glua.LTable); ok {
 				if idx, ok := f.RawGetString("__index").(*glua.LTable); ok {
