@@ -140,6 +140,17 @@ func comparisons(e *env) []*Comparison {
 		Pairs: e.size(21, 3, 2), Warm: e.size(1, 1, 0),
 		Note: "the headline is the inner ratio (each nsh's own loop time, without its start-up); wall and CPU include one nsh start-up per run"})
 
+	// The floor of ns.clone: any re-executed nsh child (here for a
+	// hostname, no Lua at all) against the direct start of the same program.
+	add(&Comparison{Key: "reexec-spawn", Headline: "inner",
+		Title: "the floor of ns.clone: a re-executed nsh child (hostname step, no Lua) vs ns.spawn of /bin/true in pid,uts (both in one nsh)",
+		A: Side{Name: "ns.spawn{'/bin/true', ns = 'pid,uts', hostname = 'x'}", Ops: k,
+			Run: nshRun(e.nsh, fmt.Sprintf(loopLua, "ns.spawn{'/bin/true', ns = 'pid,uts', hostname = 'x'}"))},
+		B: Side{Name: "ns.spawn{'/bin/true', ns = 'pid,uts'}", Ops: k,
+			Run: nshRun(e.nsh, fmt.Sprintf(loopLua, "ns.spawn{'/bin/true', ns = 'pid,uts'}"))},
+		Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0),
+		Note: "a hostname needs nsh code in the child, so the child is nsh re-executed: its Go runtime and package initialisation, no Lua session"})
+
 	k = e.size(20, 5, 2)
 	add(&Comparison{Key: "startup", Headline: "wall",
 		Title: "start-up: nsh -e '' vs lua5.4 -e ''",
