@@ -26,33 +26,52 @@ func openJournal(s *lua.Session) {
 		}
 	}
 	s.Reg.Opener = func() *cleanup.Journal {
-		dir, err := leftover.Dir()
-		if err != nil {
-			return nil
-		}
-		pid := os.Getpid()
-		start, _ := statedir.StartTime(pid)
-		j, err := cleanup.OpenJournal(dir, pid, start)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "nsh:", err)
-			return nil
-		}
-		os.Setenv(cleanup.JournalEnv, j.Path()) // for ns.clone children
-		return j
+		// By the first record the Lua thread may be in a mount namespace
+		// or under a root of the script's own (ns.unshare("mnt") and a
+		// tmpfs on /run, mount.container): the journal is made from
+		// another thread, which is where nsh started (only the Lua thread
+		// moves; it is locked to its goroutine), so that it lies where the
+		// next nsh's sweep looks.
+		done := make(chan *cleanup.Journal)
+		go func() { done <- createJournal() }()
+		return <-done
 	}
 }
 
+// createJournal makes this process's journal in its state directory.
+func createJournal() *cleanup.Journal {
+	dir, err := leftover.Dir()
+	if err != nil {
+		return nil
+	}
+	pid := os.Getpid()
+	start, _ := statedir.StartTime(pid)
+	j, err := cleanup.OpenJournal(dir, pid, start)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nsh:", err)
+		return nil
+	}
+	os.Setenv(cleanup.JournalEnv, j.Path()) // for ns.clone children
+	return j
+}
+
 // closeJournal undoes what the journal still holds (what children left)
-// and removes it.
+// and removes it, from another thread than the Lua thread, for the reason
+// the Opener makes it from one: the journal's path is the one of the mount
+// namespace nsh started in.
 func closeJournal(j *cleanup.Journal) {
 	if j == nil {
 		return
 	}
-	rep := leftover.Finish(j)
-	for _, err := range rep.Errs {
+	done := make(chan leftover.Report)
+	go func() {
+		rep := leftover.Finish(j)
+		statedir.Tidy(leftover.Sub)
+		done <- rep
+	}()
+	for _, err := range (<-done).Errs {
 		fmt.Fprintln(os.Stderr, "nsh: cleanup:", err)
 	}
-	statedir.Tidy(leftover.Sub)
 }
 
 // reportSweep says in one line what a sweep removed; verbose (nsh
