@@ -23,11 +23,17 @@ func childMain() int {
 		// with the first record: a function that makes nothing opens none.
 		if path := os.Getenv(cleanup.JournalEnv); path != "" {
 			s.Reg.Opener = func() *cleanup.Journal {
-				j, err := cleanup.JoinJournal(path)
-				if err != nil {
-					return nil
-				}
-				return j
+				// from another thread, as in the parent (journal.go): the
+				// function may have moved the Lua thread by then
+				done := make(chan *cleanup.Journal)
+				go func() {
+					j, err := cleanup.JoinJournal(path)
+					if err != nil {
+						j = nil
+					}
+					done <- j
+				}()
+				return <-done
 			}
 			defer func() { s.Reg.OpenedJournal().Close() }()
 		}
