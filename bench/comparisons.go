@@ -140,12 +140,40 @@ func comparisons(e *env) []*Comparison {
 		Pairs: e.size(21, 3, 2), Warm: e.size(1, 1, 0),
 		Note: "the headline is the inner ratio (each nsh's own loop time, without its start-up); wall and CPU include one nsh start-up per run"})
 
+	// The floor of ns.clone: any re-executed nsh child (here for a
+	// hostname, no Lua at all) against the direct start of the same program.
+	add(&Comparison{Key: "reexec-spawn", Headline: "inner",
+		Title: "the floor of ns.clone: a re-executed nsh child (hostname step, no Lua) vs ns.spawn of /bin/true in pid,uts (both in one nsh)",
+		A: Side{Name: "ns.spawn{'/bin/true', ns = 'pid,uts', hostname = 'x'}", Ops: k,
+			Run: nshRun(e.nsh, fmt.Sprintf(loopLua, "ns.spawn{'/bin/true', ns = 'pid,uts', hostname = 'x'}"))},
+		B: Side{Name: "ns.spawn{'/bin/true', ns = 'pid,uts'}", Ops: k,
+			Run: nshRun(e.nsh, fmt.Sprintf(loopLua, "ns.spawn{'/bin/true', ns = 'pid,uts'}"))},
+		Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0),
+		Note: "a hostname needs nsh code in the child, so the child is nsh re-executed: its Go runtime and package initialisation, no Lua session"})
+
 	k = e.size(20, 5, 2)
 	add(&Comparison{Key: "startup", Headline: "wall",
 		Title: "start-up: nsh -e '' vs lua5.4 -e ''",
 		A:     Side{Name: "nsh -e ''", Ops: k, Run: procLoop(fixed(e.nsh, "-e", "")), Argv: []string{e.nsh, "-e", ""}},
 		B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
 		Pairs: e.size(21, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
+
+	// The floor of the start-up figures: an empty Go program (bench/floor,
+	// built by run.sh next to nshbench), and nsh doing everything but make
+	// a Lua session (--version: the runtime, every package's
+	// initialisation, the 7 MB binary's page faults).
+	if floor := filepath.Join(filepath.Dir(e.self), "gofloor"); fileExists(floor) {
+		add(&Comparison{Key: "startup-floor", Headline: "wall",
+			Title: "start-up floor: an empty Go program (bench/floor, static like nsh) vs lua5.4 -e ''",
+			A:     Side{Name: "empty Go program", Ops: k, Run: procLoop(fixed(floor)), Argv: []string{floor}},
+			B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
+			Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
+	}
+	add(&Comparison{Key: "startup-nosession", Headline: "wall",
+		Title: "start-up without a Lua session: nsh --version vs lua5.4 -e ''",
+		A:     Side{Name: "nsh --version", Ops: k, Run: procLoop(fixed(e.nsh, "--version")), Argv: []string{e.nsh, "--version"}},
+		B:     Side{Name: "lua5.4 -e ''", Ops: k, Run: procLoop(fixed("lua5.4", "-e", "")), Argv: []string{"lua5.4", "-e", ""}},
+		Pairs: e.size(15, 3, 2), Warm: e.size(1, 1, 0), PeakRSS: e.size(5, 3, 1)})
 
 	k = e.size(50, 10, 2)
 	add(&Comparison{Key: "spawn-unshare", Headline: "wall",
@@ -233,4 +261,9 @@ func (e *env) closeAll() {
 		e.nodeServer.Close()
 		e.nodeServer = nil
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -23,6 +23,7 @@ fi
 [ -x ./nsh ] || make nsh
 mkdir -p bench/out
 CGO_ENABLED=0 go build -o bench/out/nshbench ./bench
+CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bench/out/gofloor ./bench/floor
 quick=()
 [ -n "${BENCH_QUICK:-}" ] && quick=(-quick)
 rc=0
@@ -33,6 +34,8 @@ rc=0
 echo "### Go benchmarks (go test -bench; one process, no pairing: for regressions)"
 {
   go test -run '^$' -bench . -benchtime 20x ./runtime/nsproc/ ./runtime/mounts/ ./lua/
+  go test -run '^$' -bench . ./runtime/payload/
+  go test -run '^$' -bench 'Startup' -benchtime 50x ./cmd/nsh/
   go test -run '^$' -bench 'Lab(10|100)$|NodeRun' -benchtime 5x ./runtime/netlab/
   go test -run '^$' -bench 'Lab1000$' -benchtime 2x ./runtime/netlab/
   # lab:pingall at scale: N=100 full mesh, N=1000 sampled (lost replies per op)

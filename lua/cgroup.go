@@ -27,7 +27,6 @@ type cgHandle struct {
 }
 
 func (s *Session) cgroupModule() *Module {
-	s.installCgroupType()
 	return &Module{
 		Name: "cgroup",
 		Doc: "Control groups on v1, v2 and hybrid hosts. cgroup.create makes nsh/NAME in every hierarchy it needs (v1 controllers each in " +

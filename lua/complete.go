@@ -11,6 +11,7 @@ import (
 // node or other object with methods ("h:wa" -> "wait", from its method
 // records). Each candidate is the whole last component.
 func (s *Session) Complete(word string) []string {
+	s.loadModules()
 	sep := strings.LastIndexAny(word, ".:")
 	t := s.L.G.Global
 	partial := word

@@ -16,9 +16,13 @@ func (s *Session) installGlobals() {
 	s.installGlobal(s.recordFunc())
 	s.installGlobal(&Func{Name: "pp", Args: "(value, ...)", Fn: s.pp,
 		Doc: "Prints values readably: tables as nested literals with sorted keys, views as tables.", Example: "pp(ns.list())"})
-	// os.exit runs nsh's cleanup first (we are on the Lua thread, where
-	// namespace-bound undo steps must run), then ends the process.
-	if osT, ok := s.L.GetGlobal("os").(*glua.LTable); ok {
+}
+
+// replaceOsExit makes os.exit run nsh's cleanup first (we are on the Lua
+// thread, where namespace-bound undo steps must run), then end the process.
+// It runs when the os library is opened (lazy.go).
+func (s *Session) replaceOsExit() {
+	if osT, ok := s.L.G.Global.RawGetString("os").(*glua.LTable); ok {
 		osT.RawSetString("exit", s.L.NewFunction(named("os.exit", s.osExit)))
 	}
 }
@@ -60,6 +64,7 @@ func (s *Session) pp(L *glua.LState) int {
 
 // help prints the documentation of a module or function.
 func (s *Session) help(L *glua.LState) int {
+	s.loadModules()
 	if L.GetTop() == 0 {
 		fmt.Fprint(s.Stdout, s.HelpIndex())
 		return 0
@@ -136,6 +141,7 @@ func (s *Session) formatDoc(d *Doc) string {
 
 // helpNames is every name help() explains: globals, ns.spawn, h:wait, ...
 func (s *Session) helpNames() []string {
+	s.loadModules()
 	var names []string
 	for _, f := range s.globals {
 		names = append(names, f.Name)
@@ -159,6 +165,7 @@ func (s *Session) helpNames() []string {
 
 // HelpIndex lists the modules and global functions.
 func (s *Session) HelpIndex() string {
+	s.loadModules()
 	var b strings.Builder
 	b.WriteString("nsh: Lua with Linux namespaces. Modules:\n\n")
 	for _, m := range s.modules {

@@ -358,7 +358,7 @@ func (s *Session) adopt(h *procHandle) {
 		return
 	}
 	h.adopted = true
-	items := s.Reg.Adopt(s.Reg.Journal.Entries(h.jprefix), func(r cleanup.Record) error {
+	items := s.Reg.Adopt(s.Reg.OpenedJournal().Entries(h.jprefix), func(r cleanup.Record) error {
 		_, err := leftover.Undo(r)
 		return err
 	})
@@ -390,7 +390,7 @@ func (s *Session) hKeep(L *glua.LState) int {
 	if h.p.Alive() {
 		// what a running child records stays with it; an ended one's
 		// leftovers are still undone at the end
-		s.Reg.Journal.KeepPrefix(h.jprefix)
+		s.Reg.OpenedJournal().KeepPrefix(h.jprefix)
 	}
 	h.item.Keep()
 	return 0

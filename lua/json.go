@@ -37,7 +37,6 @@ import (
 const jsonTypeKey = "__jsontype"
 
 func (s *Session) jsonModule() *Module {
-	s.jsonNull = s.newJSONNull()
 	return &Module{
 		Name: "json",
 		Doc: "JSON text from Lua values and back (encoding/json underneath), so nsh's data fits scripts and CI (nsh --json -e CODE prints a chunk's " +

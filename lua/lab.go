@@ -237,26 +237,24 @@ func (s *Session) openLab(o options, defName string) *luaLab {
 			argErr(L, o.n, o.at+"option pin must be true, false or \"auto\"")
 		}
 	}
-	// What the lab makes goes into the journal as it is made (kept in
-	// pending until the lab's item exists).
-	var labItem *cleanup.Item
-	var pending []cleanup.Record
-	note := func(kind, what string) {
-		r := labRec(kind, what)
-		if labItem == nil {
-			pending = append(pending, r)
-			return
+	// What the lab makes goes into the journal as it is made: its item
+	// exists before the first pin or link, so that a SIGKILL in the middle
+	// of the build leaves nothing the journal does not name.
+	ll := &luaLab{}
+	ll.item = s.Reg.Add("lab "+name, func() error {
+		if ll.l == nil {
+			return nil
 		}
-		labItem.Note(r)
-	}
+		return s.closeLab(ll)
+	})
+	note := func(kind, what string) { ll.item.Note(labRec(kind, what)) }
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
 		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
+		ll.item.Forget() // NewLab undid what it made
 		raiseErr(L, err)
 	}
-	ll := &luaLab{l: l}
-	ll.item = s.Reg.Add("lab "+name, func() error { return s.closeLab(ll) }, pending...)
-	labItem = ll.item
+	ll.l = l
 	s.labs = append(s.labs, ll)
 	if msg := pinMessage(l); msg != "" {
 		fmt.Fprintf(os.Stderr, "nsh: lab %s: %s\n", name, msg)

@@ -20,8 +20,6 @@ const whereDoc = "where: nil (the shell's current network namespace), a pid, a p
 	"(/run/netns/NAME) or path, a lab (its outer, hub namespace) or a lab node."
 
 func (s *Session) netModule() *Module {
-	s.installLabTypes()
-	s.installDNSHubType()
 	return &Module{
 		Name: "net",
 		Doc: "Networking through netlink (never by running ip): links, veth pairs, bridges, addresses, routes, an ICMP ping and a " +

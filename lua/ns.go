@@ -18,7 +18,6 @@ import (
 // are handle.go's.
 
 func (s *Session) nsModule() *Module {
-	s.installHandleType()
 	return &Module{
 		Name: "ns",
 		Doc: "Namespaces: create (unshare, clone, spawn), join (setns), inspect (id, list, parent, owner, type) and pin them.\n" +
@@ -198,7 +197,12 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 	spec.NshEnv = append(spec.NshEnv, mounts.OuterEnv+"="+s.mountUndo().FormatOuter())
 	// and the prefix of its ids in the journal, by which h:keep() names
 	// what it and its children record
-	prefix := s.Reg.Journal.ChildPrefix()
+	if spec.Payload != nil {
+		// a cloned function appends to this process's journal
+		// (NSH_JOURNAL), which must exist before it starts
+		s.Reg.OpenJournal()
+	}
+	prefix := s.Reg.OpenedJournal().ChildPrefix()
 	if prefix != "" {
 		spec.NshEnv = append(spec.NshEnv, cleanup.PrefixEnv+"="+prefix)
 	}

@@ -41,6 +41,8 @@ type Session struct {
 	held        map[string]heldNS
 	labs        []*luaLab // the open labs (net.lab), oldest first
 	modules     []*Module
+	pending     []lazyModule    // modules not installed yet (lazy.go)
+	moduleRank  map[string]int  // each module's place in help()'s order
 	jsonNull    *glua.LUserData // json.null of this session
 	recording   *recording      // record() / nsh --record, nil when off
 	prelude     preludeState    // check()'s counts
@@ -73,17 +75,20 @@ func sessionOf(L *glua.LState) *Session {
 }
 
 // registryOptions let gopher-lua's value stack (its "registry") grow from
-// the default 5,120 slots to 4 Mi (64 MiB at most, allocated only when
-// used, in steps of 64 Ki slots): table.concat and unpack push every element, and a fixed registry
-// made table.concat of 100,000 strings fail with "registry overflow".
+// 1,024 slots (16 KiB: a session's start needs a few dozen, and gopher-lua's
+// default of 5,120 was 80 KiB of every start's memory) to 4 Mi (64 MiB at
+// most, allocated only when used, in steps of 64 Ki slots): table.concat
+// and unpack push every element, and a fixed registry made table.concat of
+// 100,000 strings fail with "registry overflow".
 var registryOptions = glua.Options{
-	RegistrySize:     glua.RegistrySize,
+	SkipOpenLibs:     true, // openLibs opens them, most on first use
+	RegistrySize:     1024,
 	RegistryMaxSize:  4 << 20,
 	RegistryGrowStep: 1 << 16, // few copies on the way up
 }
 
-// NewSession builds an interpreter with nsh's modules loaded. Call it on the
-// locked Lua thread.
+// NewSession builds an interpreter with nsh's modules (each installed on
+// first use). Call it on the locked Lua thread.
 func NewSession() (*Session, error) {
 	home, err := nsproc.OpenHome()
 	if err != nil {
@@ -101,7 +106,7 @@ func NewSession() (*Session, error) {
 		Proc:       proc,
 		Chunks:     &ChunkStore{},
 		Stdout:     os.Stdout,
-		docList:    make([]docEntry, 0, 512), // every binding has one: no regrowth at start
+		docList:    make([]docEntry, 0, 64), // the globals' and types' at start; each module adds its own when installed
 		pins:       map[string]*cleanup.Item{},
 		ipcObjects: map[string]*cleanup.Item{},
 		held:       map[string]heldNS{},
@@ -110,16 +115,24 @@ func NewSession() (*Session, error) {
 	ud := s.L.NewUserData()
 	ud.Value = s
 	s.L.G.Registry.RawSetString(sessionKey, ud)
+	libs := s.openLibs()
 	s.installLoaders()
 	s.installGlobals()
-	// Every module, in the order help() and docs/api.md list them. A new
-	// module is one constructor here and one file lua/NAME.go.
-	for _, m := range []*Module{
-		s.nsModule(), s.sysModule(), s.viewModule(), s.cgroupModule(),
-		s.mountModule(), s.rootfsModule(), s.netModule(), s.jsonModule(),
-	} {
-		s.install(m)
-	}
+	// The userdata types and json.null exist from the start: any module's
+	// functions may return a handle, a lab or a null.
+	s.installHandleType()
+	s.installCgroupType()
+	s.installLabTypes()
+	s.installDNSHubType()
+	s.jsonNull = s.newJSONNull()
+	// Every module, in the order help() and docs/api.md list them, each
+	// installed when its global is first read (lazy.go). A new module is
+	// one constructor here and one file lua/NAME.go.
+	s.lazyModules(append([]lazyModule{
+		{name: "ns", make: s.nsModule}, {name: "sys", make: s.sysModule}, {name: "view", make: s.viewModule},
+		{name: "cgroup", make: s.cgroupModule}, {name: "mount", make: s.mountModule}, {name: "rootfs", make: s.rootfsModule},
+		{name: "net", make: s.netModule}, {name: "json", make: s.jsonModule},
+	}, libs...)...)
 	s.installPrelude()
 	s.baseGlobals = map[string]glua.LValue{}
 	s.L.G.Global.ForEach(func(k, v glua.LValue) {
@@ -150,7 +163,7 @@ func (s *Session) Close() []error {
 // as a process's mounts, cgroups, pins and System V objects outlive the
 // process. match picks the items; without a journal nothing is handed over.
 func (s *Session) HandOver(match func(*cleanup.Item) bool) int {
-	if s.Reg.Journal == nil {
+	if s.Reg.OpenedJournal() == nil {
 		return 0
 	}
 	return s.Reg.HandOver(match)
@@ -253,9 +266,10 @@ func (s *Session) Call(fn *glua.LFunction, args ...glua.LValue) (rets []glua.LVa
 }
 
 // Flush writes out Lua's buffered standard output, so a child forked now does
-// not print it a second time.
+// not print it a second time. (os.Stdout itself buffers nothing: no fsync,
+// which on a file would wait for the disk before every child.)
 func (s *Session) Flush() {
-	if io, ok := s.L.GetGlobal("io").(*glua.LTable); ok {
+	if io, ok := s.L.G.Global.RawGetString("io").(*glua.LTable); ok { // raw: an io nobody opened buffers nothing
 		if out, ok := io.RawGetString("stdout").(*glua.LUserData); ok {
 			if f, ok := out.Metatable.(*glua.LTable); ok {
 				if idx, ok := f.RawGetString("__index").(*glua.LTable); ok {
@@ -266,5 +280,4 @@ func (s *Session) Flush() {
 			}
 		}
 	}
-	os.Stdout.Sync()
 }

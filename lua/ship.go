@@ -41,6 +41,7 @@ func (s *Session) newEncoder() *encoder {
 // fields of global tables).
 func (e *encoder) goName(fn *glua.LFunction) (string, bool) {
 	if e.goNames == nil {
+		e.s.loadModules() // a module not installed yet has no function to name
 		e.goNames = map[*glua.LFunction]string{}
 		g := e.s.L.G.Global
 		g.ForEach(func(k, v glua.LValue) {

@@ -21,15 +21,26 @@ func childMain() int {
 		}
 		// What the child makes goes into its parent's journal, so that
 		// what outlives the child is the parent's to undo; which mount
-		// namespaces outlive it the parent says.
+		// namespaces outlive it the parent says. The journal is opened
+		// with the first record: a function that makes nothing opens none.
 		s.OuterMnt = mounts.ParseOuter(os.Getenv(mounts.OuterEnv))
 		if path := os.Getenv(cleanup.JournalEnv); path != "" {
 			prefix := os.Getenv(cleanup.PrefixEnv)
 			os.Unsetenv(cleanup.PrefixEnv)
-			if j, err := cleanup.JoinJournal(path, prefix); err == nil {
-				s.Reg.Journal = j
-				defer j.Close()
+			s.Reg.Opener = func() *cleanup.Journal {
+				// from another thread, as in the parent (journal.go): the
+				// function may have moved the Lua thread by then
+				done := make(chan *cleanup.Journal)
+				go func() {
+					j, err := cleanup.JoinJournal(path, prefix)
+					if err != nil {
+						j = nil
+					}
+					done <- j
+				}()
+				return <-done
 			}
+			defer func() { s.Reg.OpenedJournal().Close() }()
 		}
 		defer s.Close()
 		// the parent's stop request: clean up, then end (SIGTERM and the

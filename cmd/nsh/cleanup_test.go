@@ -469,3 +469,39 @@ func TestREPLEndsOnSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalOutsideScriptMounts: the journal is made with the first
+// record, and a script may have moved nsh's thread into a mount namespace
+// of its own by then, with the state directory covered: the journal still
+// lies where the next nsh looks, so what a SIGKILLed nsh made is removed.
+func TestJournalOutsideScriptMounts(t *testing.T) {
+	needRoot(t)
+	env := privateState(t)
+	dir := strings.TrimPrefix(env[0], "NSH_STATE_DIR=")
+	name := fmt.Sprintf("nsh-hidden-%d", os.Getpid())
+	t.Cleanup(func() { // when the test fails: the cgroup nsh did not remove
+		m, _ := filepath.Glob("/sys/fs/cgroup/*/nsh/" + name)
+		m2, _ := filepath.Glob("/sys/fs/cgroup/nsh/" + name)
+		for _, d := range append(m, m2...) {
+			os.Remove(d)
+		}
+	})
+	src := fmt.Sprintf(`
+ns.unshare("mnt")
+mount.make("/", "private", true)
+mount.tmpfs(%q)
+cgroup.create(%q, {pids_max = 20})
+print("ready") io.stdout:flush()
+sys.sleep(100)
+`, dir, name)
+	s := startReady(t, src, env...)
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.exitCode(t, 10*time.Second)
+	out, errs, code := nshIn(t, env, "--cleanup")
+	if code != 0 || !strings.Contains(errs, "removed what 1 ended nsh process left behind") || !strings.Contains(errs, "cgroup") {
+		t.Fatalf("nsh --cleanup: exit %d, %s%s", code, out, errs)
+	}
+	if left := leftovers(t, name, "100"); len(left) > 0 {
+		t.Errorf("after nsh --cleanup still there: %v", left)
+	}
+}

@@ -20,6 +20,9 @@ func becomeSubreaper() {
 // the orphans nsh adopted as subreaper (and any child cleanup missed), and
 // reaps them, until none is left or a few seconds passed.
 func killAdopted(kept map[int]bool) {
+	if !hasChildren() {
+		return // the common case of a script that started nothing: no sweep of /proc/self/task
+	}
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		left := 0
@@ -42,6 +45,15 @@ func killAdopted(kept map[int]bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// hasChildren asks the kernel whether any thread of nsh has a child,
+// living or a zombie, without reaping one (waitid WNOHANG|WNOWAIT with
+// __WALL: ECHILD means none).
+func hasChildren() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+	return err != unix.ECHILD
 }
 
 // ownChildren lists the children of every thread of nsh.

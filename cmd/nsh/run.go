@@ -41,7 +41,7 @@ func run(o *options) int {
 			return 1
 		}
 	}
-	j := openJournal(s)
+	openJournal(s)
 	becomeSubreaper()
 	code := runBatch(s, o)
 	if code == 0 && !quitting.Load() && (o.interactive || (o.file == "" && len(o.exprs) == 0)) {
@@ -56,7 +56,7 @@ func run(o *options) int {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 	}
 	killAdopted(kept)
-	closeJournal(j)
+	closeJournal(s.Reg.OpenedJournal())
 	return code
 }
 

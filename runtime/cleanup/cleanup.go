@@ -16,7 +16,7 @@ type Item struct {
 	Tag  int          // the chunk (REPL input) that made it
 
 	kept, done bool
-	j          *Journal
+	r          *Registry
 	ids        []string
 	recs       []Record
 }
@@ -29,14 +29,14 @@ func (i *Item) Records() []Record { return i.recs }
 // journal: a kept thing is not a leftover).
 func (i *Item) Keep() {
 	i.kept = true
-	i.j.drop(i.ids)
+	i.r.opened().drop(i.ids)
 	i.ids, i.recs = nil, nil
 }
 
 // Forget marks the thing as already undone by the user.
 func (i *Item) Forget() {
 	i.done = true
-	i.j.drop(i.ids)
+	i.r.opened().drop(i.ids)
 	i.ids, i.recs = nil, nil
 }
 
@@ -46,8 +46,10 @@ func (i *Item) Note(recs ...Record) {
 	if i.kept || i.done {
 		return
 	}
-	i.ids = append(i.ids, i.j.add(recs)...)
-	i.recs = append(i.recs, recs...)
+	if len(recs) > 0 {
+		i.ids = append(i.ids, i.r.journal().add(recs)...)
+		i.recs = append(i.recs, recs...)
+	}
 }
 
 // Kept reports whether Keep was called.
@@ -61,7 +63,41 @@ type Registry struct {
 	// Journal, when set, is where every item's records are written the
 	// moment they are added (see Journal).
 	Journal *Journal
+	// Opener, when set and Journal is not, opens the journal when the
+	// first record comes (or OpenJournal asks): a session that makes
+	// nothing outside its own namespaces never writes one. It is called
+	// once; nil means no journal.
+	Opener func() *Journal
+	jmu    sync.Mutex // guards Journal and Opener
 }
+
+// journal is the journal, opened now if it is due.
+func (r *Registry) journal() *Journal {
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
+	if r.Journal == nil && r.Opener != nil {
+		open := r.Opener
+		r.Opener = nil
+		r.Journal = open()
+	}
+	return r.Journal
+}
+
+// opened is the journal if it was opened (or set), nil otherwise.
+func (r *Registry) opened() *Journal {
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
+	return r.Journal
+}
+
+// OpenJournal opens the journal now if Opener is due to (before a
+// re-executed child starts, which appends to it: NSH_JOURNAL), and
+// returns it.
+func (r *Registry) OpenJournal() *Journal { return r.journal() }
+
+// OpenedJournal is the journal if one was opened or set, without opening
+// it (the end of a session that made nothing has no journal to close).
+func (r *Registry) OpenedJournal() *Journal { return r.opened() }
 
 // SetTag sets the tag given to items added from now on.
 func (r *Registry) SetTag(tag int) {
@@ -75,8 +111,10 @@ func (r *Registry) SetTag(tag int) {
 func (r *Registry) Add(what string, undo func() error, recs ...Record) *Item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	it := &Item{What: what, Undo: undo, Tag: r.tag, j: r.Journal}
-	it.ids = r.Journal.add(recs)
+	it := &Item{What: what, Undo: undo, Tag: r.tag, r: r}
+	if len(recs) > 0 {
+		it.ids = r.journal().add(recs)
+	}
 	if it.ids != nil {
 		it.recs = recs
 	}
@@ -109,7 +147,7 @@ func (r *Registry) Adopt(es []Entry, undo func(Record) error) []*Item {
 	for _, e := range es {
 		rec := e.Rec
 		it := &Item{What: rec.String(), Undo: func() error { return undo(rec) }, Tag: r.tag,
-			j: r.Journal, ids: []string{e.ID}, recs: []Record{rec}}
+			r: r, ids: []string{e.ID}, recs: []Record{rec}}
 		r.items = append(r.items, it)
 		out = append(out, it)
 	}
@@ -153,7 +191,7 @@ func (r *Registry) Run(match func(*Item) bool) []error {
 			errs = append(errs, fmt.Errorf("cleanup of %s: %w", it.What, err))
 			continue
 		}
-		it.j.drop(it.ids)
+		r.opened().drop(it.ids)
 		it.ids = nil
 	}
 	r.compact()

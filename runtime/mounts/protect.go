@@ -1,7 +1,6 @@
 package mounts
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,10 +10,10 @@ import (
 	"syscall"
 	"unsafe"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/nsproc"
 )
 
 // The protections a container gets after its mounts, as production runtimes
@@ -132,12 +131,23 @@ var capRules = kerr.Rules{
 
 // allThreads runs a per-thread call (prctl, capset) on every thread of the
 // process, so a Lua function running in the container has no thread left
-// with the old privileges. A binary linked with cgo cannot (ENOTSUP): then
-// the calling thread, which is the one that executes the program, is done.
+// with the old privileges. In a re-executed child that executes a program
+// after its set-up (nsproc.ExecsAfterSetup), the calling thread is enough:
+// it is the one that calls execve, which ends every other thread, so the
+// program has exactly its credentials (and stopping the world for each
+// call was a tenth of a container's start). A binary linked with cgo
+// cannot reach every thread (ENOTSUP): then the calling thread, which is
+// the one that executes the program, is done.
 func allThreads(trap, a1, a2, a3 uintptr) error {
-	_, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3)
-	if e == syscall.ENOTSUP {
+	var e syscall.Errno
+	if nsproc.ExecsAfterSetup() {
+		runtime.LockOSThread() // the thread that executes the program; never undone
 		_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
+	} else {
+		_, _, e = syscall.AllThreadsSyscall(trap, a1, a2, a3)
+		if e == syscall.ENOTSUP {
+			_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
+		}
 	}
 	if e != 0 {
 		return e
@@ -159,15 +169,21 @@ func dropCaps(s *setup) error {
 	// child's main thread are locked for life already; this lock is never
 	// undone.
 	runtime.LockOSThread()
-	last := lastCap()
-	for c := uint(0); c <= last; c++ {
+	// Every capability the kernel knows, up to the first number it calls
+	// invalid (EINVAL: above cap_last_cap), without reading
+	// /proc/sys/kernel/cap_last_cap.
+	for c := uint(0); c < 64; c++ {
 		if keep&(1<<c) != 0 {
 			continue
 		}
 		// this thread only: the bounding set matters at execve, and nsh
 		// forks and executes from this thread alone; permitted and
 		// effective are cut on every thread (capset below)
-		if _, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); e != 0 && e != unix.EINVAL {
+		_, _, e := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
+		if e == unix.EINVAL {
+			break
+		}
+		if e != 0 {
 			err := error(e)
 			return kerr.Newf(err, capRules, "prctl(PR_CAPBSET_DROP, %d)", c)
 		}
@@ -194,17 +210,6 @@ func dropCaps(s *setup) error {
 	return nil
 }
 
-// lastCap is the highest capability the kernel knows.
-func lastCap() uint {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
-			return uint(n)
-		}
-	}
-	return unix.CAP_LAST_CAP
-}
-
 // setNoNewPrivs sets no_new_privs: execve no longer honours setuid bits or
 // file capabilities, and a seccomp filter may be loaded without
 // CAP_SYS_ADMIN.
@@ -217,42 +222,35 @@ var seccompRules = kerr.Rules{
 	unix.EINVAL: "the kernel refused the filter program or a flag (SECCOMP_FILTER_FLAG_TSYNC needs Linux 3.17)",
 }
 
-// SeccompPolicy is the default filter: every call allowed but those of
-// SeccompDenied and clone(2) with a CLONE_NEW* flag, which fail with EPERM.
-func SeccompPolicy() seccomp.Policy {
+// SeccompNames are the calls of SeccompDenied, group by group in the
+// order of the groups' names: the order of the filter's comparisons.
+func SeccompNames() []string {
 	var names []string
 	for _, g := range sortedKeys(SeccompDenied) {
 		names = append(names, SeccompDenied[g]...)
 	}
-	return seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls: []seccomp.SyscallGroup{{
-			Action: seccomp.ActionErrno, // the library's errno action is EPERM
-			Names:  names,
-			NamesWithCondtions: []seccomp.NameWithConditions{{Name: "clone", Conditions: seccomp.ArgumentConditions{
-				{Argument: 0, Operation: seccomp.BitsSet, Value: cloneNamespaceFlags},
-			}}},
-		}},
-	}
+	return names
 }
 
-// loadSeccomp installs SeccompPolicy on every thread (TSYNC). It is the last
-// step: everything before it may still mount and unshare.
+// CloneNamespaceFlags are the clone(2) flags the default filter refuses.
+const CloneNamespaceFlags = cloneNamespaceFlags
+
+// loadSeccomp installs the default filter (every call allowed but those of
+// SeccompDenied and clone(2) with a CLONE_NEW* flag, which fail with EPERM)
+// on every thread (TSYNC). It is the last step: everything before it may
+// still mount and unshare.
 func loadSeccomp(s *setup) error {
-	f := seccomp.Filter{Flag: seccomp.FilterFlagTSync, Policy: SeccompPolicy()}
-	if err := seccomp.LoadFilter(f); err != nil {
-		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", errnoOf(err), seccompRules)
+	prog, err := seccompProgram()
+	if err != nil {
+		return err
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if e != 0 {
+		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", e, seccompRules)
 	}
 	return nil
-}
-
-// errnoOf digs the errno out of the library's error, for the rule.
-func errnoOf(err error) error {
-	var e unix.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return err
 }
 
 func sortedKeys(m map[string][]string) []string {

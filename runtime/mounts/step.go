@@ -1,23 +1,23 @@
 package mounts
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"nsh/runtime/nsproc"
+	"nsh/runtime/payload"
 )
 
 // ContainerStep is the name of the child-side set-up step that runs a
 // Container (see nsproc.RegisterStep). It is registered from init, so every
-// re-executed nsh child knows it. The Container travels to the child as
-// JSON; only this file encodes and decodes it.
+// re-executed nsh child knows it. The Container travels to the child in
+// runtime/payload's binary encoding; only this file encodes and decodes it.
 const ContainerStep = "mounts.container"
 
 func init() {
 	nsproc.RegisterStep(ContainerStep, func(args []byte) error {
-		var c Container
-		if err := json.Unmarshal(args, &c); err != nil {
-			return fmt.Errorf("set-up step %s: bad arguments: %v", ContainerStep, err)
+		c, err := decodeContainer(args)
+		if err != nil {
+			return err
 		}
 		return c.Setup()
 	})
@@ -34,8 +34,9 @@ func EditSetup(setup *nsproc.Setup, edit func(*Container) error) (added bool, er
 	for i, st := range setup.Steps {
 		if st.Name == ContainerStep {
 			idx = i
-			if err := json.Unmarshal(st.Args, &c); err != nil {
-				return false, fmt.Errorf("set-up step %s: bad arguments: %v", ContainerStep, err)
+			var err error
+			if c, err = decodeContainer(st.Args); err != nil {
+				return false, err
 			}
 		}
 	}
@@ -45,10 +46,7 @@ func EditSetup(setup *nsproc.Setup, edit func(*Container) error) (added bool, er
 	if err := c.Validate(); err != nil {
 		return false, err
 	}
-	args, err := json.Marshal(c)
-	if err != nil {
-		return false, err
-	}
+	args := encodeContainer(c)
 	if idx >= 0 {
 		setup.Steps[idx].Args = args
 		return false, nil
@@ -61,9 +59,38 @@ func EditSetup(setup *nsproc.Setup, edit func(*Container) error) (added bool, er
 func ContainerOf(setup nsproc.Setup) (c Container, ok bool, err error) {
 	for _, st := range setup.Steps {
 		if st.Name == ContainerStep {
-			err = json.Unmarshal(st.Args, &c)
+			c, err = decodeContainer(st.Args)
 			return c, err == nil, err
 		}
 	}
 	return c, false, nil
+}
+
+// encodeContainer is c as the step's arguments.
+func encodeContainer(c Container) []byte {
+	w := &payload.Writer{B: make([]byte, 0, 128)}
+	w.String(c.Rootfs)
+	w.Bool(c.Proc)
+	w.Bool(c.Sys)
+	w.String(string(c.Dev))
+	w.Bool(c.DevPts)
+	w.Bool(c.Shm)
+	w.Bool(c.Mqueue)
+	w.Strings(c.ReadonlyPaths)
+	w.Strings(c.MaskPaths)
+	w.Strings(c.Unsafe)
+	return w.B
+}
+
+// decodeContainer reads what encodeContainer wrote.
+func decodeContainer(b []byte) (Container, error) {
+	r := &payload.Reader{B: b}
+	c := Container{Rootfs: r.String(), Proc: r.Bool(), Sys: r.Bool(), Dev: Dev(r.String()), DevPts: r.Bool(), Shm: r.Bool(), Mqueue: r.Bool()}
+	c.ReadonlyPaths = r.Strings()
+	c.MaskPaths = r.Strings()
+	c.Unsafe = r.Strings()
+	if err := r.End(); err != nil {
+		return Container{}, fmt.Errorf("set-up step %s: bad arguments: %v", ContainerStep, err)
+	}
+	return c, nil
 }

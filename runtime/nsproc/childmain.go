@@ -53,16 +53,17 @@ func ChildMain(run PayloadRunner) int {
 	}
 	if msg.DropAmbient {
 		if err := dropAmbient(); err != nil {
-			writeFrame(res, childResult{Error: err.Error()})
+			writeFrame(res, &childResult{Error: err.Error()})
 			return 127
 		}
 	}
 
 	fail := func(err error) int {
-		writeFrame(res, childResult{Error: err.Error()})
+		writeFrame(res, &childResult{Error: err.Error()})
 		fmt.Fprintln(os.Stderr, "nsh child:", err)
 		return 127
 	}
+	childExecs = len(msg.Argv) > 0
 	if err := runSetup(msg.Setup); err != nil {
 		return fail(err)
 	}
@@ -110,7 +111,7 @@ func ChildMain(run PayloadRunner) int {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	writeFrame(res, r)
+	writeFrame(res, &r)
 	res.Close()
 	return code
 }
@@ -157,9 +158,20 @@ func serveKeep(ctl *os.File) {
 				unix.ENOTSUP: "this nsh was built with cgo, where Go cannot run a system call on every thread (build it with CGO_ENABLED=0, as make does)",
 			}).Error()
 		}
-		writeFrame(ctl, r)
+		writeFrame(ctl, &r)
 	}
 }
+
+// childExecs: this process is a re-executed nsh child that executes a
+// program after its set-up steps (set before they run).
+var childExecs bool
+
+// ExecsAfterSetup reports whether the set-up steps now running end in an
+// execve of a program (a re-executed child of ns.spawn), rather than in a
+// Lua function or in the nsh the user started: per-thread state set on
+// the calling thread (capabilities, no_new_privs) is then all the
+// program gets, since execve ends every other thread.
+func ExecsAfterSetup() bool { return childExecs }
 
 // childCreated are the namespaces the clone made for this process, when it
 // is a re-executed nsh running a payload (set once, before the payload).

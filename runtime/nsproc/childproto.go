@@ -2,11 +2,12 @@ package nsproc
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"nsh/runtime/payload"
 )
 
 // The protocol between nsh and a re-executed nsh child:
@@ -18,7 +19,9 @@ import (
 //	   with one framed keepReply.
 //	fd 4 (res, child -> parent): at most one framed message (childResult).
 //
-// A frame is a 4-byte big-endian length and that many bytes of JSON.
+// A frame is a 4-byte big-endian length and that many bytes of the message
+// in runtime/payload's binary encoding (Writer/Reader): no JSON decoder
+// warms its reflection caches in every fresh child.
 const (
 	ChildFlag = "--nsh-child" // argv[1] of a re-executed child
 	ctlFD     = 3
@@ -29,52 +32,124 @@ const (
 )
 
 type childMsg struct {
-	Argv    []string `json:",omitempty"`
-	Env     []string `json:",omitempty"`
-	Dir     string   `json:",omitempty"`
+	Argv    []string
+	Env     []string
+	Dir     string
 	Setup   Setup
-	UID     *int   `json:",omitempty"`
-	GID     *int   `json:",omitempty"`
-	Payload []byte `json:",omitempty"`
+	UID     *int
+	GID     *int
+	Payload []byte
 	// Pdeath: the child sets its parent-death signal (again) after its
 	// set-up and its change of ids, since the kernel clears it on every
 	// credential change, and Go cannot give it one in a joined PID
 	// namespace.
-	Pdeath bool `json:",omitempty"`
+	Pdeath bool
 	// DropAmbient: the parent raised every ambient capability so that the
 	// re-executed nsh keeps the capabilities the kernel gave the first
 	// process of its new user namespace (see keepCapsThroughReexec).
-	DropAmbient bool `json:",omitempty"`
+	DropAmbient bool
 	// UnsetEnv are variables the parent added for the Go runtime of the
 	// re-executed nsh only (GOMAXPROCS=1); the child removes them at once.
-	UnsetEnv []string `json:",omitempty"`
+	UnsetEnv []string
 	// Created are the namespaces the clone made for this child.
-	Created Set `json:",omitempty"`
+	Created Set
 }
 
 type keepReply struct {
-	Error string `json:",omitempty"`
+	Error string
 }
+
+func (m *keepReply) encode(w *payload.Writer) { w.String(m.Error) }
+func (m *keepReply) decode(r *payload.Reader) { m.Error = r.String() }
 
 type childResult struct {
-	Values []byte `json:",omitempty"`
-	Error  string `json:",omitempty"`
+	Values []byte
+	Error  string
 }
 
-func writeFrame(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var hdr [4]byte
-	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
-	if _, err := w.Write(append(hdr[:], b...)); err != nil {
-		return err
-	}
-	return nil
+// frame is a message of the protocol.
+type frame interface {
+	encode(w *payload.Writer)
+	decode(r *payload.Reader)
 }
 
-func readFrame(r io.Reader, v any) error {
+func (m *childMsg) encode(w *payload.Writer) {
+	w.Strings(m.Argv)
+	w.Bool(m.Env != nil) // nil (inherit) differs from empty
+	w.Strings(m.Env)
+	w.String(m.Dir)
+	w.String(m.Setup.Hostname)
+	w.String(m.Setup.Domainname)
+	w.Uint(uint64(len(m.Setup.Steps)))
+	for _, st := range m.Setup.Steps {
+		w.String(st.Name)
+		w.Bytes(st.Args)
+	}
+	for _, id := range []*int{m.UID, m.GID} {
+		w.Bool(id != nil)
+		if id != nil {
+			w.Int(int64(*id))
+		}
+	}
+	w.Bytes(m.Payload)
+	w.Bool(m.Pdeath)
+	w.Bool(m.DropAmbient)
+	w.Strings(m.UnsetEnv)
+	w.Uint(uint64(m.Created))
+}
+
+func (m *childMsg) decode(r *payload.Reader) {
+	m.Argv = r.Strings()
+	if r.Bool() {
+		m.Env = r.Strings()
+		if m.Env == nil {
+			m.Env = []string{}
+		}
+	} else {
+		r.Strings()
+	}
+	m.Dir = r.String()
+	m.Setup.Hostname = r.String()
+	m.Setup.Domainname = r.String()
+	if n := r.Len(); n > 0 {
+		m.Setup.Steps = make([]Step, n)
+		for i := range m.Setup.Steps {
+			m.Setup.Steps[i] = Step{Name: r.String(), Args: r.Bytes()}
+		}
+	}
+	for _, id := range []**int{&m.UID, &m.GID} {
+		if r.Bool() {
+			v := int(r.Int())
+			*id = &v
+		}
+	}
+	m.Payload = r.Bytes()
+	m.Pdeath = r.Bool()
+	m.DropAmbient = r.Bool()
+	m.UnsetEnv = r.Strings()
+	m.Created = Set(r.Uint())
+}
+
+func (c *childResult) encode(w *payload.Writer) {
+	w.Bytes(c.Values)
+	w.String(c.Error)
+}
+
+func (c *childResult) decode(r *payload.Reader) {
+	c.Values = r.Bytes()
+	c.Error = r.String()
+}
+
+func writeFrame(w io.Writer, v frame) error {
+	pw := &payload.Writer{B: make([]byte, 4, 256)}
+	v.encode(pw)
+	b := pw.B
+	binary.BigEndian.PutUint32(b[:4], uint32(len(b)-4))
+	_, err := w.Write(b)
+	return err
+}
+
+func readFrame(r io.Reader, v frame) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
@@ -87,7 +162,9 @@ func readFrame(r io.Reader, v any) error {
 	if _, err := io.ReadFull(r, b); err != nil {
 		return err
 	}
-	return json.Unmarshal(b, v)
+	pr := &payload.Reader{B: b}
+	v.decode(pr)
+	return pr.End()
 }
 
 func readResult(f *os.File) []byte {

@@ -12,7 +12,6 @@
 package statedir
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,15 +26,19 @@ import (
 // namespace), read from /proc/self/uid_map.
 func HostUID() int {
 	euid := os.Geteuid()
-	f, err := os.Open("/proc/self/uid_map")
+	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return euid
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var inside, outside, n int64
-		if _, err := fmt.Sscan(sc.Text(), &inside, &outside, &n); err != nil {
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		inside, err1 := strconv.ParseInt(f[0], 10, 64)
+		outside, err2 := strconv.ParseInt(f[1], 10, 64)
+		n, err3 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
 			continue
 		}
 		if int64(euid) >= inside && int64(euid) < inside+n {
