@@ -288,8 +288,9 @@ func (s *Session) labNode(L *glua.LState) int {
 	if v, err := s.field(L.Get(1), name); err == nil && v != glua.LNil {
 		return argErr(L, 2, fmt.Sprintf("%q names a lab method or field; pick another node name", name))
 	}
-	o := argOptions(L, 3, "ns", "hostname", "hosts", "resolv", "env")
-	no := netlab.NodeOptions{Name: name, Hostname: o.String("hostname", ""), Resolv: o.String("resolv", ""), Env: map[string]string{}}
+	o := argOptions(L, 3, "ns", "hostname", "hosts", "resolv", "env", "keep")
+	no := netlab.NodeOptions{Name: name, Hostname: o.String("hostname", ""), Resolv: o.String("resolv", ""), Env: map[string]string{},
+		Keep: o.Bool("keep", false)}
 	if o.Has("ns") {
 		ts, err := nsproc.ParseSet(o.Strings("ns")...)
 		if err != nil {

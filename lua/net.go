@@ -153,6 +153,16 @@ func (s *Session) netModule() *Module {
 	}
 }
 
+// openNode opens a running node's network namespace for one call (nsh
+// holds nothing of a node between calls).
+func openNode(L *glua.LState, argn int, n *netlab.Node) (*netlab.NS, func()) {
+	ns, err := n.Open()
+	if err != nil {
+		raiseErr(L, err)
+	}
+	return ns, func() { ns.Close() }
+}
+
 // netOpen resolves a where value to an open namespace; done releases what
 // this call opened.
 func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, func()) {
@@ -172,7 +182,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 			argErr(L, argn, "empty namespace name: "+whereDoc)
 		}
 		if n := s.findNode(str); n != nil {
-			return n.NS(), keep
+			return openNode(L, argn, n)
 		}
 		if l := s.findLab(str); l != nil {
 			return l.l.Outer(), keep
@@ -191,7 +201,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 			if h.Lab().Closed() {
 				argErr(L, argn, "the node's lab is closed")
 			}
-			return h.NS(), keep
+			return openNode(L, argn, h)
 		default:
 			argErr(L, argn, "unknown userdata: "+whereDoc)
 		}

@@ -43,7 +43,7 @@ func benchLab(b *testing.B, n int) {
 		}
 		t1 := time.Now()
 		dst := labAddr(n - 1)
-		if _, err := Ping(nodes[0].NS(), dst, 1, 5*time.Second); err != nil {
+		if _, err := Ping(nodeNS(b, nodes[0]), dst, 1, 5*time.Second); err != nil {
 			l.Close()
 			b.Fatalf("ping %s: %v", dst, err)
 		}

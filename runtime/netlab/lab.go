@@ -235,7 +235,8 @@ func (o LinkOptions) Complete(node string) (LinkOptions, error) {
 // (holding o.CIDR, if given) and o.BrName in the hub, enslaved to the
 // bridge; both ends up. The hub end is created enslaved and up in one
 // request, with its peer created directly inside the node. An address
-// updates the node's variables and helper and the shared hosts file.
+// updates the node's variables and helper and the shared hosts file. The
+// node remembers the link: Start makes it again.
 func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if l.closed {
 		return errors.New("netlab: lab is closed")
@@ -247,36 +248,20 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if err != nil {
 		return err
 	}
-	bidx, ok := l.bridges[o.Bridge]
-	if !ok {
+	if _, ok := l.bridges[o.Bridge]; !ok {
 		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, o.Bridge)
 	}
-	var ipn *net.IPNet
-	if o.CIDR != "" {
-		if ipn, err = parseCIDR(o.CIDR); err != nil {
-			return err
-		}
-	}
-	if err := l.outer.addVeth(o.BrName, o.IfName, node.ns, bidx, true); err != nil {
-		return err
-	}
-	l.hubLinks = append(l.hubLinks, o.BrName)
-	if !l.ownOuter {
-		l.note("link", o.BrName)
-	}
-	in, err := node.ns.byName(o.IfName)
+	ns, err := node.Open()
 	if err != nil {
 		return err
 	}
-	if ipn != nil {
-		if err := node.ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
-			return err
-		}
+	defer ns.Close()
+	if err := node.link(ns, o); err != nil {
+		return err
 	}
+	l.hubLinks = append(l.hubLinks, o.BrName)
+	node.linkOpts = append(node.linkOpts, o)
 	node.links = append(node.links, o.IfName)
-	if err := node.ns.h.LinkSetUp(in); err != nil {
-		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
-	}
 	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR})
 	if o.CIDR == "" {
 		return nil
@@ -287,6 +272,38 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 		return err
 	}
 	return node.writeHelper()
+}
+
+// link makes the veth pair of o between the hub and the node's network
+// namespace ns, its address (nodad: usable at once) and both ends up.
+func (n *Node) link(ns *NS, o LinkOptions) error {
+	l := n.lab
+	var ipn *net.IPNet
+	if o.CIDR != "" {
+		var err error
+		if ipn, err = parseCIDR(o.CIDR); err != nil {
+			return err
+		}
+	}
+	if err := l.outer.addVeth(o.BrName, o.IfName, ns, l.bridges[o.Bridge], true); err != nil {
+		return err
+	}
+	if !l.ownOuter {
+		l.note("link", o.BrName)
+	}
+	in, err := ns.byName(o.IfName)
+	if err != nil {
+		return err
+	}
+	if ipn != nil {
+		if err := ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
+			return err
+		}
+	}
+	if err := ns.h.LinkSetUp(in); err != nil {
+		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
+	}
+	return nil
 }
 
 // Wait returns once the lab can carry packets: every bridge and link the
@@ -324,17 +341,28 @@ func (l *Lab) Wait(timeout time.Duration) error {
 		return err
 	}
 	for _, n := range l.order {
-		if err := n.ns.waitLinks(deadline, n.links, nil); err != nil {
+		if len(n.links) == 0 || !n.Running() {
+			continue
+		}
+		ns, err := n.Open()
+		if err != nil {
+			return err
+		}
+		err = ns.waitLinks(deadline, n.links, nil)
+		ns.Close()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Close stops the nodes' holders, releases every namespace of the lab (the
-// kernel then deletes them and their links, asynchronously in its netns
-// cleanup work), removes pins, and removes the lab's files. With NoOuter, the hub's bridges and bridge-side veth ends live in a
-// namespace that stays, so they are deleted explicitly.
+// Close ends every node (Stop without waiting: their processes killed,
+// pins removed), releases the hub's namespace (the kernel then deletes the
+// namespaces and their links, asynchronously in its netns cleanup work),
+// and removes the lab's files. With NoOuter, the hub's bridges and
+// bridge-side veth ends live in a namespace that stays, so they are deleted
+// explicitly.
 func (l *Lab) Close() error {
 	if l.closed {
 		return nil
@@ -342,7 +370,12 @@ func (l *Lab) Close() error {
 	l.closed = true
 	var errs []error
 	for _, n := range l.order {
-		if err := n.stopHolder(); err != nil {
+		if n.holder != nil && n.holder.Alive() {
+			n.holder.Signal(unix.SIGKILL) // all at once; end waits for each
+		}
+	}
+	for _, n := range l.order {
+		if err := n.end(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -368,11 +401,6 @@ func (l *Lab) Close() error {
 			}
 		}
 	}
-	for _, n := range l.order {
-		if err := n.ns.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if err := l.outer.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -380,6 +408,16 @@ func (l *Lab) Close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// dropPin forgets a pin that was removed (a node's, on Stop).
+func (l *Lab) dropPin(p string) {
+	for i, x := range l.pins {
+		if x == p {
+			l.pins = append(l.pins[:i:i], l.pins[i+1:]...)
+			return
+		}
+	}
 }
 
 // ---- pins under /run/netns, compatible with `ip netns` ----

@@ -101,25 +101,28 @@ func TestLabSelftestPinned(t *testing.T) {
 	})
 	nodes := buildSelftest(t, l, []int{21, 22, 23})
 	for x, n := range nodes {
+		ns, err := n.Open()
+		must(t, err)
 		for y := range nodes {
 			if x != y {
-				if _, err := Ping(n.NS(), fmt.Sprintf("10.53.57.%d", y), 1, 2*time.Second); err != nil {
+				if _, err := Ping(ns, fmt.Sprintf("10.53.57.%d", y), 1, 2*time.Second); err != nil {
 					t.Fatalf("%d -> %d: %v", x, y, err)
 				}
 			}
 		}
-		if _, err := Ping(n.NS(), "10.53.57.11", 1, 2*time.Second); err != nil {
+		if _, err := Ping(ns, "10.53.57.11", 1, 2*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		li, err := n.NS().Link(fmt.Sprintf("veth%d", x))
+		li, err := ns.Link(fmt.Sprintf("veth%d", x))
 		must(t, err)
 		if li.State != "UP" || !contains(li.Addrs, fmt.Sprintf("10.53.57.%d/24", x)) {
 			t.Fatalf("node %d: %+v", x, li)
 		}
-		lo, _ := n.NS().Link("lo")
+		lo, _ := ns.Link("lo")
 		if !hasFlag(lo, "UP") {
 			t.Fatalf("node %d: lo down", x)
 		}
+		ns.Close()
 	}
 	// The hub lives in the outer namespace, not in ours.
 	mine, err := Open(Self())
@@ -146,8 +149,7 @@ func TestLabSelftestPinned(t *testing.T) {
 	}
 	inos := []uint64{}
 	for _, n := range l.Nodes() {
-		i, _ := n.NS().Inode()
-		inos = append(inos, i)
+		inos = append(inos, n.Inode())
 	}
 	must(t, l.Close())
 	closed = true
@@ -194,7 +196,7 @@ func TestLabNoOuter(t *testing.T) {
 	if _, err := Ping(nil, "10.53.57.31", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Ping(nodes[31].NS(), "10.53.57.32", 1, 2*time.Second); err != nil {
+	if _, err := Ping(nodeNS(t, nodes[31]), "10.53.57.32", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.AddNode(NodeOptions{Name: "n31"}); err == nil {
@@ -249,10 +251,10 @@ func TestLabIPv6AndDefaultOff(t *testing.T) {
 	must(t, l.Link(a, LinkOptions{"br0", "eth0", "va", "fd53:57::21/64"}))
 	must(t, l.Link(b, LinkOptions{"br0", "eth0", "vb", "fd53:57::22/64"}))
 	must(t, l.Wait(5*time.Second))
-	rtts, err := a.NS().Ping("fd53:57::22", 2, 2*time.Second)
+	rtts, err := nodeNS(t, a).Ping("fd53:57::22", 2, 2*time.Second)
 	must(t, err)
 	t.Logf("lab ping6 %v", rtts)
-	if _, err := b.NS().Ping("fd53:57::11", 1, 2*time.Second); err != nil {
+	if _, err := nodeNS(t, b).Ping("fd53:57::11", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
@@ -267,4 +269,16 @@ func TestLabIPv6AndDefaultOff(t *testing.T) {
 	if !isErrno(err, unix.EACCES) {
 		t.Fatalf("IPv6 address in an IPv4-only lab: want EACCES, got %v", err)
 	}
+}
+
+// nodeNS opens a node's network namespace for the test (closed at its end:
+// while open it holds the namespace).
+func nodeNS(t testing.TB, n *Node) *NS {
+	t.Helper()
+	ns, err := n.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
 }

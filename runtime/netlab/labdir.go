@@ -64,13 +64,33 @@ func (l *Lab) Desc() LabDesc {
 // PingAll pings every node's first address from every other node that has
 // one (PingAll).
 func (l *Lab) PingAll(timeout time.Duration) PingAllResult {
-	var nodes []PingTarget
-	for _, n := range l.order {
-		if ip := n.IP(); ip != "" {
-			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: n.ns})
+	nodes, done, err := l.pingTargets()
+	if err != nil {
+		return PingAllResult{Failed: []string{err.Error()}}
+	}
+	defer done()
+	return PingAll(l.name, nodes, timeout)
+}
+
+// pingTargets opens the network namespace of every node that has an
+// address, in creation order, each at its first address; done closes them.
+func (l *Lab) pingTargets() (nodes []PingTarget, done func(), err error) {
+	done = func() {
+		for _, t := range nodes {
+			t.NS.Close()
 		}
 	}
-	return PingAll(l.name, nodes, timeout)
+	for _, n := range l.order {
+		if ip := n.IP(); ip != "" {
+			ns, err := n.Open()
+			if err != nil {
+				done()
+				return nil, nil, err
+			}
+			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: ns})
+		}
+	}
+	return nodes, done, nil
 }
 
 // makeDir makes the lab's directory (dir, or one of its own under

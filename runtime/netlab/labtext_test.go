@@ -423,8 +423,8 @@ func TestLabViewAndPingAll(t *testing.T) {
 
 	// ghost has an address nobody holds: pings to it are lost; it pings
 	// from n41's namespace, so its own pings arrive.
-	targets := []PingTarget{{"n41", "10.53.57.41", nodes[41].NS()}, {"n42", "10.53.57.42", nodes[42].NS()},
-		{"ghost", "10.53.57.99", nodes[41].NS()}}
+	targets := []PingTarget{{"n41", "10.53.57.41", nodeNS(t, nodes[41])}, {"n42", "10.53.57.42", nodeNS(t, nodes[42])},
+		{"ghost", "10.53.57.99", nodeNS(t, nodes[41])}}
 	r := PingAll("nshview", targets, 300*time.Millisecond)
 	if r.Sent != 6 || r.OK != 4 || len(r.Failed) != 2 {
 		t.Fatalf("PingAll: sent %d ok %d failed %q", r.Sent, r.OK, r.Failed)

@@ -26,10 +26,13 @@ type PortView struct {
 	Name, State string
 }
 
-// NodeView is a node and all its links, lo included.
+// NodeView is a node, its holder's pid and all its links, lo included;
+// a stopped node has none.
 type NodeView struct {
-	Name  string
-	Links []LinkInfo
+	Name    string
+	PID     int
+	Stopped bool
+	Links   []LinkInfo
 }
 
 // ViewMaxRows is how many nodes LabView.Text lists; the rest are counted.
@@ -61,11 +64,20 @@ func (l *Lab) View() (*LabView, error) {
 		if n == nil {
 			return nil, fmt.Errorf("netlab: lab %s has no node %q", l.name, nd.Name)
 		}
-		ls, err := n.NS().Links()
+		if !n.Running() {
+			v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, Stopped: true})
+			continue
+		}
+		ns, err := n.Open()
 		if err != nil {
 			return nil, err
 		}
-		v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, Links: ls})
+		ls, err := ns.Links()
+		ns.Close()
+		if err != nil {
+			return nil, err
+		}
+		v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, PID: n.HolderPID(), Links: ls})
 	}
 	return v, nil
 }
@@ -113,7 +125,9 @@ func (v *LabView) Text() string {
 			first = false
 			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-18s %-14s %s\n", label, lk.Name, lk.State, dash(strings.Join(lk.Addrs, " ")), dash(he.BrName), dash(he.Bridge))
 		}
-		if first {
+		if n.Stopped {
+			fmt.Fprintf(&b, "  %-14s %-10s\n", n.Name, "(stopped)")
+		} else if first {
 			fmt.Fprintf(&b, "  %-14s %-10s\n", n.Name, "(lo only)")
 		}
 	}

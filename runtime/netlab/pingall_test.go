@@ -31,7 +31,7 @@ func meshLab(t testing.TB, name string, n int) (*Lab, []PingTarget) {
 		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
 		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16"}))
-		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nd.NS()}
+		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nodeNS(t, nd)}
 	}
 	must(t, l.Wait(10*time.Second))
 	return l, targets
@@ -246,8 +246,8 @@ func TestPingAllIPv6(t *testing.T) {
 		must(t, err)
 		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), ""}))
 		ip := fmt.Sprintf("fd00::5357:5f%02x", 0x20+j)
-		must(t, nd.NS().AddAddr("eth0", ip+"/112", true))
-		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nd.NS()})
+		must(t, nodeNS(t, nd).AddAddr("eth0", ip+"/112", true))
+		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nodeNS(t, nd)})
 	}
 	must(t, l.Wait(10*time.Second))
 	before := neighTables(t, targets)
