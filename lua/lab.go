@@ -57,9 +57,13 @@ func (s *Session) findLab(name string) *luaLab {
 }
 
 var labMethods = []Func{
-	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=}])", Method: (*Session).labNode,
-		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins). ns asks for more namespaces " +
-			"(\"uts,mnt,pid,user\"), held by a sleeping process; hostname (needs uts, added automatically); hosts=true gives the node its " +
+	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=, keep=}])", Method: (*Session).labNode,
+		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins) and its first process, the holder " +
+			"(sleep infinity, node.pid), which holds it from the start: a node lives as long as its processes, as a namespace does, and " +
+			"nsh keeps no descriptor of it (view.namespaces() shows what holds it); when its last process ends the kernel frees it and " +
+			"deletes its veths, and their ends leave the bridge. Only a pin or keep=true (nsh then holds a descriptor of it until " +
+			"node:stop()) keeps it beyond its processes. ns asks for more namespaces (\"uts,mnt,pid,user\"), made with the holder; " +
+			"hostname (needs uts, added automatically); hosts=true gives the node its " +
 			"own /etc/hosts listing every lab node (or a string: its content); resolv gives it its own /etc/resolv.conf (an IP: " +
 			"\"nameserver IP\"; or the content) — both through its mount namespace (added automatically). env: variables set by " +
 			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). Returns the node.",

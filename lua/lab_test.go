@@ -154,3 +154,50 @@ func luaString(t *testing.T, s *Session, global string) string {
 	t.Helper()
 	return s.L.GetGlobal(global).String()
 }
+
+// node:stop() ends a node as the end of its processes would and the kernel
+// then deletes its veth's bridge end; node:start() makes it again; killing
+// the holder from outside does the same as stop; view.namespaces() shows
+// nsh holding the hub and a keep=true node, and nothing of the others.
+func TestNodeStopStartThroughSession(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	name := labName("ss")
+	run(t, s, fmt.Sprintf(`
+L = net.lab{name = %q, pin = false, helpers = false}
+L:bridge("br0")
+L:link(L:node("a", {hostname = "alpha"}), "br0", {addr = "10.53.57.1/24"})
+L:link(L:node("b"), "br0", {addr = "10.53.57.2/24"})
+L:node("k", {keep = true})
+L:wait()
+local function ports()
+  local out = sys.run({"nsenter", "--net=" .. L.path, "ip", "-o", "link", "show", "master", "br0"})
+  return out
+end
+assert(ports():find("a-br@", 1, true), ports())
+local pid = L.a.pid
+assert(type(pid) == "number" and type(L.b.pid) == "number" and L.a.running, "every node has a pid")
+L.a:stop()
+assert(not L.a.running and L.a.pid == nil and L.a.path == nil, "stopped")
+assert(not ports():find("a-br@", 1, true), "the kernel removed a-br with the namespace: " .. ports())
+local ok, err = pcall(L.a.run, L.a, "true")
+assert(not ok and tostring(err):find("node a has ended", 1, true), tostring(err))
+L.a:start()
+L:wait()
+assert(L.a.pid ~= pid, "a new holder (the inode of the new namespace may be the old one's: the kernel reuses them)")
+local out = L.a:run("hostname; ip -o -4 addr show dev eth0")
+assert(out:find("alpha\n", 1, true) and out:find("10.53.57.1/24", 1, true), out)
+assert(#L.b:ping("a") == 1, "b reaches the restarted a")
+assert(not pcall(L.a.start, L.a), "start of a running node")
+sys.run("kill -KILL " .. L.b.pid)
+for i = 1, 200 do if not ports():find("b-br@", 1, true) then break end sys.sleep(0.01) end
+assert(not ports():find("b-br@", 1, true), "killing b's only process freed it: " .. ports())
+local held = {}
+for _, n in ipairs(view.namespaces().namespaces) do
+  for _, h in ipairs(n.holders) do if h.nsh then held[#held+1] = h.nsh end end
+end
+table.sort(held)
+local all = table.concat(held, "; ")
+assert(#held == 2 and all:find("'s hub (outer namespace)", 1, true) and all:find("node k (keep=true)", 1, true), all)
+`, name))
+}

@@ -155,3 +155,23 @@ func (l *Lab) writeHosts() error {
 func pinRefused(err error) bool {
 	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
 }
+
+// HeldFds are the descriptors of namespaces the lab holds open, and what
+// each is: the hub's (unless NoOuter: the caller's own namespace) and each
+// node kept with Keep. A node's namespaces are otherwise held only by its
+// processes and pin.
+func (l *Lab) HeldFds() map[int]string {
+	m := map[int]string{}
+	if l.closed {
+		return m
+	}
+	if l.ownOuter {
+		m[l.outer.Fd()] = "lab " + l.name + "'s hub (outer namespace)"
+	}
+	for _, n := range l.order {
+		if n.kept != nil {
+			m[n.kept.Fd()] = "lab " + l.name + " node " + n.Name + " (keep=true)"
+		}
+	}
+	return m
+}
