@@ -162,6 +162,9 @@ func pinMessage(l *netlab.Lab) string {
 	var en unix.Errno
 	if errors.As(err, &en) {
 		name = unix.ErrnoName(en)
+		if en == unix.EEXIST {
+			name += ": the name is taken there, and this user may not write /run/netns anyway"
+		}
 	}
 	return fmt.Sprintf("not pinned under /run/netns (%s); enter nodes with nsh --enter NODE or their nsenter.sh", name)
 }

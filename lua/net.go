@@ -143,8 +143,8 @@ func (s *Session) netModule() *Module {
 			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=}", Fn: s.netLab,
 				Doc: "Makes a lab: an outer network namespace (the hub, named after the lab) where bridges live, and nodes added with " +
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +
-					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a message where /run/netns " +
-					"is not writable (as an ordinary user inside nsh's user namespace). outer=false puts the hub in the current namespace. " +
+					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a one-line message where /run/netns " +
+					"is not writable (as an ordinary user inside nsh's user namespace), also when the name is taken there already (EEXIST, e.g. root's lab of that name). outer=false puts the hub in the current namespace. " +
 					"Every node gets an nsenter.sh helper under dir (default: a directory of its own in your state directory, which only you can write: /run/nsh/labs as root, $XDG_RUNTIME_DIR/nsh/labs or TMPDIR/nsh-UID/labs otherwise), also used by `nsh --enter NODE` (which runs only helpers of your own labs) " +
 					"(helpers=false skips them, for big labs). " +
 					"Everything is torn down at exit (or lab:close()) by dropping the namespaces.",

@@ -33,8 +33,9 @@ type LabOptions struct {
 	IPv6 bool
 	// PinAuto, with Pin, goes on without pins where /run/netns refuses
 	// them (EACCES, EPERM, EROFS: an ordinary user is root only in its own
-	// user namespace, which does not own the machine's mounts); PinError
-	// then says why.
+	// user namespace, which does not own the machine's mounts; or EEXIST
+	// where the name is taken and /run/netns is not writable anyway);
+	// PinError then says why.
 	PinAuto bool
 	// Dir holds the lab's files: every node's nsenter.sh helper and its
 	// own hosts and resolv.conf, the shared hosts file, and the marker
@@ -70,6 +71,7 @@ type Lab struct {
 	outer    *NS
 	ownOuter bool
 	pin      bool
+	pinAuto  bool
 	pins     []string
 	nodes    map[string]*Node
 	order    []*Node
@@ -108,7 +110,7 @@ func NewLab(opts LabOptions) (*Lab, error) {
 }
 
 func newLab(opts LabOptions) (*Lab, error) {
-	l := &Lab{name: opts.Name, pin: opts.Pin, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
+	l := &Lab{name: opts.Name, pin: opts.Pin, pinAuto: opts.PinAuto, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
 		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid()), note: opts.Note}
 	if l.note == nil {
 		l.note = func(string, string) {}

@@ -151,8 +151,15 @@ func (l *Lab) writeHosts() error {
 	return WriteHosts(l.hostsPath(), l.Desc().Nodes)
 }
 
-// pinRefused: /run/netns cannot be written or mounted on here.
+// pinRefused: /run/netns cannot be written or mounted on here. A name
+// that exists there answers EEXIST before the kernel checks the
+// directory's permission (open(O_CREAT|O_EXCL) finds the file first), so
+// EEXIST counts as refused where this process may not write /run/netns
+// anyway (an ordinary user while root's lab of that name runs).
 func pinRefused(err error) bool {
+	if errors.Is(err, unix.EEXIST) {
+		return unix.Access(runNetns, unix.W_OK) != nil
+	}
 	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
 }
 

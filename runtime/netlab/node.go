@@ -199,9 +199,14 @@ func (n *Node) boot() (err error) {
 	if l.pin {
 		p := l.name + "-" + n.Name
 		if err := l.pinNS(ns, p); err != nil {
-			return err
+			if !l.pinAuto || !pinRefused(err) || len(l.pins) > 0 {
+				return err
+			}
+			// the lab's first pin (NoOuter has no hub pin): go on unpinned
+			l.pin, l.pinErr = false, err
+		} else {
+			n.pinPath = filepath.Join(runNetns, p)
 		}
-		n.pinPath = filepath.Join(runNetns, p)
 	}
 	if err := n.startHolder(ns); err != nil {
 		return err
