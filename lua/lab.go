@@ -68,11 +68,13 @@ var labMethods = []Func{
 			"\"nameserver IP\"; or the content) — both through its mount namespace (added automatically). env: variables set by " +
 			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). Returns the node.",
 		Example: "local dc = lab:node(\"ad_dc\", {hostname = \"addc\", resolv = \"10.53.57.64\", env = {REALM = \"SAMBA.EXAMPLE.COM\"}})"},
-	{Name: "bridge", Args: "(name, [cidr])", Method: (*Session).labBridge,
-		Doc:     "Adds a bridge in the lab's outer namespace, forward delay 0, with an address if given, up.",
-		Example: "lab:bridge(\"selftest0\", \"10.53.57.11/24\")"},
+	{Name: "bridge", Args: "(name, [cidr or {cidr, ...}])", Method: (*Session).labBridge,
+		Doc: "Adds a bridge in the lab's outer namespace, forward delay 0, with the address (or addresses: IPv6 ones nodad, usable at once) " +
+			"given, up.",
+		Example: "lab:bridge(\"selftest0\", {\"10.53.57.11/24\", \"fd00::5357:5f0b/112\"})"},
 	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=}])", Method: (*Session).labLink,
-		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR), and brname " +
+		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR, or a list: " +
+			"{\"10.53.57.21/24\", \"fd00::5357:5f15/112\"}; IPv6 ones nodad, usable at once; the first is node.ip), and brname " +
 			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name.",
 		Example: "lab:node(\"ad_dc\")\nlab:link(\"ad_dc\", \"ex0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})"},
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
@@ -232,7 +234,7 @@ func (s *Session) netLab(L *glua.LState) int {
 		labItem.Note(r)
 	}
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
-		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
+		NoIPv6: !o.Bool("ipv6", true), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
 		return raiseErr(L, err)
 	}
@@ -273,12 +275,34 @@ func (s *Session) labClose(L *glua.LState) int {
 func (s *Session) labBridge(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
 	name := argLinkName(L, 2)
-	cidr := argOptString(L, 3, "address", "")
-	if cidr != "" {
-		argCIDR(L, 3)
+	var cidrs []string
+	switch v := L.Get(3).(type) {
+	case *glua.LNilType:
+	case *glua.LTable:
+		list, err := stringList(L, v, "address")
+		if err != nil {
+			return argErr(L, 3, "addresses in CIDR form expected ({\"10.53.57.11/24\", \"fd00::5357:5f0b/112\"})")
+		}
+		cidrs = list
+	default:
+		cidrs = []string{argString(L, 3, "address")}
 	}
-	if err := l.l.AddBridge(name, cidr); err != nil {
-		return raiseErr(L, err)
+	for _, c := range cidrs {
+		if err := netlab.CheckCIDR(c); err != nil {
+			return argErr(L, 3, err.Error())
+		}
+	}
+	first := ""
+	if len(cidrs) > 0 {
+		first = cidrs[0]
+	}
+	if err := l.l.AddBridge(name, first); err != nil {
+		return raiseErr(L, err, hint(L, err))
+	}
+	for _, c := range cidrs[min(1, len(cidrs)):] {
+		if err := l.l.Outer().AddAddr(name, c, true); err != nil {
+			return raiseErr(L, err, hint(L, err))
+		}
 	}
 	return 0
 }
@@ -352,18 +376,27 @@ func (s *Session) labLink(L *glua.LState) int {
 		return argErr(L, 3, fmt.Sprintf("lab %s has no bridge %q (bridges: %s; make it first with lab:bridge)", l.Name(), bridge, orNone(names)))
 	}
 	o := argOptions(L, 4, "ifname", "brname", "addr")
-	addr := o.String("addr", "")
-	if addr != "" {
-		if err := netlab.CheckCIDR(addr); err != nil {
+	var addrs []string
+	if _, isList := o.Value("addr").(*glua.LTable); isList {
+		addrs = o.Strings("addr")
+	} else if a := o.String("addr", ""); a != "" {
+		addrs = []string{a}
+	}
+	for _, a := range addrs {
+		if err := netlab.CheckCIDR(a); err != nil {
 			return argErr(L, 4, "option addr: "+err.Error())
 		}
 	}
-	lo, err := netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", ""), CIDR: addr}.Complete(n.Name)
+	lo := netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", "")}
+	if len(addrs) > 0 {
+		lo.CIDR, lo.Extra = addrs[0], addrs[1:]
+	}
+	lo, err := lo.Complete(n.Name)
 	if err != nil {
 		return argErr(L, 4, err.Error()+"; give ifname= and brname=")
 	}
 	if err := l.Link(n, lo); err != nil {
-		return raiseErr(L, err)
+		return raiseErr(L, err, hint(L, err))
 	}
 	return 0
 }

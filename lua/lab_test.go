@@ -201,3 +201,32 @@ local all = table.concat(held, "; ")
 assert(#held == 2 and all:find("'s hub (outer namespace)", 1, true) and all:find("node k (keep=true)", 1, true), all)
 `, name))
 }
+
+// IPv6 is on in labs by default (nodad addresses given as a list beside
+// the IPv4 one); ipv6=false turns it off, and then an IPv6 address is
+// EACCES with a hint naming the option, not only the sysctl.
+func TestLabIPv6Option(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	run(t, s, fmt.Sprintf(`
+L6 = net.lab{name = %q, pin = false, helpers = false}
+L6:bridge("br0", {"10.53.57.11/24", "fd00::5357:5f0b/112"})
+L6:link(L6:node("a"), "br0", {addr = {"10.53.57.21/24", "fd00::5357:5f15/112"}})
+L6:wait()
+assert(L6.a:run("cat /proc/sys/net/ipv6/conf/all/disable_ipv6") == "0\n", "on by default")
+local out = L6.a:run("ip -6 -o addr show dev eth0 scope global")
+assert(out:find("fd00::5357:5f15/112", 1, true) and out:find("nodad", 1, true) and not out:find("tentative"), out)
+assert(L6.a.ip == "10.53.57.21" and L6.a.addrs[2] == "fd00::5357:5f15/112", L6.a.ip)
+assert(#L6.a:ping("fd00::5357:5f0b") == 1, "ping6 the bridge")
+L4 = net.lab{name = %q, pin = false, helpers = false, ipv6 = false}
+L4:bridge("br0")
+L4:node("b")
+assert(L4.b:run("cat /proc/sys/net/ipv6/conf/all/disable_ipv6") == "1\n", "ipv6=false")
+local ok, err = pcall(L4.link, L4, "b", "br0", {addr = "fd00::5357:5f16/112"})
+assert(not ok and tostring(err):find("EACCES", 1, true) and tostring(err):find("net.lab{ipv6 = false}", 1, true), tostring(err))
+assert(#net.links(L4) == 2, "the half-made link was undone: " .. #net.links(L4))
+L4:link("b", "br0")
+ok, err = pcall(net.addr, "eth0", "fd00::1/64", {ns = L4.b})
+assert(not ok and tostring(err):find("net.lab{ipv6 = false}", 1, true), tostring(err))
+`, labName("v6"), labName("v4")))
+}

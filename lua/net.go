@@ -145,6 +145,9 @@ func (s *Session) netModule() *Module {
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +
 					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a one-line message where /run/netns " +
 					"is not writable (as an ordinary user inside nsh's user namespace), also when the name is taken there already (EEXIST, e.g. root's lab of that name). outer=false puts the hub in the current namespace. " +
+					"IPv6 is on in the lab's namespaces, as in any new one, and the lab's addresses are nodad (usable at once: Samba's " +
+					"fd00::5357:5fXX/112 beside 10.53.57.XX); ipv6=false turns it off (net.ipv6.conf.{all,default}.disable_ipv6=1: an " +
+					"IPv6 address is then EACCES), which keeps a big lab quieter (no DAD, MLD or router solicitations flooded by the bridges). " +
 					"Every node gets an nsenter.sh helper under dir (default: a directory of its own in your state directory, which only you can write: /run/nsh/labs as root, $XDG_RUNTIME_DIR/nsh/labs or TMPDIR/nsh-UID/labs otherwise), also used by `nsh --enter NODE` (which runs only helpers of your own labs) " +
 					"(helpers=false skips them, for big labs). " +
 					"Everything is torn down at exit (or lab:close()) by dropping the namespaces.",
@@ -229,7 +232,7 @@ func (s *Session) inNS(n int, valid []string, fn func(L *glua.LState, ns *netlab
 		defer done()
 		v, err := fn(L, ns, o)
 		if err != nil {
-			return raiseErr(L, err)
+			return raiseErr(L, err, hint(L, err))
 		}
 		if v == nil {
 			return 0

@@ -26,11 +26,13 @@ type LabOptions struct {
 	// Pin bind-mounts every namespace of the lab under /run/netns so that
 	// `ip netns exec NAME-NODE ...` reaches it while the lab lives.
 	Pin bool
-	// IPv6 keeps IPv6 on in the lab's namespaces. By default the lab turns
-	// it off (net.ipv6.conf.{all,default}.disable_ipv6=1): every new link
-	// would otherwise send DAD, MLD and router solicitations that the
-	// bridge floods to all ports, O(N^2) packets that slow big labs down.
-	IPv6 bool
+	// NoIPv6 turns IPv6 off in the lab's namespaces
+	// (net.ipv6.conf.{all,default}.disable_ipv6=1; an IPv6 address is then
+	// refused with EACCES). By default it is on, as in any new namespace,
+	// and the addresses the lab gives are "nodad" (usable at once, never
+	// tentative). Off, a big lab is quieter: every new link sends DAD, MLD
+	// and router solicitations that the bridge floods to all ports.
+	NoIPv6 bool
 	// PinAuto, with Pin, goes on without pins where /run/netns refuses
 	// them (EACCES, EPERM, EROFS: an ordinary user is root only in its own
 	// user namespace, which does not own the machine's mounts; or EEXIST
@@ -72,6 +74,7 @@ type Lab struct {
 	ownOuter bool
 	pin      bool
 	pinAuto  bool
+	ipv6     bool
 	pins     []string
 	nodes    map[string]*Node
 	order    []*Node
@@ -115,7 +118,8 @@ func newLab(opts LabOptions) (*Lab, error) {
 	if l.note == nil {
 		l.note = func(string, string) {}
 	}
-	if !opts.IPv6 {
+	l.ipv6 = !opts.NoIPv6
+	if opts.NoIPv6 {
 		l.sysctls = []string{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"}
 	}
 	var err error
@@ -206,6 +210,8 @@ type LinkOptions struct {
 	IfName string // the end inside the node; default "eth0"
 	BrName string // the end in the hub, enslaved to Bridge; default NODE-br
 	CIDR   string // the address of IfName, "" for none
+	// Extra are more addresses of IfName (an IPv6 one beside CIDR, say).
+	Extra []string
 }
 
 // Complete fills in the defaults for a link of node and checks the names
@@ -225,10 +231,16 @@ func (o LinkOptions) Complete(node string) (LinkOptions, error) {
 			return o, err
 		}
 	}
-	if o.CIDR != "" {
-		if _, err := parseCIDR(o.CIDR); err != nil {
+	for _, c := range append([]string{o.CIDR}, o.Extra...) {
+		if c == "" {
+			continue
+		}
+		if _, err := parseCIDR(c); err != nil {
 			return o, err
 		}
+	}
+	if o.CIDR == "" && len(o.Extra) > 0 {
+		return o, errors.New("Extra addresses need a first one (CIDR)")
 	}
 	return o, nil
 }
@@ -268,7 +280,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if o.CIDR == "" {
 		return nil
 	}
-	node.addrs = append(node.addrs, o.CIDR)
+	node.addrs = append(append(node.addrs, o.CIDR), o.Extra...)
 	node.setEnv()
 	if err := l.writeHosts(); err != nil {
 		return err
@@ -278,14 +290,18 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 
 // link makes the veth pair of o between the hub and the node's network
 // namespace ns, its address (nodad: usable at once) and both ends up.
-func (n *Node) link(ns *NS, o LinkOptions) error {
+func (n *Node) link(ns *NS, o LinkOptions) (err error) {
 	l := n.lab
-	var ipn *net.IPNet
-	if o.CIDR != "" {
-		var err error
-		if ipn, err = parseCIDR(o.CIDR); err != nil {
+	var ipns []*net.IPNet
+	for _, c := range append([]string{o.CIDR}, o.Extra...) {
+		if c == "" {
+			continue
+		}
+		ipn, err := parseCIDR(c)
+		if err != nil {
 			return err
 		}
+		ipns = append(ipns, ipn)
 	}
 	if err := l.outer.addVeth(o.BrName, o.IfName, ns, l.bridges[o.Bridge], true); err != nil {
 		return err
@@ -293,12 +309,19 @@ func (n *Node) link(ns *NS, o LinkOptions) error {
 	if !l.ownOuter {
 		l.note("link", o.BrName)
 	}
+	defer func() {
+		if err != nil { // half made: deleting the hub end deletes its peer too
+			if lk, lerr := l.outer.h.LinkByName(o.BrName); lerr == nil {
+				_ = l.outer.h.LinkDel(lk)
+			}
+		}
+	}()
 	in, err := ns.byName(o.IfName)
 	if err != nil {
 		return err
 	}
-	if ipn != nil {
-		if err := ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
+	for _, ipn := range ipns {
+		if err = ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
 			return err
 		}
 	}

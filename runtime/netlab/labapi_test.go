@@ -110,8 +110,11 @@ func TestLabAPINodes(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("lab directory %s left: %v", dir, err)
 	}
-	if got := runNetnsEntries(); !reflect.DeepEqual(got, before) {
-		t.Errorf("/run/netns after Close: %v, before %v", got, before)
+	// (other processes on the machine pin their own namespaces meanwhile)
+	for _, e := range runNetnsEntries() {
+		if strings.HasPrefix(e, "nshapi") {
+			t.Errorf("/run/netns after Close has %s (before: %v)", e, before)
+		}
 	}
 	if _, err := l.AddNode(NodeOptions{Name: "late"}); err == nil {
 		t.Fatal("AddNode after Close accepted")

@@ -182,3 +182,6 @@ func (l *Lab) HeldFds() map[int]string {
 	}
 	return m
 }
+
+// IPv6 says whether IPv6 is on in the lab's namespaces (LabOptions.NoIPv6).
+func (l *Lab) IPv6() bool { return l.ipv6 }

@@ -397,7 +397,7 @@ func TestLabViewAndPingAll(t *testing.T) {
 	}
 	v, err := l.View()
 	must(t, err)
-	if len(v.Bridges) != 1 || (v.Bridges[0].State != "UP" && v.Bridges[0].State != "UNKNOWN") || !reflect.DeepEqual(v.Bridges[0].Addrs, []string{"10.53.57.11/24"}) {
+	if len(v.Bridges) != 1 || (v.Bridges[0].State != "UP" && v.Bridges[0].State != "UNKNOWN") || !reflect.DeepEqual(GlobalAddrs(v.Bridges[0].Addrs), []string{"10.53.57.11/24"}) {
 		t.Fatalf("bridge view %+v", v.Bridges)
 	}
 	if got := v.Bridges[0].Ports; !reflect.DeepEqual(got, []PortView{{"veth41-br", "forwarding"}, {"veth42-br", "forwarding"}}) {
@@ -412,7 +412,7 @@ func TestLabViewAndPingAll(t *testing.T) {
 			eth = lk
 		}
 	}
-	if eth.State != "UP" || !reflect.DeepEqual(eth.Addrs, []string{"10.53.57.41/24"}) {
+	if eth.State != "UP" || !reflect.DeepEqual(GlobalAddrs(eth.Addrs), []string{"10.53.57.41/24"}) {
 		t.Fatalf("veth41 in the view: %+v", eth)
 	}
 	text := v.Text()
