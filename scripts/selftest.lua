@@ -5,9 +5,12 @@
 -- that maps the developer to root (so no sudo). In the selftest namespace a
 -- bridge `selftest0` (10.53.57.11) acts as a hub; each testenv gets a veth
 -- pair `vethX` (inside the testenv, 10.53.57.X) / `vethX-br` (in selftest,
--- enslaved to selftest0), X being the testenv's SOCKET_WRAPPER_DEFAULT_IFACE.
+-- enslaved to selftest0), X being the testenv's SOCKET_WRAPPER_DEFAULT_IFACE,
+-- with Samba's IPv6 address fd00::5357:5fXX/112 (XX: X in hex) beside it.
 -- A generated nsenter.sh per testenv opens a shell inside it with the
--- testenv's variables ($SERVER, ...). Nothing outside the lab is touched.
+-- testenv's variables ($SERVER, ...). A testenv's namespace lives as long as
+-- its processes: stopping it makes the kernel remove its veth, and a restart
+-- makes it again. Nothing outside the lab is touched.
 -- Seeds: 000 (README: veth, bridge, nsenter.sh), 001, 002 (no sudo via a user
 -- namespace mapping you to root).
 
@@ -24,9 +27,10 @@ local testenvs = {                      -- name, SOCKET_WRAPPER_DEFAULT_IFACE
   {name = "vampire_dc",  iface = 22},
   {name = "ad_dc",       iface = 23},
 }
+local function ipv6(X) return string.format("fd00::5357:5f%02x", X) end -- Samba's get_ipv6_addr
 local lab = net.lab{name = "selftest"}
-lab:bridge("selftest0", "10.53.57.11/24")
-say("net.lab{name=\"selftest\"}: a new network namespace (the selftest namespace); bridge selftest0 10.53.57.11/24 in it")
+lab:bridge("selftest0", {"10.53.57.11/24", ipv6(11) .. "/112"})
+say("net.lab{name=\"selftest\"}: a new network namespace (the selftest namespace); bridge selftest0 10.53.57.11/24 %s/112 in it", ipv6(11))
 if lab.pinned then
   say("pinned as /run/netns/selftest and /run/netns/selftest-TESTENV")
 else
@@ -39,8 +43,8 @@ for _, te in ipairs(testenvs) do
   local node = lab:node(te.name, {hostname = te.name, env = {
     SERVER = te.name, NETBIOSNAME = te.name:upper(), SOCKET_WRAPPER_DEFAULT_IFACE = tostring(X),
     DOMAIN = "SAMBADOMAIN", REALM = "SAMBA.EXAMPLE.COM"}})
-  lab:link(node, "selftest0", {ifname = "veth" .. X, brname = "veth" .. X .. "-br", addr = "10.53.57." .. X .. "/24"})
-  say("testenv %-12s veth%d (10.53.57.%d) <-> veth%d-br on selftest0", te.name, X, X, X)
+  lab:link(node, "selftest0", {ifname = "veth" .. X, brname = "veth" .. X .. "-br", addr = {"10.53.57." .. X .. "/24", ipv6(X) .. "/112"}})
+  say("testenv %-12s veth%d (10.53.57.%d, %s) <-> veth%d-br on selftest0, first process pid %d", te.name, X, X, ipv6(X), X, node.pid)
 end
 lab:wait()
 print(lab:view())
@@ -56,8 +60,8 @@ for _, te in ipairs(testenvs) do
   check(br and br.master == "selftest0" and br.port_state == "forwarding",
     "veth" .. X .. "-br is a forwarding port of selftest0", br and br.port_state or "missing")
   local inside = net.link("veth" .. X, lab[te.name])
-  check(inside.addrs[1] == "10.53.57." .. X .. "/24" and inside.state == "UP",
-    "testenv " .. te.name .. " has veth" .. X .. " UP with 10.53.57." .. X)
+  check(inside.addrs[1] == "10.53.57." .. X .. "/24" and inside.addrs[2] == ipv6(X) .. "/112" and inside.state == "UP",
+    "testenv " .. te.name .. " has veth" .. X .. " UP with 10.53.57." .. X .. " and " .. ipv6(X))
   check(inside.peer_index == br.index, "veth" .. X .. "'s peer is veth" .. X .. "-br")
   local ls = net.links(lab[te.name])
   check(#ls == 2, "testenv " .. te.name .. " sees only lo and veth" .. X)
@@ -90,7 +94,11 @@ check(#r.failed == 0 and r.ok == #testenvs * (#testenvs - 1), "all " .. r.sent .
 for _, te in ipairs(testenvs) do
   local rt = net.ping("10.53.57." .. te.iface, {ns = lab})
   check(#rt == 1, "selftest (10.53.57.11) reaches " .. te.name)
+  local rt6, err6 = net.ping(ipv6(te.iface), {ns = lab})
+  check(#rt6 == 1, "selftest reaches " .. te.name .. " over IPv6 (" .. ipv6(te.iface) .. ")", err6 or "")
 end
+local rt6, err6 = lab.ad_dc:ping(ipv6(21))
+check(#rt6 == 1, "testenv ad_dc reaches ad_dc_ntvfs over IPv6 (nodad addresses: usable at once)", err6 or "")
 
 section("nsenter.sh: a shell inside a testenv with its variables")
 local helper = lab.ad_dc:helper()
@@ -104,6 +112,27 @@ check(out:match("10%.53%.57%.23/24"), "and inside its network namespace (veth23 
 out, code = lab.vampire_dc:run("ip -o -4 addr show veth22 | awk '{print $4}'; echo $SERVER")
 check(out == "10.53.57.22/24\nvampire_dc\n", "lab.vampire_dc:run runs a command there too", out)
 say("From another terminal: nsh --enter ad_dc (or sh %s)", helper)
+
+section("A testenv lives as long as its processes")
+-- Seed 000: "the namespaces are identified by the PID of the processes
+-- running within the namespace (typically samba)", and "the namespace
+-- disappears once you stop the testenv". Each node's first process (here a
+-- sleep standing in for samba) holds it; nsh holds no descriptor of it.
+local dc = lab.ad_dc
+local first = dc.pid
+local netns = sys.run("readlink /proc/" .. first .. "/ns/net")
+say("ad_dc's first process: pid %d, in %s", first, (netns:gsub("\n", "")))
+dc:stop()
+check(not pcall(net.link, "veth23-br", lab), "ad_dc stopped: the kernel freed its namespace and removed veth23-br from selftest0")
+check(not dc.running and dc.pid == nil, "the testenv has no process left")
+dc:start()
+lab:wait()
+say("ad_dc restarted: first process pid %d", dc.pid)
+local br = net.link("veth23-br", lab)
+check(br and br.master == "selftest0" and br.port_state == "forwarding", "restarted: veth23-br is a forwarding port of selftest0 again")
+check(dc.pid ~= first and dc:run("hostname; echo $SERVER") == "ad_dc\nad_dc\n", "a new first process, same hostname and variables")
+local rt = lab.vampire_dc:ping("ad_dc")
+check(#rt == 1, "vampire_dc reaches the restarted ad_dc")
 
 section("Reachable by other tools")
 if lab.pinned then
