@@ -115,6 +115,8 @@ func (s *Session) installLabTypes() {
 			return glua.LString(pinMessage(l))
 		case "path":
 			return optLString(l.Path())
+		case "userns":
+			return optLString(l.UserNS())
 		}
 		if n := l.Node(key); n != nil {
 			return s.nodeUD(n)
@@ -200,7 +202,7 @@ func newUD(L *glua.LState, typ string, v any) *glua.LUserData {
 // ---- net.lab and the lab's methods ----
 
 func (s *Session) netLab(L *glua.LState) int {
-	o := argOptions(L, 1, "name", "pin", "outer", "ipv6", "dir", "helpers")
+	o := argOptions(L, 1, "name", "pin", "outer", "ipv6", "dir", "helpers", "userns")
 	name := o.String("name", "")
 	if name == "" {
 		name = "lab"
@@ -210,6 +212,9 @@ func (s *Session) netLab(L *glua.LState) int {
 	}
 	if s.findLab(name) != nil {
 		return argErr(L, 1, fmt.Sprintf("a lab named %q is already open in this session", name))
+	}
+	if o.Bool("userns", false) && !o.Bool("outer", true) {
+		return argErr(L, 1, "option userns puts the lab's hub in its user namespace too: not with outer=false")
 	}
 	pin := "auto"
 	switch v := o.Value("pin").(type) {
@@ -234,7 +239,7 @@ func (s *Session) netLab(L *glua.LState) int {
 		labItem.Note(r)
 	}
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
-		NoIPv6: !o.Bool("ipv6", true), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
+		NoIPv6: !o.Bool("ipv6", true), UserNS: o.Bool("userns", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
 		return raiseErr(L, err)
 	}

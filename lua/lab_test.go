@@ -22,12 +22,14 @@ func needRootLab(t *testing.T) {
 func TestLabOptionErrors(t *testing.T) {
 	s := newTestSession(t)
 	for _, c := range []struct{ src, want string }{
-		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers), got number)`},
+		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers, userns), got number)`},
 		{`net.lab{nmae = "x"}`, `unknown option nmae: did you mean "name"?`},
 		{`net.lab{name = "a/b"}`, `bad argument #1 to 'net.lab' (bad lab name "a/b": letters, digits, '_', '-', '.', at most 64)`},
 		{`net.lab{pin = "maybe"}`, `option pin must be true, false or "auto"`},
 		{`net.lab{outer = 1}`, `option outer must be true or false, got number`},
 		{`net.lab{dir = {}}`, `option dir must be a string, got table`},
+		{`net.lab{userns = true, outer = false}`, `option userns puts the lab's hub in its user namespace too: not with outer=false`},
+		{`net.lab{userns = "yes"}`, `option userns must be true or false, got string`},
 	} {
 		if err := runErr(t, s, c.src); !strings.Contains(err, c.want) {
 			t.Errorf("%s: error %q, want %q", c.src, err, c.want)

@@ -144,6 +144,35 @@ else
   say("skipped `ip netns exec`: %s", lab.pin_message)
 end
 
+section("userns=true: the testenvs in a user namespace of their own")
+-- Samba's USE_NAMESPACES runs selftest in `unshare --user --map-root-user`:
+-- a user namespace that owns every testenv's namespaces, where the
+-- developer is root. nsh run by an ordinary user does that for the whole
+-- shell; run by root, a lab's namespaces belong to the machine's own user
+-- namespace, and a testenv's root is the machine's root. userns=true gives
+-- the lab a user namespace of its own (root inside is nobody outside when
+-- nsh is root: root mapped to root would still be uid 0 for every file of
+-- the machine). A node there has every capability over its own namespaces
+-- and none over the machine's.
+local ulab = net.lab{name = "selftest_u", userns = true}
+ulab:bridge("selftest0", "10.53.57.11/24")
+local ute = ulab:node("ad_dc", {hostname = "ad_dc"})
+ulab:link(ute, "selftest0", {ifname = "veth23", brname = "veth23-br", addr = "10.53.57.23/24"})
+ulab:wait()
+local uns = ns.owner(ulab.userns)  -- a user namespace's owner is its parent
+local lab_owner = ns.owner(ute.path).inode
+say("lab selftest_u's user namespace: user:[%d] (%s), a child of user:[%d]", lab_owner, ulab.userns, uns.inode)
+check(lab_owner == ns.owner(ulab.path).inode and lab_owner ~= ns.id("user"), "the hub and the testenv are owned by the lab's own user namespace, not nsh's")
+out = ute:run([[cat /proc/self/uid_map; id -u
+cat /proc/sys/net/ipv4/ip_forward > /proc/sys/net/ipv4/ip_forward && echo "own sysctl: written"
+v=$(cat /proc/sys/kernel/pid_max); (echo "$v" > /proc/sys/kernel/pid_max) 2>&1 | sed 's/.*: /host sysctl: /']])
+io.write(out)
+check(out:match("^%s*0%s+%d+%s+1\n0\n"), "inside, the testenv's processes are root (uid 0, mapped to one outside id)")
+check(out:find("own sysctl: written", 1, true), "root there may write its own network namespace's sysctls")
+check(out:find("host sysctl: Permission denied", 1, true), "and may not write the machine's (kernel.pid_max: EACCES)")
+check(#ulab.ad_dc:ping("10.53.57.11") == 1, "the testenv reaches its selftest0")
+ulab:close()
+
 section("Nothing outside the lab")
 check(#net.links() == host_links, "the shell's own namespace has the links it had (" .. host_links .. ")")
 check(not pcall(net.link, "selftest0"), "selftest0 exists only inside the selftest namespace")

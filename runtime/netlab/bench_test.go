@@ -31,7 +31,7 @@ func benchLab(b *testing.B, n int) {
 				l.Close()
 				b.Fatalf("node %d: %v", j, err)
 			}
-			if err := l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16", nil}); err != nil {
+			if err := l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: labAddr(j) + "/16"}); err != nil {
 				l.Close()
 				b.Fatalf("link %d: %v", j, err)
 			}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/nsproc"
 )
 
 // LabOptions configures NewLab.
@@ -47,6 +48,12 @@ type LabOptions struct {
 	Dir string
 	// Helpers writes DIR/NODE/nsenter.sh for every node (HelperName).
 	Helpers bool
+	// UserNS puts the lab in a user namespace of its own (labuserns.go):
+	// the hub's and every node's namespaces are owned by it, and the
+	// nodes' processes are root there, mapped to nobody outside (to nsh's
+	// own root when nsh runs in a user namespace of its own). Not with
+	// NoOuter.
+	UserNS bool
 	// Note, when set, is told of each thing the lab makes that would
 	// outlive a killed nsh, the moment it exists, for nsh's durable record:
 	// "pin" and its path, "link" and its name in the caller's network
@@ -59,28 +66,30 @@ type LabOptions struct {
 // bridges in a hub namespace. Close tears all of it down by releasing the
 // namespaces; the kernel then deletes them with their links.
 type Lab struct {
-	note     func(kind, what string)
-	name     string
-	dir      string
-	ownDir   bool
-	helpers  bool
-	pinErr   error  // why the lab is not pinned (PinAuto)
-	userns   string // nsh's user namespace file, for the helpers
-	hosts    bool   // a node has the shared hosts file: keep DIR/hosts current
-	brDescs  []BridgeDesc
-	lkDescs  []LinkDesc
-	sysctls  []string
-	outer    *NS
-	ownOuter bool
-	pin      bool
-	pinAuto  bool
-	ipv6     bool
-	pins     []string
-	nodes    map[string]*Node
-	order    []*Node
-	bridges  map[string]int // name -> ifindex in the hub
-	hubLinks []string       // bridge-side veth ends (deleted by hand only with NoOuter)
-	closed   bool
+	note       func(kind, what string)
+	name       string
+	dir        string
+	ownDir     bool
+	helpers    bool
+	pinErr     error  // why the lab is not pinned (PinAuto)
+	userns     string // nsh's user namespace file, for the helpers
+	hosts      bool   // a node has the shared hosts file: keep DIR/hosts current
+	brDescs    []BridgeDesc
+	lkDescs    []LinkDesc
+	sysctls    []string
+	outer      *NS
+	ownOuter   bool
+	userNS     *nsproc.Process // UserNS: its first process, holding it and the hub
+	userNSRoot int
+	pin        bool
+	pinAuto    bool
+	ipv6       bool
+	pins       []string
+	nodes      map[string]*Node
+	order      []*Node
+	bridges    map[string]int // name -> ifindex in the hub
+	hubLinks   []string       // bridge-side veth ends (deleted by hand only with NoOuter)
+	closed     bool
 }
 
 // NewLab makes an empty lab: an outer namespace for the hub (unless
@@ -123,9 +132,18 @@ func newLab(opts LabOptions) (*Lab, error) {
 		l.sysctls = []string{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"}
 	}
 	var err error
-	if opts.NoOuter {
+	switch {
+	case opts.UserNS && opts.NoOuter:
+		return nil, errors.New("netlab: a lab in a user namespace of its own has its hub there too (not with NoOuter)")
+	case opts.UserNS:
+		l.ownOuter = true
+		if l.outer, err = l.startUserNS(); err != nil {
+			l.Close()
+			return nil, err
+		}
+	case opts.NoOuter:
 		l.outer, err = Open(Self())
-	} else {
+	default:
 		l.outer, err = newNetNS(l.name+" (outer)", true, l.sysctls...)
 		l.ownOuter = true
 	}
@@ -212,6 +230,9 @@ type LinkOptions struct {
 	CIDR   string // the address of IfName, "" for none
 	// Extra are more addresses of IfName (an IPv6 one beside CIDR, say).
 	Extra []string
+	// the MACs the kernel gave both ends the first time, kept for Start
+	// (a restarted node answers from the MAC its neighbours have cached)
+	mac, brMAC net.HardwareAddr
 }
 
 // Complete fills in the defaults for a link of node and checks the names
@@ -270,7 +291,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 		return err
 	}
 	defer ns.Close()
-	if err := node.link(ns, o); err != nil {
+	if err := node.link(ns, &o); err != nil {
 		return err
 	}
 	l.hubLinks = append(l.hubLinks, o.BrName)
@@ -290,7 +311,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 
 // link makes the veth pair of o between the hub and the node's network
 // namespace ns, its address (nodad: usable at once) and both ends up.
-func (n *Node) link(ns *NS, o LinkOptions) (err error) {
+func (n *Node) link(ns *NS, o *LinkOptions) (err error) {
 	l := n.lab
 	var ipns []*net.IPNet
 	for _, c := range append([]string{o.CIDR}, o.Extra...) {
@@ -303,7 +324,7 @@ func (n *Node) link(ns *NS, o LinkOptions) (err error) {
 		}
 		ipns = append(ipns, ipn)
 	}
-	if err := l.outer.addVeth(o.BrName, o.IfName, ns, l.bridges[o.Bridge], true); err != nil {
+	if err := l.outer.addVeth(o.BrName, o.IfName, ns, l.bridges[o.Bridge], true, o.brMAC, o.mac); err != nil {
 		return err
 	}
 	if !l.ownOuter {
@@ -319,6 +340,12 @@ func (n *Node) link(ns *NS, o LinkOptions) (err error) {
 	in, err := ns.byName(o.IfName)
 	if err != nil {
 		return err
+	}
+	if o.mac == nil {
+		o.mac = in.Attrs().HardwareAddr
+		if br, err := l.outer.byName(o.BrName); err == nil {
+			o.brMAC = br.Attrs().HardwareAddr
+		}
 	}
 	for _, ipn := range ipns {
 		if err = ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
@@ -426,8 +453,18 @@ func (l *Lab) Close() error {
 			}
 		}
 	}
-	if err := l.outer.Close(); err != nil {
-		errs = append(errs, err)
+	if l.outer != nil {
+		if err := l.outer.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p := l.userNS; p != nil && p.Alive() {
+		p.Signal(unix.SIGKILL)
+		select {
+		case <-p.Done():
+		case <-time.After(3 * time.Second):
+			errs = append(errs, fmt.Errorf("the holder %d of lab %s's user namespace did not die after SIGKILL", p.Pid, l.name))
+		}
 	}
 	if err := l.removeDir(); err != nil {
 		errs = append(errs, err)

@@ -79,7 +79,7 @@ func buildSelftest(t testing.TB, l *Lab, xs []int) map[int]*Node {
 	for _, x := range xs {
 		n, err := l.AddNode(NodeOptions{Name: fmt.Sprintf("n%d", x)})
 		must(t, err)
-		must(t, l.Link(n, LinkOptions{"selftest0", fmt.Sprintf("veth%d", x), fmt.Sprintf("veth%d-br", x), fmt.Sprintf("10.53.57.%d/24", x), nil}))
+		must(t, l.Link(n, LinkOptions{Bridge: "selftest0", IfName: fmt.Sprintf("veth%d", x), BrName: fmt.Sprintf("veth%d-br", x), CIDR: fmt.Sprintf("10.53.57.%d/24", x)}))
 		nodes[x] = n
 	}
 	must(t, l.Wait(5*time.Second))
@@ -202,7 +202,7 @@ func TestLabNoOuter(t *testing.T) {
 	if _, err := l.AddNode(NodeOptions{Name: "n31"}); err == nil {
 		t.Fatal("duplicate node accepted")
 	}
-	if err := l.Link(nodes[31], LinkOptions{"nobridge", "x", "y", "", nil}); err == nil {
+	if err := l.Link(nodes[31], LinkOptions{Bridge: "nobridge", IfName: "x", BrName: "y", CIDR: ""}); err == nil {
 		t.Fatal("unknown bridge accepted")
 	}
 	must(t, l.Close())
@@ -227,11 +227,11 @@ func TestBridgePortLimit(t *testing.T) {
 	must(t, err)
 	idx := br.Attrs().Index
 	for i := 1; i <= 1023; i++ {
-		if err := hub.addVeth(fmt.Sprintf("p%d", i), fmt.Sprintf("q%d", i), nil, idx, false); err != nil {
+		if err := hub.addVeth(fmt.Sprintf("p%d", i), fmt.Sprintf("q%d", i), nil, idx, false, nil, nil); err != nil {
 			t.Fatalf("port %d: %v", i, err)
 		}
 	}
-	err = hub.addVeth("p1024", "q1024", nil, idx, false)
+	err = hub.addVeth("p1024", "q1024", nil, idx, false, nil, nil)
 	if !isErrno(err, unix.EXFULL) {
 		t.Fatalf("port 1024: want EXFULL, got %v", err)
 	}
@@ -255,8 +255,8 @@ func TestLabIPv6DefaultOnAndOff(t *testing.T) {
 	must(t, err)
 	b, err := l.AddNode(NodeOptions{Name: "b"})
 	must(t, err)
-	must(t, l.Link(a, LinkOptions{"br0", "eth0", "va", "fd00::5357:5f15/112", nil}))
-	must(t, l.Link(b, LinkOptions{"br0", "eth0", "vb", "fd00::5357:5f16/112", nil}))
+	must(t, l.Link(a, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "va", CIDR: "fd00::5357:5f15/112"}))
+	must(t, l.Link(b, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "vb", CIDR: "fd00::5357:5f16/112"}))
 	must(t, l.Wait(5*time.Second))
 	if out, err := exec.Command("nsenter", "--net="+a.Path(), "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6").Output(); err != nil || string(out) != "0\n" {
 		t.Fatalf("disable_ipv6 in a node: %v %q", err, out)
@@ -283,7 +283,7 @@ func TestLabIPv6DefaultOnAndOff(t *testing.T) {
 	if out, err := exec.Command("nsenter", "--net="+n.Path(), "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6").Output(); err != nil || string(out) != "1\n" {
 		t.Fatalf("disable_ipv6 in a NoIPv6 node: %v %q", err, out)
 	}
-	err = l4.Link(n, LinkOptions{"br0", "eth0", "vn", "fd00::5357:5f1f/112", nil})
+	err = l4.Link(n, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "vn", CIDR: "fd00::5357:5f1f/112"})
 	if !isErrno(err, unix.EACCES) {
 		t.Fatalf("IPv6 address in an IPv4-only lab: want EACCES, got %v", err)
 	}

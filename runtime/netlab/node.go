@@ -180,8 +180,14 @@ func (l *Lab) AddNode(o NodeOptions) (*Node, error) {
 // it. On failure what was made is undone.
 func (n *Node) boot() (err error) {
 	l := n.lab
-	ns, err := newNetNS(l.name+"/"+n.Name, true, l.sysctls...)
+	var ns *NS
+	if l.userNS != nil {
+		ns, err = n.startUserNSHolder()
+	} else {
+		ns, err = newNetNS(l.name+"/"+n.Name, true, l.sysctls...)
+	}
 	if err != nil {
+		n.end()
 		return err
 	}
 	defer func() {
@@ -208,11 +214,13 @@ func (n *Node) boot() (err error) {
 			n.pinPath = filepath.Join(runNetns, p)
 		}
 	}
-	if err := n.startHolder(ns); err != nil {
-		return err
+	if l.userNS == nil {
+		if err := n.startHolder(ns); err != nil {
+			return err
+		}
 	}
-	for _, o := range n.linkOpts {
-		if err := n.link(ns, o); err != nil {
+	for i := range n.linkOpts {
+		if err := n.link(ns, &n.linkOpts[i]); err != nil {
 			return err
 		}
 	}
@@ -377,6 +385,9 @@ func (n *Node) writeHelper() error {
 	}
 	h := Helper{Lab: n.lab.name, Node: n.Name, NshPID: os.Getpid(), UserNS: n.lab.userns, NetNS: n.Path(),
 		HolderPID: n.HolderPID(), Namespaces: n.TypeNames(), Env: n.env}
+	if n.lab.userNS != nil && n.Running() {
+		h.LabUserNS, h.LabUserNSKeepIDs = nsproc.NSPath(n.holder.Pid, "user"), n.lab.userNSRoot == os.Geteuid()
+	}
 	return h.Write(n.HelperPath())
 }
 
@@ -390,7 +401,7 @@ func (n *Node) writeHelper() error {
 // once the child has started.
 func (n *Node) Command(argv []string) (spec nsproc.Spec, done func(), err error) {
 	env := Environ(os.Environ(), n.env)
-	if !CanReturn() {
+	if n.lab.userNS != nil || !CanReturn() {
 		// An ordinary user: nsh is root only in its own user namespace,
 		// and the machine's namespaces belong to the initial one.
 		nsenter, err := exec.LookPath("nsenter")
@@ -401,7 +412,16 @@ func (n *Node) Command(argv []string) (spec nsproc.Spec, done func(), err error)
 			return nsproc.Spec{}, nil, err
 		}
 		pid := n.holder.Pid
-		args := append([]string{nsenter, "--net=" + nsproc.NSPath(pid, "net")}, NsenterJoinArgs(pid, n.TypeNames())...)
+		args := []string{nsenter}
+		if n.lab.userNS != nil {
+			// into the lab's user namespace as root there: nsenter makes
+			// itself root there, unless nsh's own root is that root
+			args = append(args, "--user="+nsproc.NSPath(pid, "user"))
+			if n.lab.userNSRoot == os.Geteuid() {
+				args = append(args, "--preserve-credentials") // nsh's root is root there
+			}
+		}
+		args = append(append(args, "--net="+nsproc.NSPath(pid, "net")), NsenterJoinArgs(pid, n.TypeNames())...)
 		return nsproc.Spec{Argv: append(append(args, "--"), argv...), Env: env}, func() {}, nil
 	}
 	// Descriptors opened through the holder, checked against its pidfd

@@ -30,7 +30,7 @@ func meshLab(t testing.TB, name string, n int) (*Lab, []PingTarget) {
 	for j := 0; j < n; j++ {
 		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
-		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16", nil}))
+		must(t, l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: labAddr(j) + "/16"}))
 		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nodeNS(t, nd)}
 	}
 	must(t, l.Wait(10*time.Second))
@@ -244,7 +244,7 @@ func TestPingAllIPv6(t *testing.T) {
 	for j := 0; j < 5; j++ {
 		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
-		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), "", nil}))
+		must(t, l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: ""}))
 		ip := fmt.Sprintf("fd00::5357:5f%02x", 0x20+j)
 		must(t, nodeNS(t, nd).AddAddr("eth0", ip+"/112", true))
 		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nodeNS(t, nd)})
