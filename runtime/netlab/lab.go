@@ -421,15 +421,8 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	var errs []error
-	for _, n := range l.order {
-		if n.holder != nil && n.holder.Alive() {
-			n.holder.Signal(unix.SIGKILL) // all at once; end waits for each
-		}
-	}
-	for _, n := range l.order {
-		if err := n.end(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := l.endAll(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range l.pins {
 		if err := unpin(p); err != nil {

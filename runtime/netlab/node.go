@@ -180,11 +180,15 @@ func (l *Lab) AddNode(o NodeOptions) (*Node, error) {
 // it. On failure what was made is undone.
 func (n *Node) boot() (err error) {
 	l := n.lab
+	n.holder = nil // the last incarnation's, if any, has ended
 	var ns *NS
 	if l.userNS != nil {
 		ns, err = n.startUserNSHolder()
 	} else {
-		ns, err = newNetNS(l.name+"/"+n.Name, true, l.sysctls...)
+		// the holder is forked on nsh's own thread while it is in the new
+		// namespace (no thread of its own to follow nsh's namespaces and
+		// join the node's); where that thread cannot come back, below
+		ns, err = newNetNSInside(l.name+"/"+n.Name, true, func(ns *NS) error { return n.startHolder(ns, false) }, l.sysctls...)
 	}
 	if err != nil {
 		n.end()
@@ -214,8 +218,8 @@ func (n *Node) boot() (err error) {
 			n.pinPath = filepath.Join(runNetns, p)
 		}
 	}
-	if l.userNS == nil {
-		if err := n.startHolder(ns); err != nil {
+	if l.userNS == nil && n.holder == nil {
+		if err := n.startHolder(ns, true); err != nil {
 			return err
 		}
 	}
@@ -282,11 +286,11 @@ func (n *Node) etcFiles(o NodeOptions) (EtcFiles, error) {
 const holderReady = "ready\n"
 
 // startHolder starts the node's first process, sleep(1), inside its
-// network namespace (ns) and the node's other new namespaces, and opens
-// its pidfd. A holder with set-up steps (a hostname, /etc files) is a
+// network namespace (ns: joined, or, join false, the calling thread's own
+// now) and the node's other new namespaces, and opens its pidfd. A holder with set-up steps (a hostname, /etc files) is a
 // re-executed nsh that runs them, says ready on a pipe read with a
 // deadline, and executes sh -c "exec sleep infinity".
-func (n *Node) startHolder(ns *NS) error {
+func (n *Node) startHolder(ns *NS, join bool) error {
 	files, err := n.etcFiles(n.opts)
 	if err != nil {
 		return err
@@ -295,9 +299,10 @@ func (n *Node) startHolder(ns *NS) error {
 	if err != nil {
 		return fmt.Errorf("a node's first process (its holder) is sleep(1): %v", err)
 	}
-	spec := nsproc.Spec{Argv: []string{sleep, "infinity"}, Types: n.types,
-		Join:  map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", ns.Fd())},
-		Setup: nsproc.Setup{Hostname: n.hostname}}
+	spec := nsproc.Spec{Argv: []string{sleep, "infinity"}, Types: n.types, Setup: nsproc.Setup{Hostname: n.hostname}}
+	if join {
+		spec.Join = map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", ns.Fd())}
+	}
 	if len(files) > 0 {
 		spec.Setup.Steps = append(spec.Setup.Steps, nsproc.Step{Name: EtcStep, Args: EtcArgs(files)})
 	}

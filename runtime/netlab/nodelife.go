@@ -115,13 +115,21 @@ func (n *Node) Start() error {
 // end kills the node's processes and lets go of what holds it, without
 // waiting for the kernel to free the namespace.
 func (n *Node) end() error {
-	var errs []error
 	ref := n.reference()
+	var pids []int
+	var err error
 	if ref >= 0 {
-		pids, err := netnsMembers(ref, n.netIno)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		pids, err = netnsMembers(ref, n.netIno)
+	}
+	return errors.Join(err, n.endRef(ref, pids))
+}
+
+// endRef is end with the namespace's reference (closed here; -1: none)
+// and the processes found in it already (the lab's Close scans /proc once
+// for all its nodes).
+func (n *Node) endRef(ref int, pids []int) error {
+	var errs []error
+	if ref >= 0 {
 		for _, pid := range pids {
 			if n.holder != nil && pid == n.holder.Pid {
 				continue
@@ -204,24 +212,74 @@ func netnsMembers(ref int, ino uint64) ([]int, error) {
 		}
 		dev, ino = st.Dev, st.Ino
 	}
+	all, err := netnsOfAll()
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, m := range all {
+		if m.ino == ino && (ref < 0 || m.dev == dev) {
+			pids = append(pids, m.pid)
+		}
+	}
+	return pids, nil
+}
+
+type netnsOf struct {
+	pid      int
+	dev, ino uint64
+}
+
+// netnsOfAll is the network namespace of every process but this one.
+func netnsOfAll() ([]netnsOf, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
 	}
 	self := os.Getpid()
-	var pids []int
+	var out []netnsOf
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat(nsproc.NSPath(pid, "net"), &st) != nil || st.Ino != ino || (ref >= 0 && st.Dev != dev) {
-			continue
+		if unix.Stat(nsproc.NSPath(pid, "net"), &st) == nil {
+			out = append(out, netnsOf{pid, st.Dev, st.Ino})
 		}
-		pids = append(pids, pid)
 	}
-	return pids, nil
+	return out, nil
+}
+
+// endAll ends the lab's nodes (Close): one look at /proc for all of them,
+// every holder signalled before any is waited for.
+func (l *Lab) endAll() error {
+	refs := make([]int, len(l.order))
+	byNS := map[[2]uint64]int{} // namespace -> index in l.order
+	for i, n := range l.order {
+		refs[i] = n.reference()
+		var st unix.Stat_t
+		if refs[i] >= 0 && unix.Fstat(refs[i], &st) == nil {
+			byNS[[2]uint64{st.Dev, st.Ino}] = i
+		}
+	}
+	pids := make([][]int, len(l.order))
+	all, err := netnsOfAll()
+	for _, m := range all {
+		if i, ok := byNS[[2]uint64{m.dev, m.ino}]; ok {
+			pids[i] = append(pids[i], m.pid)
+		}
+	}
+	errs := []error{err}
+	for _, n := range l.order {
+		if n.holder != nil && n.holder.Alive() {
+			n.holder.Signal(unix.SIGKILL)
+		}
+	}
+	for i, n := range l.order {
+		errs = append(errs, n.endRef(refs[i], pids[i]))
+	}
+	return errors.Join(errs...)
 }
 
 // killIfIn SIGKILLs pid through a pidfd if it is (still) in the network
