@@ -122,6 +122,19 @@ local dc = lab.ad_dc
 local first = dc.pid
 local netns = sys.run("readlink /proc/" .. first .. "/ns/net")
 say("ad_dc's first process: pid %d, in %s", first, (netns:gsub("\n", "")))
+say("who holds what (view.namespaces(), the lines of ad_dc's namespaces and of what nsh holds):")
+local nsh_fds, dc_fds = 0, 0
+for _, n in ipairs(view.namespaces().namespaces) do
+  for _, h in ipairs(n.holders) do
+    if h.nsh then nsh_fds = nsh_fds + 1 end
+    if h.kind == "fd" and n.type == "net" and n.inode == ns.id(first, "net") then dc_fds = dc_fds + 1 end
+  end
+end
+for line in tostring(view.namespaces()):gmatch("[^\n]+") do
+  if line:find("(nsh: lab selftest", 1, true) or line:find("e.g. " .. first .. " ", 1, true) then print(line) end
+end
+check(dc_fds == 0, "no descriptor holds ad_dc's network namespace: its process (and its pin, as root) does")
+check(nsh_fds == 1, "nsh holds one namespace by a descriptor: the lab's hub")
 dc:stop()
 check(not pcall(net.link, "veth23-br", lab), "ad_dc stopped: the kernel freed its namespace and removed veth23-br from selftest0")
 check(not dc.running and dc.pid == nil, "the testenv has no process left")
