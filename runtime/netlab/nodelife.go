@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"nsh/runtime/kerr"
 	"nsh/runtime/nsproc"
 )
 
@@ -319,28 +321,51 @@ func netnsCookie(fd int) (uint64, error) {
 
 // waitHubEndsGone waits until the kernel has deleted the hub ends of the
 // node's links, which it does once it has freed the node's network
-// namespace (asynchronously, in its netns cleanup work).
+// namespace (asynchronously, in its netns cleanup work). It listens to the
+// hub's link notifications (RTM_DELLINK) instead of sleeping.
 func (n *Node) waitHubEndsGone(timeout time.Duration) error {
 	if len(n.linkOpts) == 0 || n.lab.outer == nil {
 		return nil
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var left []string
+	hub := n.lab.outer
+	var sub *nl.NetlinkSocket
+	err := hub.Do(func() (err error) {
+		sub, err = nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_LINK)
+		return err
+	})
+	if err != nil {
+		return kerr.New("subscribe to link events in "+hub.name, err, nil)
+	}
+	defer sub.Close()
+	left := func() []string { // after subscribing: no deletion falls in between
+		var names []string
 		for _, o := range n.linkOpts {
-			if _, err := n.lab.outer.h.LinkByName(o.BrName); err == nil {
-				left = append(left, o.BrName)
+			if _, err := hub.h.LinkByName(o.BrName); err == nil {
+				names = append(names, o.BrName)
 			}
 		}
-		if len(left) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s: after %v the kernel still has %s on the lab's bridges: something still holds the node's network namespace (view.namespaces() shows what)",
-				n.Name, timeout, strings.Join(left, ", "))
-		}
-		time.Sleep(2 * time.Millisecond)
+		return names
 	}
+	deadline := time.Now().Add(timeout)
+	for names := left(); len(names) > 0; names = left() {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return fmt.Errorf("node %s: after %v the kernel still has %s on the lab's bridges: something still holds the node's network namespace (view.namespaces() shows what)",
+				n.Name, timeout, strings.Join(names, ", "))
+		}
+		tv := unix.NsecToTimeval(wait.Nanoseconds())
+		if tv.Sec == 0 && tv.Usec == 0 {
+			tv.Usec = 1
+		}
+		if err := sub.SetReceiveTimeout(&tv); err != nil {
+			return kerr.New("SO_RCVTIMEO", err, nil)
+		}
+		// any event (or a timeout, or lost events: ENOBUFS) means look again
+		if _, _, err := sub.Receive(); err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.ENOBUFS) {
+			return kerr.New("receive link events in "+hub.name, err, nil)
+		}
+	}
+	return nil
 }
 
 // Inode is the inode of the node's network namespace (what `readlink
