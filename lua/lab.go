@@ -202,7 +202,7 @@ func newUD(L *glua.LState, typ string, v any) *glua.LUserData {
 // ---- net.lab and the lab's methods ----
 
 func (s *Session) netLab(L *glua.LState) int {
-	o := argOptions(L, 1, "name", "pin", "outer", "ipv6", "dir", "helpers", "userns")
+	o := argOptions(L, 1, "name", "pin", "outer", "ipv6", "dir", "helpers", "userns", "holders")
 	name := o.String("name", "")
 	if name == "" {
 		name = "lab"
@@ -239,7 +239,7 @@ func (s *Session) netLab(L *glua.LState) int {
 		labItem.Note(r)
 	}
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
-		NoIPv6: !o.Bool("ipv6", true), UserNS: o.Bool("userns", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
+		NoIPv6: !o.Bool("ipv6", true), UserNS: o.Bool("userns", false), NoHolders: !o.Bool("holders", true), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
 		return raiseErr(L, err)
 	}

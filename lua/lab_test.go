@@ -22,7 +22,7 @@ func needRootLab(t *testing.T) {
 func TestLabOptionErrors(t *testing.T) {
 	s := newTestSession(t)
 	for _, c := range []struct{ src, want string }{
-		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers, userns), got number)`},
+		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers, userns, holders), got number)`},
 		{`net.lab{nmae = "x"}`, `unknown option nmae: did you mean "name"?`},
 		{`net.lab{name = "a/b"}`, `bad argument #1 to 'net.lab' (bad lab name "a/b": letters, digits, '_', '-', '.', at most 64)`},
 		{`net.lab{pin = "maybe"}`, `option pin must be true, false or "auto"`},
@@ -231,4 +231,29 @@ L4:link("b", "br0")
 ok, err = pcall(net.addr, "eth0", "fd00::1/64", {ns = L4.b})
 assert(not ok and tostring(err):find("net.lab{ipv6 = false}", 1, true), tostring(err))
 `, labName("v6"), labName("v4")))
+}
+
+// holders=false: plain nodes have no process and no pid; nsh's descriptor
+// holds them (view.namespaces says so) until node:stop().
+func TestLabHoldersOption(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	run(t, s, fmt.Sprintf(`
+L = net.lab{name = %q, pin = false, helpers = false, holders = false}
+L:bridge("br0")
+L:link(L:node("a"), "br0", {addr = "10.53.57.1/24"})
+L:node("h", {hostname = "named"})
+L:wait()
+assert(L.a.pid == nil and L.a.running and L.h.pid, "a has no process; h (a hostname) has its holder")
+assert(L.a:run("ip -o -4 addr show dev eth0"):find("10.53.57.1/24", 1, true), "node:run")
+local held = 0
+for _, n in ipairs(view.namespaces().namespaces) do
+  for _, x in ipairs(n.holders) do if x.nsh and x.nsh:find("node a (holders=false)", 1, true) then held = held + 1 end end
+end
+assert(held == 1, "view.namespaces shows nsh holding a")
+L.a:stop()
+assert(not L.a.running and not pcall(net.link, "a-br", L), "stopped: the kernel removed a-br")
+L.a:start()
+assert(L.a.running and L.a.pid == nil, "started again")
+`, labName("ho")))
 }

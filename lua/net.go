@@ -140,7 +140,7 @@ func (s *Session) netModule() *Module {
 			{Name: "resolve", Args: "(name, {server=, ns=})", Fn: s.netResolve,
 				Doc: "Asks a DNS server (IP or IP:PORT) for the A and AAAA records of name from namespace ns; returns the addresses " +
 					"as strings. NXDOMAIN raises.", Example: "print(net.resolve(\"dc1.samba.example.com\", {server = \"10.53.57.64\", ns = lab.h1})[1])   -- asks hub"},
-			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=, userns=}", Fn: s.netLab,
+			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=, userns=, holders=}", Fn: s.netLab,
 				Doc: "Makes a lab: an outer network namespace (the hub, named after the lab) where bridges live, and nodes added with " +
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +
 					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a one-line message where /run/netns " +
@@ -150,6 +150,9 @@ func (s *Session) netModule() *Module {
 					"IPv6 address is then EACCES), which keeps a big lab quieter (no DAD, MLD or router solicitations flooded by the bridges). " +
 					"Every node gets an nsenter.sh helper under dir (default: a directory of its own in your state directory, which only you can write: /run/nsh/labs as root, $XDG_RUNTIME_DIR/nsh/labs or TMPDIR/nsh-UID/labs otherwise), also used by `nsh --enter NODE` (which runs only helpers of your own labs) " +
 					"(helpers=false skips them, for big labs). " +
+					"holders=false gives plain nodes (no namespace but their network one) no first process: nsh holds each by a " +
+					"descriptor instead (view.namespaces() shows it) until node:stop() or the end, and they have no pid; a big lab saves " +
+					"a process start per node. " +
 					"userns=true puts the lab in a user namespace of its own, as Samba's selftest does with unshare --user --map-root-user: " +
 					"the hub's and every node's namespaces are owned by it (lab.userns), and what runs in a node is root there with every " +
 					"capability over the lab's namespaces and none over the machine's; root inside is nobody (65534) outside when nsh runs as " +

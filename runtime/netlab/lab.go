@@ -54,6 +54,11 @@ type LabOptions struct {
 	// own root when nsh runs in a user namespace of its own). Not with
 	// NoOuter.
 	UserNS bool
+	// NoHolders gives plain nodes (those with no other namespace) no first
+	// process: nsh holds each one's network namespace by a descriptor
+	// (view.namespaces shows it), as Keep does, until Stop or Close. A big
+	// lab saves a process start per node; such a node has no pid.
+	NoHolders bool
 	// Note, when set, is told of each thing the lab makes that would
 	// outlive a killed nsh, the moment it exists, for nsh's durable record:
 	// "pin" and its path, "link" and its name in the caller's network
@@ -84,6 +89,7 @@ type Lab struct {
 	pin        bool
 	pinAuto    bool
 	ipv6       bool
+	noHolder   bool
 	pins       []string
 	nodes      map[string]*Node
 	order      []*Node
@@ -122,7 +128,7 @@ func NewLab(opts LabOptions) (*Lab, error) {
 }
 
 func newLab(opts LabOptions) (*Lab, error) {
-	l := &Lab{name: opts.Name, pin: opts.Pin, pinAuto: opts.PinAuto, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
+	l := &Lab{name: opts.Name, pin: opts.Pin, pinAuto: opts.PinAuto, noHolder: opts.NoHolders, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
 		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid()), note: opts.Note}
 	if l.note == nil {
 		l.note = func(string, string) {}

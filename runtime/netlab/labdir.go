@@ -177,7 +177,11 @@ func (l *Lab) HeldFds() map[int]string {
 	}
 	for _, n := range l.order {
 		if n.kept != nil {
-			m[n.kept.Fd()] = "lab " + l.name + " node " + n.Name + " (keep=true)"
+			why := "keep=true"
+			if n.holder == nil {
+				why = "holders=false"
+			}
+			m[n.kept.Fd()] = "lab " + l.name + " node " + n.Name + " (" + why + ")"
 		}
 	}
 	return m

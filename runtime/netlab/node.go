@@ -113,7 +113,7 @@ func (n *Node) TypeNames() []string {
 // HolderPID is the pid of the node's holder, its first process, while it
 // runs; 0 once it has ended.
 func (n *Node) HolderPID() int {
-	if !n.Running() {
+	if n.holder == nil || !n.Running() {
 		return 0
 	}
 	return n.holder.Pid
@@ -128,6 +128,9 @@ func (n *Node) Path() string {
 	}
 	if !n.Running() {
 		return ""
+	}
+	if n.holder == nil {
+		return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), n.kept.Fd())
 	}
 	return nsproc.NSPath(n.holder.Pid, "net")
 }
@@ -184,6 +187,8 @@ func (n *Node) boot() (err error) {
 	var ns *NS
 	if l.userNS != nil {
 		ns, err = n.startUserNSHolder()
+	} else if n.heldByNsh() {
+		ns, err = newNetNS(l.name+"/"+n.Name, true, l.sysctls...)
 	} else {
 		// the holder is forked on nsh's own thread while it is in the new
 		// namespace (no thread of its own to follow nsh's namespaces and
@@ -218,7 +223,7 @@ func (n *Node) boot() (err error) {
 			n.pinPath = filepath.Join(runNetns, p)
 		}
 	}
-	if l.userNS == nil && n.holder == nil {
+	if l.userNS == nil && n.holder == nil && !n.heldByNsh() {
 		if err := n.startHolder(ns, true); err != nil {
 			return err
 		}
@@ -228,13 +233,19 @@ func (n *Node) boot() (err error) {
 			return err
 		}
 	}
-	if n.opts.Keep {
+	if n.opts.Keep || n.heldByNsh() {
 		n.kept = ns
 	} else if err := ns.Close(); err != nil {
 		return err
 	}
 	n.setEnv()
 	return n.writeHelper()
+}
+
+// heldByNsh: a plain node of a lab with NoHolders has no first process;
+// nsh's descriptor holds it.
+func (n *Node) heldByNsh() bool {
+	return n.lab.noHolder && n.types.Empty() && n.lab.userNS == nil
 }
 
 // nodeTypes are the namespaces a node's holder makes: those asked for but
@@ -415,6 +426,9 @@ func (n *Node) Command(argv []string) (spec nsproc.Spec, done func(), err error)
 		}
 		if err := n.alive(); err != nil {
 			return nsproc.Spec{}, nil, err
+		}
+		if n.holder == nil {
+			return nsproc.Spec{Argv: append([]string{nsenter, "--net=" + n.Path(), "--"}, argv...), Env: env}, func() {}, nil
 		}
 		pid := n.holder.Pid
 		args := []string{nsenter}

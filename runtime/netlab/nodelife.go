@@ -24,10 +24,18 @@ import (
 var ErrEnded = errors.New("ended")
 
 // Running says whether the node's holder runs.
-func (n *Node) Running() bool { return n.holder != nil && n.holder.Alive() }
+func (n *Node) Running() bool {
+	if n.holder == nil {
+		return n.kept != nil // a lab with NoHolders: nsh's descriptor holds it
+	}
+	return n.holder.Alive()
+}
 
 // alive says why the node cannot be reached, nil while its holder runs.
 func (n *Node) alive() error {
+	if n.holder == nil && n.kept != nil {
+		return nil
+	}
 	if n.holder == nil || n.pidfd < 0 {
 		return fmt.Errorf("node %s has %w (stopped; node:start() makes it again)", n.Name, ErrEnded)
 	}
@@ -44,6 +52,13 @@ func (n *Node) alive() error {
 func (n *Node) openNS(types ...string) ([]int, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
+	}
+	if n.holder == nil { // NoHolders: a plain node, only a network namespace
+		fd, err := unix.FcntlInt(uintptr(n.kept.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return []int{fd}, nil
 	}
 	var fds []int
 	fail := func(err error) ([]int, error) {
@@ -106,7 +121,7 @@ func (n *Node) Start() error {
 		return errors.New("netlab: lab is closed")
 	}
 	if n.Running() {
-		return fmt.Errorf("node %s is running (holder pid %d): node:stop() it first", n.Name, n.holder.Pid)
+		return fmt.Errorf("node %s is running (pid %d; 0: held by nsh): node:stop() it first", n.Name, n.HolderPID())
 	}
 	if err := n.Stop(); err != nil { // what outlived the holder: pin, Keep, other processes
 		return err

@@ -191,3 +191,42 @@ func TestNodeHeldOnPurpose(t *testing.T) {
 		})
 	}
 }
+
+// NoHolders: a plain node has no process; nsh's descriptor holds it (on
+// purpose, shown as nsh's fd), until Stop; a node with a hostname still
+// has its holder (its UTS namespace needs a process).
+func TestNodeNoHolders(t *testing.T) {
+	l, a, b := twoNodes(t, LabOptions{Name: "nshnoholder", NoHolders: true}, NodeOptions{})
+	c, err := l.AddNode(NodeOptions{Name: "c", Hostname: "cee"})
+	must(t, err)
+	if a.HolderPID() != 0 || !a.Running() || c.HolderPID() == 0 {
+		t.Fatalf("pids a %d c %d, a running %v", a.HolderPID(), c.HolderPID(), a.Running())
+	}
+	if h := nsHolder(a.Inode()); h == "" {
+		t.Fatal("nothing of nsh's holds a node without a holder")
+	}
+	out, err := exec.Command("readlink", a.Path()).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "net:["+strconv.FormatUint(a.Inode(), 10)+"]" {
+		t.Fatalf("readlink %s: %v %s", a.Path(), err, out)
+	}
+	if got := runIn(t, a, "ip -o -4 addr show dev eth0"); !strings.Contains(got, "10.53.57.1/24") {
+		t.Fatalf("node:run in a node without holder: %s", got)
+	}
+	bns := nodeNS(t, b)
+	if _, err := bns.Ping("10.53.57.1", 1, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	bns.Close()
+	ino := a.Inode()
+	must(t, a.Stop())
+	if o, err := ipAt(t, l.Path(), "link", "show", "a-br"); err == nil {
+		t.Fatalf("a-br after Stop: %s", o)
+	}
+	if h := nsHolder(ino); h != "" {
+		t.Fatalf("after Stop nsh still holds %s", h)
+	}
+	must(t, a.Start())
+	if !a.Running() || a.HolderPID() != 0 {
+		t.Fatal("Start of a node without holder")
+	}
+}

@@ -294,9 +294,11 @@ func newNetNS(name string, loUp bool, sysctls ...string) (*NS, error) {
 // newNetNSInside is newNetNS that also runs inside (if not nil) on the
 // calling thread while it is in the new namespace, before it goes back: a
 // process forked there is born in the namespace, and its parent-death
-// signal belongs to the caller's (locked) thread. Where the thread could
-// not come back (newNetNSThrowaway) inside is not run; ran says whether
-// it was.
+// signal belongs to the calling thread, which therefore stays locked to the
+// calling goroutine afterwards (one LockOSThread more: nsh's Lua thread is
+// locked for ever anyway; a goroutine that was not keeps its thread, so no
+// other goroutine can end it). Where the thread could not come back
+// (newNetNSThrowaway) inside is not run.
 func newNetNSInside(name string, loUp bool, inside func(*NS) error, sysctls ...string) (*NS, error) {
 	runtime.LockOSThread()
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -320,6 +322,7 @@ func newNetNSInside(name string, loUp bool, inside func(*NS) error, sysctls ...s
 	ns, ierr := initHere(name, loUp, sysctls...)
 	if ierr == nil && inside != nil {
 		ierr = inside(ns)
+		runtime.LockOSThread() // kept: see above
 	}
 	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 		if ns != nil {
