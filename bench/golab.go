@@ -61,7 +61,13 @@ func goLab(args []string) int {
 		return fail("wait", err)
 	}
 	t1 := time.Now()
-	if _, err := netlab.Ping(first.NS(), labAddr(n-1), 1, 5*time.Second); err != nil {
+	fns, err := first.Open()
+	if err != nil {
+		return fail("open", err)
+	}
+	_, err = netlab.Ping(fns, labAddr(n-1), 1, 5*time.Second)
+	fns.Close()
+	if err != nil {
 		return fail("ping", err)
 	}
 	t2 := time.Now()

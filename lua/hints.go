@@ -43,8 +43,12 @@ var hints = []advice{
 	{[]string{"rootfs.tmpdir"}, unix.EACCES, tmpdirHint},
 	{[]string{"rootfs.tmpdir"}, unix.ENOENT, tmpdirHint},
 	{[]string{"net.tap"}, unix.EACCES, "make tap links with nsh run as root (sudo nsh): an ordinary user's nsh is root only in its own user namespace, and /dev/net/tun is the host's"},
+	{[]string{"net.addr", "lab:link", "lab:bridge"}, unix.EACCES, ipv6OffHint},
 	{[]string{"sys.setsid"}, unix.EPERM, "call it in a child that leads no group: ns.clone(function() sys.setsid() ... end), or start a program with ns.spawn{..., setsid=true}"},
 }
+
+const ipv6OffHint = "IPv6 is off in this network namespace: a lab made with net.lab{ipv6 = false} turns it off in all its namespaces " +
+	"(leave the option out: labs have IPv6 on by default); elsewhere turn it on there with net.ipv6.conf.all.disable_ipv6=0 and the link's own"
 
 const tmpdirHint = "the directory is made under $TMPDIR (else /tmp): point TMPDIR at a directory you can write, or unset it"
 

@@ -57,20 +57,26 @@ func (s *Session) findLab(name string) *luaLab {
 }
 
 var labBaseMethods = []Func{
-	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=, router=}])", Method: (*Session).labNode,
-		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins). ns asks for more namespaces " +
-			"(\"uts,mnt,pid,user\"), held by a sleeping process; hostname (needs uts, added automatically); hosts=true gives the node its " +
+	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=, keep=, router=}])", Method: (*Session).labNode,
+		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins) and its first process, the holder " +
+			"(sleep infinity, node.pid), which holds it from the start: a node lives as long as its processes, as a namespace does, and " +
+			"nsh keeps no descriptor of it (view.namespaces() shows what holds it); when its last process ends the kernel frees it and " +
+			"deletes its veths, and their ends leave the bridge. Only a pin or keep=true (nsh then holds a descriptor of it until " +
+			"node:stop()) keeps it beyond its processes. ns asks for more namespaces (\"uts,mnt,pid,user\"), made with the holder; " +
+			"hostname (needs uts, added automatically); hosts=true gives the node its " +
 			"own /etc/hosts listing every lab node (or a string: its content); resolv gives it its own /etc/resolv.conf (an IP: " +
 			"\"nameserver IP\"; or the content) — both through its mount namespace (added automatically). env: variables set by " +
 			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). router=true " +
 			"makes it a router: net.ipv4.ip_forward and net.ipv6.conf.all.forwarding are 1 in its network namespace (only there); it " +
 			"forwards IPv6 once the kernel's fe80:: addresses of its links have left DAD (lab:wait waits for that). Returns the node.",
 		Example: "local dc = lab:node(\"ad_dc\", {hostname = \"addc\", resolv = \"10.53.57.64\", env = {REALM = \"SAMBA.EXAMPLE.COM\"}})"},
-	{Name: "bridge", Args: "(name, [cidr])", Method: (*Session).labBridge,
-		Doc:     "Adds a bridge in the lab's outer namespace, forward delay 0, with an address if given, up.",
-		Example: "lab:bridge(\"selftest0\", \"10.53.57.11/24\")"},
+	{Name: "bridge", Args: "(name, [cidr or {cidr, ...}])", Method: (*Session).labBridge,
+		Doc: "Adds a bridge in the lab's outer namespace, forward delay 0, with the address (or addresses: IPv6 ones nodad, usable at once) " +
+			"given, up.",
+		Example: "lab:bridge(\"selftest0\", {\"10.53.57.11/24\", \"fd00::5357:5f0b/112\"})"},
 	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=, type=, mode=, shape=}])", Method: (*Session).labLink,
-		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR), and brname " +
+		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR, or a list: " +
+			"{\"10.53.57.21/24\", \"fd00::5357:5f15/112\"}; IPv6 ones nodad, usable at once; the first is node.ip), and brname " +
 			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name. " +
 			"type=\"macvlan\" or \"ipvlan\" (where the kernel has it) makes instead a link of that type whose parent is the bridge " +
 			"itself, created directly inside the node (no hub end, no brname), with mode= as for net.macvlan or net.ipvlan. " +
@@ -122,6 +128,8 @@ func (s *Session) installLabTypes() {
 			return glua.LString(pinMessage(l))
 		case "path":
 			return optLString(l.Path())
+		case "userns":
+			return optLString(l.UserNS())
 		}
 		if n := l.Node(key); n != nil {
 			return s.nodeUD(n)
@@ -172,6 +180,9 @@ func pinMessage(l *netlab.Lab) string {
 	var en unix.Errno
 	if errors.As(err, &en) {
 		name = unix.ErrnoName(en)
+		if en == unix.EEXIST {
+			name += ": the name is taken there, and this user may not write /run/netns anyway"
+		}
 	}
 	return fmt.Sprintf("not pinned under /run/netns (%s); enter nodes with nsh --enter NODE or their nsenter.sh", name)
 }
@@ -206,7 +217,7 @@ func newUD(L *glua.LState, typ string, v any) *glua.LUserData {
 
 // labOptionKeys are the options of net.lab, also read from a lab
 // description (net.lab_from) and by net.topo.
-var labOptionKeys = []string{"name", "pin", "outer", "ipv6", "dir", "helpers"}
+var labOptionKeys = []string{"name", "pin", "outer", "ipv6", "dir", "helpers", "userns", "holders"}
 
 func (s *Session) netLab(L *glua.LState) int {
 	L.Push(newUD(L, labType, s.openLab(argOptions(L, 1, labOptionKeys...), "lab")))
@@ -226,6 +237,9 @@ func (s *Session) openLab(o options, defName string) *luaLab {
 	}
 	if s.findLab(name) != nil {
 		argErr(L, o.n, o.at+fmt.Sprintf("a lab named %q is already open in this session", name))
+	}
+	if o.Bool("userns", false) && !o.Bool("outer", true) {
+		argErr(L, o.n, o.at+"option userns puts the lab's hub in its user namespace too: not with outer=false")
 	}
 	pin := "auto"
 	switch v := o.Value("pin").(type) {
@@ -249,7 +263,7 @@ func (s *Session) openLab(o options, defName string) *luaLab {
 	})
 	note := func(kind, what string) { ll.item.Note(labRec(kind, what)) }
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
-		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
+		NoIPv6: !o.Bool("ipv6", true), UserNS: o.Bool("userns", false), NoHolders: !o.Bool("holders", true), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
 		ll.item.Forget() // NewLab undid what it made
 		raiseErr(L, err)
@@ -288,12 +302,34 @@ func (s *Session) labClose(L *glua.LState) int {
 func (s *Session) labBridge(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
 	name := argLinkName(L, 2)
-	cidr := argOptString(L, 3, "address", "")
-	if cidr != "" {
-		argCIDR(L, 3)
+	var cidrs []string
+	switch v := L.Get(3).(type) {
+	case *glua.LNilType:
+	case *glua.LTable:
+		list, err := stringList(L, v, "address")
+		if err != nil {
+			return argErr(L, 3, "addresses in CIDR form expected ({\"10.53.57.11/24\", \"fd00::5357:5f0b/112\"})")
+		}
+		cidrs = list
+	default:
+		cidrs = []string{argString(L, 3, "address")}
 	}
-	if err := l.l.AddBridge(name, cidr); err != nil {
-		return raiseErr(L, err)
+	for _, c := range cidrs {
+		if err := netlab.CheckCIDR(c); err != nil {
+			return argErr(L, 3, err.Error())
+		}
+	}
+	first := ""
+	if len(cidrs) > 0 {
+		first = cidrs[0]
+	}
+	if err := l.l.AddBridge(name, first); err != nil {
+		return raiseErr(L, err, hint(L, err))
+	}
+	for _, c := range cidrs[min(1, len(cidrs)):] {
+		if err := l.l.Outer().AddAddr(name, c, true); err != nil {
+			return raiseErr(L, err, hint(L, err))
+		}
 	}
 	return 0
 }
@@ -322,13 +358,13 @@ func (s *Session) labNode(L *glua.LState) int {
 
 // nodeOptionKeys are the options of lab:node, also read from a node of a
 // lab description.
-var nodeOptionKeys = []string{"ns", "hostname", "hosts", "resolv", "env", "router"}
+var nodeOptionKeys = []string{"ns", "hostname", "hosts", "resolv", "env", "keep", "router"}
 
 // argNodeOptions reads the options of lab:node from o for node name.
 func argNodeOptions(o options, name string) netlab.NodeOptions {
 	L := o.L
 	no := netlab.NodeOptions{Name: name, Hostname: o.String("hostname", ""), Resolv: o.String("resolv", ""), Env: map[string]string{},
-		Router: o.Bool("router", false)}
+		Router: o.Bool("router", false), Keep: o.Bool("keep", false)}
 	if o.Has("ns") {
 		ts, err := nsproc.ParseSet(o.Strings("ns")...)
 		if err != nil {
@@ -380,7 +416,7 @@ func (s *Session) labLink(L *glua.LState) int {
 	sh, dir := argShape(L, 4, o.Value("shape"), "both")
 	ls := argLinkSpec(o, n.Name, bridge)
 	if err := l.LinkAs(n, ls); err != nil {
-		return raiseErr(L, err)
+		return raiseErr(L, err, hint(L, err))
 	}
 	if sh != nil {
 		if err := l.ShapeLink(n, ls.IfName, dir, sh); err != nil {
@@ -395,16 +431,24 @@ func (s *Session) labLink(L *glua.LState) int {
 var linkOptionKeys = []string{"ifname", "brname", "addr", "type", "mode"}
 
 // argLinkSpec reads the options of lab:link from o for a link of node to
-// bridge, with the defaults filled in.
+// bridge, with the defaults filled in. addr is one CIDR or a list.
 func argLinkSpec(o options, node, bridge string) netlab.LinkSpec {
-	addr := o.String("addr", "")
-	if addr != "" {
-		if err := netlab.CheckCIDR(addr); err != nil {
+	var addrs []string
+	if _, isList := o.Value("addr").(*glua.LTable); isList {
+		addrs = o.Strings("addr")
+	} else if a := o.String("addr", ""); a != "" {
+		addrs = []string{a}
+	}
+	for _, a := range addrs {
+		if err := netlab.CheckCIDR(a); err != nil {
 			argErr(o.L, o.n, o.at+"option addr: "+err.Error())
 		}
 	}
-	ls := netlab.LinkSpec{LinkOptions: netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", ""), CIDR: addr},
+	ls := netlab.LinkSpec{LinkOptions: netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", "")},
 		Type: o.Choice("type", "veth", netlab.LinkTypes...), Mode: o.String("mode", "")}
+	if len(addrs) > 0 {
+		ls.CIDR, ls.Extra = addrs[0], addrs[1:]
+	}
 	done, err := ls.Complete(node)
 	if err != nil {
 		hint := ""

@@ -33,6 +33,16 @@ var nodeBaseMethods = []Func{
 			"back, from a Linux sender; IPv4 only). max_hops defaults to 16.",
 		Example: "print(lab.h1:traceroute(\"h2\"))   -- one hop on one bridge"},
 	{Name: "links", Args: "()", Method: (*Session).nodeLinks, Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
+	{Name: "stop", Args: "()", Method: (*Session).nodeStop,
+		Doc: "Ends the node as the end of its processes would: kills every process in its network namespace (its holder too), removes its pin " +
+			"and nsh's keep descriptor, and returns once the kernel has freed the namespace, which it shows by deleting the node's veths and " +
+			"so their ends on the lab's bridges. node.running is then false; node:start() makes it again.",
+		Example: "lab.h1:stop()\nassert(not lab.h1.running)\nlab.h1:start()"},
+	{Name: "start", Args: "()", Method: (*Session).nodeStart,
+		Doc: "Makes a stopped node (or one whose processes all ended) again: new namespaces and holder, the same name, hostname, /etc files " +
+			"and variables, its veths made again with the same names and addresses, its pin and helper written anew; as Samba's selftest " +
+			"restarts a testenv. Call lab:wait() before sending packets.",
+		Example: "lab.h1:stop()\nlab.h1:start()\nlab:wait()\nprint(lab.h1.pid)"},
 	{Name: "helper", Args: "()", Method: (*Session).nodeHelper,
 		Doc:     "The path of the node's generated nsenter.sh: run it (with a command or none for a shell) from any terminal to enter the node with its variables, as Samba's st/ENV/nsenter.sh.",
 		Example: "print(lab.h1:helper())"},
@@ -49,11 +59,13 @@ func (s *Session) installNodeType() {
 		case "addrs":
 			return strList(L, n.Addrs())
 		case "path":
-			return glua.LString(n.Path())
+			return optLString(n.Path())
 		case "pid":
 			if pid := n.HolderPID(); pid != 0 {
 				return glua.LNumber(pid)
 			}
+		case "running":
+			return glua.LBool(n.Running())
 		case "hostname":
 			return glua.LString(n.Hostname())
 		case "router":
@@ -119,10 +131,11 @@ func (s *Session) nodeRun(L *glua.LState) int {
 	n := checkNode(L, 1)
 	argv := argArgv(L, 2)
 	stdin := argOptions(L, 3, "stdin").String("stdin", "")
-	spec, err := n.Command(argv)
+	spec, done, err := n.Command(argv)
 	if err != nil {
 		return raiseErr(L, err)
 	}
+	defer done()
 	out, code, errOut, err := s.runCaptured(spec, stdin)
 	if err != nil {
 		return raiseErr(L, err)
@@ -147,12 +160,13 @@ func (s *Session) nodeShell(L *glua.LState) int {
 		argv = list
 	}
 	fmt.Fprintf(os.Stderr, "nsh: entering node %s of lab %s (exit the shell to come back)\n", n.Name, n.Lab().Name())
-	spec, err := n.Command(argv)
+	spec, done, err := n.Command(argv)
 	if err != nil {
 		return raiseErr(L, err)
 	}
 	s.Flush()
 	p, err := nsproc.Start(spec)
+	done()
 	if err != nil {
 		return raiseErr(L, err)
 	}
@@ -192,13 +206,23 @@ func (s *Session) nodePing(L *glua.LState) int {
 	o := argOptions(L, 3, "count", "timeout")
 	count := o.Int("count", 1, 1, 1000)
 	timeout := o.Number("timeout", 1, 0.001, 3600)
-	rtts, err := n.NS().Ping(dst, count, seconds(timeout))
+	ns, err := n.Open()
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	defer ns.Close()
+	rtts, err := ns.Ping(dst, count, seconds(timeout))
 	return pushPing(L, rtts, err)
 }
 
 func (s *Session) nodeLinks(L *glua.LState) int {
 	n := checkNode(L, 1)
-	ls, err := n.NS().Links()
+	ns, err := n.Open()
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	defer ns.Close()
+	ls, err := ns.Links()
 	if err != nil {
 		return raiseErr(L, err)
 	}
@@ -209,4 +233,20 @@ func (s *Session) nodeLinks(L *glua.LState) int {
 func (s *Session) nodeHelper(L *glua.LState) int {
 	L.Push(glua.LString(checkNode(L, 1).HelperPath()))
 	return 1
+}
+
+func (s *Session) nodeStop(L *glua.LState) int {
+	if err := checkNode(L, 1).Stop(); err != nil {
+		return raiseErr(L, err)
+	}
+	return 0
+}
+
+func (s *Session) nodeStart(L *glua.LState) int {
+	n := checkNode(L, 1)
+	s.Flush()
+	if err := n.Start(); err != nil {
+		return raiseErr(L, err)
+	}
+	return 0
 }

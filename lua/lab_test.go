@@ -22,12 +22,14 @@ func needRootLab(t *testing.T) {
 func TestLabOptionErrors(t *testing.T) {
 	s := newTestSession(t)
 	for _, c := range []struct{ src, want string }{
-		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers), got number)`},
+		{`net.lab(5)`, `bad argument #1 to 'net.lab' (options table expected (keys: name, pin, outer, ipv6, dir, helpers, userns, holders), got number)`},
 		{`net.lab{nmae = "x"}`, `unknown option nmae: did you mean "name"?`},
 		{`net.lab{name = "a/b"}`, `bad argument #1 to 'net.lab' (bad lab name "a/b": letters, digits, '_', '-', '.', at most 64)`},
 		{`net.lab{pin = "maybe"}`, `option pin must be true, false or "auto"`},
 		{`net.lab{outer = 1}`, `option outer must be true or false, got number`},
 		{`net.lab{dir = {}}`, `option dir must be a string, got table`},
+		{`net.lab{userns = true, outer = false}`, `option userns puts the lab's hub in its user namespace too: not with outer=false`},
+		{`net.lab{userns = "yes"}`, `option userns must be true or false, got string`},
 	} {
 		if err := runErr(t, s, c.src); !strings.Contains(err, c.want) {
 			t.Errorf("%s: error %q, want %q", c.src, err, c.want)
@@ -107,7 +109,7 @@ L:wait(5)
 assert(L.pinned == true and L.pin_message == "", "pinned")
 assert(L.path == "/run/netns/" .. L.name, L.path)
 assert(a.path == "/run/netns/" .. L.name .. "-a", a.path)
-assert(a.pid and b.pid == nil, "only a has a holder")
+assert(a.pid and b.pid and a.pid ~= b.pid and a.running, "every node has a holder, its first process")
 assert(a.ip == "10.53.57.21" and a.addrs[1] == "10.53.57.21/24", a.ip)
 assert(a.hostname == "alpha" and a.env.REALM == "X.EXAMPLE" and a.env.SERVER_IP == "10.53.57.21", "env")
 assert(L.a == a and #L:nodes() == 2 and L:nodes()[2] == b, "nodes")
@@ -153,4 +155,105 @@ DIR, HELPER, PID = L.dir, a:helper(), tostring(a.pid)
 func luaString(t *testing.T, s *Session, global string) string {
 	t.Helper()
 	return s.L.GetGlobal(global).String()
+}
+
+// node:stop() ends a node as the end of its processes would and the kernel
+// then deletes its veth's bridge end; node:start() makes it again; killing
+// the holder from outside does the same as stop; view.namespaces() shows
+// nsh holding the hub and a keep=true node, and nothing of the others.
+func TestNodeStopStartThroughSession(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	name := labName("ss")
+	run(t, s, fmt.Sprintf(`
+L = net.lab{name = %q, pin = false, helpers = false}
+L:bridge("br0")
+L:link(L:node("a", {hostname = "alpha"}), "br0", {addr = "10.53.57.1/24"})
+L:link(L:node("b"), "br0", {addr = "10.53.57.2/24"})
+L:node("k", {keep = true})
+L:wait()
+local function ports()
+  local out = sys.run({"nsenter", "--net=" .. L.path, "ip", "-o", "link", "show", "master", "br0"})
+  return out
+end
+assert(ports():find("a-br@", 1, true), ports())
+local pid = L.a.pid
+assert(type(pid) == "number" and type(L.b.pid) == "number" and L.a.running, "every node has a pid")
+L.a:stop()
+assert(not L.a.running and L.a.pid == nil and L.a.path == nil, "stopped")
+assert(not ports():find("a-br@", 1, true), "the kernel removed a-br with the namespace: " .. ports())
+local ok, err = pcall(L.a.run, L.a, "true")
+assert(not ok and tostring(err):find("node a has ended", 1, true), tostring(err))
+L.a:start()
+L:wait()
+assert(L.a.pid ~= pid, "a new holder (the inode of the new namespace may be the old one's: the kernel reuses them)")
+local out = L.a:run("hostname; ip -o -4 addr show dev eth0")
+assert(out:find("alpha\n", 1, true) and out:find("10.53.57.1/24", 1, true), out)
+assert(#L.b:ping("a") == 1, "b reaches the restarted a")
+assert(not pcall(L.a.start, L.a), "start of a running node")
+sys.run("kill -KILL " .. L.b.pid)
+for i = 1, 200 do if not ports():find("b-br@", 1, true) then break end sys.sleep(0.01) end
+assert(not ports():find("b-br@", 1, true), "killing b's only process freed it: " .. ports())
+local held = {}
+for _, n in ipairs(view.namespaces().namespaces) do
+  for _, h in ipairs(n.holders) do if h.nsh then held[#held+1] = h.nsh end end
+end
+table.sort(held)
+local all = table.concat(held, "; ")
+assert(#held == 2 and all:find("'s hub (outer namespace)", 1, true) and all:find("node k (keep=true)", 1, true), all)
+`, name))
+}
+
+// IPv6 is on in labs by default (nodad addresses given as a list beside
+// the IPv4 one); ipv6=false turns it off, and then an IPv6 address is
+// EACCES with a hint naming the option, not only the sysctl.
+func TestLabIPv6Option(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	run(t, s, fmt.Sprintf(`
+L6 = net.lab{name = %q, pin = false, helpers = false}
+L6:bridge("br0", {"10.53.57.11/24", "fd00::5357:5f0b/112"})
+L6:link(L6:node("a"), "br0", {addr = {"10.53.57.21/24", "fd00::5357:5f15/112"}})
+L6:wait()
+assert(L6.a:run("cat /proc/sys/net/ipv6/conf/all/disable_ipv6") == "0\n", "on by default")
+local out = L6.a:run("ip -6 -o addr show dev eth0 scope global")
+assert(out:find("fd00::5357:5f15/112", 1, true) and out:find("nodad", 1, true) and not out:find("tentative"), out)
+assert(L6.a.ip == "10.53.57.21" and L6.a.addrs[2] == "fd00::5357:5f15/112", L6.a.ip)
+assert(#L6.a:ping("fd00::5357:5f0b") == 1, "ping6 the bridge")
+L4 = net.lab{name = %q, pin = false, helpers = false, ipv6 = false}
+L4:bridge("br0")
+L4:node("b")
+assert(L4.b:run("cat /proc/sys/net/ipv6/conf/all/disable_ipv6") == "1\n", "ipv6=false")
+local ok, err = pcall(L4.link, L4, "b", "br0", {addr = "fd00::5357:5f16/112"})
+assert(not ok and tostring(err):find("EACCES", 1, true) and tostring(err):find("net.lab{ipv6 = false}", 1, true), tostring(err))
+assert(#net.links(L4) == 2, "the half-made link was undone: " .. #net.links(L4))
+L4:link("b", "br0")
+ok, err = pcall(net.addr, "eth0", "fd00::1/64", {ns = L4.b})
+assert(not ok and tostring(err):find("net.lab{ipv6 = false}", 1, true), tostring(err))
+`, labName("v6"), labName("v4")))
+}
+
+// holders=false: plain nodes have no process and no pid; nsh's descriptor
+// holds them (view.namespaces says so) until node:stop().
+func TestLabHoldersOption(t *testing.T) {
+	needRootLab(t)
+	s := newTestSession(t)
+	run(t, s, fmt.Sprintf(`
+L = net.lab{name = %q, pin = false, helpers = false, holders = false}
+L:bridge("br0")
+L:link(L:node("a"), "br0", {addr = "10.53.57.1/24"})
+L:node("h", {hostname = "named"})
+L:wait()
+assert(L.a.pid == nil and L.a.running and L.h.pid, "a has no process; h (a hostname) has its holder")
+assert(L.a:run("ip -o -4 addr show dev eth0"):find("10.53.57.1/24", 1, true), "node:run")
+local held = 0
+for _, n in ipairs(view.namespaces().namespaces) do
+  for _, x in ipairs(n.holders) do if x.nsh and x.nsh:find("node a (holders=false)", 1, true) then held = held + 1 end end
+end
+assert(held == 1, "view.namespaces shows nsh holding a")
+L.a:stop()
+assert(not L.a.running and not pcall(net.link, "a-br", L), "stopped: the kernel removed a-br")
+L.a:start()
+assert(L.a.running and L.a.pid == nil, "started again")
+`, labName("ho")))
 }

@@ -54,7 +54,9 @@ var labCaptureMethods = []Func{
 
 func (s *Session) nodeCapture(L *glua.LState) int {
 	n := checkNode(L, 1)
-	return s.captureIn(L, n.NS(), "node "+n.Name)
+	ns, done := openNode(L, 1, n)
+	defer done()
+	return s.captureIn(L, ns, "node "+n.Name)
 }
 
 func (s *Session) labCapture(L *glua.LState) int {
@@ -64,7 +66,9 @@ func (s *Session) labCapture(L *glua.LState) int {
 
 func (s *Session) nodeCaptureStart(L *glua.LState) int {
 	n := checkNode(L, 1)
-	return s.captureStart(L, n.NS(), "node "+n.Name)
+	ns, done := openNode(L, 1, n)
+	defer done() // the capture's socket holds the namespace while it runs
+	return s.captureStart(L, ns, "node "+n.Name)
 }
 
 func (s *Session) labCaptureStart(L *glua.LState) int {

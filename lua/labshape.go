@@ -162,7 +162,9 @@ func (s *Session) nodeQdiscs(L *glua.LState) int {
 }
 
 func (s *Session) pushQdiscs(L *glua.LState, n *netlab.Node, ifname string) int {
-	qs, err := n.NS().Qdiscs(ifname)
+	ns, done := openNode(L, 1, n)
+	defer done()
+	qs, err := ns.Qdiscs(ifname)
 	if err != nil {
 		return raiseErr(L, err)
 	}

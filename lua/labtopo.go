@@ -299,7 +299,9 @@ func (s *Session) nodeTraceroute(L *glua.LState) int {
 		return argErr(L, 2, "that node has no address yet")
 	}
 	o := argOptions(L, 3, "max_hops", "timeout")
-	hops, err := n.NS().Trace(dst, o.Int("max_hops", 16, 1, 255), seconds(o.Number("timeout", 1, 0.001, 60)))
+	ns, done := openNode(L, 1, n)
+	defer done()
+	hops, err := ns.Trace(dst, o.Int("max_hops", 16, 1, 255), seconds(o.Number("timeout", 1, 0.001, 60)))
 	if err != nil && len(hops) == 0 {
 		return raiseErr(L, err)
 	}

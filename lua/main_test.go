@@ -31,6 +31,12 @@ func TestMain(m *testing.M) {
 // newTestSession makes a session and closes it (running cleanup) at the end.
 func newTestSession(t *testing.T) *Session {
 	t.Helper()
+	// The session's thread model: its children's parent-death signal is
+	// tied to the thread that forked them, so that thread must never be
+	// one a locked goroutine takes and ends (a lab node's holder is forked
+	// from such a fresh thread). Never unlocked: the thread retires with
+	// the test's goroutine, after its cleanup.
+	runtime.LockOSThread()
 	s, err := NewSession()
 	if err != nil {
 		t.Fatal(err)

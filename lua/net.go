@@ -138,17 +138,38 @@ func (s *Session) netModule() *Module {
 			{Name: "resolve", Args: "(name, {server=, ns=})", Fn: s.netResolve,
 				Doc: "Asks a DNS server (IP or IP:PORT) for the A and AAAA records of name from namespace ns; returns the addresses " +
 					"as strings. NXDOMAIN raises.", Example: "print(net.resolve(\"dc1.samba.example.com\", {server = \"10.53.57.64\", ns = lab.h1})[1])   -- asks hub"},
-			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=}", Fn: s.netLab,
+			{Name: "lab", Args: "{name=, pin=, outer=, ipv6=, dir=, helpers=, userns=, holders=}", Fn: s.netLab,
 				Doc: "Makes a lab: an outer network namespace (the hub, named after the lab) where bridges live, and nodes added with " +
 					"lab:node(name, {...}) and joined with lab:link(node, bridge, {...}). pin (default \"auto\") pins every namespace under " +
-					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a message where /run/netns " +
-					"is not writable (as an ordinary user inside nsh's user namespace). outer=false puts the hub in the current namespace. " +
+					"/run/netns (NAME and NAME-NODE) for ip netns exec and nsenter; \"auto\" skips pinning with a one-line message where /run/netns " +
+					"is not writable (as an ordinary user inside nsh's user namespace), also when the name is taken there already (EEXIST, e.g. root's lab of that name). outer=false puts the hub in the current namespace. " +
+					"IPv6 is on in the lab's namespaces, as in any new one, and the lab's addresses are nodad (usable at once: Samba's " +
+					"fd00::5357:5fXX/112 beside 10.53.57.XX); ipv6=false turns it off (net.ipv6.conf.{all,default}.disable_ipv6=1: an " +
+					"IPv6 address is then EACCES), which keeps a big lab quieter (no DAD, MLD or router solicitations flooded by the bridges). " +
 					"Every node gets an nsenter.sh helper under dir (default: a directory of its own in your state directory, which only you can write: /run/nsh/labs as root, $XDG_RUNTIME_DIR/nsh/labs or TMPDIR/nsh-UID/labs otherwise), also used by `nsh --enter NODE` (which runs only helpers of your own labs) " +
 					"(helpers=false skips them, for big labs). " +
+					"holders=false gives plain nodes (no namespace but their network one) no first process: nsh holds each by a " +
+					"descriptor instead (view.namespaces() shows it) until node:stop() or the end, and they have no pid; a big lab saves " +
+					"a process start per node. " +
+					"userns=true puts the lab in a user namespace of its own, as Samba's selftest does with unshare --user --map-root-user: " +
+					"the hub's and every node's namespaces are owned by it (lab.userns), and what runs in a node is root there with every " +
+					"capability over the lab's namespaces and none over the machine's; root inside is nobody (65534) outside when nsh runs as " +
+					"root (mapping root to root would leave the nodes uid 0 for every file of the machine: /etc, /proc/sys/kernel), nsh's own " +
+					"user otherwise. Its nodes may have uts, mnt, ipc and cgroup namespaces besides their network one. " +
 					"Everything is torn down at exit (or lab:close()) by dropping the namespaces.",
 				Example: "local lab = net.lab{name = \"selftest\"}\nlab:bridge(\"selftest0\", \"10.53.57.11/24\")\nlocal dc = lab:node(\"ad_dc\")\nlab:link(dc, \"selftest0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})\nlab:wait()\nprint(lab.ad_dc:run(\"ip -br a\"))"},
 		}, s.netKindFuncs()...), s.labTopoFuncs()...),
 	}
+}
+
+// openNode opens a running node's network namespace for one call (nsh
+// holds nothing of a node between calls).
+func openNode(L *glua.LState, argn int, n *netlab.Node) (*netlab.NS, func()) {
+	ns, err := n.Open()
+	if err != nil {
+		raiseErr(L, err)
+	}
+	return ns, func() { ns.Close() }
 }
 
 // netOpen resolves a where value to an open namespace; done releases what
@@ -170,7 +191,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 			argErr(L, argn, "empty namespace name: "+whereDoc)
 		}
 		if n := s.findNode(str); n != nil {
-			return n.NS(), keep
+			return openNode(L, argn, n)
 		}
 		if l := s.findLab(str); l != nil {
 			return l.l.Outer(), keep
@@ -189,7 +210,7 @@ func (s *Session) netOpen(L *glua.LState, v glua.LValue, argn int) (*netlab.NS, 
 			if h.Lab().Closed() {
 				argErr(L, argn, "the node's lab is closed")
 			}
-			return h.NS(), keep
+			return openNode(L, argn, h)
 		default:
 			argErr(L, argn, "unknown userdata: "+whereDoc)
 		}

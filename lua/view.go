@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,6 +275,7 @@ func (s *Session) viewNamespaces(L *glua.LState) int {
 	if err != nil {
 		return raiseErr(L, err)
 	}
+	s.noteOwnHolders(nl)
 	if o.Bool("dot", false) {
 		L.Push(glua.LString(nl.DOT()))
 		return 1
@@ -304,6 +306,9 @@ func (s *Session) viewNamespaces(L *glua.LState) int {
 				ht.RawSetString("path", glua.LString(h.Path))
 				ht.RawSetString("mntns", glua.LNumber(h.MountNS))
 			}
+			if h.Note != "" {
+				ht.RawSetString("nsh", glua.LString(h.Note))
+			}
 			hs.Append(ht)
 		}
 		r.RawSetString("holders", hs)
@@ -323,6 +328,26 @@ func (s *Session) viewNamespaces(L *glua.LState) int {
 	t.RawSetString("roots", roots)
 	L.Push(withText(L, t, nl.String()))
 	return 1
+}
+
+// noteOwnHolders names the descriptors this nsh holds namespaces by: the
+// hubs of its labs and the nodes kept with keep=true (a node nsh holds
+// nothing of otherwise: its processes hold it).
+func (s *Session) noteOwnHolders(nl *procview.NSList) {
+	own := map[int]string{}
+	for _, ll := range s.labs {
+		for fd, what := range ll.l.HeldFds() {
+			own[fd] = what
+		}
+	}
+	self := os.Getpid()
+	for _, e := range nl.All {
+		for i, h := range e.Holders {
+			if h.Kind == "fd" && h.PID == self && own[h.FD] != "" {
+				e.Holders[i].Note = "nsh: " + own[h.FD]
+			}
+		}
+	}
 }
 
 func nsNodes(L *glua.LState, ns []*procview.NSNode) *glua.LTable {

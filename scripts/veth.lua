@@ -4,7 +4,8 @@
 -- other end (veth_xmit -> __dev_forward_skb -> netif_rx on the peer).
 -- The ends may live in different namespaces: here "a" and "b", each held by
 -- a sleeping process. nsh creates the pair with the peer made directly in
--- b (IFLA_NET_NS_FD on the peer in one RTM_NEWLINK), then pings across.
+-- b (IFLA_NET_NS_FD on the peer in one RTM_NEWLINK), then pings across;
+-- when b's last process ends, its namespace and both ends go.
 -- Seeds: 000, 001, 002 (veth interfaces act as a tunnel between namespaces).
 
 section("Two namespaces")
@@ -45,4 +46,21 @@ net.delete("veth0", a)
 ok = pcall(net.link, "veth1", b)
 check(not ok, "veth1 vanished from b when veth0 was deleted in a (unregister takes the peer along)")
 check(#net.links(b) == 1, "b holds only lo again")
+
+section("A namespace that ends takes its ends along")
+-- A network namespace lives while something holds it: here only b's one
+-- process. When it exits the kernel frees the namespace (cleanup_net, in a
+-- work queue: a moment later), and default_device_exit_batch deletes every
+-- veth in it, which deletes each one's peer too, wherever that is.
+net.veth("veth0", "veth1", {ns = a, peer_ns = b})
+check(net.link("veth0", a).peer_index == net.link("veth1", b).index, "a new pair: veth0 in a, veth1 in b")
+b:kill(9); b:wait()
+say("b's only process is gone (SIGKILL)")
+local gone = false
+for _ = 1, 300 do
+  if not pcall(net.link, "veth0", a) then gone = true break end
+  sys.sleep(0.01)
+end
+check(gone, "veth0 vanished from a: the kernel freed b's namespace and deleted veth1 with its peer")
+check(#net.links(a) == 1, "a holds only lo again")
 finish()

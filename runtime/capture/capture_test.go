@@ -60,7 +60,7 @@ func TestCapturePingAcrossBridge(t *testing.T) {
 	l, a, _ := pingLab(t)
 	pcap := filepath.Join(t.TempDir(), "ping.pcap")
 	// IGMP reports (the bridge and b joining 224.0.0.1 groups) may cross too
-	c, err := Start(a.NS().Do, "eth0", Options{Count: 4, Timeout: 5 * time.Second, Pcap: pcap, Filter: mustFilter(t, "arp or icmp")})
+	c, err := Start(nodeNS(t, a).Do, "eth0", Options{Count: 4, Timeout: 5 * time.Second, Pcap: pcap, Filter: mustFilter(t, "arp or icmp")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestCapturePingAcrossBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.NS().Ping("10.53.61.2", 1, time.Second); err != nil {
+	if _, err := nodeNS(t, a).Ping("10.53.61.2", 1, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	r, err := c.Wait(context.Background())
@@ -185,7 +185,7 @@ func mustFilter(t *testing.T, s string) *Filter {
 func TestCaptureTimeoutAndErrors(t *testing.T) {
 	_, a, _ := pingLab(t)
 	start := time.Now()
-	c, err := Start(a.NS().Do, "lo", Options{Timeout: 200 * time.Millisecond})
+	c, err := Start(nodeNS(t, a).Do, "lo", Options{Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +193,12 @@ func TestCaptureTimeoutAndErrors(t *testing.T) {
 	if err != nil || len(r.Frames) != 0 || time.Since(start) < 200*time.Millisecond || time.Since(start) > 2*time.Second {
 		t.Fatalf("idle capture: %v %d frames after %v", err, len(r.Frames), time.Since(start))
 	}
-	_, err = Start(a.NS().Do, "nosuch0", Options{})
+	_, err = Start(nodeNS(t, a).Do, "nosuch0", Options{})
 	if err == nil || !strings.Contains(err.Error(), `ioctl(SIOCGIFINDEX, "nosuch0"): ENODEV`) {
 		t.Fatalf("missing interface: %v", err)
 	}
 	// a cancelled context stops a capture without a limit
-	c, err = Start(a.NS().Do, "eth0", Options{})
+	c, err = Start(nodeNS(t, a).Do, "eth0", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +208,11 @@ func TestCaptureTimeoutAndErrors(t *testing.T) {
 		t.Fatal("cancelled capture: no error")
 	}
 	// the link deleted under it: the capture ends, keeping what it has
-	c, err = Start(a.NS().Do, "eth0", Options{Timeout: 5 * time.Second})
+	c, err = Start(nodeNS(t, a).Do, "eth0", Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.NS().DelLink("eth0"); err != nil {
+	if err := nodeNS(t, a).DelLink("eth0"); err != nil {
 		t.Fatal(err)
 	}
 	r, err = c.Wait(context.Background())
@@ -250,4 +250,16 @@ func TestFilter(t *testing.T) {
 			t.Errorf("ParseFilter(%q): no error", bad)
 		}
 	}
+}
+
+// nodeNS opens n's network namespace for the rest of the test (nsh holds
+// none of a node's namespaces: Node.Open), closed when the test ends.
+func nodeNS(t testing.TB, n *netlab.Node) *netlab.NS {
+	t.Helper()
+	ns, err := n.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
 }

@@ -31,7 +31,7 @@ func benchLab(b *testing.B, n int) {
 				l.Close()
 				b.Fatalf("node %d: %v", j, err)
 			}
-			if err := l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16"}); err != nil {
+			if err := l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: labAddr(j) + "/16"}); err != nil {
 				l.Close()
 				b.Fatalf("link %d: %v", j, err)
 			}
@@ -43,7 +43,7 @@ func benchLab(b *testing.B, n int) {
 		}
 		t1 := time.Now()
 		dst := labAddr(n - 1)
-		if _, err := Ping(nodes[0].NS(), dst, 1, 5*time.Second); err != nil {
+		if _, err := Ping(nodeNS(b, nodes[0]), dst, 1, 5*time.Second); err != nil {
 			l.Close()
 			b.Fatalf("ping %s: %v", dst, err)
 		}

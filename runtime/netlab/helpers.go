@@ -41,6 +41,12 @@ type Helper struct {
 	Namespaces []string
 	// Env are the node's variables.
 	Env map[string]string
+	// LabUserNS is the lab's own user namespace (a lab with userns),
+	// entered as root there: it replaces nsh's. LabUserNSKeepIDs: the
+	// caller's ids are root there already (an ordinary user's lab), so
+	// nsenter keeps them (--preserve-credentials).
+	LabUserNS        string
+	LabUserNSKeepIDs bool
 }
 
 // Script is the text of the helper.
@@ -62,6 +68,13 @@ func (h Helper) Script() string {
 				break
 			}
 		}
+	}
+	if h.LabUserNS != "" {
+		keep := ""
+		if h.LabUserNSKeepIDs {
+			keep = " --preserve-credentials"
+		}
+		fmt.Fprintf(&b, "U=\"--user=%s%s\"\n", h.LabUserNS, keep)
 	}
 	b.WriteString("[ $# -gt 0 ] || set -- \"${SHELL:-/bin/sh}\"\n")
 	b.WriteString("exec nsenter $U --net=\"$NETNS\"" + extra + " -- env")

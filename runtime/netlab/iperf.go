@@ -193,5 +193,15 @@ func (n *Node) Iperf(ctx context.Context, other *Node, o IperfOptions) (IperfRes
 	if ip == "" {
 		return IperfResult{}, fmt.Errorf("netlab: node %s has no address (link it with an address first)", other.Name)
 	}
-	return Iperf(ctx, n.ns, other.ns, ip, o)
+	from, err := n.Open()
+	if err != nil {
+		return IperfResult{}, err
+	}
+	defer from.Close()
+	to, err := other.Open()
+	if err != nil {
+		return IperfResult{}, err
+	}
+	defer to.Close()
+	return Iperf(ctx, from, to, ip, o)
 }

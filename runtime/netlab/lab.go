@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/nsproc"
 )
 
 // LabOptions configures NewLab.
@@ -26,15 +27,18 @@ type LabOptions struct {
 	// Pin bind-mounts every namespace of the lab under /run/netns so that
 	// `ip netns exec NAME-NODE ...` reaches it while the lab lives.
 	Pin bool
-	// IPv6 keeps IPv6 on in the lab's namespaces. By default the lab turns
-	// it off (net.ipv6.conf.{all,default}.disable_ipv6=1): every new link
-	// would otherwise send DAD, MLD and router solicitations that the
-	// bridge floods to all ports, O(N^2) packets that slow big labs down.
-	IPv6 bool
+	// NoIPv6 turns IPv6 off in the lab's namespaces
+	// (net.ipv6.conf.{all,default}.disable_ipv6=1; an IPv6 address is then
+	// refused with EACCES). By default it is on, as in any new namespace,
+	// and the addresses the lab gives are "nodad" (usable at once, never
+	// tentative). Off, a big lab is quieter: every new link sends DAD, MLD
+	// and router solicitations that the bridge floods to all ports.
+	NoIPv6 bool
 	// PinAuto, with Pin, goes on without pins where /run/netns refuses
 	// them (EACCES, EPERM, EROFS: an ordinary user is root only in its own
-	// user namespace, which does not own the machine's mounts); PinError
-	// then says why.
+	// user namespace, which does not own the machine's mounts; or EEXIST
+	// where the name is taken and /run/netns is not writable anyway);
+	// PinError then says why.
 	PinAuto bool
 	// Dir holds the lab's files: every node's nsenter.sh helper and its
 	// own hosts and resolv.conf, the shared hosts file, and the marker
@@ -44,6 +48,17 @@ type LabOptions struct {
 	Dir string
 	// Helpers writes DIR/NODE/nsenter.sh for every node (HelperName).
 	Helpers bool
+	// UserNS puts the lab in a user namespace of its own (labuserns.go):
+	// the hub's and every node's namespaces are owned by it, and the
+	// nodes' processes are root there, mapped to nobody outside (to nsh's
+	// own root when nsh runs in a user namespace of its own). Not with
+	// NoOuter.
+	UserNS bool
+	// NoHolders gives plain nodes (those with no other namespace) no first
+	// process: nsh holds each one's network namespace by a descriptor
+	// (view.namespaces shows it), as Keep does, until Stop or Close. A big
+	// lab saves a process start per node; such a node has no pid.
+	NoHolders bool
 	// Note, when set, is told of each thing the lab makes that would
 	// outlive a killed nsh, the moment it exists, for nsh's durable record:
 	// "pin" and its path, "link" and its name in the caller's network
@@ -56,27 +71,32 @@ type LabOptions struct {
 // bridges in a hub namespace. Close tears all of it down by releasing the
 // namespaces; the kernel then deletes them with their links.
 type Lab struct {
-	note     func(kind, what string)
-	name     string
-	dir      string
-	ownDir   bool
-	helpers  bool
-	pinErr   error  // why the lab is not pinned (PinAuto)
-	userns   string // nsh's user namespace file, for the helpers
-	hosts    bool   // a node has the shared hosts file: keep DIR/hosts current
-	brDescs  []BridgeDesc
-	lkDescs  []LinkDesc
-	patches  []PatchDesc // veth pairs between bridges (topo.go)
-	sysctls  []string
-	outer    *NS
-	ownOuter bool
-	pin      bool
-	pins     []string
-	nodes    map[string]*Node
-	order    []*Node
-	bridges  map[string]int // name -> ifindex in the hub
-	hubLinks []string       // bridge-side veth ends (deleted by hand only with NoOuter)
-	closed   bool
+	note       func(kind, what string)
+	name       string
+	dir        string
+	ownDir     bool
+	helpers    bool
+	pinErr     error  // why the lab is not pinned (PinAuto)
+	userns     string // nsh's user namespace file, for the helpers
+	hosts      bool   // a node has the shared hosts file: keep DIR/hosts current
+	brDescs    []BridgeDesc
+	lkDescs    []LinkDesc
+	patches    []PatchDesc // veth pairs between bridges (topo.go)
+	sysctls    []string
+	outer      *NS
+	ownOuter   bool
+	userNS     *nsproc.Process // UserNS: its first process, holding it and the hub
+	userNSRoot int
+	pin        bool
+	pinAuto    bool
+	ipv6       bool
+	noHolder   bool
+	pins       []string
+	nodes      map[string]*Node
+	order      []*Node
+	bridges    map[string]int // name -> ifindex in the hub
+	hubLinks   []string       // bridge-side veth ends (deleted by hand only with NoOuter)
+	closed     bool
 }
 
 // NewLab makes an empty lab: an outer namespace for the hub (unless
@@ -109,18 +129,28 @@ func NewLab(opts LabOptions) (*Lab, error) {
 }
 
 func newLab(opts LabOptions) (*Lab, error) {
-	l := &Lab{name: opts.Name, pin: opts.Pin, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
+	l := &Lab{name: opts.Name, pin: opts.Pin, pinAuto: opts.PinAuto, noHolder: opts.NoHolders, helpers: opts.Helpers, nodes: map[string]*Node{}, bridges: map[string]int{},
 		userns: fmt.Sprintf("/proc/%d/ns/user", os.Getpid()), note: opts.Note}
 	if l.note == nil {
 		l.note = func(string, string) {}
 	}
-	if !opts.IPv6 {
+	l.ipv6 = !opts.NoIPv6
+	if opts.NoIPv6 {
 		l.sysctls = []string{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"}
 	}
 	var err error
-	if opts.NoOuter {
+	switch {
+	case opts.UserNS && opts.NoOuter:
+		return nil, errors.New("netlab: a lab in a user namespace of its own has its hub there too (not with NoOuter)")
+	case opts.UserNS:
+		l.ownOuter = true
+		if l.outer, err = l.startUserNS(); err != nil {
+			l.Close()
+			return nil, err
+		}
+	case opts.NoOuter:
 		l.outer, err = Open(Self())
-	} else {
+	default:
 		l.outer, err = newNetNS(l.name+" (outer)", true, l.sysctls...)
 		l.ownOuter = true
 	}
@@ -205,6 +235,14 @@ type LinkOptions struct {
 	IfName string // the end inside the node; default "eth0"
 	BrName string // the end in the hub, enslaved to Bridge; default NODE-br
 	CIDR   string // the address of IfName, "" for none
+	// Extra are more addresses of IfName (an IPv6 one beside CIDR, say).
+	Extra []string
+	// the MACs the kernel gave both ends the first time, kept for Start
+	// (a restarted node answers from the MAC its neighbours have cached)
+	mac, brMAC net.HardwareAddr
+	// kind and mode: a macvlan or ipvlan link on the bridge itself
+	// (LinkAs), "" for a veth pair
+	kind, mode string
 }
 
 // Complete fills in the defaults for a link of node and checks the names
@@ -224,10 +262,16 @@ func (o LinkOptions) Complete(node string) (LinkOptions, error) {
 			return o, err
 		}
 	}
-	if o.CIDR != "" {
-		if _, err := parseCIDR(o.CIDR); err != nil {
+	for _, c := range append([]string{o.CIDR}, o.Extra...) {
+		if c == "" {
+			continue
+		}
+		if _, err := parseCIDR(c); err != nil {
 			return o, err
 		}
+	}
+	if o.CIDR == "" && len(o.Extra) > 0 {
+		return o, errors.New("Extra addresses need a first one (CIDR)")
 	}
 	return o, nil
 }
@@ -236,7 +280,8 @@ func (o LinkOptions) Complete(node string) (LinkOptions, error) {
 // (holding o.CIDR, if given) and o.BrName in the hub, enslaved to the
 // bridge; both ends up. The hub end is created enslaved and up in one
 // request, with its peer created directly inside the node. An address
-// updates the node's variables and helper and the shared hosts file.
+// updates the node's variables and helper and the shared hosts file. The
+// node remembers the link: Start makes it again.
 func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if l.closed {
 		return errors.New("netlab: lab is closed")
@@ -248,52 +293,98 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if err != nil {
 		return err
 	}
-	bidx, ok := l.bridges[o.Bridge]
-	if !ok {
+	if o.kind != "" {
+		o.BrName = "" // a macvlan or ipvlan has no hub end (LinkAs)
+	}
+	if _, ok := l.bridges[o.Bridge]; !ok {
 		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, o.Bridge)
 	}
-	var ipn *net.IPNet
-	if o.CIDR != "" {
-		if ipn, err = parseCIDR(o.CIDR); err != nil {
-			return err
-		}
-	}
-	if err := l.outer.addVeth(o.BrName, o.IfName, node.ns, bidx, true); err != nil {
-		return err
-	}
-	l.hubLinks = append(l.hubLinks, o.BrName)
-	if !l.ownOuter {
-		l.note("link", o.BrName)
-	}
-	return l.linked(node, o, ipn, "")
-}
-
-// linked finishes a link made inside node as o.IfName (of type typ, ""
-// for veth): its address, up, and the lab's records of it.
-func (l *Lab) linked(node *Node, o LinkOptions, ipn *net.IPNet, typ string) error {
-	in, err := node.ns.byName(o.IfName)
+	ns, err := node.Open()
 	if err != nil {
 		return err
 	}
-	if ipn != nil {
-		if err := node.ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
-			return err
-		}
+	defer ns.Close()
+	if err := node.link(ns, &o); err != nil {
+		return err
 	}
+	if o.kind == "" {
+		l.hubLinks = append(l.hubLinks, o.BrName)
+	}
+	node.linkOpts = append(node.linkOpts, o)
 	node.links = append(node.links, o.IfName)
-	if err := node.ns.h.LinkSetUp(in); err != nil {
-		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
-	}
-	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR, Type: typ})
+	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR, Type: o.kind})
 	if o.CIDR == "" {
 		return nil
 	}
-	node.addrs = append(node.addrs, o.CIDR)
+	node.addrs = append(append(node.addrs, o.CIDR), o.Extra...)
 	node.setEnv()
 	if err := l.writeHosts(); err != nil {
 		return err
 	}
 	return node.writeHelper()
+}
+
+// link makes the veth pair of o between the hub and the node's network
+// namespace ns, its address (nodad: usable at once) and both ends up.
+func (n *Node) link(ns *NS, o *LinkOptions) (err error) {
+	l := n.lab
+	var ipns []*net.IPNet
+	for _, c := range append([]string{o.CIDR}, o.Extra...) {
+		if c == "" {
+			continue
+		}
+		ipn, err := parseCIDR(c)
+		if err != nil {
+			return err
+		}
+		ipns = append(ipns, ipn)
+	}
+	if o.kind != "" {
+		// a macvlan or ipvlan whose parent is the bridge, made inside the
+		// node (no hub end); it goes with the node's namespace
+		lo := LowerOptions{Mode: o.mode, NetNS: ns}
+		if o.kind == "ipvlan" {
+			err = l.outer.AddIPVlan(o.IfName, o.Bridge, lo)
+		} else {
+			err = l.outer.AddMacvlan(o.IfName, o.Bridge, lo)
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		if err := l.outer.addVeth(o.BrName, o.IfName, ns, l.bridges[o.Bridge], true, o.brMAC, o.mac); err != nil {
+			return err
+		}
+		if !l.ownOuter {
+			l.note("link", o.BrName)
+		}
+		defer func() {
+			if err != nil { // half made: deleting the hub end deletes its peer too
+				if lk, lerr := l.outer.h.LinkByName(o.BrName); lerr == nil {
+					_ = l.outer.h.LinkDel(lk)
+				}
+			}
+		}()
+	}
+	in, err := ns.byName(o.IfName)
+	if err != nil {
+		return err
+	}
+	if o.mac == nil {
+		o.mac = in.Attrs().HardwareAddr
+		if br, err := l.outer.byName(o.BrName); err == nil && o.kind == "" {
+			o.brMAC = br.Attrs().HardwareAddr
+		}
+	}
+	for _, ipn := range ipns {
+		if err = ns.addAddrIndex(in.Attrs().Index, o.IfName, ipn, true); err != nil {
+			return err
+		}
+	}
+	if err := ns.h.LinkSetUp(in); err != nil {
+		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
+	}
+	return nil
 }
 
 // Wait returns once the lab can carry packets: every bridge and link the
@@ -332,27 +423,36 @@ func (l *Lab) Wait(timeout time.Duration) error {
 		return err
 	}
 	for _, n := range l.order {
-		if err := n.ns.waitLinks(deadline, n.links, nil); err != nil {
+		if len(n.links) == 0 || !n.Running() {
+			continue
+		}
+		ns, err := n.Open()
+		if err != nil {
+			return err
+		}
+		err = ns.waitLinks(deadline, n.links, nil)
+		ns.Close()
+		if err != nil {
 			return err
 		}
 	}
 	return l.waitRouters(deadline)
 }
 
-// Close stops the nodes' holders, releases every namespace of the lab (the
-// kernel then deletes them and their links, asynchronously in its netns
-// cleanup work), removes pins, and removes the lab's files. With NoOuter, the hub's bridges and bridge-side veth ends live in a
-// namespace that stays, so they are deleted explicitly.
+// Close ends every node (Stop without waiting: their processes killed,
+// pins removed), releases the hub's namespace (the kernel then deletes the
+// namespaces and their links, asynchronously in its netns cleanup work),
+// and removes the lab's files. With NoOuter, the hub's bridges and
+// bridge-side veth ends live in a namespace that stays, so they are deleted
+// explicitly.
 func (l *Lab) Close() error {
 	if l.closed {
 		return nil
 	}
 	l.closed = true
 	var errs []error
-	for _, n := range l.order {
-		if err := n.stopHolder(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := l.endAll(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range l.pins {
 		if err := unpin(p); err != nil {
@@ -376,18 +476,33 @@ func (l *Lab) Close() error {
 			}
 		}
 	}
-	for _, n := range l.order {
-		if err := n.ns.Close(); err != nil {
+	if l.outer != nil {
+		if err := l.outer.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := l.outer.Close(); err != nil {
-		errs = append(errs, err)
+	if p := l.userNS; p != nil && p.Alive() {
+		p.Signal(unix.SIGKILL)
+		select {
+		case <-p.Done():
+		case <-time.After(3 * time.Second):
+			errs = append(errs, fmt.Errorf("the holder %d of lab %s's user namespace did not die after SIGKILL", p.Pid, l.name))
+		}
 	}
 	if err := l.removeDir(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// dropPin forgets a pin that was removed (a node's, on Stop).
+func (l *Lab) dropPin(p string) {
+	for i, x := range l.pins {
+		if x == p {
+			l.pins = append(l.pins[:i:i], l.pins[i+1:]...)
+			return
+		}
+	}
 }
 
 // ---- pins under /run/netns, compatible with `ip netns` ----

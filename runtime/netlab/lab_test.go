@@ -79,7 +79,7 @@ func buildSelftest(t testing.TB, l *Lab, xs []int) map[int]*Node {
 	for _, x := range xs {
 		n, err := l.AddNode(NodeOptions{Name: fmt.Sprintf("n%d", x)})
 		must(t, err)
-		must(t, l.Link(n, LinkOptions{"selftest0", fmt.Sprintf("veth%d", x), fmt.Sprintf("veth%d-br", x), fmt.Sprintf("10.53.57.%d/24", x)}))
+		must(t, l.Link(n, LinkOptions{Bridge: "selftest0", IfName: fmt.Sprintf("veth%d", x), BrName: fmt.Sprintf("veth%d-br", x), CIDR: fmt.Sprintf("10.53.57.%d/24", x)}))
 		nodes[x] = n
 	}
 	must(t, l.Wait(5*time.Second))
@@ -101,25 +101,28 @@ func TestLabSelftestPinned(t *testing.T) {
 	})
 	nodes := buildSelftest(t, l, []int{21, 22, 23})
 	for x, n := range nodes {
+		ns, err := n.Open()
+		must(t, err)
 		for y := range nodes {
 			if x != y {
-				if _, err := Ping(n.NS(), fmt.Sprintf("10.53.57.%d", y), 1, 2*time.Second); err != nil {
+				if _, err := Ping(ns, fmt.Sprintf("10.53.57.%d", y), 1, 2*time.Second); err != nil {
 					t.Fatalf("%d -> %d: %v", x, y, err)
 				}
 			}
 		}
-		if _, err := Ping(n.NS(), "10.53.57.11", 1, 2*time.Second); err != nil {
+		if _, err := Ping(ns, "10.53.57.11", 1, 2*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		li, err := n.NS().Link(fmt.Sprintf("veth%d", x))
+		li, err := ns.Link(fmt.Sprintf("veth%d", x))
 		must(t, err)
 		if li.State != "UP" || !contains(li.Addrs, fmt.Sprintf("10.53.57.%d/24", x)) {
 			t.Fatalf("node %d: %+v", x, li)
 		}
-		lo, _ := n.NS().Link("lo")
+		lo, _ := ns.Link("lo")
 		if !hasFlag(lo, "UP") {
 			t.Fatalf("node %d: lo down", x)
 		}
+		ns.Close()
 	}
 	// The hub lives in the outer namespace, not in ours.
 	mine, err := Open(Self())
@@ -146,8 +149,7 @@ func TestLabSelftestPinned(t *testing.T) {
 	}
 	inos := []uint64{}
 	for _, n := range l.Nodes() {
-		i, _ := n.NS().Inode()
-		inos = append(inos, i)
+		inos = append(inos, n.Inode())
 	}
 	must(t, l.Close())
 	closed = true
@@ -194,13 +196,13 @@ func TestLabNoOuter(t *testing.T) {
 	if _, err := Ping(nil, "10.53.57.31", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Ping(nodes[31].NS(), "10.53.57.32", 1, 2*time.Second); err != nil {
+	if _, err := Ping(nodeNS(t, nodes[31]), "10.53.57.32", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.AddNode(NodeOptions{Name: "n31"}); err == nil {
 		t.Fatal("duplicate node accepted")
 	}
-	if err := l.Link(nodes[31], LinkOptions{"nobridge", "x", "y", ""}); err == nil {
+	if err := l.Link(nodes[31], LinkOptions{Bridge: "nobridge", IfName: "x", BrName: "y", CIDR: ""}); err == nil {
 		t.Fatal("unknown bridge accepted")
 	}
 	must(t, l.Close())
@@ -225,46 +227,76 @@ func TestBridgePortLimit(t *testing.T) {
 	must(t, err)
 	idx := br.Attrs().Index
 	for i := 1; i <= 1023; i++ {
-		if err := hub.addVeth(fmt.Sprintf("p%d", i), fmt.Sprintf("q%d", i), nil, idx, false); err != nil {
+		if err := hub.addVeth(fmt.Sprintf("p%d", i), fmt.Sprintf("q%d", i), nil, idx, false, nil, nil); err != nil {
 			t.Fatalf("port %d: %v", i, err)
 		}
 	}
-	err = hub.addVeth("p1024", "q1024", nil, idx, false)
+	err = hub.addVeth("p1024", "q1024", nil, idx, false, nil, nil)
 	if !isErrno(err, unix.EXFULL) {
 		t.Fatalf("port 1024: want EXFULL, got %v", err)
 	}
 	t.Logf("1024th port: %v", err)
 }
 
-func TestLabIPv6AndDefaultOff(t *testing.T) {
+// IPv6 is on in a lab by default, with nodad addresses (Samba's
+// fd00::5357:5fXX/112): usable at once, never tentative, as ip(8) shows.
+// NoIPv6 turns it off (disable_ipv6=1): an IPv6 address is then EACCES.
+func TestLabIPv6DefaultOnAndOff(t *testing.T) {
 	freshNet(t)
-	l, err := NewLab(LabOptions{Name: "v6", IPv6: true})
+	needTools(t, "nsenter", "ip", "cat")
+	l, err := NewLab(LabOptions{Name: "v6"})
 	must(t, err)
 	t.Cleanup(func() { l.Close() })
-	must(t, l.AddBridge("br0", "fd53:57::11/64"))
+	if !l.IPv6() {
+		t.Fatal("IPv6 off by default")
+	}
+	must(t, l.AddBridge("br0", "fd00::5357:5f0b/112"))
 	a, err := l.AddNode(NodeOptions{Name: "a"})
 	must(t, err)
 	b, err := l.AddNode(NodeOptions{Name: "b"})
 	must(t, err)
-	must(t, l.Link(a, LinkOptions{"br0", "eth0", "va", "fd53:57::21/64"}))
-	must(t, l.Link(b, LinkOptions{"br0", "eth0", "vb", "fd53:57::22/64"}))
+	must(t, l.Link(a, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "va", CIDR: "fd00::5357:5f15/112"}))
+	must(t, l.Link(b, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "vb", CIDR: "fd00::5357:5f16/112"}))
 	must(t, l.Wait(5*time.Second))
-	rtts, err := a.NS().Ping("fd53:57::22", 2, 2*time.Second)
+	if out, err := exec.Command("nsenter", "--net="+a.Path(), "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6").Output(); err != nil || string(out) != "0\n" {
+		t.Fatalf("disable_ipv6 in a node: %v %q", err, out)
+	}
+	// (the kernel's own link-local address does DAD: tentative for a while)
+	out, err := ipAt(t, a.Path(), "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global")
+	if err != nil || !strings.Contains(out, "fd00::5357:5f15/112") || !strings.Contains(out, "nodad") || strings.Contains(out, "tentative") {
+		t.Fatalf("ip -6 addr in a node: %v %s", err, out)
+	}
+	an, bn := nodeNS(t, a), nodeNS(t, b)
+	rtts, err := an.Ping("fd00::5357:5f16", 2, 2*time.Second)
 	must(t, err)
 	t.Logf("lab ping6 %v", rtts)
-	if _, err := b.NS().Ping("fd53:57::11", 1, 2*time.Second); err != nil {
+	if _, err := bn.Ping("fd00::5357:5f0b", 1, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
-	// Default labs switch IPv6 off: an IPv6 address is refused with EACCES.
-	l4, err := NewLab(LabOptions{Name: "v4"})
+	l4, err := NewLab(LabOptions{Name: "v4", NoIPv6: true})
 	must(t, err)
 	t.Cleanup(func() { l4.Close() })
 	must(t, l4.AddBridge("br0", ""))
 	n, err := l4.AddNode(NodeOptions{Name: "n"})
 	must(t, err)
-	err = l4.Link(n, LinkOptions{"br0", "eth0", "vn", "fd53:57::31/64"})
+	if out, err := exec.Command("nsenter", "--net="+n.Path(), "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6").Output(); err != nil || string(out) != "1\n" {
+		t.Fatalf("disable_ipv6 in a NoIPv6 node: %v %q", err, out)
+	}
+	err = l4.Link(n, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: "vn", CIDR: "fd00::5357:5f1f/112"})
 	if !isErrno(err, unix.EACCES) {
 		t.Fatalf("IPv6 address in an IPv4-only lab: want EACCES, got %v", err)
 	}
+}
+
+// nodeNS opens a node's network namespace for the test (closed at its end:
+// while open it holds the namespace).
+func nodeNS(t testing.TB, n *Node) *NS {
+	t.Helper()
+	ns, err := n.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
 }

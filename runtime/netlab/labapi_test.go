@@ -110,8 +110,11 @@ func TestLabAPINodes(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("lab directory %s left: %v", dir, err)
 	}
-	if got := runNetnsEntries(); !reflect.DeepEqual(got, before) {
-		t.Errorf("/run/netns after Close: %v, before %v", got, before)
+	// (other processes on the machine pin their own namespaces meanwhile)
+	for _, e := range runNetnsEntries() {
+		if strings.HasPrefix(e, "nshapi") {
+			t.Errorf("/run/netns after Close has %s (before: %v)", e, before)
+		}
 	}
 	if _, err := l.AddNode(NodeOptions{Name: "late"}); err == nil {
 		t.Fatal("AddNode after Close accepted")
@@ -130,8 +133,8 @@ func TestLabAPIGivenDir(t *testing.T) {
 	t.Cleanup(func() { l.Close() })
 	n, err := l.AddNode(NodeOptions{Name: "n1"})
 	must(t, err)
-	if n.HolderPID() != 0 || len(n.TypeNames()) != 0 {
-		t.Fatal("a plain node has a holder")
+	if n.HolderPID() == 0 || len(n.TypeNames()) != 0 {
+		t.Fatal("a plain node has no holder, or has other namespaces")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "n1", HelperName)); err != nil {
 		t.Fatal(err)
@@ -148,8 +151,9 @@ func TestLabAPIGivenDir(t *testing.T) {
 
 func runIn(t *testing.T, n *Node, script string) string {
 	t.Helper()
-	spec, err := n.Command([]string{"/bin/sh", "-c", script})
+	spec, done, err := n.Command([]string{"/bin/sh", "-c", script})
 	must(t, err)
+	defer done()
 	f, err := os.CreateTemp(t.TempDir(), "out")
 	must(t, err)
 	defer f.Close()
@@ -177,8 +181,9 @@ func TestLabAPIPidNode(t *testing.T) {
 	t.Cleanup(func() { l.Close() })
 	n, err := l.AddNode(NodeOptions{Name: "p", Types: nsproc.PID | nsproc.Mnt})
 	must(t, err)
-	spec, err := n.Command([]string{"true"})
+	spec, done, err := n.Command([]string{"true"})
 	must(t, err)
+	done()
 	if !CanReturn() {
 		t.Skip("entered through nsenter(1) here")
 	}

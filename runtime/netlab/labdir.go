@@ -65,13 +65,33 @@ func (l *Lab) Desc() LabDesc {
 // PingAll pings every node's first address from every other node that has
 // one (PingAll).
 func (l *Lab) PingAll(timeout time.Duration) PingAllResult {
-	var nodes []PingTarget
-	for _, n := range l.order {
-		if ip := n.IP(); ip != "" {
-			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: n.ns})
+	nodes, done, err := l.pingTargets()
+	if err != nil {
+		return PingAllResult{Failed: []string{err.Error()}}
+	}
+	defer done()
+	return PingAll(l.name, nodes, timeout)
+}
+
+// pingTargets opens the network namespace of every node that has an
+// address, in creation order, each at its first address; done closes them.
+func (l *Lab) pingTargets() (nodes []PingTarget, done func(), err error) {
+	done = func() {
+		for _, t := range nodes {
+			t.NS.Close()
 		}
 	}
-	return PingAll(l.name, nodes, timeout)
+	for _, n := range l.order {
+		if ip := n.IP(); ip != "" {
+			ns, err := n.Open()
+			if err != nil {
+				done()
+				return nil, nil, err
+			}
+			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: ns})
+		}
+	}
+	return nodes, done, nil
 }
 
 // makeDir makes the lab's directory (dir, or one of its own under
@@ -145,7 +165,41 @@ func (l *Lab) writeHosts() error {
 	return WriteHosts(l.hostsPath(), l.Desc().Nodes)
 }
 
-// pinRefused: /run/netns cannot be written or mounted on here.
+// pinRefused: /run/netns cannot be written or mounted on here. A name
+// that exists there answers EEXIST before the kernel checks the
+// directory's permission (open(O_CREAT|O_EXCL) finds the file first), so
+// EEXIST counts as refused where this process may not write /run/netns
+// anyway (an ordinary user while root's lab of that name runs).
 func pinRefused(err error) bool {
+	if errors.Is(err, unix.EEXIST) {
+		return unix.Access(runNetns, unix.W_OK) != nil
+	}
 	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
 }
+
+// HeldFds are the descriptors of namespaces the lab holds open, and what
+// each is: the hub's (unless NoOuter: the caller's own namespace) and each
+// node kept with Keep. A node's namespaces are otherwise held only by its
+// processes and pin.
+func (l *Lab) HeldFds() map[int]string {
+	m := map[int]string{}
+	if l.closed {
+		return m
+	}
+	if l.ownOuter {
+		m[l.outer.Fd()] = "lab " + l.name + "'s hub (outer namespace)"
+	}
+	for _, n := range l.order {
+		if n.kept != nil {
+			why := "keep=true"
+			if n.holder == nil {
+				why = "holders=false"
+			}
+			m[n.kept.Fd()] = "lab " + l.name + " node " + n.Name + " (" + why + ")"
+		}
+	}
+	return m
+}
+
+// IPv6 says whether IPv6 is on in the lab's namespaces (LabOptions.NoIPv6).
+func (l *Lab) IPv6() bool { return l.ipv6 }

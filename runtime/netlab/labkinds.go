@@ -2,7 +2,6 @@ package netlab
 
 import (
 	"fmt"
-	"net"
 	"strings"
 )
 
@@ -54,40 +53,13 @@ func (l *Lab) LinkAs(node *Node, s LinkSpec) error {
 		}
 		return l.Link(node, s.LinkOptions)
 	}
-	if l.closed {
-		return fmt.Errorf("netlab: lab is closed")
-	}
-	if node == nil || node.lab != l {
-		return fmt.Errorf("netlab: LinkAs needs a node of this lab")
-	}
 	s, err := s.Complete(node.Name)
 	if err != nil {
 		return err
 	}
-	if _, ok := l.bridges[s.Bridge]; !ok {
-		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, s.Bridge)
-	}
-	var ipn *net.IPNet
-	if s.CIDR != "" {
-		if ipn, err = parseCIDR(s.CIDR); err != nil {
-			return err
-		}
-	}
-	into, done, err := node.openNS()
-	if err != nil {
-		return err
-	}
-	defer done()
-	lo := LowerOptions{Mode: s.Mode, NetNS: into}
-	if s.Type == "ipvlan" {
-		err = l.outer.AddIPVlan(s.IfName, s.Bridge, lo)
-	} else {
-		err = l.outer.AddMacvlan(s.IfName, s.Bridge, lo)
-	}
-	if err != nil {
-		return err
-	}
-	return l.linked(node, s.LinkOptions, ipn, s.Type)
+	o := s.LinkOptions
+	o.kind, o.mode = s.Type, s.Mode
+	return l.Link(node, o)
 }
 
 func (s LinkSpec) checkType() error {

@@ -397,7 +397,7 @@ func TestLabViewAndPingAll(t *testing.T) {
 	}
 	v, err := l.View()
 	must(t, err)
-	if len(v.Bridges) != 1 || (v.Bridges[0].State != "UP" && v.Bridges[0].State != "UNKNOWN") || !reflect.DeepEqual(v.Bridges[0].Addrs, []string{"10.53.57.11/24"}) {
+	if len(v.Bridges) != 1 || (v.Bridges[0].State != "UP" && v.Bridges[0].State != "UNKNOWN") || !reflect.DeepEqual(GlobalAddrs(v.Bridges[0].Addrs), []string{"10.53.57.11/24"}) {
 		t.Fatalf("bridge view %+v", v.Bridges)
 	}
 	if got := v.Bridges[0].Ports; !reflect.DeepEqual(got, []PortView{{"veth41-br", "forwarding"}, {"veth42-br", "forwarding"}}) {
@@ -412,7 +412,7 @@ func TestLabViewAndPingAll(t *testing.T) {
 			eth = lk
 		}
 	}
-	if eth.State != "UP" || !reflect.DeepEqual(eth.Addrs, []string{"10.53.57.41/24"}) {
+	if eth.State != "UP" || !reflect.DeepEqual(GlobalAddrs(eth.Addrs), []string{"10.53.57.41/24"}) {
 		t.Fatalf("veth41 in the view: %+v", eth)
 	}
 	text := v.Text()
@@ -423,8 +423,8 @@ func TestLabViewAndPingAll(t *testing.T) {
 
 	// ghost has an address nobody holds: pings to it are lost; it pings
 	// from n41's namespace, so its own pings arrive.
-	targets := []PingTarget{{"n41", "10.53.57.41", nodes[41].NS()}, {"n42", "10.53.57.42", nodes[42].NS()},
-		{"ghost", "10.53.57.99", nodes[41].NS()}}
+	targets := []PingTarget{{"n41", "10.53.57.41", nodeNS(t, nodes[41])}, {"n42", "10.53.57.42", nodeNS(t, nodes[42])},
+		{"ghost", "10.53.57.99", nodeNS(t, nodes[41])}}
 	r := PingAll("nshview", targets, 300*time.Millisecond)
 	if r.Sent != 6 || r.OK != 4 || len(r.Failed) != 2 {
 		t.Fatalf("PingAll: sent %d ok %d failed %q", r.Sent, r.OK, r.Failed)

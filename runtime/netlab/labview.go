@@ -2,6 +2,7 @@ package netlab
 
 import (
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -26,10 +27,13 @@ type PortView struct {
 	Name, State string
 }
 
-// NodeView is a node and all its links, lo included.
+// NodeView is a node, its holder's pid and all its links, lo included;
+// a stopped node has none.
 type NodeView struct {
-	Name  string
-	Links []LinkInfo
+	Name    string
+	PID     int
+	Stopped bool
+	Links   []LinkInfo
 }
 
 // ViewMaxRows is how many nodes LabView.Text lists; the rest are counted.
@@ -61,18 +65,28 @@ func (l *Lab) View() (*LabView, error) {
 		if n == nil {
 			return nil, fmt.Errorf("netlab: lab %s has no node %q", l.name, nd.Name)
 		}
-		ls, err := n.NS().Links()
+		if !n.Running() {
+			v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, Stopped: true})
+			continue
+		}
+		ns, err := n.Open()
 		if err != nil {
 			return nil, err
 		}
-		v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, Links: ls})
+		ls, err := ns.Links()
+		ns.Close()
+		if err != nil {
+			return nil, err
+		}
+		v.Nodes = append(v.Nodes, NodeView{Name: nd.Name, PID: n.HolderPID(), Links: ls})
 	}
 	return v, nil
 }
 
 // Text is the view as tables: a header line, the bridges with their ports,
-// and every node's links (but lo) with the hub end and bridge they join;
-// at most ViewMaxRows nodes. It has no final newline.
+// and every node's links (but lo) with the hub end and bridge they join,
+// their addresses without IPv6 link-local ones; at most ViewMaxRows nodes.
+// It has no final newline.
 func (v *LabView) Text() string {
 	d := v.Desc
 	var b strings.Builder
@@ -81,17 +95,29 @@ func (v *LabView) Text() string {
 		where += " (/run/netns/" + d.Name + ")"
 	}
 	fmt.Fprintf(&b, "lab %s: %d nodes, %d bridges; hub in %s\n", d.Name, len(d.Nodes), len(d.Bridges), where)
+	addrs := func(as []string) string { return dash(strings.Join(GlobalAddrs(as), " ")) }
+	w := 18 // the addresses column: as wide as its widest entry
+	for _, br := range v.Bridges {
+		w = max(w, len(addrs(br.Addrs)))
+	}
+	for i, n := range v.Nodes {
+		for _, lk := range n.Links {
+			if i < ViewMaxRows && lk.Type != "loopback" {
+				w = max(w, len(addrs(lk.Addrs)))
+			}
+		}
+	}
 	if len(v.Bridges) > 0 {
-		fmt.Fprintf(&b, "\n  %-14s %-18s %-8s %s\n", "BRIDGE", "ADDRESSES", "STATE", "PORTS")
+		fmt.Fprintf(&b, "\n  %-14s %-*s %-8s %s\n", "BRIDGE", w, "ADDRESSES", "STATE", "PORTS")
 	}
 	for _, br := range v.Bridges {
 		var ports []string
 		for _, p := range br.Ports {
 			ports = append(ports, p.Name+"("+p.State+")")
 		}
-		fmt.Fprintf(&b, "  %-14s %-18s %-8s %s\n", br.Name, dash(strings.Join(br.Addrs, " ")), br.State, dash(strings.Join(ports, " ")))
+		fmt.Fprintf(&b, "  %-14s %-*s %-8s %s\n", br.Name, w, addrs(br.Addrs), br.State, dash(strings.Join(ports, " ")))
 	}
-	fmt.Fprintf(&b, "\n  %-14s %-10s %-8s %-18s %-14s %s\n", "NODE", "IFACE", "STATE", "ADDRESSES", "HUB END", "BRIDGE")
+	fmt.Fprintf(&b, "\n  %-14s %-10s %-8s %-*s %-14s %s\n", "NODE", "IFACE", "STATE", w, "ADDRESSES", "HUB END", "BRIDGE")
 	hubEnd := map[string]LinkDesc{}
 	for _, lk := range d.Links {
 		hubEnd[lk.Node+"/"+lk.IfName] = lk
@@ -115,9 +141,11 @@ func (v *LabView) Text() string {
 			if he.Type != "" { // a link on the bridge itself: no hub end
 				end = "(" + he.Type + ")"
 			}
-			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-18s %-14s %s\n", label, lk.Name, lk.State, dash(strings.Join(lk.Addrs, " ")), end, dash(he.Bridge))
+			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-*s %-14s %s\n", label, lk.Name, lk.State, w, addrs(lk.Addrs), end, dash(he.Bridge))
 		}
-		if first {
+		if n.Stopped {
+			fmt.Fprintf(&b, "  %-14s %-10s\n", n.Name, "(stopped)")
+		} else if first {
 			fmt.Fprintf(&b, "  %-14s %-10s\n", n.Name, "(lo only)")
 		}
 	}
@@ -125,6 +153,20 @@ func (v *LabView) Text() string {
 		fmt.Fprintf(&b, "  ... and %d more nodes\n", len(v.Nodes)-ViewMaxRows)
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// GlobalAddrs are addrs (CIDR form) without IPv6 link-local ones
+// (fe80::/10), which the kernel gives every link where IPv6 is on; the
+// lab's view lists the addresses the lab gave.
+func GlobalAddrs(addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		if ip, _, err := net.ParseCIDR(a); err == nil && ip.IsLinkLocalUnicast() {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // dash is s, or "-" when s is empty.

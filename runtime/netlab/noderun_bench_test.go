@@ -2,8 +2,6 @@ package netlab
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
 	"testing"
 
@@ -21,8 +19,9 @@ func BenchmarkNodeRun(b *testing.B) {
 	defer l.Close()
 	nd, err := l.AddNode(NodeOptions{Name: "n1"})
 	must(b, err)
-	spec, err := nd.Command([]string{"/bin/true"}) // what node:run starts
+	spec, done, err := nd.Command([]string{"/bin/true"}) // what node:run starts
 	must(b, err)
+	defer done()
 	b.Run("join", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			p, err := nsproc.Start(spec)
@@ -39,7 +38,7 @@ func BenchmarkNodeRun(b *testing.B) {
 			b.Skip("no nsenter(1)")
 		}
 		for i := 0; i < b.N; i++ {
-			cmd := exec.Command("nsenter", fmt.Sprintf("--net=/proc/%d/fd/%d", os.Getpid(), nd.NS().Fd()), "/bin/true")
+			cmd := exec.Command("nsenter", "--net="+nd.Path(), "/bin/true")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("nsenter: %v %s", err, out)
 			}

@@ -289,6 +289,18 @@ func (ns *NS) request(proto, flags int) (*nl.NetlinkRequest, error) {
 // calling (locked) thread it unshares, keeps an fd, opens a netlink handle
 // there, brings lo up if asked, and setns back to the original namespace.
 func newNetNS(name string, loUp bool, sysctls ...string) (*NS, error) {
+	return newNetNSInside(name, loUp, nil, sysctls...)
+}
+
+// newNetNSInside is newNetNS that also runs inside (if not nil) on the
+// calling thread while it is in the new namespace, before it goes back: a
+// process forked there is born in the namespace, and its parent-death
+// signal belongs to the calling thread, which therefore stays locked to the
+// calling goroutine afterwards (one LockOSThread more: nsh's Lua thread is
+// locked for ever anyway; a goroutine that was not keeps its thread, so no
+// other goroutine can end it). Where the thread could not come back
+// (newNetNSThrowaway) inside is not run.
+func newNetNSInside(name string, loUp bool, inside func(*NS) error, sysctls ...string) (*NS, error) {
 	runtime.LockOSThread()
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -309,6 +321,10 @@ func newNetNS(name string, loUp bool, sysctls ...string) (*NS, error) {
 		return nil, unshareErr(err)
 	}
 	ns, ierr := initHere(name, loUp, sysctls...)
+	if ierr == nil && inside != nil {
+		ierr = inside(ns)
+		runtime.LockOSThread() // kept: see above
+	}
 	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 		if ns != nil {
 			ns.Close()

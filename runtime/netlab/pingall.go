@@ -725,11 +725,10 @@ func trunc(s string, n int) string {
 // PingAllContext pings across the lab (PingAllContext with the lab's nodes
 // that have an address, in creation order, each at its first address).
 func (l *Lab) PingAllContext(ctx context.Context, o PingAllOptions) (PingAllResult, error) {
-	var nodes []PingTarget
-	for _, n := range l.order {
-		if ip := n.IP(); ip != "" {
-			nodes = append(nodes, PingTarget{Name: n.Name, IP: ip, NS: n.ns})
-		}
+	nodes, done, err := l.pingTargets()
+	if err != nil {
+		return PingAllResult{}, err
 	}
+	defer done()
 	return PingAllContext(ctx, l.name, nodes, o)
 }

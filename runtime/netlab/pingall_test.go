@@ -30,8 +30,8 @@ func meshLab(t testing.TB, name string, n int) (*Lab, []PingTarget) {
 	for j := 0; j < n; j++ {
 		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
-		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), labAddr(j) + "/16"}))
-		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nd.NS()}
+		must(t, l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: labAddr(j) + "/16"}))
+		targets[j] = PingTarget{Name: fmt.Sprint("n", j), IP: labAddr(j), NS: nodeNS(t, nd)}
 	}
 	must(t, l.Wait(10*time.Second))
 	return l, targets
@@ -236,7 +236,7 @@ func BenchmarkPingAll1000(b *testing.B) { benchPingAll(b, 1000, 10) }
 // ICMPv6 echo; both ways of resolving leave the tables as they were.
 func TestPingAllIPv6(t *testing.T) {
 	freshNet(t)
-	l, err := NewLab(LabOptions{Name: "nshping6", IPv6: true})
+	l, err := NewLab(LabOptions{Name: "nshping6"})
 	must(t, err)
 	t.Cleanup(func() { l.Close() })
 	must(t, l.AddBridge("br0", ""))
@@ -244,10 +244,10 @@ func TestPingAllIPv6(t *testing.T) {
 	for j := 0; j < 5; j++ {
 		nd, err := l.AddNode(NodeOptions{Name: fmt.Sprint("n", j)})
 		must(t, err)
-		must(t, l.Link(nd, LinkOptions{"br0", "eth0", fmt.Sprint("v", j), ""}))
+		must(t, l.Link(nd, LinkOptions{Bridge: "br0", IfName: "eth0", BrName: fmt.Sprint("v", j), CIDR: ""}))
 		ip := fmt.Sprintf("fd00::5357:5f%02x", 0x20+j)
-		must(t, nd.NS().AddAddr("eth0", ip+"/112", true))
-		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nd.NS()})
+		must(t, nodeNS(t, nd).AddAddr("eth0", ip+"/112", true))
+		targets = append(targets, PingTarget{Name: fmt.Sprint("n", j), IP: ip, NS: nodeNS(t, nd)})
 	}
 	must(t, l.Wait(10*time.Second))
 	before := neighTables(t, targets)

@@ -515,7 +515,13 @@ func (l *Lab) ShapeLink(node *Node, ifname, dir string, sh *Shape) error {
 		return fmt.Errorf("netlab: %s of node %s is not a link lab:link made, so nsh does not know its other end: shape that end (direction \"out\") instead", ifname, node.Name)
 	}
 	if dir != "in" {
-		if err := node.ns.Shape(ifname, sh); err != nil {
+		ns, err := node.Open()
+		if err != nil {
+			return err
+		}
+		err = ns.Shape(ifname, sh)
+		ns.Close()
+		if err != nil {
 			return err
 		}
 	}

@@ -70,14 +70,14 @@ func TestShapeTbfAsTcMakesIt(t *testing.T) {
 	must(t, err)
 	burst, err := ParseSize("32kb")
 	must(t, err)
-	must(t, a.NS().Shape("eth0", &Shape{Rate: rate, Burst: burst, Latency: 50 * time.Millisecond}))
-	tcIn(t, b.NS(), "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "10mbit", "burst", "32kb", "latency", "50ms")
-	ours, ref := tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"), tcIn(t, b.NS(), "qdisc", "show", "dev", "eth0")
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Rate: rate, Burst: burst, Latency: 50 * time.Millisecond}))
+	tcIn(t, nodeNS(t, b), "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "10mbit", "burst", "32kb", "latency", "50ms")
+	ours, ref := tcIn(t, nodeNS(t, a), "qdisc", "show", "dev", "eth0"), tcIn(t, nodeNS(t, b), "qdisc", "show", "dev", "eth0")
 	if !strings.Contains(ours, "tbf") || !strings.Contains(ours, "rate 10Mbit burst 32Kb lat 50ms") {
 		t.Fatalf("tc qdisc show: %s", ours)
 	}
 	sameTc(t, "tbf", ours, ref)
-	qs, err := a.NS().Qdiscs("eth0")
+	qs, err := nodeNS(t, a).Qdiscs("eth0")
 	must(t, err)
 	// the kernel keeps the burst as a time (psched ticks): what comes back is rounded
 	if len(qs) != 1 || qs[0].Kind != "tbf" || qs[0].Rate != 10e6 || qs[0].Burst < 32*1024-2 || qs[0].Burst > 32*1024 || qs[0].Parent != "root" {
@@ -91,16 +91,16 @@ func TestShapeTbfAsTcMakesIt(t *testing.T) {
 
 func TestShapeHtbAsTcMakesIt(t *testing.T) {
 	_, a, b := shapeLab(t)
-	must(t, a.NS().Shape("eth0", &Shape{Qdisc: "htb", Rate: 10e6, Burst: 15 * 1024}))
-	tcIn(t, b.NS(), "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
-	tcIn(t, b.NS(), "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10mbit", "ceil", "10mbit", "burst", "15k", "cburst", "15k")
-	sameTc(t, "htb qdisc", tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"), tcIn(t, b.NS(), "qdisc", "show", "dev", "eth0"))
-	ours := tcIn(t, a.NS(), "class", "show", "dev", "eth0")
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Qdisc: "htb", Rate: 10e6, Burst: 15 * 1024}))
+	tcIn(t, nodeNS(t, b), "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1")
+	tcIn(t, nodeNS(t, b), "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate", "10mbit", "ceil", "10mbit", "burst", "15k", "cburst", "15k")
+	sameTc(t, "htb qdisc", tcIn(t, nodeNS(t, a), "qdisc", "show", "dev", "eth0"), tcIn(t, nodeNS(t, b), "qdisc", "show", "dev", "eth0"))
+	ours := tcIn(t, nodeNS(t, a), "class", "show", "dev", "eth0")
 	if !strings.Contains(ours, "class htb 1:1 root prio 0 rate 10Mbit ceil 10Mbit burst 15Kb cburst 15Kb") {
 		t.Fatalf("tc class show: %s", ours)
 	}
-	sameTc(t, "htb class", ours, tcIn(t, b.NS(), "class", "show", "dev", "eth0"))
-	qs, err := a.NS().Qdiscs("eth0")
+	sameTc(t, "htb class", ours, tcIn(t, nodeNS(t, b), "class", "show", "dev", "eth0"))
+	qs, err := nodeNS(t, a).Qdiscs("eth0")
 	must(t, err)
 	if len(qs) != 2 || qs[0].Kind != "htb" || !qs[1].Class || qs[1].Handle != "1:1" || qs[1].Rate != 10e6 || qs[1].Ceil != 10e6 {
 		t.Fatalf("Qdiscs: %+v", qs)
@@ -109,39 +109,39 @@ func TestShapeHtbAsTcMakesIt(t *testing.T) {
 
 func TestShapeReplaceAndRemove(t *testing.T) {
 	_, a, _ := shapeLab(t)
-	show := func() string { return tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0") }
+	show := func() string { return tcIn(t, nodeNS(t, a), "qdisc", "show", "dev", "eth0") }
 	if s := show(); !strings.HasPrefix(s, "qdisc noqueue 0: root") {
 		t.Fatalf("a veth starts with noqueue: %s", s)
 	}
-	must(t, a.NS().Shape("eth0", &Shape{Rate: 1e6}))
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Rate: 1e6}))
 	s := show()
 	if !strings.HasPrefix(s, "qdisc tbf 1: root") || !strings.Contains(s, "rate 1Mbit") {
 		t.Fatalf("tbf: %s", s)
 	}
 	// a second shape replaces the first (a new handle, swapped in at once)
-	must(t, a.NS().Shape("eth0", &Shape{Rate: 2e6}))
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Rate: 2e6}))
 	if s := show(); !strings.HasPrefix(s, "qdisc tbf 2: root") || !strings.Contains(s, "rate 2Mbit") || strings.Count(s, "qdisc") != 1 {
 		t.Fatalf("tbf replaced: %s", s)
 	}
-	must(t, a.NS().Shape("eth0", &Shape{Qdisc: "htb", Rate: 3e6}))
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Qdisc: "htb", Rate: 3e6}))
 	if s := show(); !strings.HasPrefix(s, "qdisc htb 1: root") {
 		t.Fatalf("htb replaced tbf: %s", s)
 	}
-	must(t, a.NS().Shape("eth0", nil))
+	must(t, nodeNS(t, a).Shape("eth0", nil))
 	if s := show(); !strings.HasPrefix(s, "qdisc noqueue 0: root") {
 		t.Fatalf("removed: %s", s)
 	}
-	must(t, a.NS().Shape("eth0", nil)) // nothing to remove: no error
+	must(t, nodeNS(t, a).Shape("eth0", nil)) // nothing to remove: no error
 }
 
 func TestShapeNetem(t *testing.T) {
 	_, a, _ := shapeLab(t)
-	must(t, a.NS().Shape("eth0", &Shape{Rate: 1e6}))
-	err := a.NS().Shape("eth0", &Shape{Rate: 1e6, Delay: 20 * time.Millisecond})
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Rate: 1e6}))
+	err := nodeNS(t, a).Shape("eth0", &Shape{Rate: 1e6, Delay: 20 * time.Millisecond})
 	v, _, _ := KernelConfig("CONFIG_NET_SCH_NETEM")
 	if v == "y" || v == "m" && err == nil {
 		must(t, err)
-		if s := tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"); !strings.Contains(s, "netem") || !strings.Contains(s, "delay 20ms") {
+		if s := tcIn(t, nodeNS(t, a), "qdisc", "show", "dev", "eth0"); !strings.Contains(s, "netem") || !strings.Contains(s, "delay 20ms") {
 			t.Fatalf("netem: %s", s)
 		}
 		return
@@ -151,12 +151,12 @@ func TestShapeNetem(t *testing.T) {
 		t.Fatalf("netem on a kernel without it: %v", err)
 	}
 	// refused: the old shaping still works
-	if s := tcIn(t, a.NS(), "qdisc", "show", "dev", "eth0"); !strings.HasPrefix(s, "qdisc tbf 1: root") {
+	if s := tcIn(t, nodeNS(t, a), "qdisc", "show", "dev", "eth0"); !strings.HasPrefix(s, "qdisc tbf 1: root") {
 		t.Fatalf("after the refused netem: %s", s)
 	}
 	// the reference agrees that the kernel has no netem
 	cmd := exec.Command("nsenter", "--net=/proc/self/fd/3", "tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "20ms")
-	fd, _ := unix.Dup(a.NS().fd)
+	fd, _ := unix.Dup(nodeNS(t, a).fd)
 	f := os.NewFile(uintptr(fd), "ns")
 	defer f.Close()
 	cmd.ExtraFiles = []*os.File{f}
@@ -219,7 +219,7 @@ func TestIperfTbf(t *testing.T) {
 	_, a, b := shapeLab(t)
 	free, err := a.Iperf(context.Background(), b, IperfOptions{Seconds: 500 * time.Millisecond})
 	must(t, err)
-	must(t, a.NS().Shape("eth0", &Shape{Rate: 10e6}))
+	must(t, nodeNS(t, a).Shape("eth0", &Shape{Rate: 10e6}))
 	shaped, err := a.Iperf(context.Background(), b, IperfOptions{Seconds: time.Second})
 	must(t, err)
 	t.Logf("unshaped %.0f Mbit/s (%d bytes), tbf 10mbit: %.2f Mbit/s (%d bytes in %.2f s)", free.BitsPerSecond/1e6, free.Bytes,
@@ -244,7 +244,7 @@ func TestIperfTbf(t *testing.T) {
 		t.Fatalf("bytes=100000: %+v", r)
 	}
 	// the shaping is the kernel's: tc counts what tbf sent and delayed
-	if s := tcIn(t, a.NS(), "-s", "qdisc", "show", "dev", "eth0"); !regexp.MustCompile(`Sent [1-9]\d{5,} bytes`).MatchString(s) ||
+	if s := tcIn(t, nodeNS(t, a), "-s", "qdisc", "show", "dev", "eth0"); !regexp.MustCompile(`Sent [1-9]\d{5,} bytes`).MatchString(s) ||
 		!regexp.MustCompile(`overlimits [1-9]`).MatchString(s) {
 		t.Fatalf("tc -s qdisc show: %s", s)
 	}

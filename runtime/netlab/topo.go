@@ -186,7 +186,7 @@ func (l *Lab) Build(s LabSpec) error {
 
 // addRoutes adds routes to the node's main table (ip route add).
 func (n *Node) addRoutes(rs []RouteSpec) error {
-	ns, done, err := n.openNS()
+	ns, done, err := n.netNS()
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (l *Lab) waitRouters(deadline time.Time) error {
 		if !n.router {
 			continue
 		}
-		ns, done, err := n.openNS()
+		ns, done, err := n.netNS()
 		if err != nil {
 			return err
 		}
@@ -219,9 +219,15 @@ func (l *Lab) waitRouters(deadline time.Time) error {
 	return nil
 }
 
-// openNS is the node's network namespace for one operation and what
-// releases it: the one place this file and labkinds.go reach into a node.
-func (n *Node) openNS() (*NS, func(), error) { return n.ns, func() {}, nil }
+// netNS is the node's network namespace for one operation (Node.Open,
+// through its holder) and what releases it.
+func (n *Node) netNS() (*NS, func(), error) {
+	ns, err := n.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ns, func() { ns.Close() }, nil
+}
 
 // Complete fills in the default end names (A-B in bridge A, B-A in B) and
 // checks them.
@@ -267,7 +273,7 @@ func (l *Lab) Patch(p PatchDesc) error {
 	if !oka || !okb {
 		return fmt.Errorf("netlab: lab %s has no bridge %q (make it first with AddBridge)", l.name, map[bool]string{true: p.B, false: p.A}[oka])
 	}
-	if err := l.outer.addVeth(p.AName, p.BName, nil, ia, true); err != nil {
+	if err := l.outer.addVeth(p.AName, p.BName, nil, ia, true, nil, nil); err != nil {
 		return err
 	}
 	l.hubLinks = append(l.hubLinks, p.AName)

@@ -124,14 +124,6 @@ func nsIP(t *testing.T, n *Node, args ...string) string {
 	return string(out)
 }
 
-func needTools(t *testing.T, tools ...string) {
-	for _, x := range tools {
-		if _, err := exec.LookPath(x); err != nil {
-			t.Skipf("needs %s to read the kernel's state independently", x)
-		}
-	}
-}
-
 func TestTopologiesPingall(t *testing.T) {
 	freshNet(t)
 	needTools(t, "ip", "nsenter")
@@ -171,7 +163,7 @@ func TestTopologiesPingall(t *testing.T) {
 				}
 			}
 			if c.kind == "star" {
-				if v, _ := l.Node("r1").NS().Sysctl("net.ipv4.ip_forward"); v != "1" {
+				if v, _ := nodeNS(t, l.Node("r1")).Sysctl("net.ipv4.ip_forward"); v != "1" {
 					t.Fatalf("r1 ip_forward = %q", v)
 				}
 				if out := nsIP(t, h1, "route", "get", "10.0.3.2"); !strings.Contains(out, "via 10.0.1.1 dev eth0") {
@@ -228,13 +220,13 @@ func TestRouterForwardsBetweenSubnets(t *testing.T) {
 	if now, _ := me.Sysctl("net.ipv4.ip_forward"); now != mine {
 		t.Fatalf("the test's own namespace's ip_forward changed: %s -> %s", mine, now)
 	}
-	if _, err := h1.NS().Ping("10.0.2.10", 2, 2*time.Second); err != nil {
+	if _, err := nodeNS(t, h1).Ping("10.0.2.10", 2, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if out := nsIP(t, h1, "route", "get", "10.0.2.10"); !strings.Contains(out, "via 10.0.1.1 dev eth0") {
 		t.Fatalf("h1: ip route get 10.0.2.10: %s", out)
 	}
-	hops, err := h1.NS().Trace("10.0.2.10", 5, 2*time.Second)
+	hops, err := nodeNS(t, h1).Trace("10.0.2.10", 5, 2*time.Second)
 	must(t, err)
 	if len(hops) != 2 || hops[0].Addr != "10.0.1.1" || hops[0].Reached || hops[1].Addr != "10.0.2.10" || !hops[1].Reached {
 		t.Fatalf("trace: %+v", hops)
@@ -243,11 +235,11 @@ func TestRouterForwardsBetweenSubnets(t *testing.T) {
 		t.Fatalf("reply TTLs: r1's %d (want 64), h2's %d (want 63: r1 decremented it)", hops[0].ReplyTTL, hops[1].ReplyTTL)
 	}
 	// without forwarding r1 drops what is not its own
-	must(t, r1.NS().SetForwarding(false))
-	if _, err := h1.NS().Ping("10.0.2.10", 1, 300*time.Millisecond); err == nil {
+	must(t, nodeNS(t, r1).SetForwarding(false))
+	if _, err := nodeNS(t, h1).Ping("10.0.2.10", 1, 300*time.Millisecond); err == nil {
 		t.Fatal("h1 reached h2 with r1's forwarding off")
 	}
-	if _, err := h1.NS().Ping("10.0.2.1", 1, 2*time.Second); err != nil {
+	if _, err := nodeNS(t, h1).Ping("10.0.2.1", 1, 2*time.Second); err != nil {
 		t.Fatalf("r1's own far address is still reachable (a host answers for all its addresses): %v", err)
 	}
 }
@@ -278,7 +270,7 @@ func TestLinkKinds(t *testing.T) {
 		t.Fatalf("a eth0: %s", out)
 	}
 	for _, p := range [][2]*Node{{a, b}, {a, c}, {c, b}} {
-		if _, err := p[0].NS().Ping(p[1].IP(), 1, 2*time.Second); err != nil {
+		if _, err := nodeNS(t, p[0]).Ping(p[1].IP(), 1, 2*time.Second); err != nil {
 			t.Fatalf("%s -> %s: %v", p[0].Name, p[1].Name, err)
 		}
 	}
@@ -286,30 +278,30 @@ func TestLinkKinds(t *testing.T) {
 		t.Fatalf("macvlan with brname: %v", err)
 	}
 	// vxlan: a and c tunnel Ethernet over UDP across br0, 192.168.9.0/24 inside
-	must(t, a.NS().AddVxlan("vx0", VxlanOptions{VNI: 42, Remote: "10.1.0.3", Dev: "eth0", Up: true}))
-	must(t, c.NS().AddVxlan("vx0", VxlanOptions{VNI: 42, Remote: "10.1.0.1", Dev: "eth0", Up: true}))
-	must(t, a.NS().AddAddr("vx0", "192.168.9.1/24", true))
-	must(t, c.NS().AddAddr("vx0", "192.168.9.3/24", true))
+	must(t, nodeNS(t, a).AddVxlan("vx0", VxlanOptions{VNI: 42, Remote: "10.1.0.3", Dev: "eth0", Up: true}))
+	must(t, nodeNS(t, c).AddVxlan("vx0", VxlanOptions{VNI: 42, Remote: "10.1.0.1", Dev: "eth0", Up: true}))
+	must(t, nodeNS(t, a).AddAddr("vx0", "192.168.9.1/24", true))
+	must(t, nodeNS(t, c).AddAddr("vx0", "192.168.9.3/24", true))
 	if out := nsIP(t, a, "-d", "link", "show", "vx0"); !strings.Contains(out, "vxlan id 42 remote 10.1.0.3 dev eth0") || !strings.Contains(out, "dstport 4789") {
 		t.Fatalf("a vx0: %s", out)
 	}
-	if _, err := a.NS().Ping("192.168.9.3", 2, 2*time.Second); err != nil {
+	if _, err := nodeNS(t, a).Ping("192.168.9.3", 2, 2*time.Second); err != nil {
 		t.Fatalf("over vxlan: %v", err)
 	}
 	// tap: persistent, inside the node
-	must(t, b.NS().AddTap("tap0", TapOptions{Owner: -1, Group: -1, Up: true}))
+	must(t, nodeNS(t, b).AddTap("tap0", TapOptions{Owner: -1, Group: -1, Up: true}))
 	if out := nsIP(t, b, "-d", "link", "show", "tap0"); !strings.Contains(out, "tun type tap") || !strings.Contains(out, "persist on") {
 		t.Fatalf("b tap0: %s", out)
 	}
-	must(t, b.NS().AddTap("tun0", TapOptions{Tun: true, Owner: 65534, Group: -1}))
+	must(t, nodeNS(t, b).AddTap("tun0", TapOptions{Tun: true, Owner: 65534, Group: -1}))
 	if out := nsIP(t, b, "-d", "link", "show", "tun0"); !strings.Contains(out, "tun type tun") || !(strings.Contains(out, "user 65534") || strings.Contains(out, "user nobody")) {
 		t.Fatalf("b tun0: %s", out)
 	}
 	// what this kernel lacks fails with the option that would add it
 	for kind, add := range map[string]func() error{
-		"dummy":  func() error { return c.NS().AddDummy("d0", true) },
-		"ipvlan": func() error { return l.Outer().AddIPVlan("iv0", "br0", LowerOptions{NetNS: c.NS()}) },
-		"vlan":   func() error { return c.NS().AddVlan("eth0.10", "eth0", 10, LowerOptions{}) },
+		"dummy":  func() error { return nodeNS(t, c).AddDummy("d0", true) },
+		"ipvlan": func() error { return l.Outer().AddIPVlan("iv0", "br0", LowerOptions{NetNS: nodeNS(t, c)}) },
+		"vlan":   func() error { return nodeNS(t, c).AddVlan("eth0.10", "eth0", 10, LowerOptions{}) },
 	} {
 		val, from, cerr := KernelConfig(KindConfig[kind])
 		err := add()
@@ -336,7 +328,7 @@ func TestLinkKinds(t *testing.T) {
 // hop limit goes down by one, and off again it does not.
 func TestRouterForwardsIPv6(t *testing.T) {
 	freshNet(t)
-	l, err := NewLab(LabOptions{Name: "nshrouted6", IPv6: true})
+	l, err := NewLab(LabOptions{Name: "nshrouted6"})
 	must(t, err)
 	defer l.Close()
 	s := twoSubnets()
@@ -346,16 +338,16 @@ func TestRouterForwardsIPv6(t *testing.T) {
 	must(t, l.Build(s))
 	h1, r1 := l.Node("h1"), l.Node("r1")
 	// the kernel's own link-local addresses start in DAD (lab addresses are nodad)
-	if tent, err := r1.NS().tentativeAddrs(); err != nil || len(tent) == 0 || !strings.HasPrefix(tent[0], "fe80::") {
+	if tent, err := nodeNS(t, r1).tentativeAddrs(); err != nil || len(tent) == 0 || !strings.HasPrefix(tent[0], "fe80::") {
 		t.Fatalf("r1 right after its links: tentative %v %v", tent, err)
 	}
 	start := time.Now()
 	must(t, l.Wait(10*time.Second))
-	if tent, _ := r1.NS().tentativeAddrs(); len(tent) > 0 {
+	if tent, _ := nodeNS(t, r1).tentativeAddrs(); len(tent) > 0 {
 		t.Fatalf("Wait returned with r1's %v tentative", tent)
 	}
 	t.Logf("Wait, DAD of r1's link-local addresses included: %v", time.Since(start).Round(time.Millisecond))
-	hops, err := h1.NS().Trace("fd00:2::10", 5, 2*time.Second)
+	hops, err := nodeNS(t, h1).Trace("fd00:2::10", 5, 2*time.Second)
 	must(t, err)
 	if len(hops) != 2 || hops[0].Addr != "fd00:1::1" || hops[1].Addr != "fd00:2::10" || !hops[1].Reached {
 		t.Fatalf("trace6: %+v", hops)
@@ -363,8 +355,8 @@ func TestRouterForwardsIPv6(t *testing.T) {
 	if hops[0].ReplyTTL != 64 || hops[1].ReplyTTL != 63 {
 		t.Fatalf("hop limits: r1's %d (want 64), h2's %d (want 63)", hops[0].ReplyTTL, hops[1].ReplyTTL)
 	}
-	must(t, r1.NS().SetForwarding(false))
-	if _, err := h1.NS().Ping("fd00:2::10", 1, 300*time.Millisecond); err == nil {
+	must(t, nodeNS(t, r1).SetForwarding(false))
+	if _, err := nodeNS(t, h1).Ping("fd00:2::10", 1, 300*time.Millisecond); err == nil {
 		t.Fatal("h1 reached h2 over IPv6 with r1's forwarding off")
 	}
 }

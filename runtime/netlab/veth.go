@@ -13,12 +13,13 @@ import (
 // The peer is created directly in its namespace (IFLA_NET_NS_FD on the peer),
 // so nothing is moved afterwards and no name clash can happen in between.
 func (ns *NS) AddVeth(name, peerName string, peerNS *NS) error {
-	return ns.addVeth(name, peerName, peerNS, 0, false)
+	return ns.addVeth(name, peerName, peerNS, 0, false, nil, nil)
 }
 
 // addVeth is AddVeth with the near end optionally enslaved to masterIndex
-// and brought up in the same request (the lab's fast path).
-func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up bool) error {
+// and brought up in the same request (the lab's fast path), and with the
+// ends' MAC addresses when given (nil: the kernel picks random ones).
+func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up bool, mac, peerMAC net.HardwareAddr) error {
 	if err := CheckIfName(name); err != nil {
 		return err
 	}
@@ -37,8 +38,10 @@ func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up boo
 	if up {
 		attrs.Flags = net.FlagUp
 	}
+	attrs.HardwareAddr = mac
 	v := netlink.NewVeth(attrs)
 	v.PeerName = peerName
+	v.PeerHardwareAddr = peerMAC
 	if peerNS != ns {
 		v.PeerNamespace = netlink.NsFd(peerNS.fd)
 	}

@@ -19,9 +19,17 @@ type Holder struct {
 	FD      int    // Kind "fd": the descriptor number
 	Path    string // Kind "mount": the mount point
 	MountNS uint64 // Kind "mount": the mount namespace the mount is in
+	// Note says what the holder is to its owner (nsh fills it in for its
+	// own descriptors: "lab selftest's hub").
+	Note string
 }
 
 func (h Holder) String() string {
+	if h.Note != "" {
+		n := h
+		n.Note = ""
+		return n.String() + " (" + h.Note + ")"
+	}
 	switch h.Kind {
 	case "mount":
 		return fmt.Sprintf("mounted at %s (mnt:[%d])", h.Path, h.MountNS)

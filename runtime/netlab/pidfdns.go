@@ -1,0 +1,32 @@
+package netlab
+
+import "golang.org/x/sys/unix"
+
+// pidfdNSIoctl are the pidfs ioctls that open a process's namespace from
+// its pidfd (linux/pidfd.h, Linux 6.11: _IO(PIDFS_IOCTL_MAGIC 0xFF, nr)),
+// by nsproc type name. They reach the holder's namespaces without /proc,
+// whose PID numbers need not be nsh's (an nsh that is PID 1 of a PID
+// namespace whose /proc is its parent's), and without a pid that could be
+// recycled.
+var pidfdNSIoctl = map[string]uint{
+	"cgroup": 0xFF01, "ipc": 0xFF02, "mnt": 0xFF03, "net": 0xFF04, "pid": 0xFF05,
+	"time": 0xFF07, "user": 0xFF09, "uts": 0xFF0A,
+}
+
+// openByPidfd opens the namespace of type t of the process pidfd names;
+// ok is false where the kernel has no such ioctl (before 6.11: ENOTTY or
+// EINVAL), so that the caller falls back to /proc.
+func openByPidfd(pidfd int, t string) (fd int, ok bool, err error) {
+	req, known := pidfdNSIoctl[t]
+	if !known || pidfd < 0 {
+		return -1, false, nil
+	}
+	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(pidfd), uintptr(req), 0)
+	switch e {
+	case 0:
+		return int(r), true, nil
+	case unix.ENOTTY, unix.EINVAL:
+		return -1, false, nil
+	}
+	return -1, true, e
+}
