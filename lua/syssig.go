@@ -34,7 +34,7 @@ func (s *Session) sysSigFuncs() []Func {
 				"(The mask is the Lua thread's; nsh holds what another thread of Go takes meanwhile, so it stays pending, without its siginfo.)",
 			Example: "sys.sigblock(\"USR1\")\nsys.kill(ns.getpid(), \"USR1\")\nprint(table.concat(sys.sigpending(), \" \"))  -- SIGUSR1\nprint(sys.sigwait(\"USR1\").name)\nsys.sigunblock(\"USR1\")"},
 		{Name: "sigunblock", Args: "(sigs)", Fn: s.sigMask(false),
-			Doc: "sigprocmask(SIG_UNBLOCK): a pending one is delivered then, by its disposition. Returns the names blocked before.",
+			Doc:     "sigprocmask(SIG_UNBLOCK): a pending one is delivered then, by its disposition. Returns the names blocked before.",
 			Example: "sys.sigblock(\"USR2\"); sys.sigunblock(\"USR2\")"},
 		{Name: "sigpending", Args: "()", Fn: s.sysSigpending,
 			Doc: "sigpending(2): the blocked signals waiting, as names.", Example: "print(#sys.sigpending())"},
