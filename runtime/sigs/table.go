@@ -169,7 +169,7 @@ func (t *Table) Block(set Set) (Set, error) {
 			return old, err
 		}
 	}
-	return old | t.blocked, nil
+	return old, nil
 }
 
 // Unblock unblocks set; what was held for it is delivered then, by the
