@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"weak"
 
 	"nsh/runtime/cleanup"
 	"nsh/runtime/mounts"
@@ -38,7 +39,8 @@ type Session struct {
 	ipcObjects  map[string]*cleanup.Item // System V objects to remove at the end, by "sem 5" / "shm 7"
 	mounts      *mounts.Undo             // which mounts are unmounted when the session ends (see mountUndo)
 	held        map[string]heldNS
-	labs        []*luaLab // the open labs (net.lab), oldest first
+	labs        []*luaLab                  // the open labs (net.lab), oldest first
+	monitors    []weak.Pointer[monitorRef] // net.monitor iterators, closed at the end
 	modules     []*Module
 	jsonNull    *glua.LUserData // json.null of this session
 	recording   *recording      // record() / nsh --record, nil when off
@@ -147,6 +149,7 @@ func (s *Session) Close() []error {
 		return nil
 	}
 	s.closed = true
+	s.closeMonitors()
 	errs := s.Cleanup(nil)
 	if t := s.sigTab.Load(); t != nil {
 		t.Close()
