@@ -24,7 +24,7 @@ func (s *Session) monitorFunc() Func {
 			"a veth end moved to another namespace, or destroyed with its peer's namespace, is a link \"del\". " +
 			"Options: links, addrs, routes (what to watch; all three when none is given), timeout (seconds until the loop ends), count (events until it ends), ns (the where). " +
 			"Ctrl-C ends the loop; its netlink sockets are closed when the loop ends, when the iterator is garbage after a break, and when the session ends.",
-		Example: "ns.unshare(\"net\")\nlocal events = {}\nlocal h = ns.clone({}, function() sys.sleep(0.2); net.up(\"lo\") end)\n" +
+		Example: "ns.unshare(\"net\")\nlocal h = ns.clone({}, function() sys.sleep(0.2); net.up(\"lo\") end)\n" +
 			"for ev in net.monitor({links = true, timeout = 5, count = 1}) do print(ev.kind, ev.action, ev.name, ev.state) end\nh:wait()"}
 }
 
@@ -67,15 +67,19 @@ func (s *Session) netMonitor(L *glua.LState) int {
 	s.monitors = append(s.monitors, weak.Make(ref))
 	seen := 0
 	L.Push(L.NewFunction(func(L *glua.LState) int {
+		// the end is an explicit nil: gopher-lua's generic for may read a
+		// stale register after a function that returns nothing
 		if ref.m.Closed() || (count > 0 && seen >= count) {
 			ref.m.Close()
-			return 0
+			L.Push(glua.LNil)
+			return 1
 		}
 		ev, err := ref.m.Next(s.Context(), deadline)
 		switch {
 		case errors.Is(err, netlab.ErrMonitorTimeout):
 			ref.m.Close()
-			return 0
+			L.Push(glua.LNil)
+			return 1
 		case err != nil:
 			ref.m.Close()
 			return raiseErr(L, err)

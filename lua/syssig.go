@@ -32,7 +32,7 @@ func (s *Session) sysSigFuncs() []Func {
 			Doc: "sigprocmask(SIG_BLOCK): blocks signals (a name, a number, a list, or \"TERM,USR1\"); they wait as pending until unblocked or taken by sys.sigwait. " +
 				"Programs the shell starts inherit the mask. The kernel leaves SIGKILL and SIGSTOP out silently. Returns the names blocked before. " +
 				"(The mask is the Lua thread's; nsh holds what another thread of Go takes meanwhile, so it stays pending, without its siginfo.)",
-			Example: "sys.sigblock(\"USR1\")\nsys.kill(ns.getpid(), \"USR1\")\nprint(table.concat(sys.sigpending(), \" \"))  -- SIGUSR1\nprint(sys.sigwait(\"USR1\").name)\nsys.sigunblock(\"USR1\")"},
+			Example: "sys.sigblock(\"USR1\")\nsys.kill(ns.getpid(), \"USR1\")\nsys.sleep(0.1)  -- Go takes it on another thread; nsh holds it\nprint(table.concat(sys.sigpending(), \" \"))  -- SIGUSR1\nprint(sys.sigwait(\"USR1\").name)\nsys.sigunblock(\"USR1\")"},
 		{Name: "sigunblock", Args: "(sigs)", Fn: s.sigMask(false),
 			Doc:     "sigprocmask(SIG_UNBLOCK): a pending one is delivered then, by its disposition. Returns the names blocked before.",
 			Example: "sys.sigblock(\"USR2\"); sys.sigunblock(\"USR2\")"},
