@@ -22,11 +22,12 @@ import (
 //     SIGTERM, SIGINT or SIGHUP reaches Go, which exits with status 2, and
 //     SIGQUIT dumps goroutines. asInitSignals puts SIG_DFL back for the
 //     signals Go does not need, so the kernel drops them as it would for a
-//     C init without handlers (and a signal from an ancestor namespace, or a
-//     non-init child's signal, acts by its default again: killed by SIGTERM,
-//     not "exit 2"). Go keeps the signals it needs: SIGSEGV, SIGBUS, SIGFPE,
-//     SIGILL, SIGTRAP (faults), SIGURG (preemption), SIGCHLD, SIGPIPE and
-//     SIGPROF/SIGSYS; they show in /proc/1/status SigCgt.
+//     C init without handlers (from an ancestor namespace too: only SIGKILL
+//     and SIGSTOP are forced from there), and a non-init child's signal acts
+//     by its default again: killed by SIGTERM, not "exit 2". Go keeps the
+//     signals it needs: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP (faults),
+//     SIGURG (preemption), SIGCHLD, SIGPIPE and SIGPROF/SIGSYS; they show in
+//     /proc/1/status SigCgt. A script's sys.signal changes them (runtime/sigs).
 //   - Orphans re-parented to an init must be reaped by it, or they stay
 //     zombies. Go's os/exec waits for the processes it started, by pid;
 //     reapOrphans reaps the others without taking a status a waiter wants.
