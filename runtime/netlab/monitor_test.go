@@ -24,9 +24,13 @@ func TestMonitorVethPeerNamespaceGone(t *testing.T) {
 	if _, err := a.Monitor(Kinds{}); err == nil {
 		t.Fatal("a monitor of nothing was accepted")
 	}
+	before := sockets(t)
 	m, err := a.Monitor(Kinds{Links: true, Addrs: true})
 	must(t, err)
 	defer m.Close()
+	if n := sockets(t); n != before+2 {
+		t.Fatalf("a monitor of links and addresses: %d sockets, want %d", n, before+2)
+	}
 
 	// the reference: ip monitor link in a
 	fd, err := unix.Dup(a.fd)
@@ -104,8 +108,31 @@ func TestMonitorVethPeerNamespaceGone(t *testing.T) {
 	if strings.Contains(seen[0], "Deleted") {
 		t.Fatalf("ip monitor: %q", seen)
 	}
+	open := sockets(t)
 	m.Close()
 	if _, err := m.Next(context.Background(), time.Time{}); err == nil {
 		t.Fatal("Next after Close")
 	}
+	// netlink's goroutines close the sockets once done is closed
+	for i := 0; sockets(t) != open-2; i++ {
+		if i == 100 {
+			t.Fatalf("after Close: %d sockets, want %d", sockets(t), open-2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sockets counts this process's socket descriptors.
+func sockets(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }
