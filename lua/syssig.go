@@ -41,7 +41,7 @@ func (s *Session) sysSigFuncs() []Func {
 		{Name: "sigwait", Args: "(sigs, [timeout])", Fn: s.sysSigwait,
 			Doc: "sigtimedwait(2): waits for one of the signals (blocked for the time of the call) and returns its siginfo: {signo=, name=, code=, code_name= (\"SI_USER\" for kill(2)), pid=, uid=}; " +
 				"pid is the sender as this process's PID namespace numbers it, 0 for a sender outside it; uid its real uid in this user namespace. nil after timeout seconds. " +
-				"A signal that came while the shell was blocking it but not waiting (held by nsh) has held=true and no siginfo. Ctrl-C ends the wait.",
+				"A signal that came while the shell was blocking it but not waiting, or that another thread of Go took first (held by nsh), has held=true and no siginfo: docs/signals.md says when. Ctrl-C ends the wait.",
 			Example: "local h = ns.spawn{\"/bin/sh\", \"-c\", \"sleep 0.2; kill -USR1 $PPID\"}\nlocal si = sys.sigwait(\"USR1\", 5)\nprint(si.name, si.code_name, si.pid == h.pid)  -- SIGUSR1 SI_USER true\nh:wait()"},
 	}
 }
