@@ -19,7 +19,7 @@ var argPool = []string{
 	"nil", "true", "false", "0", "1", "-1", "65536", "2^53", "1e309", "-1e309", "0/0", "0.5", "4294967296",
 	`""`, `"pid"`, `"mnt,uts"`, `"user"`, `"bogus"`, `"pid,,net"`, `"net"`, `"time"`, `"cgroup"`,
 	`"/proc/self/ns/net"`, `"/proc/1/ns/pid"`, `"/nonexistent/x"`, `"/"`, `"\0"`, `string.rep("x", 5000)`,
-	`"0 0 1"`, `"0 65534 1"`, `"a b c"`, `"0 0 0"`, `"1 2"`, `"deny"`, `"allow"`, `"KILL"`, `"SIGTERM"`, `"NOPE"`,
+	`"0 0 1"`, `"0 65534 1"`, `"a b c"`, `"0 0 0"`, `"1 2"`, `"deny"`, `"allow"`, `"KILL"`, `"SIGTERM"`, `"NOPE"`, `"USR1"`, `"ignore"`, `"default"`, `"TERM,USR2"`,
 	`{}`, `{1, 2}`, `{"a", "b"}`, `{"/bin/true"}`, `{ns = "bogus"}`, `{ns = 5}`, `{"/bin/true", ns = "pid"}`,
 	`{"/bin/true", uid_map = "x"}`, `{"/bin/true", ns = "user", uid_map = "0 0 1", gid_map = "0 0 1"}`,
 	`{"/bin/true", hostname = string.rep("h", 100), ns = "uts"}`, `{"/bin/true", env = {A = 1}}`,

@@ -10,6 +10,7 @@ import (
 	"nsh/runtime/cleanup"
 	"nsh/runtime/leftover"
 	"nsh/runtime/nsproc"
+	"nsh/runtime/sigs"
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
@@ -233,7 +234,7 @@ func (s *Session) hWait(L *glua.LState) int {
 	return 3
 }
 
-// parseSignal reads 9, "9", "KILL" or "SIGKILL".
+// parseSignal reads 9, "9", "KILL", "SIGKILL" or "RTMIN+2" (0: kill(2)'s existence test).
 func parseSignal(v glua.LValue) (unix.Signal, error) {
 	switch v := v.(type) {
 	case *glua.LNilType:
@@ -248,13 +249,7 @@ func parseSignal(v glua.LValue) (unix.Signal, error) {
 		if n, err := strconv.Atoi(name); err == nil {
 			return parseSignal(glua.LNumber(n))
 		}
-		if !strings.HasPrefix(name, "SIG") {
-			name = "SIG" + name
-		}
-		if sig := unix.SignalNum(name); sig != 0 {
-			return sig, nil
-		}
-		return 0, fmt.Errorf("unknown signal %q (e.g. \"TERM\", \"KILL\", \"INT\", \"HUP\", \"USR1\", or a number)", string(v))
+		return sigs.Parse(string(v)) // "TERM", "SIGTERM", "RTMIN+2": the names sys.signal takes
 	}
 	return 0, fmt.Errorf("signal must be a number or a name, got %s", describe(v))
 }

@@ -26,6 +26,7 @@ func (s *Session) netModule() *Module {
 			"tiny DNS responder, in the shell's current network namespace or in one named explicitly without moving the shell. " +
 			whereDoc + " And net.lab{...}: topologies of nodes and bridges inside namespaces of their own, torn down at exit.",
 		Funcs: append(append([]Func{
+			s.monitorFunc(),
 			{Name: "links", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				ls, err := ns.Links()
 				return linksTable(L, ls), err

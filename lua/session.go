@@ -5,13 +5,17 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
+	"weak"
 
 	"nsh/runtime/cleanup"
 	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/procview"
+	"nsh/runtime/sigs"
 
 	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 )
 
 // Session is one interpreter with everything nsh keeps for it. It must be
@@ -39,7 +43,8 @@ type Session struct {
 	ipcObjects  map[string]*cleanup.Item // System V objects to remove at the end, by "sem 5" / "shm 7"
 	mounts      *mounts.Undo             // which mounts are unmounted when the session ends (see mountUndo)
 	held        map[string]heldNS
-	labs        []*luaLab // the open labs (net.lab), oldest first
+	labs        []*luaLab                  // the open labs (net.lab), oldest first
+	monitors    []weak.Pointer[monitorRef] // net.monitor iterators, closed at the end
 	modules     []*Module
 	pending     []lazyModule    // modules not installed yet (lazy.go)
 	moduleRank  map[string]int  // each module's place in help()'s order
@@ -49,6 +54,17 @@ type Session struct {
 	globals     []*Func
 	hostNames   map[string]bool // host UTS names changed (host=true), to put back at the end
 	warnedCaps  bool            // the warning about a container keeping the host's capabilities was given
+
+	// signals (syssig.go): the Table is made on first use; sigDue is set
+	// from its goroutine when a Lua handler is to run.
+	sig    sigState
+	sigTab atomic.Pointer[sigs.Table]
+	sigDue atomic.Bool
+	// OwnSignal and RestoreSignal, set by the nsh the user started (cmd/nsh),
+	// make "default" for its own signals (SIGINT, SIGTERM, ...) nsh's
+	// cleanup again.
+	OwnSignal     func(unix.Signal) bool
+	RestoreSignal func(unix.Signal)
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -150,10 +166,14 @@ func (s *Session) Close() []error {
 		return nil
 	}
 	s.closed = true
+	s.closeMonitors()
 	if s.Child {
 		s.HandOver(s.outlives)
 	}
 	errs := s.Cleanup(nil)
+	if t := s.sigTab.Load(); t != nil {
+		t.Close()
+	}
 	s.L.Close()
 	return errs
 }
@@ -216,7 +236,7 @@ func (s *Session) beginChunk() (tag int) {
 	s.chunkNo++
 	ctx, cancel := context.WithCancel(context.Background())
 	s.ctx, s.cancel = ctx, cancel
-	s.L.SetContext(ctx)
+	s.L.SetContext(chunkCtx{Context: ctx, s: s})
 	s.Reg.SetTag(s.chunkNo)
 	return s.chunkNo
 }

@@ -41,7 +41,7 @@ func (s *Session) sysModule() *Module {
 				Doc:     "Seconds on a monotonic clock (fractions included), for timing: the difference of two calls is the wall-clock time between them.",
 				Example: "local t0 = sys.now()\nns.spawn{\"/bin/true\", ns = \"pid\"}:wait()\nprint(sys.now() - t0)"},
 			{Name: "sleep", Args: "(seconds)", Fn: s.sysSleep,
-				Doc: "Sleeps (fractions allowed); Ctrl-C interrupts it.", Example: "sys.sleep(0.5)"},
+				Doc: "Sleeps (fractions allowed); Ctrl-C interrupts it. A Lua signal handler that becomes due ends it early, as a signal ends sleep(3): returns the seconds left (0 when it slept them all).", Example: "sys.sleep(0.5)"},
 			{Name: "getuid", Args: "()", Fn: s.sysID(unix.Getuid), Doc: "The real uid, as this process's user namespace sees it.", Example: "print(sys.getuid())"},
 			{Name: "geteuid", Args: "()", Fn: s.sysID(unix.Geteuid), Doc: "The effective uid.", Example: "print(sys.geteuid())"},
 			{Name: "getgid", Args: "()", Fn: s.sysID(unix.Getgid), Doc: "The real gid.", Example: "print(sys.getgid())"},
@@ -66,7 +66,7 @@ func (s *Session) sysModule() *Module {
 			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
 				Doc: "Opens (creates) a POSIX message queue \"/name\" in the shell's IPC namespace and closes it again; returns true, or nil and the errno name.", Example: "sys.mq_open(\"/nsh\", true)"},
 			{Name: "mq_unlink", Args: "(name)", Fn: s.sysMqUnlink, Doc: "Removes a POSIX message queue.", Example: "sys.mq_open(\"/nsh\", true)\nsys.mq_unlink(\"/nsh\")"},
-		}, append(append(s.sysProcFuncs(), s.sysIPCFuncs()...), s.sysFileFuncs()...)...),
+		}, append(append(append(s.sysProcFuncs(), s.sysIPCFuncs()...), s.sysFileFuncs()...), s.sysSigFuncs()...)...),
 	}
 }
 
@@ -310,12 +310,12 @@ func (s *Session) sysSleep(L *glua.LState) int {
 	if !ok {
 		return argErr(L, 1, "seconds expected")
 	}
-	select {
-	case <-time.After(d):
-	case <-s.Context().Done():
-		return raiseErr(L, s.Context().Err())
+	left, err := s.sleepFor(d)
+	if err != nil {
+		return raiseErr(L, err)
 	}
-	return 0
+	L.Push(glua.LNumber(left.Seconds()))
+	return 1
 }
 
 func (s *Session) sysID(fn func() int) glua.LGFunction {

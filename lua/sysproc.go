@@ -6,6 +6,7 @@ import (
 
 	"nsh/runtime/caps"
 	"nsh/runtime/nsproc"
+	"nsh/runtime/sigs"
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
@@ -103,7 +104,7 @@ func (s *Session) sysPrctl(L *glua.LState) int {
 		if v == 0 {
 			L.Push(glua.LNumber(0))
 		} else {
-			L.Push(glua.LString(strings.TrimPrefix(unix.SignalName(unix.Signal(v)), "SIG")))
+			L.Push(glua.LString(strings.TrimPrefix(sigs.Name(unix.Signal(v)), "SIG")))
 		}
 	default:
 		L.Push(glua.LBool(v != 0))

@@ -3,7 +3,8 @@
 -- Inside a PID namespace, the first process (PID 1) is the reaper: an orphan
 -- is re-parented to it, not to the host's init. When PID 1 dies, the kernel
 -- kills every other process of the namespace (SIGKILL) and lets no new
--- process in: fork into it fails with ENOMEM. Seed: 004.
+-- process in: fork into it fails with ENOMEM. An adopted orphan's SIGCHLD
+-- goes to its new parent. Seed: 004.
 
 section("PID 1 of a namespace is its reaper")
 local h = ns.clone("pid", function()
@@ -74,4 +75,22 @@ local hn = ns.clone({}, orphan_parent, false)
 hn:wait()
 local _, self2, ppid2 = hn:result()
 check(ppid2 ~= self2, "without the mark, the orphan goes past it (to a subreaper or init higher up)", ppid2)
+
+section("The reaper hears of an adopted orphan's end: SIGCHLD")
+-- When an orphan that PID 1 adopted exits, the kernel sends PID 1 the
+-- SIGCHLD (do_notify_parent: to the parent it has now, not the one that
+-- forked it). The init blocks SIGCHLD and takes it with sigtimedwait(2):
+-- si_pid is the orphan, si_code CLD_EXITED.
+local hc = ns.clone("pid", function()
+  sys.sigblock("CHLD")
+  local orphan = tonumber(sys.run("sleep 0.5 >/dev/null 2>&1 & echo $!"))
+  local si
+  repeat si = sys.sigwait("CHLD", 3) until si == nil or si.pid == orphan  -- the shell's own SIGCHLD comes first
+  return {orphan = orphan, pid = si and si.pid, code = si and si.code_name}
+end)
+hc:wait()
+local rc = hc:result()
+say("  the orphan was PID %s inside; PID 1 got SIGCHLD with si_pid = %s, si_code = %s", tostring(rc.orphan), tostring(rc.pid), tostring(rc.code))
+check(rc.pid == rc.orphan, "the SIGCHLD of the adopted orphan went to PID 1, naming the orphan", rc.pid)
+check(rc.code == "CLD_EXITED", "si_code says it exited (not killed)", rc.code)
 finish()

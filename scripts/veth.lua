@@ -4,8 +4,10 @@
 -- other end (veth_xmit -> __dev_forward_skb -> netif_rx on the peer).
 -- The ends may live in different namespaces: here "a" and "b", each held by
 -- a sleeping process. nsh creates the pair with the peer made directly in
--- b (IFLA_NET_NS_FD on the peer in one RTM_NEWLINK), then pings across;
--- when b's last process ends, its namespace and both ends go.
+-- b (IFLA_NET_NS_FD on the peer in one RTM_NEWLINK), then pings across,
+-- watches b's link events (net.monitor) while a pair with a peer in b
+-- dies with the namespace of its other end, and, when b's last process
+-- ends, sees its namespace and both ends go.
 -- Seeds: 000, 001, 002 (veth interfaces act as a tunnel between namespaces).
 
 section("Two namespaces")
@@ -45,6 +47,30 @@ section("Deleting one end deletes both")
 net.delete("veth0", a)
 ok = pcall(net.link, "veth1", b)
 check(not ok, "veth1 vanished from b when veth0 was deleted in a (unregister takes the peer along)")
+check(#net.links(b) == 1, "b holds only lo again")
+
+section("Watching b: a peer appears, and vanishes with the other namespace")
+-- net.monitor listens to b's rtnetlink events (what `ip monitor link` in b
+-- prints). A third namespace c gets a new pair with its peer made in b;
+-- then c's only process ends, the kernel destroys c, and with it its end:
+-- a veth pair does not outlive either namespace, so the peer in b goes too.
+local c = ns.spawn{"sleep", "300", ns = "net"}
+local watch, stop = net.monitor(b, {links = true, timeout = 10})
+net.veth("veth2", "veth3", {ns = c, peer_ns = b})
+local c_ns = ns.id(c.pid, "net")
+c:kill("KILL"); c:wait()
+say("c (net:[%d]) ended; b's events:", c_ns)
+local added, removed, foreign
+for ev in watch do
+  say("  %s %-3s %s (index %d, %s, %s)", ev.kind, ev.action, ev.name, ev.index, ev.type, ev.state)
+  if ev.name == "veth2" then foreign = true end
+  if ev.name == "veth3" and ev.action == "new" then added = added or ev end
+  if ev.name == "veth3" and ev.action == "del" then removed = ev; break end
+end
+stop() -- the monitor's socket, made in b, would hold b alive (next section)
+check(added ~= nil, "b saw veth3 appear (RTM_NEWLINK) when the pair was made from c")
+check(removed ~= nil and added and removed.index == added.index, "b saw veth3 removed (RTM_DELLINK) once c was gone: the pair died with c")
+check(not foreign, "b never saw veth2: that end lived and died in c")
 check(#net.links(b) == 1, "b holds only lo again")
 
 section("A namespace that ends takes its ends along")

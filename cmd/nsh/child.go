@@ -46,7 +46,7 @@ func childMain() int {
 		// the parent's stop request: clean up, then end (SIGTERM and the
 		// like act as the kernel says: a re-executed nsh has no handler
 		// for them, see nsproc/init.go)
-		stop := watchSignals(s, nsproc.StopSignal)
+		stop := watchSignals(s, false, nsproc.StopSignal)
 		defer stop()
 		return s.RunPayload(payload)
 	})

@@ -25,7 +25,7 @@ func run(o *options) int {
 		fmt.Print(s.APIMarkdown())
 		return 0
 	}
-	stop := watchSignals(s)
+	stop := watchSignals(s, true)
 	defer stop()
 	if path := os.Getenv("NSH_CPUPROFILE"); path != "" {
 		// for developers: where does a script's time go (go tool pprof)

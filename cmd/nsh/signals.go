@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"nsh/lua"
+
+	"golang.org/x/sys/unix"
 )
 
 // lastSignal is the signal that interrupted the script, for its exit code.
@@ -32,10 +34,23 @@ var endingSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP,
 // or cleans up do not cut that short (only SIGKILL can, and `nsh --cleanup`
 // or the next nsh removes what is left then). If the chunk has not stopped
 // after a few seconds, the children are killed from here, which ends every
-// wait on them.
-func watchSignals(s *lua.Session, extra ...os.Signal) func() {
+// wait on them. A signal the script took (sys.signal with a handler or
+// "ignore", sys.sigblock) is the script's; in the nsh the user started (own),
+// "default" gives the ending signals back to this watcher.
+func watchSignals(s *lua.Session, own bool, extra ...os.Signal) func() {
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, append(extra, endingSignals...)...)
+	if own {
+		s.OwnSignal = func(sig unix.Signal) bool {
+			for _, e := range endingSignals {
+				if e == sig {
+					return true
+				}
+			}
+			return false
+		}
+		s.RestoreSignal = func(sig unix.Signal) { signal.Notify(ch, sig) }
+	}
 	done := make(chan struct{})
 	go func() {
 		var stuck <-chan time.Time
@@ -48,6 +63,9 @@ func watchSignals(s *lua.Session, extra ...os.Signal) func() {
 				s.KillChildren()
 				stuck = nil
 			case sig := <-ch:
+				if s.SignalTaken(sig) {
+					continue
+				}
 				s.Interrupt()
 				if sig == syscall.SIGINT && inREPL.Load() && !quitting.Load() {
 					continue

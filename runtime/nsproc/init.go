@@ -6,6 +6,8 @@ import (
 	"time"
 	"unsafe"
 
+	"nsh/runtime/sigs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -20,11 +22,12 @@ import (
 //     SIGTERM, SIGINT or SIGHUP reaches Go, which exits with status 2, and
 //     SIGQUIT dumps goroutines. asInitSignals puts SIG_DFL back for the
 //     signals Go does not need, so the kernel drops them as it would for a
-//     C init without handlers (and a signal from an ancestor namespace, or a
-//     non-init child's signal, acts by its default again: killed by SIGTERM,
-//     not "exit 2"). Go keeps the signals it needs: SIGSEGV, SIGBUS, SIGFPE,
-//     SIGILL, SIGTRAP (faults), SIGURG (preemption), SIGCHLD, SIGPIPE and
-//     SIGPROF/SIGSYS; they show in /proc/1/status SigCgt.
+//     C init without handlers (from an ancestor namespace too: only SIGKILL
+//     and SIGSTOP are forced from there), and a non-init child's signal acts
+//     by its default again: killed by SIGTERM, not "exit 2". Go keeps the
+//     signals it needs: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP (faults),
+//     SIGURG (preemption), SIGCHLD, SIGPIPE and SIGPROF/SIGSYS; they show in
+//     /proc/1/status SigCgt. A script's sys.signal changes them (runtime/sigs).
 //   - Orphans re-parented to an init must be reaped by it, or they stay
 //     zombies. Go's os/exec waits for the processes it started, by pid;
 //     reapOrphans reaps the others without taking a status a waiter wants.
@@ -35,51 +38,15 @@ import (
 // the kernel's meaning: SIGTERM to a cloned child acts by its default
 // (killed), and to an init it is dropped, as for a C init without
 // handlers. It shows in the child's SigCgt.
-const StopSignal = unix.Signal(40)
+const StopSignal = sigs.StopSignal
 
 // defaultSignals are the signals a re-executed nsh leaves at SIG_DFL.
 var defaultSignals = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM}
 
-// goHandlers are Go's sigactions for defaultSignals, kept so that a script
-// that asks for a handler (the signals API) gets Go's back (RestoreGoHandler).
-type goHandlers struct {
-	mu  sync.Mutex
-	act map[unix.Signal][4]uint64 // the kernel's struct sigaction, at most 32 bytes on 64-bit ABIs
-}
-
-var savedHandlers = goHandlers{act: map[unix.Signal][4]uint64{}}
-
-// asInitSignals sets defaultSignals to SIG_DFL with rt_sigaction(2), saving
-// Go's handlers. (signal.Reset would give Go's handler back, not SIG_DFL.)
-func asInitSignals() {
-	savedHandlers.mu.Lock()
-	defer savedHandlers.mu.Unlock()
-	for _, sig := range defaultSignals {
-		var dfl, old [4]uint64 // all zero: SIG_DFL, no flags, empty mask
-		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
-		if e == 0 {
-			savedHandlers.act[sig] = old
-		}
-	}
-}
-
-// RestoreGoHandler gives sig Go's handler again in a child where
-// asInitSignals reset it, so that os/signal (signal.Notify) receives it: the
-// way a script installs a handler. It reports whether there was one to give.
-func RestoreGoHandler(sig unix.Signal) bool {
-	savedHandlers.mu.Lock()
-	defer savedHandlers.mu.Unlock()
-	act, ok := savedHandlers.act[sig]
-	if !ok {
-		return false
-	}
-	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
-	if e != 0 {
-		return false
-	}
-	delete(savedHandlers.act, sig)
-	return true
-}
+// asInitSignals sets defaultSignals to SIG_DFL with rt_sigaction(2); runtime/sigs
+// keeps Go's handlers aside for a script that installs a handler (sys.signal).
+// (signal.Reset would give Go's handler back, not SIG_DFL.)
+func asInitSignals() { sigs.ResetToDefault(defaultSignals...) }
 
 // ownChildren are the pids of the children Start made and reap() has not
 // reaped yet: the orphan reaper leaves them to their waiter.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/sigs"
 
 	"golang.org/x/sys/unix"
 )
@@ -140,14 +141,14 @@ func (p *Process) abort() {
 // them, so a recycled pid is never hit).
 func (p *Process) Signal(sig unix.Signal) error {
 	if !p.Alive() {
-		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, unix.SignalName(sig))
+		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, sigs.Name(sig))
 	}
 	p.signaled = true
 	err := p.process().Signal(syscall.Signal(sig))
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
 	}
-	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, unix.SignalName(sig)), err, kerr.Rules{
+	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, sigs.Name(sig)), err, kerr.Rules{
 		unix.EPERM: "signalling a process needs the same real or effective uid, or CAP_KILL",
 	})
 }
@@ -190,7 +191,7 @@ func (p *Process) Status() Status {
 	case !ok:
 		st.Exited, st.Code = true, p.state.ExitCode()
 	case ws.Signaled():
-		st.Signal = unix.SignalName(ws.Signal())
+		st.Signal = sigs.Name(unix.Signal(ws.Signal()))
 		st.Code = 128 + int(ws.Signal())
 		st.Core = ws.CoreDump()
 	default:

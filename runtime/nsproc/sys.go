@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"nsh/runtime/kerr"
+	"nsh/runtime/sigs"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,7 +65,7 @@ var (
 // Kill is kill(2): pid > 0 one process, 0 the caller's process group, -1
 // every process it may signal, < -1 the process group -pid.
 func Kill(pid int, sig unix.Signal) error {
-	name := unix.SignalName(sig)
+	name := sigs.Name(sig)
 	if sig == 0 {
 		name = "0"
 	}
