@@ -90,6 +90,8 @@ var labMethods = []Func{
 	{Name: "dot", Args: "()", Method: (*Session).labDot,
 		Doc:     "The lab as a Graphviz graph (DOT text): nodes, bridges, veth pairs with their names and addresses. Render with dot -Tsvg.",
 		Example: "io.open(\"lab.dot\", \"w\"):write(lab:dot())"},
+	{Name: "peer", Args: "{remote=, vni=, [src=, port=, bridge=, name=, mtu=, underlay=]}", Method: (*Session).labPeer,
+		Doc: labPeerDoc, Example: labPeerExample}, // labpeer.go
 	{Name: "close", Args: "()", Method: (*Session).labClose,
 		Doc:     "Tears the lab down now: stops node processes, removes pins and helpers, drops the namespaces (the kernel deletes their links).",
 		Example: "lab:close()"},

@@ -75,6 +75,7 @@ type Lab struct {
 	order    []*Node
 	bridges  map[string]int // name -> ifindex in the hub
 	hubLinks []string       // bridge-side veth ends (deleted by hand only with NoOuter)
+	peer     *peerState     // vxlan peers on other hosts (peer.go), nil if none
 	closed   bool
 }
 
@@ -278,6 +279,9 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
 	}
 	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR})
+	if err := l.fitPeerMTU(node, o.IfName, o.BrName, o.Bridge); err != nil {
+		return err
+	}
 	if o.CIDR == "" {
 		return nil
 	}
@@ -340,7 +344,7 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	l.closed = true
-	var errs []error
+	errs := l.closePeers()
 	for _, n := range l.order {
 		if err := n.stopHolder(); err != nil {
 			errs = append(errs, err)
