@@ -60,6 +60,7 @@ type Lab struct {
 	name     string
 	dir      string
 	ownDir   bool
+	tmpfs    bool // a tmpfs of its own is mounted on dir (labtmpfs.go)
 	helpers  bool
 	pinErr   error  // why the lab is not pinned (PinAuto)
 	userns   string // nsh's user namespace file, for the helpers
@@ -350,11 +351,7 @@ func (l *Lab) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, p := range l.pins {
-		if err := unpin(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, unpinAll(l.pins)...) // labtmpfs.go
 	if len(l.pins) > 0 {
 		releaseRunNetns(len(l.pins))
 	}
@@ -390,12 +387,14 @@ func (l *Lab) Close() error {
 
 const runNetns = "/run/netns"
 
-var pinState struct {
+var pinState = struct {
 	sync.Mutex
 	users     int  // live pins made by this process
 	madeDir   bool // we created /run/netns
 	madeMount bool // we made /run/netns a bind mount of itself
-}
+	tmpfd     int  // the pins' anonymous inode in /run/netns, -1 if none (labfiles.go)
+	noTmp     bool // /run/netns refused O_TMPFILE
+}{tmpfd: -1}
 
 // prepareRunNetns does what `ip netns add` does first: /run/netns exists and
 // is a shared mount point (a bind mount of itself if need be), so that pins
@@ -430,6 +429,7 @@ func prepareRunNetns() error {
 }
 
 func undoRunNetnsLocked() {
+	closePinInode()
 	if pinState.madeMount {
 		if ents, err := os.ReadDir(runNetns); err == nil && len(ents) == 0 {
 			if unix.Unmount(runNetns, unix.MNT_DETACH) == nil {
@@ -459,12 +459,13 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		return err
 	}
 	p := filepath.Join(runNetns, name)
-	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0)
+	pinState.Lock()
+	err := pinFile(p) // labfiles.go
+	pinState.Unlock()
 	if err != nil {
 		releaseRunNetns(1)
 		return kerr.Newf(err, kerr.Rules{unix.EEXIST: "a namespace of that name is already pinned (ip netns list)"}, "create %s", p)
 	}
-	f.Close()
 	// noted as soon as the file is ours (O_EXCL) and before the mount, so
 	// that a SIGKILL between the two leaves nothing unrecorded (the sweep
 	// takes an unmounted pin file too)
