@@ -118,6 +118,7 @@ func (s *Session) installLabTypes() {
 		return glua.LNil
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
+	s.installLabReserved()
 }
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a
@@ -287,7 +288,7 @@ func (s *Session) labNode(L *glua.LState) int {
 	if l.Node(name) != nil {
 		return argErr(L, 2, fmt.Sprintf("lab %s already has a node %q", l.Name(), name))
 	}
-	if v, err := s.field(L.Get(1), name); err == nil && v != glua.LNil {
+	if labReserved(L, name) { // labscale.go
 		return argErr(L, 2, fmt.Sprintf("%q names a lab method or field; pick another node name", name))
 	}
 	o := argOptions(L, 3, "ns", "hostname", "hosts", "resolv", "env")
