@@ -74,9 +74,10 @@ func argBool(L *glua.LState, n int, what string, def bool) bool {
 // options is an options table given as argument n. A nil argument is an
 // empty table. Its readers raise argument errors for argument n.
 type options struct {
-	L *glua.LState
-	n int
-	t *glua.LTable
+	L  *glua.LState
+	n  int
+	t  *glua.LTable
+	at string // where the table sits inside argument n ("nodes[2] (h1): "), "" for the argument itself
 }
 
 // argOptions reads argument n as an options table whose keys must be among
@@ -96,7 +97,13 @@ func argOptions(L *glua.LState, n int, valid ...string) options {
 // optionsOf checks the keys of a table that is already in hand (a spawn
 // table whose array part is argv, say) and wraps it.
 func optionsOf(L *glua.LState, n int, t *glua.LTable, valid ...string) options {
-	o := options{L: L, n: n, t: t}
+	return optionsAt(L, n, "", t, valid...)
+}
+
+// optionsAt is optionsOf for a table found inside argument n at at (a lab
+// description's "nodes[2] (h1): "): its errors say where.
+func optionsAt(L *glua.LState, n int, at string, t *glua.LTable, valid ...string) options {
+	o := options{L: L, n: n, t: t, at: at}
 	t.ForEach(func(k, _ glua.LValue) {
 		if _, isNum := k.(glua.LNumber); isNum && len(valid) > 0 && valid[0] == "[argv]" {
 			return
@@ -111,7 +118,7 @@ func optionsOf(L *glua.LState, n int, t *glua.LTable, valid ...string) options {
 				msg = fmt.Sprintf("unknown option %s: did you mean %s? (valid: %s)", k.String(), quoteList(near...), strings.Join(validKeys(valid), ", "))
 			}
 		}
-		argErr(L, n, msg)
+		argErr(L, n, at+msg)
 	})
 	return o
 }
@@ -140,7 +147,7 @@ func (o options) Bool(key string, def bool) bool {
 	case glua.LBool:
 		return bool(v)
 	}
-	argErr(o.L, o.n, fmt.Sprintf("option %s must be true or false, got %s", key, describe(o.t.RawGetString(key))))
+	argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be true or false, got %s", key, describe(o.t.RawGetString(key))))
 	return def
 }
 
@@ -154,7 +161,7 @@ func (o options) String(key, def string) string {
 	case glua.LNumber:
 		return v.String()
 	}
-	argErr(o.L, o.n, fmt.Sprintf("option %s must be a string, got %s", key, describe(o.t.RawGetString(key))))
+	argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be a string, got %s", key, describe(o.t.RawGetString(key))))
 	return def
 }
 
@@ -164,7 +171,7 @@ func (o options) Int(key string, def, lo, hi int) int {
 	if v == glua.LNil {
 		return def
 	}
-	return wholeNumber(o.L, o.n, "option "+key, v, lo, hi)
+	return wholeNumber(o.L, o.n, o.at+"option "+key, v, lo, hi)
 }
 
 // Number reads a number option in [lo, hi].
@@ -175,11 +182,11 @@ func (o options) Number(key string, def, lo, hi float64) float64 {
 	case glua.LNumber:
 		f := float64(v)
 		if math.IsNaN(f) || f < lo || f > hi {
-			argErr(o.L, o.n, fmt.Sprintf("option %s must be from %g to %g, got %g", key, lo, hi, f))
+			argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be from %g to %g, got %g", key, lo, hi, f))
 		}
 		return f
 	}
-	argErr(o.L, o.n, fmt.Sprintf("option %s must be a number, got %s", key, describe(o.t.RawGetString(key))))
+	argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be a number, got %s", key, describe(o.t.RawGetString(key))))
 	return def
 }
 
@@ -191,9 +198,9 @@ func (o options) Choice(key, def string, choices ...string) string {
 	}
 	s, ok := v.(glua.LString)
 	if !ok {
-		argErr(o.L, o.n, fmt.Sprintf("option %s must be one of %s, got %s", key, quoteList(choices...), describe(v)))
+		argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be one of %s, got %s", key, quoteList(choices...), describe(v)))
 	}
-	return oneOf(o.L, o.n, "option "+key, string(s), choices)
+	return oneOf(o.L, o.n, o.at+"option "+key, string(s), choices)
 }
 
 // Strings reads an option that is a string or a list of strings.
@@ -202,7 +209,7 @@ func (o options) Strings(key string) []string {
 	if v == glua.LNil {
 		return nil
 	}
-	out, err := stringList(o.L, v, "option "+key)
+	out, err := stringList(o.L, v, o.at+"option "+key)
 	if err != nil {
 		argErr(o.L, o.n, err.Error())
 	}
@@ -217,7 +224,7 @@ func (o options) Tbl(key string) *glua.LTable {
 	case *glua.LTable:
 		return v
 	}
-	argErr(o.L, o.n, fmt.Sprintf("option %s must be a table, got %s", key, describe(o.t.RawGetString(key))))
+	argErr(o.L, o.n, o.at+fmt.Sprintf("option %s must be a table, got %s", key, describe(o.t.RawGetString(key))))
 	return nil
 }
 

@@ -189,7 +189,7 @@ func (s *Session) newCgroup(name string, sp cgSpec) (*cgHandle, error) {
 	h := &cgHandle{g: g}
 	var recs []cleanup.Record
 	for _, p := range g.Paths() {
-		recs = append(recs, cleanup.Record{Kind: "cgroup", Path: p})
+		recs = append(recs, cgroupRec(p))
 	}
 	h.item = s.Reg.Add("cgroup "+cgroups.Parent+"/"+name, g.Remove, recs...)
 	if sp.keep {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -24,9 +25,21 @@ var argPool = []string{
 	`{"/bin/true", hostname = string.rep("h", 100), ns = "uts"}`, `{"/bin/true", env = {A = 1}}`,
 	`{"/bin/true", stdout = "/nonexistent/x"}`, `{"/bin/true", join = 999999}`, `{"/bin/true", join = {bogus = "x"}}`,
 	`{"/bin/true", cgroup = {}}`, `{"/bin/true", rootfs = 3}`, `{ns = "pid", hold = 1}`,
+	`{"/bin/true", set_tid = 1}`, `{"/bin/true", ns = "pid", set_tid = {1, -5, 2^40}}`, `{"/bin/true", set_tid = {}}`,
+	`{"/bin/true", set_tid = {[3] = 1}}`, `{"/bin/true", set_tid = 0.5}`, `{"/nonexistent", set_tid = {7}, cwd = "/nonexistent"}`,
+	`{"/bin/true", set_tid = {9}, join = 1, stdout = "null"}`, `{ns = "pid", set_tid = 1}`,
 	`function() end`, `function() return 1 end`, `print`, `coroutine.create(function() end)`, `io.stdout`,
 	`setmetatable({}, {__index = function() error("boom") end})`, `h`, `{h}`, `h.pid`,
 	`"0755"`, `"fifo"`, `"char"`, `"rdonly,creat"`, `fd`, `(function() sys.close(fd) return fd end)()`,
+	`n`, `"b"`, `"eth0"`, `lab`, `{rate = "10mbit"}`, `{rate = 1e15, burst = 1, qdisc = "htb"}`, `{delay = "1ms", loss = "1%"}`,
+	`{count = 1, timeout = 0.01}`, `{filter = "arp or"}`, `{run = function() error("x") end}`, `{seconds = 0.01}`, `{bytes = 1}`,
+	// labs, topologies, lab descriptions, link types
+	`lab`, `node`, `"n1"`, `"fz0"`, `"tree,1,2"`, `"single"`, `"star,1"`, `"linear,0"`, `{n = 1}`, `{depth = 1, fanout = 1}`,
+	`{depth = 99, fanout = 99}`, `{nodes = {{"a", links = {{"fz9"}}}}}`, `{nodes = {a = {}}}`, `{nodes = {{}}}`, `{nodes = {{1, 2, 3}}}`,
+	`{bridges = {"b1"}, nodes = {{"a", router = true, links = {{"b1", addr = "10.9.0.1/24", type = "macvlan"}}, routes = {{"default", via = "10.9.0.254"}}}}}`,
+	`{topo = "tree", n = 2}`, `{patches = {{"x", "x"}}}`, `{bridges = {{"b1", 5}}}`, `{vni = 42, remote = "10.9.0.2"}`, `{vni = 0}`,
+	`{vni = 1, group = "10.0.0.1"}`, `{mode = "vepa"}`, `{ns = lab, netns = node}`, `{type = "ipvlan", mode = "l3"}`,
+	`{tun = true, owner = 65534}`, `{max_hops = 0}`, `{names = {"a"}}`,
 }
 
 // bindings lists every module function and handle method by Lua name.
@@ -48,12 +61,24 @@ func bindings(t testing.TB) []string {
 		}
 		names = append(names, "h:"+f.Name)
 	}
+	for _, f := range labMethods { // labBaseMethods and the capture methods
+		names = append(names, "lab:"+f.Name)
+	}
+	for _, f := range nodeMethods {
+		if f.Name == "shell" {
+			continue // waits for an interactive shell
+		}
+		names = append(names, "node:"+f.Name)
+	}
+	for _, f := range captureHandleMethods {
+		names = append(names, "c:"+f.Name)
+	}
 	sort.Strings(names)
 	return names
 }
 
 // blocked are calls that would stop the sandbox from going on (not bugs).
-var blocked = map[string]bool{"sys.exec": true, "sys.sleep": true, "os.exit": true}
+var blocked = map[string]bool{"sys.exec": true, "sys.sleep": true, "os.exit": true, "node:shell": true}
 
 // program turns fuzz bytes into Lua: each pair of bytes picks a binding and
 // an argument list from the pool; every call is protected by pcall so one
@@ -62,6 +87,8 @@ func program(names []string, data []byte) string {
 	var b strings.Builder
 	b.WriteString("local h = ns.spawn{\"/bin/sleep\", \"30\", ns = \"pid\"}\n")
 	b.WriteString("local fd = sys.open(\"/proc/self/ns/uts\")\n")
+	b.WriteString("local lab = net.lab{name = \"fz\", pin = false, helpers = false}\nlab:bridge(\"fz0\")\n")
+	b.WriteString("local node = lab:node(\"n1\")\nlab:link(node, \"fz0\", {addr = \"10.53.64.1/24\"})\nlab:link(lab:node(\"b\"), \"fz0\", {addr = \"10.53.64.2/24\"})\nlocal n = node\nlocal c = node:capture_start(\"eth0\")\n")
 	for i := 0; i+1 < len(data) && i < 64; i += 2 {
 		name := names[int(data[i])%len(names)]
 		if blocked[name] {
@@ -76,8 +103,8 @@ func program(names []string, data []byte) string {
 		if name == "sys.kill" && len(args) > 0 && args[0] == "0" {
 			continue // signals nsh's own process group: a SIGTERM ends the sandbox (as asked), not a bug
 		}
-		if strings.HasPrefix(name, "h:") {
-			fmt.Fprintf(&b, "pcall(function() return h:%s(%s) end)\n", name[2:], strings.Join(args, ", "))
+		if obj, method, ok := strings.Cut(name, ":"); ok {
+			fmt.Fprintf(&b, "pcall(function() return %s:%s(%s) end)\n", obj, method, strings.Join(args, ", "))
 		} else {
 			fmt.Fprintf(&b, "pcall(function() return %s(%s) end)\n", name, strings.Join(args, ", "))
 		}
@@ -101,9 +128,20 @@ func runSandboxed(t testing.TB, src string) (string, bool, error) {
 		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 		Pdeathsig:   syscall.SIGKILL,
 	}
+	// a state directory of its own: sandboxes running side by side are
+	// all PID 1 and nobody, and would share journals and lab directories
+	tmp, err := os.MkdirTemp("", "nshfuzz")
+	if err == nil {
+		defer os.RemoveAll(tmp)
+		err = os.Chmod(tmp, 0o1777)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
 	if ctx.Err() != nil {
 		return out.String(), true, nil // a call that blocks is not a crash
 	}

@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"nsh/runtime/cleanup"
+	"nsh/runtime/leftover"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -25,6 +25,10 @@ type procHandle struct {
 	waited bool // its end has been reported (h:wait, ns.waitany)
 	pgroup bool // leads a process group of its own (job control)
 	pdeath bool // started with a parent-death signal (not keep=true)
+	// jprefix is the prefix of the child's ids in the journal (a child
+	// nsh's: cleanup.PrefixEnv), "" without a journal
+	jprefix string
+	adopted bool // what it left in the journal is the session's (adopt)
 }
 
 // handleMethods are the methods of a process handle, each with its function.
@@ -54,7 +58,12 @@ var handleMethods = []Func{
 		Doc:     "The values an ns.clone function returned (after wait).",
 		Example: "local h = ns.clone(\"pid\", function() return ns.getpid(), \"hi\" end)\nh:wait(); print(h:result())"},
 	{Name: "keep", Args: "()", Method: (*Session).hKeep,
-		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup). Only for a child started with keep=true, or one that has ended: every other child has a parent-death signal (SIGKILL when nsh ends), which only the child itself can clear, so h:keep() on it is an error rather than a promise the kernel would break.", Example: "local h = ns.spawn{\"sleep\", \"60\", keep=true}\nh:keep()"},
+		Doc: "Leaves the child running when nsh ends (it is not killed at cleanup, and what it records in the journal is kept with it). " +
+			"Every child has a parent-death signal (SIGKILL when nsh ends) unless started with keep=true, and only the process itself can clear one: " +
+			"prctl(PR_SET_PDEATHSIG) sets the calling thread's own, and no kernel interface (prctl, /proc, pidfd) clears another process's. " +
+			"An ns.clone child is an nsh, so h:keep() asks it over the channel nsh keeps with it, and it clears the signal on every one of its threads. " +
+			"A program ns.spawn executed runs no nsh code: h:keep() on it (while it runs) is an error rather than a promise the kernel would break; start it with keep=true.",
+		Example: "local h = ns.spawn{\"sleep\", \"60\", keep=true}\nh:keep()\nlocal c = ns.clone(\"uts\", function() sys.sleep(60) end)\nc:keep()\nc:kill(9); c:wait()"},
 }
 
 func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.LUserData {
@@ -66,6 +75,7 @@ func (s *Session) newHandle(p *nsproc.Process, so *spawnOpts, isLua bool) *glua.
 			stop = stopLuaChild
 		}
 		err := stop(p)
+		s.adopt(h)
 		if e := runAll(onEnd); err == nil {
 			err = e
 		}
@@ -207,6 +217,7 @@ func (s *Session) hWait(L *glua.LState) int {
 	}
 	h.item.Forget()
 	h.waited = true
+	s.adopt(h)
 	L.Push(glua.LNumber(st.Code))
 	switch {
 	case st.Signal != "":
@@ -338,11 +349,48 @@ func (s *Session) hResult(L *glua.LState) int {
 	return len(vals)
 }
 
+// adopt makes what an ended child nsh left in the journal (what the
+// kernel keeps after it ended, or all it made when it was killed) this
+// session's to undo, newer than everything the session made before: so it
+// is undone first, as a stack of mounts comes off top first.
+func (s *Session) adopt(h *procHandle) {
+	if !h.lua || h.jprefix == "" || h.adopted || h.p.Alive() {
+		return
+	}
+	h.adopted = true
+	items := s.Reg.Adopt(s.Reg.Journal.Entries(h.jprefix), func(r cleanup.Record) error {
+		_, err := leftover.Undo(r)
+		return err
+	})
+	if s.Child && len(items) > 0 {
+		// a child nsh passes on what outlives it, its children's too
+		adopted := map[*cleanup.Item]bool{}
+		for _, it := range items {
+			adopted[it] = true
+		}
+		s.HandOver(func(it *cleanup.Item) bool { return adopted[it] && s.outlives(it) })
+	}
+}
+
+// hKeep leaves the child running when nsh ends. A child nsh (ns.clone)
+// clears its own parent-death signal when asked; what it and its children
+// record in the journal is kept with it. A program nsh executed cannot be
+// asked: no kernel interface clears another process's parent-death signal.
 func (s *Session) hKeep(L *glua.LState) int {
 	h := checkHandle(L, 1)
 	if h.pdeath && h.p.Alive() {
-		return raiseAs(L, "h:keep", errors.New("the child has a parent-death signal (SIGKILL when nsh ends): prctl(PR_SET_PDEATHSIG) sets it for the calling process only, so nsh cannot take it back"),
-			"start the child with keep=true in the spawn table (ns.spawn{..., keep=true}) to leave it running")
+		if !h.lua {
+			return raiseAs(L, "h:keep", nsproc.ErrNoKeep,
+				"start the child with keep=true in the spawn table (ns.spawn{..., keep=true}) to leave it running")
+		}
+		if err := h.p.Keep(); err != nil {
+			return raiseAs(L, "h:keep", err)
+		}
+	}
+	if h.p.Alive() {
+		// what a running child records stays with it; an ended one's
+		// leftovers are still undone at the end
+		s.Reg.Journal.KeepPrefix(h.jprefix)
 	}
 	h.item.Keep()
 	return 0
@@ -397,6 +445,7 @@ func (s *Session) nsWaitany(L *glua.LState) int {
 	st := h.p.Status()
 	h.waited = true
 	h.item.Forget()
+	s.adopt(h)
 	L.Push(uds[i])
 	L.Push(glua.LNumber(st.Code))
 	if st.Signal != "" {

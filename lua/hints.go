@@ -42,6 +42,7 @@ var hints = []advice{
 	{[]string{"sys.hostname", "sys.domainname"}, unix.EPERM, "create a new UTS namespace first: ns.unshare(\"uts\")"},
 	{[]string{"rootfs.tmpdir"}, unix.EACCES, tmpdirHint},
 	{[]string{"rootfs.tmpdir"}, unix.ENOENT, tmpdirHint},
+	{[]string{"net.tap"}, unix.EACCES, "make tap links with nsh run as root (sudo nsh): an ordinary user's nsh is root only in its own user namespace, and /dev/net/tun is the host's"},
 	{[]string{"sys.setsid"}, unix.EPERM, "call it in a child that leads no group: ns.clone(function() sys.setsid() ... end), or start a program with ns.spawn{..., setsid=true}"},
 }
 
@@ -113,6 +114,12 @@ func nsenterHint(spec nsproc.Spec) string {
 func spawnHint(L *glua.LState, err error, spec *nsproc.Spec) string {
 	if h := nsenterHint(*spec); h != "" && errors.Is(err, nsproc.ErrUserInPlace) {
 		return h
+	}
+	if len(spec.SetTID) > 0 && errors.Is(err, unix.EPERM) {
+		// the rule names the capability and whose it must be; nsh's
+		// general advice (a user namespace, nsh -U) may already be taken
+		return "entries after the first name older PID namespaces (the one the child is born in, then its ancestors): " +
+			"give entries only for PID namespaces owned by nsh's own user namespace, such as the ones it creates"
 	}
 	return hint(L, err)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"nsh/runtime/cleanup"
+	"nsh/runtime/leftover"
 	"nsh/runtime/statedir"
 	"strconv"
 )
@@ -18,14 +19,20 @@ func childRec(pid int) cleanup.Record {
 	return cleanup.Record{Kind: "child", Pid: pid, Start: st}
 }
 
-// mntRec is a pin, mount or directory in the Lua thread's mount namespace.
+// mntRec is a pin or directory in the Lua thread's mount namespace, with
+// its identity (leftover.Identify: what it is now, proved before removal).
 func mntRec(kind, path string) cleanup.Record {
-	return cleanup.Record{Kind: kind, Path: path, NS: nsInode("mnt")}
+	return leftover.Identify(cleanup.Record{Kind: kind, Path: path, NS: nsInode("mnt")})
 }
 
 // linkRec is a link in the Lua thread's network namespace.
 func linkRec(name string) cleanup.Record {
-	return cleanup.Record{Kind: "link", Path: name, NS: nsInode("net")}
+	return leftover.Identify(cleanup.Record{Kind: "link", Path: name, NS: nsInode("net")})
+}
+
+// cgroupRec is a cgroup directory.
+func cgroupRec(path string) cleanup.Record {
+	return leftover.Identify(cleanup.Record{Kind: "cgroup", Path: path})
 }
 
 func nsInode(typ string) uint64 { return cleanup.ThreadNS(typ) }

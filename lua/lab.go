@@ -56,23 +56,36 @@ func (s *Session) findLab(name string) *luaLab {
 	return nil
 }
 
-var labMethods = []Func{
-	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=}])", Method: (*Session).labNode,
+var labBaseMethods = []Func{
+	{Name: "node", Args: "(name, [{ns=, hostname=, hosts=, resolv=, env=, router=}])", Method: (*Session).labNode,
 		Doc: "Adds a node: a new network namespace with lo up (pinned as LAB-NAME when the lab pins). ns asks for more namespaces " +
 			"(\"uts,mnt,pid,user\"), held by a sleeping process; hostname (needs uts, added automatically); hosts=true gives the node its " +
 			"own /etc/hosts listing every lab node (or a string: its content); resolv gives it its own /etc/resolv.conf (an IP: " +
 			"\"nameserver IP\"; or the content) — both through its mount namespace (added automatically). env: variables set by " +
-			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). Returns the node.",
+			"node:run, node:shell and the nsenter.sh helper (SERVER, SERVER_IP, NSH_LAB and NSH_NODE are always set). router=true " +
+			"makes it a router: net.ipv4.ip_forward and net.ipv6.conf.all.forwarding are 1 in its network namespace (only there); it " +
+			"forwards IPv6 once the kernel's fe80:: addresses of its links have left DAD (lab:wait waits for that). Returns the node.",
 		Example: "local dc = lab:node(\"ad_dc\", {hostname = \"addc\", resolv = \"10.53.57.64\", env = {REALM = \"SAMBA.EXAMPLE.COM\"}})"},
 	{Name: "bridge", Args: "(name, [cidr])", Method: (*Session).labBridge,
 		Doc:     "Adds a bridge in the lab's outer namespace, forward delay 0, with an address if given, up.",
 		Example: "lab:bridge(\"selftest0\", \"10.53.57.11/24\")"},
-	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=}])", Method: (*Session).labLink,
+	{Name: "link", Args: "(node, bridge, [{ifname=, brname=, addr=, type=, mode=, shape=}])", Method: (*Session).labLink,
 		Doc: "Joins a node to a bridge with a veth pair: ifname (default eth0) inside the node, holding addr (CIDR), and brname " +
-			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name.",
+			"(default NODE-br, at most 15 bytes) in the outer namespace, enslaved to the bridge; both up. node is a node or its name. " +
+			"type=\"macvlan\" or \"ipvlan\" (where the kernel has it) makes instead a link of that type whose parent is the bridge " +
+			"itself, created directly inside the node (no hub end, no brname), with mode= as for net.macvlan or net.ipvlan. " +
+			"shape = {qdisc=, rate=, burst=, latency=, limit=, delay=, jitter=, loss=, direction=} shapes the link as node:shape " +
+			"does, in both directions unless it says direction= (as Mininet's TCLink bw=; a macvlan or ipvlan link has only the node's end); " +
+			"its options are checked before the link is made, the kernel's answer (netem missing) comes after.",
 		Example: "lab:node(\"ad_dc\")\nlab:link(\"ad_dc\", \"ex0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})"},
+	{Name: "patch", Args: "(bridge, other, [{names=}])", Method: (*Session).labPatch,
+		Doc: "Joins two bridges of the lab with a veth pair (a patch cable between two switches): end BRIDGE-OTHER a port of bridge, " +
+			"OTHER-BRIDGE of other (names = {a, b} to name them), both up; the bridges then forward between each other's ports. " +
+			"STP is off: a loop of patches floods for ever.",
+		Example: "lab:bridge(\"ex1\")\nlab:patch(\"ex0\", \"ex1\")   -- veth ex0-ex1 in ex0, ex1-ex0 in ex1\nprint(net.link(\"ex1-ex0\", lab).master)"},
 	{Name: "wait", Args: "([timeout])", Method: (*Session).labWait,
-		Doc:     "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, by listening to netlink; never sleeps.",
+		Doc: "Waits (default 10 s) until every link is up with a carrier and every bridge port forwards, and no router node has an " +
+			"IPv6 address in duplicate address detection (it cannot forward IPv6 before), by listening to netlink; never sleeps.",
 		Example: "lab:wait()"},
 	{Name: "pingall", Args: "([{timeout=, sample=, seed=, neigh=}])", Method: (*Session).labPingall,
 		Doc: "Pings every node's address from every other node (one echo each, timeout default 1 s), a window of pings at a time; " +
@@ -118,6 +131,7 @@ func (s *Session) installLabTypes() {
 		return glua.LNil
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
+	s.installCaptureType()
 	s.installLabReserved()
 }
 
@@ -193,17 +207,28 @@ func newUD(L *glua.LState, typ string, v any) *glua.LUserData {
 
 // ---- net.lab and the lab's methods ----
 
+// labOptionKeys are the options of net.lab, also read from a lab
+// description (net.lab_from) and by net.topo.
+var labOptionKeys = []string{"name", "pin", "outer", "ipv6", "dir", "helpers"}
+
 func (s *Session) netLab(L *glua.LState) int {
-	o := argOptions(L, 1, "name", "pin", "outer", "ipv6", "dir", "helpers")
+	L.Push(newUD(L, labType, s.openLab(argOptions(L, 1, labOptionKeys...), "lab")))
+	return 1
+}
+
+// openLab makes a lab of the session from the options of net.lab in o
+// (named defName unless o says).
+func (s *Session) openLab(o options, defName string) *luaLab {
+	L := o.L
 	name := o.String("name", "")
 	if name == "" {
-		name = "lab"
+		name = defName
 	}
 	if err := netlab.CheckName(name); err != nil {
-		return argErr(L, 1, "bad lab name "+err.Error())
+		argErr(L, o.n, o.at+"bad lab name "+err.Error())
 	}
 	if s.findLab(name) != nil {
-		return argErr(L, 1, fmt.Sprintf("a lab named %q is already open in this session", name))
+		argErr(L, o.n, o.at+fmt.Sprintf("a lab named %q is already open in this session", name))
 	}
 	pin := "auto"
 	switch v := o.Value("pin").(type) {
@@ -212,7 +237,7 @@ func (s *Session) netLab(L *glua.LState) int {
 		pin = map[bool]string{true: "yes", false: "no"}[bool(v)]
 	default:
 		if v != glua.LString("auto") {
-			return argErr(L, 1, "option pin must be true, false or \"auto\"")
+			argErr(L, o.n, o.at+"option pin must be true, false or \"auto\"")
 		}
 	}
 	// What the lab makes goes into the journal as it is made (kept in
@@ -230,7 +255,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	l, err := netlab.NewLab(netlab.LabOptions{Name: name, NoOuter: !o.Bool("outer", true), Pin: pin != "no", PinAuto: pin == "auto",
 		IPv6: o.Bool("ipv6", false), Dir: o.String("dir", ""), Helpers: o.Bool("helpers", true), Note: note})
 	if err != nil {
-		return raiseErr(L, err)
+		raiseErr(L, err)
 	}
 	ll := &luaLab{l: l}
 	ll.item = s.Reg.Add("lab "+name, func() error { return s.closeLab(ll) }, pending...)
@@ -239,8 +264,7 @@ func (s *Session) netLab(L *glua.LState) int {
 	if msg := pinMessage(l); msg != "" {
 		fmt.Fprintf(os.Stderr, "nsh: lab %s: %s\n", name, msg)
 	}
-	L.Push(newUD(L, labType, ll))
-	return 1
+	return ll
 }
 
 // closeLab tears the lab down and forgets it.
@@ -291,12 +315,29 @@ func (s *Session) labNode(L *glua.LState) int {
 	if labReserved(L, name) { // labscale.go
 		return argErr(L, 2, fmt.Sprintf("%q names a lab method or field; pick another node name", name))
 	}
-	o := argOptions(L, 3, "ns", "hostname", "hosts", "resolv", "env")
-	no := netlab.NodeOptions{Name: name, Hostname: o.String("hostname", ""), Resolv: o.String("resolv", ""), Env: map[string]string{}}
+	no := argNodeOptions(argOptions(L, 3, nodeOptionKeys...), name)
+	s.Flush()
+	n, err := l.AddNode(no)
+	if err != nil {
+		return raiseErr(L, err)
+	}
+	L.Push(s.nodeUD(n))
+	return 1
+}
+
+// nodeOptionKeys are the options of lab:node, also read from a node of a
+// lab description.
+var nodeOptionKeys = []string{"ns", "hostname", "hosts", "resolv", "env", "router"}
+
+// argNodeOptions reads the options of lab:node from o for node name.
+func argNodeOptions(o options, name string) netlab.NodeOptions {
+	L := o.L
+	no := netlab.NodeOptions{Name: name, Hostname: o.String("hostname", ""), Resolv: o.String("resolv", ""), Env: map[string]string{},
+		Router: o.Bool("router", false)}
 	if o.Has("ns") {
 		ts, err := nsproc.ParseSet(o.Strings("ns")...)
 		if err != nil {
-			return argErr(L, 3, "option ns: "+err.Error())
+			argErr(L, o.n, o.at+"option ns: "+err.Error())
 		}
 		no.Types = ts
 	}
@@ -307,7 +348,7 @@ func (s *Session) labNode(L *glua.LState) int {
 	case glua.LString:
 		no.Hosts, no.HostsText = true, string(v)
 	default:
-		return argErr(L, 3, "option hosts must be true or the file's content, got "+describe(v))
+		argErr(L, o.n, o.at+"option hosts must be true or the file's content, got "+describe(v))
 	}
 	if env := o.Tbl("env"); env != nil {
 		env.ForEach(func(k, v glua.LValue) {
@@ -317,15 +358,9 @@ func (s *Session) labNode(L *glua.LState) int {
 		})
 	}
 	if err := no.Check(); err != nil {
-		return argErr(L, 3, "option "+err.Error())
+		argErr(L, o.n, o.at+"option "+err.Error())
 	}
-	s.Flush()
-	n, err := l.AddNode(no)
-	if err != nil {
-		return raiseErr(L, err)
-	}
-	L.Push(s.nodeUD(n))
-	return 1
+	return no
 }
 
 func (s *Session) labLink(L *glua.LState) int {
@@ -346,21 +381,44 @@ func (s *Session) labLink(L *glua.LState) int {
 		}
 		return argErr(L, 3, fmt.Sprintf("lab %s has no bridge %q (bridges: %s; make it first with lab:bridge)", l.Name(), bridge, orNone(names)))
 	}
-	o := argOptions(L, 4, "ifname", "brname", "addr")
+	o := argOptions(L, 4, append(append([]string(nil), linkOptionKeys...), "shape")...)
+	sh, dir := argShape(L, 4, o.Value("shape"), "both")
+	ls := argLinkSpec(o, n.Name, bridge)
+	if err := l.LinkAs(n, ls); err != nil {
+		return raiseErr(L, err)
+	}
+	if sh != nil {
+		if err := l.ShapeLink(n, ls.IfName, dir, sh); err != nil {
+			return raiseErr(L, err)
+		}
+	}
+	return 0
+}
+
+// linkOptionKeys are the options of lab:link, also read from a link of a
+// node in a lab description.
+var linkOptionKeys = []string{"ifname", "brname", "addr", "type", "mode"}
+
+// argLinkSpec reads the options of lab:link from o for a link of node to
+// bridge, with the defaults filled in.
+func argLinkSpec(o options, node, bridge string) netlab.LinkSpec {
 	addr := o.String("addr", "")
 	if addr != "" {
 		if err := netlab.CheckCIDR(addr); err != nil {
-			return argErr(L, 4, "option addr: "+err.Error())
+			argErr(o.L, o.n, o.at+"option addr: "+err.Error())
 		}
 	}
-	lo, err := netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", ""), CIDR: addr}.Complete(n.Name)
+	ls := netlab.LinkSpec{LinkOptions: netlab.LinkOptions{Bridge: bridge, IfName: o.String("ifname", ""), BrName: o.String("brname", ""), CIDR: addr},
+		Type: o.Choice("type", "veth", netlab.LinkTypes...), Mode: o.String("mode", "")}
+	done, err := ls.Complete(node)
 	if err != nil {
-		return argErr(L, 4, err.Error()+"; give ifname= and brname=")
+		hint := ""
+		if strings.Contains(err.Error(), "IFNAMSIZ") {
+			hint = "; give ifname= and brname="
+		}
+		argErr(o.L, o.n, o.at+err.Error()+hint)
 	}
-	if err := l.Link(n, lo); err != nil {
-		return raiseErr(L, err)
-	}
-	return 0
+	return done
 }
 
 func nodeNames(l *netlab.Lab) string {

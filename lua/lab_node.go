@@ -15,7 +15,7 @@ import (
 // Lab nodes (*netlab.Node as userdata): the node type of the lab module,
 // its fields and its methods. lab.go has the lab type and net.lab.
 
-var nodeMethods = []Func{
+var nodeBaseMethods = []Func{
 	{Name: "run", Args: "(cmd, [{stdin=}])", Method: (*Session).nodeRun,
 		Doc:     "Runs a command inside the node (its network namespace and the others it has), output captured. cmd is a shell line or an argv list. Returns stdout, exit code, stderr.",
 		Example: "local out, code = lab.h1:run\"ip -br a\""},
@@ -25,6 +25,13 @@ var nodeMethods = []Func{
 	{Name: "ping", Args: "(other, [{count=, timeout=}])", Method: (*Session).nodePing,
 		Doc:     "Pings another node (a node or its name: its first address) or an IP from inside this node. Returns RTTs in ms and a message when replies were lost.",
 		Example: "assert(#lab.h1:ping(\"h2\") == 1)"},
+	{Name: "traceroute", Args: "(other, [{max_hops=, timeout=}])", Method: (*Session).nodeTraceroute,
+		Doc: "Finds the routers between this node and another (a node, its name, or an IP) as traceroute -I does: echo requests " +
+			"with TTL 1, 2, ... (raw ICMP socket, written in Go); each router on the way drops the one whose TTL it takes to 0 and " +
+			"answers ICMP time exceeded. Returns hops {ttl=, addr=, rtt= (ms), reply_ttl=, reached=} (no addr: no answer within " +
+			"timeout, default 1 s), printing as a table; reply_ttl is the TTL the answer arrived with (64 less the routers crossed " +
+			"back, from a Linux sender; IPv4 only). max_hops defaults to 16.",
+		Example: "print(lab.h1:traceroute(\"h2\"))   -- one hop on one bridge"},
 	{Name: "links", Args: "()", Method: (*Session).nodeLinks, Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
 	{Name: "helper", Args: "()", Method: (*Session).nodeHelper,
 		Doc:     "The path of the node's generated nsenter.sh: run it (with a command or none for a shell) from any terminal to enter the node with its variables, as Samba's st/ENV/nsenter.sh.",
@@ -49,6 +56,8 @@ func (s *Session) installNodeType() {
 			}
 		case "hostname":
 			return glua.LString(n.Hostname())
+		case "router":
+			return glua.LBool(n.Router())
 		case "env":
 			t := L.NewTable()
 			s.markObject(t) // a map: {} in JSON when empty

@@ -28,10 +28,12 @@ func methodSets() []methodSet {
 			Doc: "What cgroup.create returns. Fields: cg.name, cg.controllers, cg.mode."},
 		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods, Fields: []string{"name", "dir", "pinned", "pin_message", "path"},
 			Doc: "What net.lab returns. lab.NAME is the node called NAME; fields lab.name, lab.dir, lab.pinned."},
-		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods, Fields: []string{"name", "ip", "addrs", "path", "pid", "hostname", "env"},
+		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods, Fields: []string{"name", "ip", "addrs", "path", "pid", "hostname", "env", "router"},
 			Doc: "A node of a lab (lab:node, or lab.NAME): a set of namespaces with its interfaces."},
 		{Kind: "DNS hub", Prefix: "hub:", Type: dnsType, Funcs: dnsHubMethods, Fields: []string{"addr"},
 			Doc: "What net.dns_hub returns: a DNS responder inside a namespace. Field hub.addr."},
+		{Kind: "capture", Prefix: "c:", Type: captureType, Funcs: captureHandleMethods,
+			Doc: "What node:capture_start and lab:capture_start return: a packet capture running on one link."},
 	}
 }
 

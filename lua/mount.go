@@ -11,10 +11,12 @@ import (
 
 const mountModDoc = "Mounts: mount, umount, bind, make (propagation), move, pivot_root, tmpfs, overlay, and list (a process's mountinfo as rows). " +
 	"Every call acts in the mount namespace of the shell's thread: do ns.unshare(\"mnt\") first to experiment in a namespace of your own. " +
-	"Mounts made while the shell is still in the mount namespace it started in (one that outlives nsh, e.g. the host's) are registered and " +
-	"unmounted when the script or session ends; mounts made inside the script's own mount namespaces (ns.unshare(\"mnt\"), ns.clone/ns.spawn " +
-	"with \"mnt\") are not registered: they vanish with the namespace, and a sys.exec keeps them, as the kernel does (a shared mount a clone child " +
-	"makes is the exception: its peers elsewhere got copies, so it is still unmounted when the child's session ends). Failures name the call, the errno and the kernel's rule."
+	"Mounts made in a mount namespace that outlives nsh (the one it started in, e.g. the host's) are recorded and " +
+	"unmounted when the nsh you started ends; mounts made inside the script's own mount namespaces (ns.unshare(\"mnt\"), ns.clone/ns.spawn " +
+	"with \"mnt\") are not: they vanish with the namespace, and a sys.exec keeps them, as the kernel does — except the copies that a mount made " +
+	"under a shared mount gave its peers in the namespaces that outlive nsh: those are recorded (by peer group) and unmounted at the end. " +
+	"An ns.clone child undoes none of the mounts the kernel keeps after it ends: they stay for its parent, as with clone(2), until the outermost nsh ends. " +
+	"Failures name the call, the errno and the kernel's rule."
 
 func (s *Session) mountModule() *Module {
 	return &Module{
@@ -94,7 +96,7 @@ func (s *Session) mountModule() *Module {
 // when the session ends), made on first use.
 func (s *Session) mountUndo() *mounts.Undo {
 	if s.mounts == nil {
-		s.mounts = mounts.NewUndo(s.Reg, s.Home, s.Child)
+		s.mounts = mounts.NewUndo(s.Reg, s.Home, s.Child, s.OuterMnt)
 	}
 	return s.mounts
 }

@@ -27,7 +27,7 @@ func (s *Session) netModule() *Module {
 		Doc: "Networking through netlink (never by running ip): links, veth pairs, bridges, addresses, routes, an ICMP ping and a " +
 			"tiny DNS responder, in the shell's current network namespace or in one named explicitly without moving the shell. " +
 			whereDoc + " And net.lab{...}: topologies of nodes and bridges inside namespaces of their own, torn down at exit.",
-		Funcs: []Func{
+		Funcs: append(append([]Func{
 			{Name: "links", Args: "([where])", Fn: s.inNS(1, nil, func(L *glua.LState, ns *netlab.NS, _ options) (glua.LValue, error) {
 				ls, err := ns.Links()
 				return linksTable(L, ls), err
@@ -149,7 +149,7 @@ func (s *Session) netModule() *Module {
 					"(helpers=false skips them, for big labs). " +
 					"Everything is torn down at exit (or lab:close()) by dropping the namespaces.",
 				Example: "local lab = net.lab{name = \"selftest\"}\nlab:bridge(\"selftest0\", \"10.53.57.11/24\")\nlocal dc = lab:node(\"ad_dc\")\nlab:link(dc, \"selftest0\", {ifname = \"veth21\", brname = \"veth21-br\", addr = \"10.53.57.21/24\"})\nlab:wait()\nprint(lab.ad_dc:run(\"ip -br a\"))"},
-		},
+		}, s.netKindFuncs()...), s.labTopoFuncs()...),
 	}
 }
 
@@ -219,7 +219,7 @@ func (s *Session) inNS(n int, valid []string, fn func(L *glua.LState, ns *netlab
 		defer done()
 		v, err := fn(L, ns, o)
 		if err != nil {
-			return raiseErr(L, err)
+			return raiseErr(L, err, hint(L, err))
 		}
 		if v == nil {
 			return 0

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"nsh/runtime/cleanup"
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 
 	glua "github.com/yuin/gopher-lua"
@@ -39,7 +41,9 @@ func (s *Session) nsModule() *Module {
 				Doc: "Runs the Lua function fn(...) in a child process in new namespaces, the way clone(2) runs a function. " +
 					"Returns a process handle. fn travels with its upvalues (nil, booleans, numbers, strings, tables, functions); " +
 					"a number it returns becomes the exit code (true/nil: 0, false: 1, a Lua error: 1), and h:result() gives every returned value. " +
-					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...).",
+					"The first argument is the types, or a table of the same options as ns.spawn (ns=, uid_map=, hold=, hostname=, ...). " +
+					"What the child makes that the kernel keeps after it ends (mounts outside its own mount namespace or propagated there, pins, cgroups, System V objects outside its own IPC namespace) " +
+					"stays when it ends or calls sys.exec, as with clone(2), and is undone when the nsh you started ends; its own new namespaces need no undo.",
 				Example: "local h = ns.clone(\"pid,uts\", function(name)\n  sys.hostname(name)\n  return ns.getpid()\nend, \"box\")\nassert(h:wait() == 1)"},
 			{Name: "spawn", Args: "{argv..., option=value, ...}", Fn: s.nsSpawn,
 				Doc: "Executes a program in new namespaces and returns a process handle. Without set-up steps nsh forks straight into the " +
@@ -189,6 +193,15 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 	if !so.pgroupSet && jobControl() {
 		spec.OwnPgroup = true // job control: see tty.go
 	}
+	// a child nsh learns which mount namespaces outlive it (its mounts
+	// there, or the copies of its shared mounts, are its parent's to undo)
+	spec.NshEnv = append(spec.NshEnv, mounts.OuterEnv+"="+s.mountUndo().FormatOuter())
+	// and the prefix of its ids in the journal, by which h:keep() names
+	// what it and its children record
+	prefix := s.Reg.Journal.ChildPrefix()
+	if prefix != "" {
+		spec.NshEnv = append(spec.NshEnv, cleanup.PrefixEnv+"="+prefix)
+	}
 	userHold := spec.Hold
 	if len(so.afterStart) > 0 {
 		spec.Hold = true
@@ -219,7 +232,9 @@ func (s *Session) startChild(L *glua.LState, spec nsproc.Spec, so *spawnOpts, is
 			return raiseErr(L, err)
 		}
 	}
-	L.Push(s.newHandle(p, so, isLua))
+	ud := s.newHandle(p, so, isLua)
+	ud.Value.(*procHandle).jprefix = prefix
+	L.Push(ud)
 	return 1
 }
 

@@ -25,6 +25,10 @@ type Session struct {
 	Chunks *ChunkStore
 	Stdout io.Writer
 	Child  bool // this is a re-executed child running a shipped function
+	// OuterMnt are the mount namespaces (inodes) that outlive this session
+	// (a child's, from its parents: mounts.OuterEnv); none: the one it
+	// started in.
+	OuterMnt []uint64
 
 	docList []docEntry           // every help record (addDoc)
 	docs    map[glua.LValue]*Doc // built from docList on first use (docOf)
@@ -133,9 +137,48 @@ func (s *Session) Close() []error {
 		return nil
 	}
 	s.closed = true
+	if s.Child {
+		s.HandOver(s.outlives)
+	}
 	errs := s.Cleanup(nil)
 	s.L.Close()
 	return errs
+}
+
+// HandOver leaves, to the parent nsh, what this child made that outlives
+// it (the journal is shared: the outermost nsh undoes it when it ends),
+// as a process's mounts, cgroups, pins and System V objects outlive the
+// process. match picks the items; without a journal nothing is handed over.
+func (s *Session) HandOver(match func(*cleanup.Item) bool) int {
+	if s.Reg.Journal == nil {
+		return 0
+	}
+	return s.Reg.HandOver(match)
+}
+
+// outlives: the item's every record is a thing the kernel keeps after the
+// child ends: a mount or pin in a mount namespace that outlives the child
+// (or the copies a shared mount gave such namespaces), a cgroup, a System V
+// object of an IPC namespace the child did not create. A child process,
+// a lab (its holders are children), a directory of the child's own
+// filesystem view are the child's to end.
+func (s *Session) outlives(it *cleanup.Item) bool {
+	recs := it.Records()
+	if len(recs) == 0 {
+		return false
+	}
+	for _, r := range recs {
+		switch r.Kind {
+		case "cgroup", "ipc":
+		case "mount", "pin":
+			if r.Group == 0 && !s.mountUndo().Outer(r.NS) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Cleanup undoes registered items (all when match is nil), newest first,

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -53,6 +54,8 @@ var spawnOptions = []spawnOption{
 	{"ctty", "true: setsid, and its stdin (a terminal not yet another session's) becomes the session's controlling terminal (TIOCSCTTY)", readFlag},
 	{"join", "existing namespaces to start in: a pid or handle (its namespaces of join_ns types), or {net=\"/run/netns/x\", uts=path}", readJoin},
 	{"join_ns", "with join=pid or a handle: which of its namespaces to join (default all but user)", readJoinNS},
+	{"set_tid", "the child's PID: N, or {N1, N2, ...} one per PID namespace level, the child's own namespace first (clone3's set_tid, as checkpoint/restore " +
+		"chooses PIDs; with \"pid\" in ns the first is 1); nsh then forks with its own clone3 and execve, which support only " + nsproc.SetTIDFields, readSetTID},
 	{"cgroup", "a cgroup handle (cgroup.create), a name (a new group nsh/NAME) or a table {name=, pids_max=, ...} (a new group with those limits, removed with the child); " +
 		"on v2 the child is born in it (CLONE_INTO_CGROUP), v1 memberships are added while it is held", readCgroup},
 	{"rootfs", "directory to pivot_root into (the child makes / rprivate, binds it onto itself, pivots, detaches the old root); needs \"mnt\"", readContainer},
@@ -357,6 +360,51 @@ func readJoinNS(s *Session, o options, key string, spec *nsproc.Spec, so *spawnO
 	}
 	so.joinTypes, so.joinNS = ts, true
 	return nil
+}
+
+// readSetTID reads set_tid = N | {N1, N2, ...}: pid_t numbers (the kernel
+// judges their range, count and the right to choose them).
+func readSetTID(s *Session, o options, key string, spec *nsproc.Spec, so *spawnOpts) error {
+	const lo, hi = math.MinInt32, math.MaxInt32
+	switch v := o.Value(key).(type) {
+	case glua.LNumber:
+		spec.SetTID = []int{o.Int(key, 0, lo, hi)}
+	case *glua.LTable:
+		n := v.Len()
+		v.ForEach(func(k, _ glua.LValue) {
+			if i, ok := k.(glua.LNumber); !ok || float64(i) != math.Trunc(float64(i)) || i < 1 || int(i) > n {
+				argErr(o.L, o.n, "option set_tid must be a PID or a list of PIDs {N1, N2, ...}, got a table with key "+describe(k))
+			}
+		})
+		if n == 0 {
+			argErr(o.L, o.n, "option set_tid: an empty list chooses nothing (give at least the PID in the child's own namespace)")
+		}
+		for i := 1; i <= n; i++ {
+			spec.SetTID = append(spec.SetTID, wholeNumber(o.L, o.n, fmt.Sprintf("option set_tid[%d]", i), v.RawGetInt(i), lo, hi))
+		}
+	default:
+		argErr(o.L, o.n, "option set_tid must be a PID or a list of PIDs {N1, N2, ...}, got "+describe(v))
+	}
+	var others []string
+	o.t.ForEach(func(k, _ glua.LValue) {
+		if name, ok := k.(glua.LString); ok && !setTIDOption(string(name)) {
+			others = append(others, string(name))
+		}
+	})
+	if len(others) > 0 {
+		sort.Strings(others)
+		argErr(o.L, o.n, "option set_tid cannot be combined with "+strings.Join(others, ", ")+": with set_tid nsh starts the program by its own clone3 and execve, which support only "+nsproc.SetTIDFields)
+	}
+	return nil
+}
+
+// setTIDOption says whether option name goes with set_tid.
+func setTIDOption(name string) bool {
+	switch name {
+	case "set_tid", "ns", "join", "join_ns", "env", "cwd", "stdin", "stdout", "stderr", "keep", "pgroup":
+		return true
+	}
+	return false
 }
 
 // readCgroup: the cgroup binding reads it (lua/cgroup.go).

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"nsh/runtime/cleanup"
 	"nsh/runtime/kerr"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/procview"
@@ -56,10 +57,10 @@ func (s *Session) sysModule() *Module {
 					"except itself and its PID namespace's init (ESRCH when there is none: a lone init), -pgid a process group.",
 				Example: "local h = ns.spawn{\"/bin/sleep\", \"30\", setsid = true}\nsys.kill(-h.pid, \"KILL\")  -- its whole group\nh:wait()"},
 			{Name: "msgget", Args: "(key, [create])", Fn: s.sysMsgget,
-				Doc: "Opens (with create=true, creates) a System V message queue in the shell's IPC namespace; returns its id.", Example: "local q = sys.msgget(1234, true)"},
+				Doc: "Opens (with create=true, creates, mode 0600) a System V message queue in the shell's IPC namespace; returns its id. A queue nsh creates in the IPC namespace it started in is removed when nsh ends.", Example: "local q = sys.msgget(1234, true)"},
 			{Name: "msgsnd", Args: "(id, text, [type])", Fn: s.sysMsgsnd, Doc: "Sends a message to a System V queue.", Example: "local q = sys.msgget(1236, true)\nsys.msgsnd(q, \"hello\")\nsys.msgrm(q)"},
 			{Name: "msgrcv", Args: "(id, [type])", Fn: s.sysMsgrcv, Doc: "Receives a message without waiting; nil when the queue is empty.", Example: "local q = sys.msgget(1234, true)\nsys.msgsnd(q, \"hello\")\nprint(sys.msgrcv(q))\nsys.msgrm(q)"},
-			{Name: "msgrm", Args: "(id)", Fn: s.sysMsgrm, Doc: "Removes a System V queue (IPC_RMID).", Example: "local q = sys.msgget(1235, true)\nsys.msgrm(q)"},
+			{Name: "msgrm", Args: "(id)", Fn: s.ipcRemove("message queue", sysv.Msgrm), Doc: "Removes a System V queue (IPC_RMID).", Example: "local q = sys.msgget(1235, true)\nsys.msgrm(q)"},
 			{Name: "msgqueues", Args: "()", Fn: s.sysMsgqueues,
 				Doc: "The System V message queues of the shell's IPC namespace (/proc/sysvipc/msg): a list of {key=, id=, messages=}.", Example: "print(#sys.msgqueues())"},
 			{Name: "mq_open", Args: "(name, [create])", Fn: s.sysMqOpen,
@@ -292,6 +293,14 @@ func (s *Session) sysExec(L *glua.LState) int {
 		return raiseErr(L, err)
 	}
 	s.Flush()
+	// execve(2) undoes nothing: a child nsh leaves everything its journal
+	// records to its parent (the program it becomes is the same process,
+	// still in the parent's care); what has no record (a descriptor nsh
+	// opened, a recording) ends here. The nsh the user started has no
+	// parent nsh: it undoes before it becomes the program.
+	if s.Child {
+		s.HandOver(func(*cleanup.Item) bool { return true })
+	}
 	s.Cleanup(nil)
 	return raiseErr(L, nsproc.Exec(path, argv, os.Environ()))
 }
@@ -351,9 +360,12 @@ func (s *Session) sysKill(L *glua.LState) int {
 func ipcID(L *glua.LState, n int, what string) int { return argInt(L, n, what, 0, 1<<31-1) }
 
 func (s *Session) sysMsgget(L *glua.LState) int {
-	id, err := sysv.Msgget(ipcID(L, 1, "key"), argBool(L, 2, "create", false))
+	id, created, err := sysv.Msgget(ipcID(L, 1, "key"), argBool(L, 2, "create", false))
 	if err != nil {
 		return raiseErr(L, err)
+	}
+	if created {
+		s.keepIPC("message queue", "msg", id)
 	}
 	L.Push(glua.LNumber(id))
 	return 1
@@ -383,13 +395,6 @@ func (s *Session) sysMsgrcv(L *glua.LState) int {
 	}
 	L.Push(glua.LString(b))
 	return 1
-}
-
-func (s *Session) sysMsgrm(L *glua.LState) int {
-	if err := sysv.Msgrm(ipcID(L, 1, "id")); err != nil {
-		return raiseErr(L, err)
-	}
-	return 0
 }
 
 func (s *Session) sysMsgqueues(L *glua.LState) int {

@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 
+	"nsh/runtime/leftover"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/sysv"
 
@@ -43,18 +44,42 @@ func (s *Session) sysIPCFuncs() []Func {
 }
 
 // keepIPC registers the removal of an object nsh created, when it lives in
-// the IPC namespace nsh started in (which outlives nsh).
-func (s *Session) keepIPC(what string, id int, rm func(int) error) {
+// an IPC namespace that outlives nsh (the one it started in; a child's own
+// from its clone goes with the child). The journal names the object by its
+// identity, not just its id (ids are reused): runtime/sysv.Ident.
+func (s *Session) keepIPC(what, kind string, id int) {
 	home := s.Home.IDs()["ipc"]
-	if cur, err := nsproc.ID(0, "ipc"); err != nil || cur != home {
+	if cur, err := nsproc.ID(0, "ipc"); err != nil || cur != home || (s.Child && nsproc.CreatedByClone().Has(nsproc.IPC)) {
 		return
 	}
-	s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), func() error {
+	rec, ok := leftover.IPCRecord(kind, id)
+	undo := func() error {
 		if cur, err := nsproc.ID(0, "ipc"); err == nil && cur != home {
 			return fmt.Errorf("System V %s %d: the shell is no longer in the IPC namespace it was made in; remove it with ipcrm", what, id)
 		}
-		return rm(id)
-	})
+		if !ok { // no identity to prove (no /proc/sysvipc): by id, as this nsh made it
+			return sysv.Remove(kind, id)
+		}
+		_, err := sysv.RemoveIfSame(leftover.IPCIdent(rec))
+		return err
+	}
+	if !ok {
+		s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), undo)
+		return
+	}
+	s.ipcObjects[fmt.Sprint(what, id)] = s.Reg.Add(fmt.Sprintf("System V %s %d", what, id), undo, rec)
+}
+
+// reidentifyIPC writes down the new identity of an object nsh made after
+// nsh itself changed its ctime (semctl SETVAL does).
+func (s *Session) reidentifyIPC(what, kind string, id int) {
+	it, ok := s.ipcObjects[fmt.Sprint(what, id)]
+	if !ok {
+		return
+	}
+	it.Forget()
+	delete(s.ipcObjects, fmt.Sprint(what, id))
+	s.keepIPC(what, kind, id)
 }
 
 func (s *Session) sysSemget(L *glua.LState) int {
@@ -65,7 +90,7 @@ func (s *Session) sysSemget(L *glua.LState) int {
 		return raiseErr(L, err)
 	}
 	if created {
-		s.keepIPC("semaphore set", id, sysv.Semrm)
+		s.keepIPC("semaphore set", "sem", id)
 	}
 	L.Push(glua.LNumber(id))
 	return 1
@@ -84,6 +109,9 @@ func (s *Session) sysSemval(L *glua.LState) int {
 	v, err := sysv.Semval(id, num, set, argOptInt(L, 3, "value", 0, 0, 32767))
 	if err != nil {
 		return raiseErr(L, err)
+	}
+	if set {
+		s.reidentifyIPC("semaphore set", "sem", id)
 	}
 	L.Push(glua.LNumber(v))
 	return 1
@@ -113,7 +141,7 @@ func (s *Session) sysShmget(L *glua.LState) int {
 		return raiseErr(L, err)
 	}
 	if created {
-		s.keepIPC("shared memory segment", id, sysv.Shmrm)
+		s.keepIPC("shared memory segment", "shm", id)
 	}
 	L.Push(glua.LNumber(id))
 	return 1

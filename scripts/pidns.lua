@@ -4,6 +4,7 @@
 -- CLONE_NEWPID from the one above) with a sleeping process at the bottom,
 -- then reads that process's struct pid from the kernel: level = 3 and a
 -- numbers[] entry (struct upid: nr + namespace) for every level.
+-- Then it chooses PIDs, with ns_last_pid and with clone3's set_tid.
 -- Seeds: 004 (struct pid / struct upid, the nested-tree diagram), 003.
 
 section("Nested PID namespaces: one process, one PID per level")
@@ -103,4 +104,33 @@ if r.child_pid_here > 2 then
 end
 check(r.sees_child, "a namespace can see (signal) the processes of its child namespaces")
 check(not r.sees_outer, "the child cannot see its parent's PID: it does not exist in the child's namespace")
+
+section("Choosing a PID: ns_last_pid, and clone3's set_tid")
+say("Checkpoint/restore must give a restored process its old PID. Two ways, both the kernel's:")
+say("write N-1 to /proc/sys/kernel/ns_last_pid and start a process (the next number is N),")
+say("or clone3(2) with set_tid = {N, ...}: one PID per namespace level, the child's own first.")
+local hc = ns.clone("pid,mnt", function()
+  mount.make("/", "private", true); mount.mount("proc", "/proc", "proc")
+  local f = assert(io.open("/proc/sys/kernel/ns_last_pid", "w")); f:write("299"); f:close()
+  local a = ns.spawn{"/bin/true"}; a:wait()
+  local b = ns.spawn{"/bin/sleep", "5", set_tid = 400}
+  local c = ns.spawn{"/bin/sleep", "5", ns = "pid", set_tid = {1, 500}}
+  local nspid = io.open("/proc/" .. c.pid .. "/status"):read("*a"):match("NSpid:%s*([^\n]*)"):gsub("%s+", " ")
+  local _, inuse = pcall(ns.spawn, {"/bin/true", set_tid = 400})
+  local _, first = pcall(ns.spawn, {"/bin/true", ns = "pid", set_tid = {2, 600}})
+  b:kill(9); b:wait(); c:kill(9); c:wait()
+  return {last = a.pid, tid = b.pid, nspid = nspid, inuse = tostring(inuse), first = tostring(first)}
+end)
+hc:wait()
+local pc = hc:result()
+say("ns_last_pid = 299, then a start:        PID %d", pc.last)
+say("set_tid = 400:                          PID %d", pc.tid)
+say("set_tid = {1, 500} with a new PID ns:   NSpid %s (its own namespace's number is last)", pc.nspid)
+say("set_tid = 400 again, while 400 lives:   %s", pc.inuse:match("EEXIST.*") or pc.inuse)
+say("set_tid = {2, 600} with a new PID ns:   %s", pc.first:match("EINVAL.*") or pc.first)
+check(pc.last == 300, "after ns_last_pid = 299 the next process is PID 300 (nsh made no thread in between)")
+check(pc.tid == 400, "set_tid = 400 gives PID 400")
+check(pc.nspid == "500 1", "set_tid {1, 500}: PID 1 in the new namespace, 500 in its parent (NSpid, outermost first)")
+check(pc.inuse:find("EEXIST", 1, true), "a PID in use is EEXIST")
+check(pc.first:find("EINVAL", 1, true), "a new PID namespace has no init yet: its entry must be 1 (EINVAL)")
 finish()

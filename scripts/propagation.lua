@@ -47,6 +47,8 @@ local function run(how, opts)
   check(h:wait() == 0, how .. ": the child ran")
   local r = h:result()
   r.parent_sees = parent_sees
+  -- the child has ended, and its mount namespace with it (nothing else is in it)
+  r.parent_keeps = mount.find(dir .. "/from-" .. how) ~= nil
   return r
 end
 
@@ -57,6 +59,7 @@ check(c.ns ~= A, "clone: the child has a new mount namespace")
 check(c.shared == base.shared, "clone: the copy stays shared, in the SAME peer group", c.propagation)
 check(c.parent_sees, "clone: a mount the child makes under it appears in the parent")
 check(c.sees_parent, "clone: a mount the parent makes afterwards appears in the child")
+check(c.parent_keeps, "clone: the parent's copy stays after the child and its namespace are gone")
 
 section("unshare(2) with CLONE_NEWNS (ns.unshare(\"mnt\") in a child)")
 local u = run("unshare", "")   -- no new namespace at clone: the child unshares itself
@@ -65,6 +68,7 @@ check(u.ns ~= A, "unshare: the child has a new mount namespace")
 check(u.shared == base.shared, "unshare: the copy stays shared, in the same peer group, exactly as with clone", u.propagation)
 check(u.parent_sees, "unshare: a mount the child makes under it appears in the parent")
 check(u.sees_parent, "unshare: a mount the parent makes afterwards appears in the child")
+check(u.parent_keeps, "unshare: the parent's copy stays after the child ends, as with clone")
 say("So seed 004's claim is wrong: clone(2) and unshare(2) both call copy_mnt_ns() and copy every mount's propagation as it is.")
 
 section("clone(2) with CLONE_NEWUSER too: a less privileged namespace")
@@ -73,6 +77,7 @@ say("  the child's copy of %s: %q", dir, cu.propagation)
 check(cu.master == base.shared and cu.shared == 0, "with a new user namespace, shared mounts become slaves of the parent's group (master:N)", cu.propagation)
 check(not cu.parent_sees, "so a mount the child makes does not reach the parent")
 check(cu.sees_parent, "but a mount the parent makes still reaches the child")
+check(not cu.parent_keeps, "and nothing of it is in the parent after the child ends")
 
 section("The unshare(1) command")
 local line = "awk -v d=" .. dir .. " '$5==d {for (i=7; $i!=\"-\"; i++) printf \"%s \", $i; print \"\"}' /proc/self/mountinfo"
@@ -84,6 +89,8 @@ check(out1:match("^%s*$") ~= nil, "unshare(1) makes every mount private (no shar
 check(out2:find("shared:" .. base.shared, 1, true) ~= nil, "with --propagation unchanged it leaves shared:N as the syscall made it")
 local out3 = sys.run({"unshare", "-m", "sh", "-c", "mkdir -p " .. dir .. "/from-unshare1 && mount -t tmpfs none " .. dir .. "/from-unshare1"})
 check(mount.find(dir .. "/from-unshare1") == nil, "a mount made after unshare -m does not reach the parent", out3)
+local out4 = sys.run({"unshare", "-m", "--propagation", "unchanged", "sh", "-c", "mkdir -p " .. dir .. "/from-unshare1u && mount -t tmpfs none " .. dir .. "/from-unshare1u"})
+check(mount.find(dir .. "/from-unshare1u") ~= nil, "with --propagation unchanged it does, and stays after unshare(1) has ended: the reference for ns.clone above", out4)
 say("The privacy seed 004 saw is the unshare(1) command's own mount --make-rprivate /, not unshare(2).")
 
 section("The shell's table now")

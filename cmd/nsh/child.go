@@ -6,6 +6,7 @@ import (
 
 	"nsh/lua"
 	"nsh/runtime/cleanup"
+	"nsh/runtime/mounts"
 	"nsh/runtime/nsproc"
 )
 
@@ -19,9 +20,13 @@ func childMain() int {
 			return nil, 1, err
 		}
 		// What the child makes goes into its parent's journal, so that
-		// what outlives the child is the parent's to undo.
+		// what outlives the child is the parent's to undo; which mount
+		// namespaces outlive it the parent says.
+		s.OuterMnt = mounts.ParseOuter(os.Getenv(mounts.OuterEnv))
 		if path := os.Getenv(cleanup.JournalEnv); path != "" {
-			if j, err := cleanup.JoinJournal(path); err == nil {
+			prefix := os.Getenv(cleanup.PrefixEnv)
+			os.Unsetenv(cleanup.PrefixEnv)
+			if j, err := cleanup.JoinJournal(path, prefix); err == nil {
 				s.Reg.Journal = j
 				defer j.Close()
 			}

@@ -41,6 +41,12 @@ options:
                            (children, pins, mounts, cgroups, labs, directories;
                            every nsh start does this too)
   --enter NODE [CMD...]    enter a node of a running lab (or /run/netns/NODE)
+  --lab FILE               build the lab FILE describes (a Lua file returning
+                           a description, see help(net.lab_from)) before the
+                           prompt, -e CODE or script, as the global lab;
+                           it is torn down when nsh ends
+  --topo KIND[,SIZES]      likewise a canned topology, as Mininet's --topo:
+                           single,3  linear,4  tree,2,3 (depth, fanout)  star,4
   --json                   print what each -e CODE (an expression, as at the
                            prompt, or statements with return) and FILE return
                            as JSON on stdout (null when none returns
@@ -65,6 +71,8 @@ type options struct {
 	jsonPrinted bool   // a chunk's results were printed as JSON
 	record      string // the markdown file of --record
 	cleanup     bool   // --cleanup
+	lab         string // --lab FILE
+	topo        string // --topo SPEC
 }
 
 func parseArgs(argv []string) (*options, error) {
@@ -96,6 +104,19 @@ func parseArgs(argv []string) (*options, error) {
 			}
 			i++
 			o.record = argv[i]
+		case a == "--lab" || a == "--topo":
+			if i+1 >= len(argv) {
+				return nil, fmt.Errorf("%s needs %s", a, map[string]string{"--lab": "a file describing the lab (FILE.lua)", "--topo": "a topology (tree,2,3)"}[a])
+			}
+			if o.lab != "" || o.topo != "" {
+				return nil, fmt.Errorf("one lab at a time: --lab or --topo, once")
+			}
+			i++
+			if a == "--lab" {
+				o.lab = argv[i]
+			} else {
+				o.topo = argv[i]
+			}
 		case a == "--enter":
 			if i+1 >= len(argv) {
 				return nil, fmt.Errorf("--enter needs a node name")

@@ -70,6 +70,9 @@ func runBatch(s *lua.Session, o *options) int {
 
 func runChunks(s *lua.Session, o *options) int {
 	setArg(s, o)
+	if code := openLab(s, o); code != 0 {
+		return code
+	}
 	for _, e := range o.exprs {
 		if code := runExpr(s, o, e); code != 0 {
 			return code
@@ -103,6 +106,24 @@ func runChunks(s *lua.Session, o *options) int {
 	}
 	if o.json {
 		return printJSON(s, o, vals)
+	}
+	return 0
+}
+
+// openLab builds the lab of --lab FILE or --topo SPEC as the global lab,
+// before any other chunk; the session tears it down at the end.
+func openLab(s *lua.Session, o *options) int {
+	var call, flag, what string
+	switch {
+	case o.lab != "":
+		call, flag, what = "lab = net.lab_from(...)", "--lab", o.lab
+	case o.topo != "":
+		call, flag, what = "lab = net.topo(...)", "--topo", o.topo
+	default:
+		return 0
+	}
+	if _, err := s.Run(call+"\nio.stderr:write(\"nsh: \", tostring(lab), \" is the global lab\\n\")", flag, glua.LString(what)); err != nil {
+		return report(s, o, err)
 	}
 	return 0
 }

@@ -18,21 +18,26 @@ type Item struct {
 	kept, done bool
 	j          *Journal
 	ids        []string
+	recs       []Record
 }
+
+// Records are what the journal holds of the thing (nil once undone, kept
+// or forgotten).
+func (i *Item) Records() []Record { return i.recs }
 
 // Keep leaves the thing in place when nsh ends (and drops it from the
 // journal: a kept thing is not a leftover).
 func (i *Item) Keep() {
 	i.kept = true
 	i.j.drop(i.ids)
-	i.ids = nil
+	i.ids, i.recs = nil, nil
 }
 
 // Forget marks the thing as already undone by the user.
 func (i *Item) Forget() {
 	i.done = true
 	i.j.drop(i.ids)
-	i.ids = nil
+	i.ids, i.recs = nil, nil
 }
 
 // Note writes down one more part of the thing (a lab's next pin or link)
@@ -42,6 +47,7 @@ func (i *Item) Note(recs ...Record) {
 		return
 	}
 	i.ids = append(i.ids, i.j.add(recs)...)
+	i.recs = append(i.recs, recs...)
 }
 
 // Kept reports whether Keep was called.
@@ -71,6 +77,9 @@ func (r *Registry) Add(what string, undo func() error, recs ...Record) *Item {
 	defer r.mu.Unlock()
 	it := &Item{What: what, Undo: undo, Tag: r.tag, j: r.Journal}
 	it.ids = r.Journal.add(recs)
+	if it.ids != nil {
+		it.recs = recs
+	}
 	r.items = append(r.items, it)
 	return it
 }
@@ -88,22 +97,57 @@ func (r *Registry) Pending() []*Item {
 	return out
 }
 
-// Run undoes, newest first, every pending item for which match is true
-// (nil: all), and returns the failures.
-func (r *Registry) Run(match func(*Item) bool) []error {
+// Adopt makes the records es, which another process (a child nsh) wrote
+// into the journal and left when it ended, items of this registry, each
+// undone by undo(record) in the registry's order (newest first, so before
+// what this process made before the child). Their journal lines are the
+// child's; an undone one is dropped from the journal as any other.
+func (r *Registry) Adopt(es []Entry, undo func(Record) error) []*Item {
 	r.mu.Lock()
-	var todo []*Item
-	for i := len(r.items) - 1; i >= 0; i-- {
-		it := r.items[i]
-		if it.done || it.kept || (match != nil && !match(it)) {
+	defer r.mu.Unlock()
+	var out []*Item
+	for _, e := range es {
+		rec := e.Rec
+		it := &Item{What: rec.String(), Undo: func() error { return undo(rec) }, Tag: r.tag,
+			j: r.Journal, ids: []string{e.ID}, recs: []Record{rec}}
+		r.items = append(r.items, it)
+		out = append(out, it)
+	}
+	return out
+}
+
+// HandOver gives up, without undoing them, the pending items for which
+// match is true and whose records are in the journal: what a child nsh
+// made that outlives it is its parent's (the journal is shared, and the
+// outermost nsh undoes what it still records when it ends). It returns
+// how many items were handed over.
+func (r *Registry) HandOver(match func(*Item) bool) int {
+	r.mu.Lock()
+	n := 0
+	for _, it := range r.items {
+		if it.done || it.kept || len(it.ids) == 0 || !match(it) {
 			continue
 		}
 		it.done = true
-		todo = append(todo, it)
+		it.ids = nil
+		n++
 	}
 	r.mu.Unlock()
+	r.compact()
+	return n
+}
+
+// Run undoes, newest first, every pending item for which match is true
+// (nil: all), and returns the failures. An item added while Run runs (what
+// a child left, adopted when it is stopped) is newer than the rest and is
+// undone next.
+func (r *Registry) Run(match func(*Item) bool) []error {
 	var errs []error
-	for _, it := range todo {
+	for {
+		it := r.nextPending(match)
+		if it == nil {
+			break
+		}
 		if err := it.Undo(); err != nil {
 			// left in the journal: the next nsh tries again
 			errs = append(errs, fmt.Errorf("cleanup of %s: %w", it.What, err))
@@ -114,6 +158,22 @@ func (r *Registry) Run(match func(*Item) bool) []error {
 	}
 	r.compact()
 	return errs
+}
+
+// nextPending marks the newest pending item that match accepts as done
+// and returns it (nil: none left).
+func (r *Registry) nextPending(match func(*Item) bool) *Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.items) - 1; i >= 0; i-- {
+		it := r.items[i]
+		if it.done || it.kept || (match != nil && !match(it)) {
+			continue
+		}
+		it.done = true
+		return it
+	}
+	return nil
 }
 
 func (r *Registry) compact() {

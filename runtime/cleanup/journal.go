@@ -17,10 +17,11 @@ import (
 // nsh can undo it after this one died without cleaning up (SIGKILL, a
 // crash, the machine's OOM killer).
 type Record struct {
-	// Kind is "child", "pin", "mount", "cgroup", "dir" or "link".
+	// Kind is "child", "pin", "mount", "cgroup", "dir", "link" or "ipc".
 	Kind string `json:"kind"`
 	// Path is the pin's file, the mount's target, the cgroup's or the
-	// directory's path, or the link's name.
+	// directory's path, the link's name, or the System V kind ("sem",
+	// "shm", "msg").
 	Path string `json:"path,omitempty"`
 	// Pid and Start (field 22 of /proc/PID/stat) name a child for its
 	// whole life: a pid reused by another process does not match.
@@ -30,12 +31,52 @@ type Record struct {
 	// namespace of a pin, a mount or a directory, the network namespace
 	// of a link.
 	NS uint64 `json:"ns,omitempty"`
+
+	// Identity, proved before anything is removed: paths, System V ids,
+	// peer groups and namespace inodes are reused, and another process
+	// may hold the same name now.
+	//
+	// Dev and Ino are stat(2)'s st_dev and st_ino of Path when it was
+	// recorded: a cgroup's or a directory's own inode, a pin's namespace
+	// file (or, recorded before its bind mount, the pin file itself).
+	// Btime is its birth time (statx STATX_BTIME, nanoseconds), where the
+	// filesystem keeps one: inode numbers are reused at once.
+	Dev   uint64 `json:"dev,omitempty"`
+	Ino   uint64 `json:"ino,omitempty"`
+	Btime int64  `json:"btime,omitempty"`
+	// MntID is a mount's unique id (statx STATX_MNT_ID_UNIQUE: never
+	// reused while the machine runs).
+	MntID uint64 `json:"mnt_id,omitempty"`
+	// Group, for a mount a child made in a mount namespace of its own
+	// under a shared mount: the peer group its copies elsewhere share;
+	// the record then names its copies in namespace NS, which also have
+	// the filesystem MntDev ("major:minor").
+	Group  int    `json:"group,omitempty"`
+	MntDev string `json:"mnt_dev,omitempty"`
+	// Index is a link's ifindex in its network namespace.
+	Index int `json:"index,omitempty"`
+	// A System V object (Kind "ipc"): its id, key, creation time
+	// (IPC_STAT's ctime, seconds), creator uid, and for a shared memory
+	// segment the creator's pid (as IPC_STAT shows it); NS is the IPC
+	// namespace's inode.
+	IPCID int   `json:"ipc_id,omitempty"`
+	Key   int   `json:"key,omitempty"`
+	Ctime int64 `json:"ctime,omitempty"`
+	Cuid  int   `json:"cuid,omitempty"`
+	Cpid  int   `json:"cpid,omitempty"`
 }
 
 func (r Record) String() string {
 	switch r.Kind {
 	case "child":
 		return fmt.Sprintf("child %d", r.Pid)
+	case "ipc":
+		return fmt.Sprintf("System V %s %d", r.Path, r.IPCID)
+	case "mount":
+		if r.Group != 0 {
+			return fmt.Sprintf("mount %s (copies in peer group %d)", r.Path, r.Group)
+		}
+		return "mount " + r.Path
 	default:
 		return r.Kind + " " + r.Path
 	}
@@ -43,8 +84,8 @@ func (r Record) String() string {
 
 // Journal is the durable record of one nsh process: the file
 // DIR/PID.START, appended to ("+ID JSON" when a thing is made, "-ID" when
-// it is undone, kept or forgotten) before the binding that made it
-// returns. The process holds an exclusive flock(2) on it for its whole
+// it is undone, kept or forgotten, "~PREFIX" when a child whose ids start
+// with PREFIX is kept) before the binding that made it returns. The process holds an exclusive flock(2) on it for its whole
 // life, so a journal whose lock can be taken belongs to a dead process.
 type Journal struct {
 	mu     sync.Mutex
@@ -81,16 +122,49 @@ func OpenJournal(dir string, pid int, start uint64) (*Journal, error) {
 // journal, so what outlives the child is the parent's to undo.
 const JournalEnv = "NSH_JOURNAL"
 
+// PrefixEnv carries the prefix of a child's ids in the journal, chosen by
+// its parent (ChildPrefix), so that the parent can name everything the
+// child and its own children record (KeepPrefix).
+const PrefixEnv = "NSH_JOURNAL_PREFIX"
+
 // JoinJournal opens the parent's journal at path for appending, with ids
-// of this process's own.
-func JoinJournal(path string) (*Journal, error) {
+// of this process's own: prefix (from the parent), or a random one.
+func JoinJournal(path, prefix string) (*Journal, error) {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	if prefix == "" {
+		prefix = randomPrefix("")
+	}
+	return &Journal{f: os.NewFile(uintptr(fd), path), path: path, prefix: prefix}, nil
+}
+
+func randomPrefix(parent string) string {
 	var rnd [4]byte
 	unix.Getrandom(rnd[:], 0)
-	return &Journal{f: os.NewFile(uintptr(fd), path), path: path, prefix: fmt.Sprintf("c%x.", rnd)}, nil
+	return fmt.Sprintf("%sc%x.", parent, rnd)
+}
+
+// ChildPrefix is a new prefix for the ids of a child this process starts:
+// its own prefix and a random part, so that a child's children share it.
+func (j *Journal) ChildPrefix() string {
+	if j == nil {
+		return ""
+	}
+	return randomPrefix(j.prefix)
+}
+
+// KeepPrefix writes down that the records with ids of prefix (a child
+// h:keep() leaves running, and its children) are kept: no one undoes
+// them, as with any kept thing.
+func (j *Journal) KeepPrefix(prefix string) {
+	if j == nil || prefix == "" {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.write("~" + prefix + "\n")
 }
 
 // Path is the journal's file.
@@ -181,16 +255,45 @@ func (j *Journal) Left() ([]Record, error) {
 
 // ReadJournal lists what a journal still records, oldest first.
 func ReadJournal(path string) ([]Record, error) {
+	es, err := readEntries(path)
+	out := make([]Record, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Rec)
+	}
+	return out, err
+}
+
+// Entry is one record a journal still holds, with its id.
+type Entry struct {
+	ID  string
+	Rec Record
+}
+
+// Entries lists what the journal still records under ids of prefix (a
+// child's, and its own children's), oldest first: what the child left
+// when it ended, for its parent to adopt.
+func (j *Journal) Entries(prefix string) []Entry {
+	if j == nil || prefix == "" {
+		return nil
+	}
+	es, _ := readEntries(j.path)
+	var out []Entry
+	for _, e := range es {
+		if strings.HasPrefix(e.ID, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func readEntries(path string) ([]Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	type entry struct {
-		id  string
-		rec Record
-	}
-	var order []entry
+	var order []Entry
+	var keptPrefixes []string
 	gone := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -210,18 +313,29 @@ func ReadJournal(path string) ([]Record, error) {
 			if json.Unmarshal([]byte(line[sp+1:]), &r) != nil {
 				continue // a torn last line: the thing was not made
 			}
-			order = append(order, entry{id, r})
+			order = append(order, Entry{id, r})
 		case '-':
 			gone[line[1:]] = true
+		case '~':
+			keptPrefixes = append(keptPrefixes, line[1:])
 		}
 	}
-	var out []Record
+	var out []Entry
 	for _, e := range order {
-		if !gone[e.id] {
-			out = append(out, e.rec)
+		if !gone[e.ID] && !keptBy(e.ID, keptPrefixes) {
+			out = append(out, e)
 		}
 	}
 	return out, sc.Err()
+}
+
+func keptBy(id string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Locked reports whether a live process holds the journal at path (its
@@ -238,6 +352,20 @@ func Locked(path string) (bool, func()) {
 		return true, nil
 	}
 	return false, func() { unix.Close(fd) }
+}
+
+// StatID is st_dev, st_ino and the birth time (nanoseconds; 0 where the
+// filesystem keeps none) of path, following a last symlink and a mount on
+// it, for a Record's Dev, Ino and Btime; zeros when it cannot be read.
+func StatID(path string) (dev, ino uint64, btime int64) {
+	var st unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, path, unix.AT_NO_AUTOMOUNT, unix.STATX_INO|unix.STATX_BTIME, &st) != nil {
+		return 0, 0, 0
+	}
+	if st.Mask&unix.STATX_BTIME != 0 {
+		btime = st.Btime.Sec*1e9 + int64(st.Btime.Nsec)
+	}
+	return unix.Mkdev(st.Dev_major, st.Dev_minor), st.Ino, btime
 }
 
 // ThreadNS is the inode of the calling thread's namespace of type typ

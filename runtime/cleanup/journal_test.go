@@ -77,7 +77,7 @@ func TestJoinJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	c, err := JoinJournal(j.Path())
+	c, err := JoinJournal(j.Path(), j.ChildPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,5 +89,27 @@ func TestJoinJournal(t *testing.T) {
 	c.Close()
 	if left, _ := j.Left(); len(left) != 1 || left[0].Path != "/c" {
 		t.Fatalf("want the child's record left, got %v", left)
+	}
+}
+
+// Records with a kept prefix (a child h:keep() left running, and its own
+// children) are no one's to undo.
+func TestKeepPrefix(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), 45)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	child := j.ChildPrefix()
+	c, _ := JoinJournal(j.Path(), child)
+	g, _ := JoinJournal(j.Path(), c.ChildPrefix())
+	other, _ := JoinJournal(j.Path(), j.ChildPrefix())
+	for _, x := range []*Journal{c, g, other} {
+		(&Registry{Journal: x}).Add("d", func() error { return nil }, Record{Kind: "dir", Path: x.prefix})
+	}
+	j.KeepPrefix(child)
+	left, _ := j.Left()
+	if len(left) != 1 || left[0].Path != other.prefix {
+		t.Fatalf("want only the other child's record, got %v", left)
 	}
 }

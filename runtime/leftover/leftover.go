@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"nsh/runtime/cleanup"
+	"nsh/runtime/mounts"
 	"nsh/runtime/rootfs"
 	"nsh/runtime/statedir"
 
@@ -54,6 +55,8 @@ func (r Report) Summary() string {
 		name := k
 		if n != 1 {
 			name = plural(k)
+		} else if k == "ipc" {
+			name = "System V object"
 		}
 		parts = append(parts, fmt.Sprintf("%d %s", n, name))
 	}
@@ -69,6 +72,8 @@ func plural(k string) string {
 		return "children"
 	case "dir":
 		return "directories"
+	case "ipc":
+		return "System V objects"
 	}
 	return k + "s"
 }
@@ -99,6 +104,11 @@ func Sweep(dir, self string) Report {
 		recs, err := cleanup.ReadJournal(p)
 		if err != nil {
 			rep.Errs = append(rep.Errs, err)
+			unlock()
+			continue
+		}
+		if len(recs) == 0 { // everything undone or kept: nothing to say
+			os.Remove(p)
 			unlock()
 			continue
 		}
@@ -168,25 +178,32 @@ func Undo(r cleanup.Record) (done bool, err error) {
 			return false, fmt.Errorf("kill(%d, SIGKILL): %w", r.Pid, err)
 		}
 		return true, nil
-	case "pin", "mount":
-		return inNS(r.NS, "mnt", func() (bool, error) { return unmount(r.Path, r.Kind == "pin") })
+	case "pin":
+		return inNS(r.NS, "mnt", func() (bool, error) { return unpinRecorded(r) })
+	case "mount":
+		return inNS(r.NS, "mnt", func() (bool, error) { return mounts.UnmountRecorded(r) })
 	case "dir":
 		return inNS(r.NS, "mnt", func() (bool, error) {
-			if _, err := os.Lstat(r.Path); err != nil {
+			if _, err := os.Lstat(r.Path); err != nil || !samePath(r) {
 				return false, nil
 			}
 			return true, rootfs.RemoveTree(r.Path)
 		})
 	case "cgroup":
+		if !samePath(r) {
+			return false, nil // gone, or another group of that name now
+		}
 		return removeCgroup(r.Path)
 	case "link":
 		return inNS(r.NS, "net", func() (bool, error) {
 			lk, err := netlink.LinkByName(r.Path)
-			if err != nil {
+			if err != nil || (r.Index != 0 && lk.Attrs().Index != r.Index) {
 				return false, nil
 			}
 			return true, netlink.LinkDel(lk)
 		})
+	case "ipc":
+		return inNS(r.NS, "ipc", func() (bool, error) { return removeIPC(r) })
 	}
 	return false, fmt.Errorf("unknown kind %q in the journal", r.Kind)
 }
@@ -242,9 +259,8 @@ func inNS(ino uint64, typ string, fn func() (bool, error)) (bool, error) {
 			return
 		}
 		defer unix.Close(fd)
-		flag := unix.CLONE_NEWNET
+		flag := nsFlag(typ)
 		if typ == "mnt" {
-			flag = unix.CLONE_NEWNS
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
 				ch <- res{false, fmt.Errorf("unshare(CLONE_FS): %w", err)}
 				return

@@ -1,6 +1,7 @@
 package leftover
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,4 +89,26 @@ func TestSweep(t *testing.T) {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// A dead journal whose records are all kept (a child h:keep() left
+// running) is removed without a word, and what it records stays.
+func TestSweepKeptRecords(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(t.TempDir(), "kept")
+	os.Mkdir(tree, 0o755)
+	// as a killed nsh leaves it: a child's record, then the keep
+	body := fmt.Sprintf("\n+ck.1 {\"kind\":\"dir\",\"path\":%q}\n\n~ck.\n", tree)
+	if err := os.WriteFile(filepath.Join(dir, cleanup.JournalName(1, 3)), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rep := Sweep(dir, ""); rep.Procs != 0 || len(rep.Errs) > 0 {
+		t.Errorf("report: %+v", rep)
+	}
+	if !exists(tree) {
+		t.Error("a kept child's directory was removed")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("journals left: %v", ents)
+	}
 }

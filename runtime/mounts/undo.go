@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -11,31 +13,43 @@ import (
 	"nsh/runtime/nsproc"
 )
 
-// Undo is the mount undo policy of one nsh session. A mount made while the
-// calling thread is in the mount namespace the session started in (the
-// host's, typically) outlives the session, so it is registered and
-// unmounted when the session ends; a mount made in any other mount namespace
-// (one the script unshared, a child's) vanishes with that namespace and is
-// not registered. A child nsh whose clone made its mount namespace started
-// in a disposable one: its mounts there are not registered either (so they
-// stay through sys.exec, as the kernel keeps them), unless the new mount is
-// shared, when a peer may have received a copy in a namespace that outlives
-// the child (those are still undone when the child's session ends). A mount the user unmounts or moves away by hand is not
-// unmounted again. Which mounts are undone is decided in one place, mustUndo.
+// Undo is the mount undo policy of one nsh session. A mount outlives the
+// session when it is in a mount namespace that outlives it (outer: the one
+// nsh started in; for a child nsh (ns.clone), also those of its parents):
+// such a mount is recorded, by its unique mount id, and unmounted when the
+// outermost session ends (a child hands it over instead of unmounting it,
+// as the kernel keeps what a process mounted when it ends). A mount made in
+// any other mount namespace (one the script unshared, a child's own)
+// vanishes with that namespace and is not recorded — unless it is shared
+// (made under a shared mount): then propagation gave copies to the peers,
+// which may be in the outer namespaces; those copies are recorded, by peer
+// group and filesystem, and undone at the end as well. A mount the user
+// unmounts or moves away by hand is not unmounted again. Which mounts are
+// recorded is decided in one place, records.
 type Undo struct {
 	reg      *cleanup.Registry
 	inHome   func() bool  // is the calling thread in the home mount namespace?
 	goHome   func() error // move the calling thread back there
 	child    bool
-	ownNS    bool                       // a child nsh in a mount namespace its clone made
-	byTarget map[string][]*cleanup.Item // registered undos by absolute target, oldest first
+	home     uint64                // the home mount namespace's inode
+	outer    []uint64              // the mount namespaces that outlive the session
+	byTarget map[string][]mountReg // registered undos by absolute target, oldest first
+}
+
+type mountReg struct {
+	it *cleanup.Item
+	ns uint64 // the mount namespace the mount was made in
 }
 
 // NewUndo is the policy for a session whose undos go to reg and whose
 // starting namespaces home holds. child says the session is a child nsh
 // (ns.clone): the mount namespace it started in is the one its parent
-// gave it.
-func NewUndo(reg *cleanup.Registry, home *nsproc.Home, child bool) *Undo {
+// gave it. outer are the mount namespaces (inodes) that outlive the
+// session; none means the one it started in.
+func NewUndo(reg *cleanup.Registry, home *nsproc.Home, child bool, outer []uint64) *Undo {
+	if len(outer) == 0 {
+		outer = []uint64{home.IDs()["mnt"]}
+	}
 	return &Undo{
 		reg: reg,
 		inHome: func() bool {
@@ -44,72 +58,121 @@ func NewUndo(reg *cleanup.Registry, home *nsproc.Home, child bool) *Undo {
 		},
 		goHome:   func() error { return home.RestoreSet(nsproc.Mnt) },
 		child:    child,
-		ownNS:    child && nsproc.CreatedByClone().Has(nsproc.Mnt),
-		byTarget: map[string][]*cleanup.Item{},
+		home:     home.IDs()["mnt"],
+		outer:    outer,
+		byTarget: map[string][]mountReg{},
 	}
 }
+
+// OuterEnv carries, from an nsh to the child nsh it starts, the mount
+// namespaces that outlive the child: a list of inodes.
+const OuterEnv = "NSH_OUTER_MNT"
+
+// FormatOuter is the value of OuterEnv for a child started from the
+// calling thread: these outer namespaces and the thread's own.
+func (u *Undo) FormatOuter() string {
+	list := append([]uint64(nil), u.outer...)
+	if cur := cleanup.ThreadNS("mnt"); cur != 0 && !has(list, cur) {
+		list = append(list, cur)
+	}
+	parts := make([]string, len(list))
+	for i, v := range list {
+		parts[i] = strconv.FormatUint(v, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseOuter reads a value of OuterEnv.
+func ParseOuter(v string) []uint64 {
+	var out []uint64
+	for _, f := range strings.Split(v, ",") {
+		if n, err := strconv.ParseUint(f, 10, 64); err == nil && n != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func has(l []uint64, v uint64) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Outer says whether namespace ino outlives the session.
+func (u *Undo) Outer(ino uint64) bool { return has(u.outer, ino) }
 
 // InHome says whether the calling thread is still in the mount namespace
 // the session started in (when that cannot be read: yes, the safe answer).
 func (u *Undo) InHome() bool { return u.inHome() }
 
-// mustUndo is the policy: the mount just made at abs outlives the session.
-func (u *Undo) mustUndo(abs string) bool {
-	if !u.inHome() {
-		return false
+// records is the policy: what the journal must hold of the mount just
+// made at abs, nothing when it vanishes with a namespace of nsh's own.
+func (u *Undo) records(abs string) []cleanup.Record {
+	cur := cleanup.ThreadNS("mnt")
+	if cur == 0 || u.Outer(cur) {
+		return []cleanup.Record{Record(abs)}
 	}
-	if !u.ownNS {
-		return true
-	}
-	return mayPropagateOut(abs)
-}
-
-// mayPropagateOut: the newest mount at abs is shared (a mount made under a
-// shared mount joins its peer group), so its peers, possibly in other mount
-// namespaces, got copies; when the table cannot be read, yes.
-func mayPropagateOut(abs string) bool {
-	t, err := List(0)
-	if err != nil {
-		return true
-	}
-	for i := len(t) - 1; i >= 0; i-- {
-		if t[i].Target == abs {
-			return t[i].Shared != 0
+	var outer []uint64
+	for _, ns := range u.outer {
+		if ns != cur {
+			outer = append(outer, ns)
 		}
 	}
-	return true
+	return CopyRecords(abs, outer)
 }
 
 // Mounted records a mount just made at target (relative to the working
 // directory, or absolute).
 func (u *Undo) Mounted(target string) {
 	abs := absPath(target)
-	if !u.mustUndo(abs) {
+	recs := u.records(abs)
+	if len(recs) == 0 {
 		return
 	}
+	ns := cleanup.ThreadNS("mnt")
 	var it *cleanup.Item
 	it = u.reg.Add("mount "+abs, func() error {
-		if !u.inHome() {
-			if err := u.goHome(); err != nil {
-				return err
+		u.drop(abs, it)
+		return u.undo(recs)
+	}, recs...)
+	u.byTarget[abs] = append(u.byTarget[abs], mountReg{it, ns})
+}
+
+// undo unmounts what recs prove, in the mount namespaces the calling
+// thread can reach (its own, the home one); what is in others stays in the
+// journal's care (runtime/leftover).
+func (u *Undo) undo(recs []cleanup.Record) error {
+	for _, r := range recs {
+		cur := cleanup.ThreadNS("mnt")
+		if r.NS != 0 && r.NS != cur {
+			if r.NS != u.home || u.goHome() != nil {
+				continue
 			}
 		}
-		u.drop(abs, it)
-		return Umount(abs, true, false)
-	}, cleanup.Record{Kind: "mount", Path: abs, NS: cleanup.ThreadNS("mnt")})
-	u.byTarget[abs] = append(u.byTarget[abs], it)
+		if _, err := UnmountRecorded(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Unmounted records that the user unmounted target by hand: the newest
-// registered mount there is not unmounted again.
+// mount registered there from this mount namespace is not unmounted again.
 func (u *Undo) Unmounted(target string) {
 	abs := absPath(target)
 	l := u.byTarget[abs]
-	if len(l) == 0 || !u.inHome() {
-		return
+	cur := cleanup.ThreadNS("mnt")
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i].ns == cur {
+			l[i].it.Forget()
+			u.byTarget[abs] = append(l[:i:i], l[i+1:]...)
+			return
+		}
 	}
-	l[len(l)-1].Forget()
-	u.byTarget[abs] = l[:len(l)-1]
 }
 
 // Moved records that the mount at from now is at to.
@@ -169,7 +232,7 @@ func (u *Undo) FromHome(fn func() error) error {
 func (u *Undo) drop(abs string, it *cleanup.Item) {
 	l := u.byTarget[abs]
 	for i, x := range l {
-		if x == it {
+		if x.it == it {
 			u.byTarget[abs] = append(l[:i:i], l[i+1:]...)
 			return
 		}

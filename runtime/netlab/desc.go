@@ -12,6 +12,7 @@ type LabDesc struct {
 	Bridges []BridgeDesc
 	Nodes   []NodeDesc
 	Links   []LinkDesc
+	Patches []PatchDesc // veth pairs between two bridges
 }
 
 // BridgeDesc is a bridge of the lab's hub and the address given to it ("" if none).
@@ -27,8 +28,11 @@ type NodeDesc struct {
 
 // LinkDesc is a veth pair joining Node to Bridge: IfName inside the node
 // (holding CIDR, "" if none) and BrName in the hub, enslaved to the bridge.
+// Type "macvlan" or "ipvlan" is instead a link inside the node whose
+// parent is the bridge itself (BrName "").
 type LinkDesc struct {
 	Node, Bridge, IfName, BrName, CIDR string
+	Type                               string // "" for veth
 }
 
 // FirstIP is the first address of cidrs (without its prefix) that parses,

@@ -17,7 +17,9 @@ func (d LabDesc) Dot() string {
 		fmt.Fprintf(&b, "    %q [shape=ellipse, label=%q];\n", "br:"+br.Name, br.Name+"\n"+br.CIDR)
 	}
 	for _, lk := range d.Links {
-		fmt.Fprintf(&b, "    %q [shape=point, xlabel=%q];\n", "hub:"+lk.BrName, lk.BrName)
+		if lk.BrName != "" {
+			fmt.Fprintf(&b, "    %q [shape=point, xlabel=%q];\n", "hub:"+lk.BrName, lk.BrName)
+		}
 	}
 	b.WriteString("  }\n")
 	for _, n := range d.Nodes {
@@ -29,7 +31,14 @@ func (d LabDesc) Dot() string {
 		}
 		fmt.Fprintf(&b, "  %q [label=%q];\n", "node:"+n.Name, label)
 	}
+	for _, p := range d.Patches {
+		fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "br:"+p.A, "br:"+p.B, "veth "+p.AName+" = "+p.BName)
+	}
 	for _, lk := range d.Links {
+		if lk.BrName == "" { // a link on the bridge itself (macvlan, ipvlan)
+			fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "br:"+lk.Bridge, "node:"+lk.Node, lk.Type+" "+lk.IfName)
+			continue
+		}
 		fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "br:"+lk.Bridge, "hub:"+lk.BrName, "port")
 		fmt.Fprintf(&b, "  %q -- %q [label=%q];\n", "hub:"+lk.BrName, "node:"+lk.Node, "veth "+lk.BrName+" = "+lk.IfName)
 	}

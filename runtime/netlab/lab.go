@@ -67,6 +67,7 @@ type Lab struct {
 	hosts    bool   // a node has the shared hosts file: keep DIR/hosts current
 	brDescs  []BridgeDesc
 	lkDescs  []LinkDesc
+	patches  []PatchDesc // veth pairs between bridges (topo.go)
 	sysctls  []string
 	outer    *NS
 	ownOuter bool
@@ -266,6 +267,12 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if !l.ownOuter {
 		l.note("link", o.BrName)
 	}
+	return l.linked(node, o, ipn, "")
+}
+
+// linked finishes a link made inside node as o.IfName (of type typ, ""
+// for veth): its address, up, and the lab's records of it.
+func (l *Lab) linked(node *Node, o LinkOptions, ipn *net.IPNet, typ string) error {
 	in, err := node.ns.byName(o.IfName)
 	if err != nil {
 		return err
@@ -279,7 +286,7 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	if err := node.ns.h.LinkSetUp(in); err != nil {
 		return kerr.Newf(err, linkRules, "link set %s up", o.IfName)
 	}
-	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR})
+	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR, Type: typ})
 	if err := l.fitPeerMTU(node, o.IfName, o.BrName, o.Bridge); err != nil {
 		return err
 	}
@@ -297,8 +304,9 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 // Wait returns once the lab can carry packets: every bridge and link the
 // lab made is up with operstate UP (the kernel's link watcher attaches a
 // link's real qdisc only then, and drops what is sent before: a lost first
-// ARP request costs a 1 s retry), and every hub port is forwarding. It
-// listens to link notifications; it does not sleep.
+// ARP request costs a 1 s retry), every hub port is forwarding, and every
+// router's IPv6 addresses have left DAD (dadwait.go). It listens to
+// netlink notifications; it does not sleep.
 func (l *Lab) Wait(timeout time.Duration) error {
 	if l.closed {
 		return errors.New("netlab: lab is closed")
@@ -333,7 +341,7 @@ func (l *Lab) Wait(timeout time.Duration) error {
 			return err
 		}
 	}
-	return nil
+	return l.waitRouters(deadline)
 }
 
 // Close stops the nodes' holders, releases every namespace of the lab (the
@@ -476,6 +484,9 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		releaseRunNetns(1)
 		return kerr.Newf(err, nil, "mount --bind %s %s", src, p)
 	}
+	// noted again, bound: the journal proves a pin by what is at its path
+	// (the file before the mount, the namespace after it)
+	l.note("pin", p)
 	l.pins = append(l.pins, p)
 	return nil
 }

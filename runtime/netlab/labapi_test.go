@@ -71,7 +71,7 @@ func TestLabAPINodes(t *testing.T) {
 	must(t, l.Wait(5*time.Second))
 	if want := (LabDesc{Name: "nshapi", Pinned: true, Bridges: []BridgeDesc{{"br0", "10.53.57.11/24"}},
 		Nodes: []NodeDesc{{"a", []string{"10.53.57.21/24"}}, {"b", []string{"10.53.57.22/24"}}},
-		Links: []LinkDesc{{"a", "br0", "veth21", "a-br", "10.53.57.21/24"}, {"b", "br0", "eth0", "b-br", "10.53.57.22/24"}}}); !reflect.DeepEqual(l.Desc(), want) {
+		Links: []LinkDesc{{"a", "br0", "veth21", "a-br", "10.53.57.21/24", ""}, {"b", "br0", "eth0", "b-br", "10.53.57.22/24", ""}}}); !reflect.DeepEqual(l.Desc(), want) {
 		t.Fatalf("Desc %+v", l.Desc())
 	}
 	if r := l.PingAll(time.Second); r.Sent != 2 || r.OK != 2 {

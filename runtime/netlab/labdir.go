@@ -54,7 +54,8 @@ func (l *Lab) Bridges() []BridgeDesc { return append([]BridgeDesc(nil), l.brDesc
 
 // Desc describes the lab as built (for its view, DOT graph and hosts file).
 func (l *Lab) Desc() LabDesc {
-	d := LabDesc{Name: l.name, Pinned: l.pin, Bridges: l.Bridges(), Links: append([]LinkDesc(nil), l.lkDescs...)}
+	d := LabDesc{Name: l.name, Pinned: l.pin, Bridges: l.Bridges(), Links: append([]LinkDesc(nil), l.lkDescs...),
+		Patches: l.Patches()}
 	for _, n := range l.order {
 		d.Nodes = append(d.Nodes, NodeDesc{Name: n.Name, Addrs: n.Addrs()})
 	}
@@ -77,11 +78,7 @@ func (l *Lab) PingAll(timeout time.Duration) PingAllResult {
 // LabsDir()) and marks it as this process's running lab.
 func (l *Lab) makeDir(dir string) error {
 	if dir == "" {
-		labs, err := LabsDir()
-		if err != nil {
-			return err
-		}
-		d, err := os.MkdirTemp(labs, l.name+".")
+		d, err := l.mkdirOwn()
 		if err != nil {
 			return err
 		}
@@ -98,6 +95,23 @@ func (l *Lab) makeDir(dir string) error {
 	}
 	l.dir = dir
 	return WriteLabMarker(dir, l.name, os.Getpid())
+}
+
+// mkdirOwn makes the lab's own directory under LabsDir(). Another nsh of
+// the same user closing its last lab removes the labs directory
+// (TidyLabsDir) when it is empty, which it may be between LabsDir making it
+// (or checking it) and MkdirTemp making ours in it: then it is made again.
+func (l *Lab) mkdirOwn() (string, error) {
+	for try := 0; ; try++ {
+		labs, err := LabsDir()
+		d := ""
+		if err == nil {
+			d, err = os.MkdirTemp(labs, l.name+".")
+		}
+		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 100 {
+			return d, err
+		}
+	}
 }
 
 // removeDir removes the lab's files: its own directory whole (and the labs

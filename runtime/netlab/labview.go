@@ -111,7 +111,11 @@ func (v *LabView) Text() string {
 				label = n.Name
 			}
 			first = false
-			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-18s %-14s %s\n", label, lk.Name, lk.State, dash(strings.Join(lk.Addrs, " ")), dash(he.BrName), dash(he.Bridge))
+			end := dash(he.BrName)
+			if he.Type != "" { // a link on the bridge itself: no hub end
+				end = "(" + he.Type + ")"
+			}
+			fmt.Fprintf(&b, "  %-14s %-10s %-8s %-18s %-14s %s\n", label, lk.Name, lk.State, dash(strings.Join(lk.Addrs, " ")), end, dash(he.Bridge))
 		}
 		if first {
 			fmt.Fprintf(&b, "  %-14s %-10s\n", n.Name, "(lo only)")

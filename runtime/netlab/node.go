@@ -36,6 +36,9 @@ type NodeOptions struct {
 	// Env are variables for commands run in the node (Command, the
 	// helper); NSH_LAB, NSH_NODE, SERVER and SERVER_IP are always set.
 	Env map[string]string
+	// Router turns IP forwarding on inside the node (NS.SetForwarding):
+	// it forwards packets between its links, as a router does.
+	Router bool
 }
 
 // Check checks the options (the name is CheckName's).
@@ -59,6 +62,7 @@ type Node struct {
 	env      map[string]string
 	holder   *nsproc.Process
 	dir      string
+	router   bool // forwarding on (NodeOptions.Router)
 }
 
 // NS is the node's namespace, for any *NS operation.
@@ -72,6 +76,9 @@ func (n *Node) Addrs() []string { return append([]string(nil), n.addrs...) }
 
 // IP is the node's first address without its prefix, "" if none.
 func (n *Node) IP() string { return FirstIP(n.addrs) }
+
+// Router says whether the node was made a router (NodeOptions.Router).
+func (n *Node) Router() bool { return n.router }
 
 // Hostname is the hostname the node was given, "" if none.
 func (n *Node) Hostname() string { return n.hostname }
@@ -159,6 +166,12 @@ func (l *Lab) AddNode(o NodeOptions) (*Node, error) {
 		if err := n.startHolder(o); err != nil {
 			return nil, err
 		}
+	}
+	if o.Router {
+		if err := ns.SetForwarding(true); err != nil {
+			return nil, err
+		}
+		n.router = true
 	}
 	n.setEnv()
 	if err := n.writeHelper(); err != nil {

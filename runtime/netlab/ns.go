@@ -12,6 +12,7 @@ package netlab
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -399,6 +400,17 @@ func writeSysctl(key, val string) error {
 		return kerr.Newf(err, nil, "sysctl %s=%s", key, val)
 	}
 	return nil
+}
+
+// readSysctl reads /proc/sys/KEY for the calling thread's network
+// namespace, without its final newline.
+func readSysctl(key string) (string, error) {
+	p := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", kerr.Newf(err, nil, "sysctl %s", key)
+	}
+	return strings.TrimRight(string(b), "\n"), nil
 }
 
 // isCurrentNetNS reports whether fd is the network namespace the calling

@@ -247,8 +247,10 @@ func (l *Lab) fitPeerMTU(node *Node, ifname, brname, bridge string) error {
 	if !ok {
 		return nil
 	}
-	if err := l.outer.SetMTU(brname, m); err != nil {
-		return err
+	if brname != "" { // a macvlan or ipvlan on the bridge has no hub end: it follows its lower device's MTU
+		if err := l.outer.SetMTU(brname, m); err != nil {
+			return err
+		}
 	}
 	return node.ns.SetMTU(ifname, m)
 }

@@ -21,12 +21,15 @@ type PayloadRunner func(payload []byte) (values []byte, code int, err error)
 // code (it never returns when it executes a program).
 func ChildMain(run PayloadRunner) int {
 	ppid := os.Getppid()
-	ctl := os.NewFile(ctlFD, "nsh-ctl")
-	res := os.NewFile(resFD, "nsh-res")
-	if ctl == nil || res == nil {
+	if _, err := unix.FcntlInt(ctlFD, unix.F_GETFD, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "nsh: "+ChildFlag+" is for nsh's own children")
 		return 2
 	}
+	// read straight from the descriptor: it becomes a pollable file only
+	// for serveKeep (a goroutine blocked in read(2) would cost a thread,
+	// and a thread costs a PID in a new PID namespace)
+	ctl := fdReader(ctlFD)
+	res := os.NewFile(resFD, "nsh-res")
 	unix.CloseOnExec(ctlFD)
 	unix.CloseOnExec(resFD)
 
@@ -42,7 +45,9 @@ func ChildMain(run PayloadRunner) int {
 			return 125
 		}
 	}
-	ctl.Close()
+	if len(msg.Argv) > 0 {
+		unix.Close(ctlFD)
+	}
 	for _, v := range msg.UnsetEnv {
 		os.Unsetenv(v)
 	}
@@ -93,6 +98,11 @@ func ChildMain(run PayloadRunner) int {
 			return fail(kerr.New(fmt.Sprintf("chdir(%q)", msg.Dir), err, nil))
 		}
 	}
+	// keep requests are answered from now on, after the parent-death
+	// signal was set again (a request that came earlier waited in the
+	// socket: clearing the signal before that would not have lasted)
+	unix.SetNonblock(ctlFD, true)
+	go serveKeep(os.NewFile(ctlFD, "nsh-ctl"))
 	beInit()
 	childCreated = msg.Created
 	values, code, err := run(msg.Payload)
@@ -103,6 +113,52 @@ func ChildMain(run PayloadRunner) int {
 	writeFrame(res, r)
 	res.Close()
 	return code
+}
+
+// fdReader reads a descriptor with read(2) (no os.File: see ChildMain).
+type fdReader int
+
+func (f fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(f), b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// serveKeep answers the parent's requests on the control channel until
+// the parent goes (EOF): keepReq clears the parent-death signal, so that
+// this child outlives nsh (h:keep()). The signal belongs to a thread (the
+// kernel sends it when the parent dies if any thread of the child has
+// one, and each thread's is its own: PR_SET_PDEATHSIG sets the caller's),
+// so it is cleared on every thread of the process at once
+// (AllThreadsSyscall), whatever the interpreter's thread is doing.
+func serveKeep(ctl *os.File) {
+	defer ctl.Close()
+	var b [1]byte
+	for {
+		if n, err := ctl.Read(b[:]); n != 1 || err != nil {
+			return
+		}
+		if b[0] != keepReq {
+			continue
+		}
+		var r keepReply
+		if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, 0, 0); e != 0 {
+			r.Error = kerr.New("prctl(PR_SET_PDEATHSIG, 0) on every thread", e, kerr.Rules{
+				unix.ENOTSUP: "this nsh was built with cgo, where Go cannot run a system call on every thread (build it with CGO_ENABLED=0, as make does)",
+			}).Error()
+		}
+		writeFrame(ctl, r)
+	}
 }
 
 // childCreated are the namespaces the clone made for this process, when it

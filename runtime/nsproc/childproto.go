@@ -11,8 +11,11 @@ import (
 
 // The protocol between nsh and a re-executed nsh child:
 //
-//	fd 3 (ctl, parent -> child): one framed message (childMsg), then, when the
-//	   parent releases the child, the byte goAhead. EOF instead means "give up".
+//	fd 3 (ctl, a socket pair): one framed message (childMsg) from the parent,
+//	   then, when the parent releases the child, the byte goAhead. EOF instead
+//	   means "give up". A child that runs a payload keeps it open: the
+//	   byte keepReq asks it to clear its parent-death signal, and it answers
+//	   with one framed keepReply.
 //	fd 4 (res, child -> parent): at most one framed message (childResult).
 //
 // A frame is a 4-byte big-endian length and that many bytes of JSON.
@@ -21,6 +24,7 @@ const (
 	ctlFD     = 3
 	resFD     = 4
 	goAhead   = 'G'
+	keepReq   = 'K'
 	maxFrame  = 64 << 20
 )
 
@@ -46,6 +50,10 @@ type childMsg struct {
 	UnsetEnv []string `json:",omitempty"`
 	// Created are the namespaces the clone made for this child.
 	Created Set `json:",omitempty"`
+}
+
+type keepReply struct {
+	Error string `json:",omitempty"`
 }
 
 type childResult struct {

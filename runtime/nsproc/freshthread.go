@@ -20,6 +20,14 @@ import (
 // until the child ends, because the child's parent-death signal fires when
 // the thread that forked it exits; it is discarded afterwards.
 func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct{}) error {
+	return startOnFreshThread(join, &cmd.Dir, cmd.Start, done)
+}
+
+// startOnFreshThread is forkOnFreshThread for any start function: start
+// forks from the fresh thread once it is in the namespaces; *dir, when
+// empty, becomes nsh's working directory (setns into a mount namespace
+// would otherwise leave the child wherever the thread lands).
+func startOnFreshThread(join map[string]string, dir *string, start func() error, done <-chan struct{}) error {
 	// what the calling thread is in now, held open so the fresh thread can
 	// follow it there
 	cur := map[string]*os.File{}
@@ -41,9 +49,9 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 		}
 		cur[t.Name] = f
 	}
-	if cmd.Dir == "" {
+	if *dir == "" {
 		if wd, err := os.Getwd(); err == nil {
-			cmd.Dir = wd
+			*dir = wd
 		}
 	}
 	errc := make(chan error, 1)
@@ -91,7 +99,7 @@ func forkOnFreshThread(join map[string]string, cmd *exec.Cmd, done <-chan struct
 			if err := Setns(Source{Paths: join}, types); err != nil {
 				return err
 			}
-			return cmd.Start()
+			return start()
 		}()
 		errc <- err
 		if err == nil {

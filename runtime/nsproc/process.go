@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -26,10 +27,13 @@ type Process struct {
 	OwnPgroup bool
 
 	cmd      *exec.Cmd
-	ctl      *os.File // parent's end of the control pipe (nil for direct children)
-	res      *os.File // parent's end of the result pipe
+	osp      *os.Process // a child started without exec.Cmd (set_tid)
+	ctl      *os.File    // parent's end of the control pipe (nil for direct children)
+	res      *os.File    // parent's end of the result pipe
 	held     bool
 	released bool
+	serve    bool // the child answers requests on ctl after the go-ahead (a payload child)
+	kept     bool
 	signaled bool
 
 	done   chan struct{}
@@ -74,13 +78,52 @@ func (p *Process) Release() error {
 	}
 	p.released = true
 	_, err := p.ctl.Write([]byte{goAhead})
-	p.ctl.Close()
-	p.ctl = nil
+	if !p.serve || err != nil {
+		p.ctl.Close()
+		p.ctl = nil
+	}
 	if err != nil {
 		return fmt.Errorf("release child %d: it is no longer waiting (%v)", p.Pid, err)
 	}
 	return nil
 }
+
+// Keep asks a payload child (a re-executed nsh running a function) to
+// clear its parent-death signal, so that it outlives nsh. The kernel has
+// no call that clears another process's (PR_SET_PDEATHSIG sets the
+// calling thread's own), so only a child that runs nsh code can do it:
+// one that executed a program cannot be asked (ErrNoKeep).
+func (p *Process) Keep() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.kept {
+		return nil
+	}
+	if !p.serve || p.ctl == nil || !p.released {
+		return ErrNoKeep
+	}
+	if _, err := p.ctl.Write([]byte{keepReq}); err != nil {
+		return fmt.Errorf("child %d: the keep request: %w", p.Pid, err)
+	}
+	p.ctl.SetReadDeadline(time.Now().Add(15 * time.Second)) // the child answers once its set-up is done
+	defer p.ctl.SetReadDeadline(time.Time{})
+	var r keepReply
+	if err := readFrame(p.ctl, &r); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("child %d no longer runs nsh (it called sys.exec, or is ending): %w", p.Pid, ErrNoKeep)
+		}
+		return fmt.Errorf("child %d did not answer the keep request: %w", p.Pid, err)
+	}
+	if r.Error != "" {
+		return fmt.Errorf("child %d: %s", p.Pid, r.Error)
+	}
+	p.kept = true
+	return nil
+}
+
+// ErrNoKeep: the child runs a program of its own (execve), not nsh, and no
+// kernel interface clears another process's parent-death signal.
+var ErrNoKeep = errors.New("the child executed a program: its parent-death signal (PR_SET_PDEATHSIG, SIGKILL when nsh ends) can only be cleared by the process itself, and no kernel interface (prctl, /proc, pidfd) clears another process's")
 
 // abort makes a held child exit without running anything.
 func (p *Process) abort() {
@@ -100,13 +143,20 @@ func (p *Process) Signal(sig unix.Signal) error {
 		return fmt.Errorf("kill(%d, %s): the process has already exited and been reaped", p.Pid, unix.SignalName(sig))
 	}
 	p.signaled = true
-	err := p.cmd.Process.Signal(syscall.Signal(sig))
+	err := p.process().Signal(syscall.Signal(sig))
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
 	}
 	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, unix.SignalName(sig)), err, kerr.Rules{
 		unix.EPERM: "signalling a process needs the same real or effective uid, or CAP_KILL",
 	})
+}
+
+func (p *Process) process() *os.Process {
+	if p.cmd != nil {
+		return p.cmd.Process
+	}
+	return p.osp
 }
 
 // Wait blocks until the child exits or ctx ends (then it returns ctx.Err()
@@ -162,7 +212,14 @@ func (p *Process) reap() {
 			close(resDone)
 		}()
 	}
-	err := p.cmd.Wait()
+	var state *os.ProcessState
+	var err error
+	if p.cmd != nil {
+		err = p.cmd.Wait()
+		state = p.cmd.ProcessState
+	} else {
+		state, err = p.osp.Wait()
+	}
 	if resDone != nil {
 		select {
 		case <-resDone:
@@ -172,7 +229,7 @@ func (p *Process) reap() {
 		}
 	}
 	p.mu.Lock()
-	p.state = p.cmd.ProcessState
+	p.state = state
 	if p.state == nil && err != nil {
 		p.resErr = err.Error()
 	}

@@ -42,8 +42,17 @@ type Spec struct {
 
 	Stdin, Stdout, Stderr *os.File // nil: nsh's own
 
+	// SetTID chooses the child's PID, one entry per PID namespace level
+	// from the child's own namespace outward (clone3's set_tid): nsproc
+	// then forks itself (startSetTID), for a program and a subset of the
+	// spec (SetTIDFields).
+	SetTID []int
+
 	// Payload is opaque work for a re-executed nsh (see ChildMain).
 	Payload []byte
+	// NshEnv are NAME=VALUE variables for a re-executed nsh itself; a
+	// program it executes does not get them.
+	NshEnv []string
 }
 
 // Setup is what a child does between clone and exec, in the order the

@@ -71,6 +71,9 @@ func Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	spec.Defaults()
+	if len(spec.SetTID) > 0 {
+		return startSetTID(spec)
+	}
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
@@ -91,9 +94,10 @@ func Start(spec Spec) (*Process, error) {
 		}
 		var err error
 		var ctlParent, resParent *os.File
-		if ctlChild, ctlParent, err = os.Pipe(); err != nil {
+		if ctlChild, ctlParent, err = ctlPair(); err != nil {
 			return nil, err
 		}
+		p.serve = len(msg.Argv) == 0 // a payload child keeps the channel (Keep)
 		if resParent, resChild, err = os.Pipe(); err != nil {
 			ctlChild.Close()
 			ctlParent.Close()
@@ -101,13 +105,19 @@ func Start(spec Spec) (*Process, error) {
 		}
 		p.ctl, p.res = ctlParent, resParent
 		cmd.ExtraFiles = []*os.File{ctlChild, resChild}
-		cmd.Env = os.Environ()
+		cmd.Env = append(os.Environ(), spec.NshEnv...)
+		if len(msg.Argv) > 0 {
+			for _, kv := range spec.NshEnv {
+				name, _, _ := strings.Cut(kv, "=")
+				msg.UnsetEnv = append(msg.UnsetEnv, name)
+			}
+		}
 		// One P: the Go runtime of the child starts one thread fewer
 		// (each takes a PID in a new PID namespace). A GOMAXPROCS the
 		// user set is left alone.
 		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-			msg.UnsetEnv = []string{"GOMAXPROCS"}
+			msg.UnsetEnv = append(msg.UnsetEnv, "GOMAXPROCS")
 		}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Setup)
@@ -304,6 +314,18 @@ func idMapped(file string, id int) bool {
 		}
 	}
 	return false
+}
+
+// ctlPair is the control channel: a stream socket pair, since a payload
+// child also answers requests on it (Keep) after its go-ahead. The
+// parent's end is non-blocking (Go's poller: deadlines work).
+func ctlPair() (child, parent *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, kerr.New("socketpair(AF_UNIX, SOCK_STREAM)", err, nil)
+	}
+	unix.SetNonblock(fds[1], true)
+	return os.NewFile(uintptr(fds[0]), "nsh-ctl-child"), os.NewFile(uintptr(fds[1]), "nsh-ctl"), nil
 }
 
 func closeAll(fs ...*os.File) {

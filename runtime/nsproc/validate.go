@@ -57,6 +57,9 @@ func (s *Spec) Validate() error {
 	if err := checkNUL(s); err != nil {
 		return err
 	}
+	if err := s.checkSetTID(); err != nil {
+		return err
+	}
 	return checkJoin(s.Join)
 }
 

@@ -41,11 +41,12 @@ var shmRules = kerr.Rules{
 	unix.ENOSPC: "the namespace's shared memory limits (kernel.shmmni, shmall) were reached",
 }
 
-// get runs a *get call, first exclusively when create is set, so the caller
-// learns whether it made the object (and only then should remove it).
-func get(call string, rules kerr.Rules, nr, key, arg uintptr, create bool) (int, bool, error) {
+// get runs a *get call (sys: the call with its flags word), first
+// exclusively when create is set, so the caller learns whether it made the
+// object (and only then should remove it).
+func get(call string, rules kerr.Rules, key uintptr, sys func(flags uintptr) (uintptr, unix.Errno), create bool) (int, bool, error) {
 	if create {
-		id, _, e := unix.Syscall(nr, key, arg, 0o600|ipcCreat|ipcExcl)
+		id, e := sys(0o600 | ipcCreat | ipcExcl)
 		if e == 0 {
 			return int(id), true, nil
 		}
@@ -53,18 +54,26 @@ func get(call string, rules kerr.Rules, nr, key, arg uintptr, create bool) (int,
 			return 0, false, kerr.New(call, e, rules)
 		}
 	}
-	id, _, e := unix.Syscall(nr, key, arg, 0o600)
+	id, e := sys(0o600)
 	if e != 0 {
 		return 0, false, kerr.New(call, e, rules)
 	}
 	return int(id), false, nil
 }
 
+// getCall is a *get call whose flags come third (semget, shmget).
+func getCall(nr, key, arg uintptr) func(uintptr) (uintptr, unix.Errno) {
+	return func(flags uintptr) (uintptr, unix.Errno) {
+		id, _, e := unix.Syscall(nr, key, arg, flags)
+		return id, e
+	}
+}
+
 // Semget returns the id of the set with key (key 0: IPC_PRIVATE, a new one)
 // of nsems semaphores, creating it when create is set; created says whether
 // this call made it.
 func Semget(key, nsems int, create bool) (id int, created bool, err error) {
-	return get(fmt.Sprintf("semget(%d, %d)", key, nsems), semRules, unix.SYS_SEMGET, uintptr(key), uintptr(nsems), create)
+	return get(fmt.Sprintf("semget(%d, %d)", key, nsems), semRules, uintptr(key), getCall(unix.SYS_SEMGET, uintptr(key), uintptr(nsems)), create)
 }
 
 type sembuf struct {
@@ -106,7 +115,7 @@ func Semrm(id int) error {
 
 // Shmget returns the id of the segment with key of size bytes, as Semget.
 func Shmget(key, size int, create bool) (id int, created bool, err error) {
-	return get(fmt.Sprintf("shmget(%d, %d)", key, size), shmRules, unix.SYS_SHMGET, uintptr(key), uintptr(size), create)
+	return get(fmt.Sprintf("shmget(%d, %d)", key, size), shmRules, uintptr(key), getCall(unix.SYS_SHMGET, uintptr(key), uintptr(size)), create)
 }
 
 // Shm reads n bytes at offset of segment id, after writing data there when

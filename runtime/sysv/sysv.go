@@ -33,17 +33,12 @@ var msgRules = kerr.Rules{
 }
 
 // Msgget returns the id of the queue with key (creating it, mode 0600, when
-// create is set).
-func Msgget(key int, create bool) (int, error) {
-	flags := 0o600
-	if create {
-		flags |= ipcCreat
-	}
-	id, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(key), uintptr(flags), 0)
-	if errno != 0 {
-		return 0, kerr.New(fmt.Sprintf("msgget(%d)", key), errno, msgRules)
-	}
-	return int(id), nil
+// create is set); created says whether this call made it.
+func Msgget(key int, create bool) (id int, created bool, err error) {
+	return get(fmt.Sprintf("msgget(%d)", key), msgRules, uintptr(key), func(flags uintptr) (uintptr, unix.Errno) {
+		id, _, e := unix.Syscall(unix.SYS_MSGGET, uintptr(key), flags, 0)
+		return id, e
+	}, create)
 }
 
 type msgbuf struct {
