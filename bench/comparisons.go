@@ -216,6 +216,20 @@ func comparisons(e *env) []*Comparison {
 			}
 			add(c)
 		}
+		for _, n := range sizes[1:] {
+			n := n
+			c := &Comparison{Key: fmt.Sprintf("lab%d-opts", n), Headline: "inner",
+				Title: fmt.Sprintf("lab N=%d (build, sampled pingall, close): net.lab's defaults (pins, helpers) vs pin = false, helpers = false", n),
+				A:     Side{Name: fmt.Sprintf("nsh net.lab{} (pinned, nsenter.sh per node), N=%d", n), Ops: 1, Run: nshRun(e.nsh, fmt.Sprintf(labOptsLua, n, ""))},
+				B: Side{Name: fmt.Sprintf("nsh net.lab{pin = false, helpers = false}, N=%d", n), Ops: 1,
+					Run: nshRun(e.nsh, fmt.Sprintf(labOptsLua, n, ", pin = false, helpers = false"))},
+				Pairs: e.size(map[int]int{100: 11, 1000: 5}[n], 3, 1), Settle: 200 * time.Millisecond,
+				Note: "issue 13's goal: the defaults within 1.5x of the bare lab; the kernel's cleanup of the namespaces comes after close"}
+			if n >= 1000 {
+				c.Settle = time.Second
+			}
+			add(c)
+		}
 		for _, n := range []int{10, 100} {
 			n := n
 			add(&Comparison{Key: fmt.Sprintf("lab%d-ip", n), Headline: "inner",

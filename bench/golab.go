@@ -100,3 +100,28 @@ lab:close()
 local t3 = sys.now()
 io.write(string.format('inner %%.4f setup=%%.4f ping=%%.4f close=%%.4f\n', (t3 - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000))
 `
+
+// labOptsLua is a lab of N nodes (N is %d) with the net.lab options %s,
+// checked with a sampled pingall (every node pings 2 others, neighbour
+// entries written, as pingall does above 128 nodes) and closed: the lab*-opts
+// comparisons run it with net.lab's defaults (pins and helpers for root)
+// against pin = false, helpers = false. Prints "inner MS build= ping= close=".
+const labOptsLua = `
+local n = %d
+local function addr(i) return string.format('10.53.%%d.%%d', 57 + math.floor((i + 21) / 250), 1 + (i + 21) %% 250) end
+local t0 = sys.now()
+local lab = net.lab{name = 'benchopt'%s}
+lab:bridge('br0', '10.53.57.11/16')
+for j = 0, n - 1 do
+  local nd = lab:node('n' .. j)
+  lab:link(nd, 'br0', {ifname = 'eth0', brname = 'v' .. j, addr = addr(j) .. '/16'})
+end
+lab:wait()
+local t1 = sys.now()
+local r = lab:pingall{sample = 2, seed = 1, neigh = 'static'}
+assert(#r.failed == 0, r.failed[1])
+local t2 = sys.now()
+lab:close()
+local t3 = sys.now()
+io.write(string.format('inner %%.4f build=%%.4f ping=%%.4f close=%%.4f\n', (t3 - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000))
+`

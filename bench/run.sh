@@ -38,6 +38,7 @@ echo "### Go benchmarks (go test -bench; one process, no pairing: for regression
   go test -run '^$' -bench 'Startup' -benchtime 50x ./cmd/nsh/
   go test -run '^$' -bench 'Lab(10|100)$|NodeRun' -benchtime 5x ./runtime/netlab/
   go test -run '^$' -bench 'Lab1000$' -benchtime 2x ./runtime/netlab/
+  go test -run '^$' -bench 'LabOptions100$' -benchtime 2x ./runtime/netlab/
   # lab:pingall at scale: N=100 full mesh, N=1000 sampled (lost replies per op)
   go test -run '^$' -bench 'PingAll' -benchtime 3x ./runtime/netlab/
 } 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL|---)' | tee -a bench/out/last.txt || true

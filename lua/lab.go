@@ -109,6 +109,8 @@ var labBaseMethods = []Func{
 	{Name: "dot", Args: "()", Method: (*Session).labDot,
 		Doc:     "The lab as a Graphviz graph (DOT text): nodes, bridges, veth pairs with their names and addresses. Render with dot -Tsvg.",
 		Example: "io.open(\"lab.dot\", \"w\"):write(lab:dot())"},
+	{Name: "peer", Args: "{remote=, vni=, [src=, port=, bridge=, name=, mtu=, underlay=]}", Method: (*Session).labPeer,
+		Doc: labPeerDoc, Example: labPeerExample}, // labpeer.go
 	{Name: "close", Args: "()", Method: (*Session).labClose,
 		Doc:     "Tears the lab down now: stops node processes, removes pins and helpers, drops the namespaces (the kernel deletes their links).",
 		Example: "lab:close()"},
@@ -138,6 +140,7 @@ func (s *Session) installLabTypes() {
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
 	s.installCaptureType()
+	s.installLabReserved()
 }
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a
@@ -343,7 +346,7 @@ func (s *Session) labNode(L *glua.LState) int {
 	if l.Node(name) != nil {
 		return argErr(L, 2, fmt.Sprintf("lab %s already has a node %q", l.Name(), name))
 	}
-	if v, err := s.field(L.Get(1), name); err == nil && v != glua.LNil {
+	if labReserved(L, name) { // labscale.go
 		return argErr(L, 2, fmt.Sprintf("%q names a lab method or field; pick another node name", name))
 	}
 	no := argNodeOptions(argOptions(L, 3, nodeOptionKeys...), name)

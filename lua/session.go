@@ -300,4 +300,6 @@ func (s *Session) Flush() {
 			}
 		}
 	}
+	// No os.Stdout.Sync(): Go's stdout has no buffer to write out, and an
+	// fsync(1) of a file forces a journal commit (lab:node calls Flush).
 }

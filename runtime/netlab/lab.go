@@ -75,6 +75,7 @@ type Lab struct {
 	name       string
 	dir        string
 	ownDir     bool
+	tmpfs      bool // a tmpfs of its own is mounted on dir (labtmpfs.go)
 	helpers    bool
 	pinErr     error  // why the lab is not pinned (PinAuto)
 	userns     string // nsh's user namespace file, for the helpers
@@ -96,6 +97,7 @@ type Lab struct {
 	order      []*Node
 	bridges    map[string]int // name -> ifindex in the hub
 	hubLinks   []string       // bridge-side veth ends (deleted by hand only with NoOuter)
+	peer       *peerState     // vxlan peers on other hosts (peer.go), nil if none
 	closed     bool
 }
 
@@ -313,6 +315,9 @@ func (l *Lab) Link(node *Node, o LinkOptions) error {
 	node.linkOpts = append(node.linkOpts, o)
 	node.links = append(node.links, o.IfName)
 	l.lkDescs = append(l.lkDescs, LinkDesc{Node: node.Name, Bridge: o.Bridge, IfName: o.IfName, BrName: o.BrName, CIDR: o.CIDR, Type: o.kind})
+	if err := l.fitPeerMTU(node, ns, o.IfName, o.BrName, o.Bridge); err != nil {
+		return err
+	}
 	if o.CIDR == "" {
 		return nil
 	}
@@ -450,15 +455,11 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	l.closed = true
-	var errs []error
+	errs := l.closePeers()
 	if err := l.endAll(); err != nil {
 		errs = append(errs, err)
 	}
-	for _, p := range l.pins {
-		if err := unpin(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, unpinAll(l.pins)...) // labtmpfs.go
 	if len(l.pins) > 0 {
 		releaseRunNetns(len(l.pins))
 	}
@@ -509,12 +510,14 @@ func (l *Lab) dropPin(p string) {
 
 const runNetns = "/run/netns"
 
-var pinState struct {
+var pinState = struct {
 	sync.Mutex
 	users     int  // live pins made by this process
 	madeDir   bool // we created /run/netns
 	madeMount bool // we made /run/netns a bind mount of itself
-}
+	tmpfd     int  // the pins' anonymous inode in /run/netns, -1 if none (labfiles.go)
+	noTmp     bool // /run/netns refused O_TMPFILE
+}{tmpfd: -1}
 
 // prepareRunNetns does what `ip netns add` does first: /run/netns exists and
 // is a shared mount point (a bind mount of itself if need be), so that pins
@@ -549,6 +552,7 @@ func prepareRunNetns() error {
 }
 
 func undoRunNetnsLocked() {
+	closePinInode()
 	if pinState.madeMount {
 		if ents, err := os.ReadDir(runNetns); err == nil && len(ents) == 0 {
 			if unix.Unmount(runNetns, unix.MNT_DETACH) == nil {
@@ -578,12 +582,13 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 		return err
 	}
 	p := filepath.Join(runNetns, name)
-	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0)
+	pinState.Lock()
+	err := pinFile(p) // labfiles.go
+	pinState.Unlock()
 	if err != nil {
 		releaseRunNetns(1)
 		return kerr.Newf(err, kerr.Rules{unix.EEXIST: "a namespace of that name is already pinned (ip netns list)"}, "create %s", p)
 	}
-	f.Close()
 	// noted as soon as the file is ours (O_EXCL) and before the mount, so
 	// that a SIGKILL between the two leaves nothing unrecorded (the sweep
 	// takes an unmounted pin file too)

@@ -103,7 +103,13 @@ func (l *Lab) makeDir(dir string) error {
 			return err
 		}
 		dir, l.ownDir = d, true
+		l.dir = d // Close removes it, whatever fails next
 		l.note("dir", d)
+		if wantTmpfs(d) {
+			if err := l.mountTmpfs(d); err != nil {
+				return err
+			}
+		}
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -136,6 +142,11 @@ func (l *Lab) removeDir() error {
 		return nil
 	}
 	if l.ownDir {
+		if l.tmpfs {
+			if err := l.umountTmpfs(); err != nil {
+				return err
+			}
+		}
 		err := os.RemoveAll(l.dir)
 		TidyLabsDir()
 		return err

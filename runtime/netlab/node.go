@@ -237,7 +237,11 @@ func (n *Node) boot() (err error) {
 		}
 	}
 	for i := range n.linkOpts {
-		if err := n.link(ns, &n.linkOpts[i]); err != nil {
+		o := &n.linkOpts[i]
+		if err := n.link(ns, o); err != nil {
+			return err
+		}
+		if err := l.fitPeerMTU(n, ns, o.IfName, o.BrName, o.Bridge); err != nil {
 			return err
 		}
 	}

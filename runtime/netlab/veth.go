@@ -32,6 +32,9 @@ func (ns *NS) addVeth(name, peerName string, peerNS *NS, masterIndex int, up boo
 			return errors.New("netlab: veth ends in one namespace need different names")
 		}
 	}
+	if masterIndex != 0 && up && peerNS != ns {
+		return ns.addVethLab(name, peerName, peerNS, masterIndex) // vethraw.go: one request
+	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = name
 	attrs.MasterIndex = masterIndex
