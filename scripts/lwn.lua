@@ -86,7 +86,7 @@ section("Part 3: multi_pidns (five nested PID namespaces, a procfs for each)")
 -- next; the last one executes sleep. Another shell (same mount namespace)
 -- then lists each procfs. Here "main" is a cloned nsh in a mount namespace
 -- of its own (so /procN lands on a tmpfs at /mnt, not in the host's /), the
--- levels 4..1 are cloned nsh, and level 0 is a shell that mounts its procfs
+-- levels 4..1 are cloned nsh, and level 0 is one too: it mounts its procfs
 -- and executes sleep, as the article's tail child does.
 local function childFunc(level)
   local mp = "/mnt/proc" .. level
@@ -96,8 +96,13 @@ local function childFunc(level)
   if level > 1 then
     ns.clone("pid", childFunc, level - 1):wait()
   else
-    ns.spawn{"/bin/sh", "-c", "mkdir -m 0555 /mnt/proc0 && mount -t proc proc /mnt/proc0 && echo 'Mounting procfs at /mnt/proc0' && " ..
-      "echo 'Final child sleeping' && exec sleep 1000", ns = "pid"}:wait()
+    ns.clone("pid", function()
+      sys.mkdir("/mnt/proc0", "0555")
+      mount.mount("proc", "/mnt/proc0", "proc")
+      print("Mounting procfs at /mnt/proc0")
+      print("Final child sleeping")
+      sys.exec("sleep", "1000") -- keeps the procfs it mounted: exec undoes nothing
+    end):wait()
   end
 end
 local mp = ns.clone("mnt", function()

@@ -10,7 +10,6 @@ import (
 	"nsh/runtime/kerr"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,7 +42,7 @@ type Kinds struct{ Links, Addrs, Routes bool }
 
 // Monitor receives the rtnetlink multicast groups RTNLGRP_LINK, RTNLGRP_IPV4/6_IFADDR
 // and RTNLGRP_IPV4/6_ROUTE from sockets opened inside a namespace (netlink's
-// *SubscribeWithOptions with its namespace handle): the sockets stay in
+// *SubscribeWithOptions on a thread inside it): the sockets stay in
 // that namespace whatever thread reads them. Close (or the end of its
 // namespace's last user) ends it.
 type Monitor struct {
@@ -71,7 +70,6 @@ func (ns *NS) Monitor(k Kinds) (*Monitor, error) {
 		return nil, errors.New("nothing to monitor: links, addrs and routes are all false")
 	}
 	m := &Monitor{ns: ns, done: make(chan struct{})}
-	h := netns.NsHandle(ns.fd)
 	onErr := func(err error) {
 		m.mu.Lock()
 		if m.err == nil {
@@ -83,24 +81,40 @@ func (ns *NS) Monitor(k Kinds) (*Monitor, error) {
 		m.Close()
 		return nil, kerr.Newf(err, monitorRules, "netlink subscribe (%s) in %s", what, ns.name)
 	}
+	// The sockets are made on a thread inside ns (NS.Do: moved there and
+	// back, or a throwaway thread where it cannot come back), not with
+	// netlink's Namespace option: that moves the calling thread and ignores
+	// a failed move back, so where nsh may not re-enter its own namespace
+	// (an ordinary user's nsh, in a user namespace of its own) a thread
+	// would stay in ns, holding it alive and serving other goroutines there.
 	const buf = 256
-	if k.Links {
-		m.links = make(chan netlink.LinkUpdate, buf)
-		if err := netlink.LinkSubscribeWithOptions(m.links, m.done, netlink.LinkSubscribeOptions{Namespace: &h, ErrorCallback: onErr}); err != nil {
-			return fail("links", err)
+	var what string
+	err := ns.Do(func() error {
+		if k.Links {
+			what = "links"
+			m.links = make(chan netlink.LinkUpdate, buf)
+			if err := netlink.LinkSubscribeWithOptions(m.links, m.done, netlink.LinkSubscribeOptions{ErrorCallback: onErr}); err != nil {
+				return err
+			}
 		}
-	}
-	if k.Addrs {
-		m.addrs = make(chan netlink.AddrUpdate, buf)
-		if err := netlink.AddrSubscribeWithOptions(m.addrs, m.done, netlink.AddrSubscribeOptions{Namespace: &h, ErrorCallback: onErr}); err != nil {
-			return fail("addrs", err)
+		if k.Addrs {
+			what = "addrs"
+			m.addrs = make(chan netlink.AddrUpdate, buf)
+			if err := netlink.AddrSubscribeWithOptions(m.addrs, m.done, netlink.AddrSubscribeOptions{ErrorCallback: onErr}); err != nil {
+				return err
+			}
 		}
-	}
-	if k.Routes {
-		m.routes = make(chan netlink.RouteUpdate, buf)
-		if err := netlink.RouteSubscribeWithOptions(m.routes, m.done, netlink.RouteSubscribeOptions{Namespace: &h, ErrorCallback: onErr}); err != nil {
-			return fail("routes", err)
+		if k.Routes {
+			what = "routes"
+			m.routes = make(chan netlink.RouteUpdate, buf)
+			if err := netlink.RouteSubscribeWithOptions(m.routes, m.done, netlink.RouteSubscribeOptions{ErrorCallback: onErr}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fail(what, err)
 	}
 	return m, nil
 }
