@@ -88,7 +88,7 @@ func program(names []string, data []byte) string {
 	b.WriteString("local h = ns.spawn{\"/bin/sleep\", \"30\", ns = \"pid\"}\n")
 	b.WriteString("local fd = sys.open(\"/proc/self/ns/uts\")\n")
 	b.WriteString("local lab = net.lab{name = \"fz\", pin = false, helpers = false}\nlab:bridge(\"fz0\")\n")
-	b.WriteString("local node = lab:node(\"n1\")\nlab:link(node, \"fz0\", {addr = \"10.53.64.1/24\"})\nlab:link(lab:node(\"b\"), \"fz0\", {addr = \"10.53.64.2/24\"})\nlocal n = node\nlocal c = node:capture_start(\"eth0\")\n")
+	b.WriteString("local node = lab:node(\"n1\")\nlab:link(node, \"fz0\", {addr = \"10.53.64.1/24\"})\nlab:link(lab:node(\"b\"), \"fz0\", {addr = \"10.53.64.2/24\"})\nlocal n = node\nlocal c = lab.b:capture_start(\"eth0\")\n")
 	for i := 0; i+1 < len(data) && i < 64; i += 2 {
 		name := names[int(data[i])%len(names)]
 		if blocked[name] {

@@ -34,8 +34,9 @@ var nodeBaseMethods = []Func{
 		Example: "print(lab.h1:traceroute(\"h2\"))   -- one hop on one bridge"},
 	{Name: "links", Args: "()", Method: (*Session).nodeLinks, Doc: "The node's links, as net.links(node).", Example: "print(#lab.h1:links())"},
 	{Name: "stop", Args: "()", Method: (*Session).nodeStop,
-		Doc: "Ends the node as the end of its processes would: kills every process in its network namespace (its holder too), removes its pin " +
-			"and nsh's keep descriptor, and returns once the kernel has freed the namespace, which it shows by deleting the node's veths and " +
+		Doc: "Ends the node as the end of its processes would: kills every process in its network namespace (its holder too), ends the captures " +
+			"node:capture_start runs on its links (their sockets hold the namespace, as a tcpdump there would; c:stop() still returns their frames), " +
+			"removes its pin and nsh's keep descriptor, and returns once the kernel has freed the namespace, which it shows by deleting the node's veths and " +
 			"so their ends on the lab's bridges. node.running is then false; node:start() makes it again.",
 		Example: "lab.h1:stop()\nassert(not lab.h1.running)\nlab.h1:start()"},
 	{Name: "start", Args: "()", Method: (*Session).nodeStart,
@@ -236,7 +237,9 @@ func (s *Session) nodeHelper(L *glua.LState) int {
 }
 
 func (s *Session) nodeStop(L *glua.LState) int {
-	if err := checkNode(L, 1).Stop(); err != nil {
+	n := checkNode(L, 1)
+	s.endCaptures(n)
+	if err := n.Stop(); err != nil {
 		return raiseErr(L, err)
 	}
 	return 0

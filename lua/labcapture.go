@@ -68,12 +68,12 @@ func (s *Session) nodeCaptureStart(L *glua.LState) int {
 	n := checkNode(L, 1)
 	ns, done := openNode(L, 1, n)
 	defer done() // the capture's socket holds the namespace while it runs
-	return s.captureStart(L, ns, "node "+n.Name)
+	return s.captureStart(L, ns, n, "node "+n.Name)
 }
 
 func (s *Session) labCaptureStart(L *glua.LState) int {
 	l := checkOpenLab(L, 1)
-	return s.captureStart(L, l.l.Outer(), "the hub of lab "+l.l.Name())
+	return s.captureStart(L, l.l.Outer(), nil, "the hub of lab "+l.l.Name())
 }
 
 // captureOptions reads argument 3: count, timeout (default def seconds),
@@ -165,6 +165,7 @@ const captureType = "nsh.capture"
 // luaCapture is a running capture of the session and its cleanup item.
 type luaCapture struct {
 	c      *capture.Capture
+	node   *netlab.Node // the node whose link it captures, nil for a hub
 	item   *cleanup.Item
 	title  string
 	done   bool
@@ -201,20 +202,44 @@ func checkCapture(L *glua.LState, n int) *luaCapture {
 	return nil
 }
 
-func (s *Session) captureStart(L *glua.LState, ns *netlab.NS, where string) int {
+// captureStart starts a capture in ns: on a link of node n (nil for a
+// lab's hub), which node:stop ends with the node's processes.
+func (s *Session) captureStart(L *glua.LState, ns *netlab.NS, n *netlab.Node, where string) int {
 	ifname := argLinkName(L, 2)
 	co, _ := captureOptions(L, false)
 	c, err := capture.Start(ns.Do, ifname, co)
 	if err != nil {
 		return inputErr(L, 3, err)
 	}
-	lc := &luaCapture{c: c, title: captureTitle(ifname, where, co)}
+	lc := &luaCapture{c: c, node: n, title: captureTitle(ifname, where, co)}
 	lc.item = s.Reg.Add("capture on "+ifname, func() error {
 		lc.finish(context.Background())
 		return nil
 	})
+	if n != nil {
+		s.nodeCaptures = append(s.nodeCaptures, lc)
+	}
 	L.Push(newUD(L, captureType, lc))
 	return 1
+}
+
+// endCaptures finishes the running captures on node n (node:stop): a
+// capture's socket holds the node's network namespace, as a tcpdump
+// running there would, and stopping a node ends what runs in it. Their
+// frames stay for c:stop().
+func (s *Session) endCaptures(n *netlab.Node) {
+	keep := s.nodeCaptures[:0]
+	for _, lc := range s.nodeCaptures {
+		if lc.node != n {
+			keep = append(keep, lc)
+			continue
+		}
+		if !lc.done {
+			lc.item.Forget()
+			lc.finish(s.Context())
+		}
+	}
+	s.nodeCaptures = keep
 }
 
 // finish stops the capture and keeps its result (once).

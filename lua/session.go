@@ -38,22 +38,23 @@ type Session struct {
 	docs    map[glua.LValue]*Doc // built from docList on first use (docOf)
 	// baseGlobals are nsh's own globals (as set up at start): a shipped
 	// function's reads of these are not sent along.
-	baseGlobals map[string]glua.LValue
-	pins        map[string]*cleanup.Item
-	ipcObjects  map[string]*cleanup.Item // System V objects to remove at the end, by "sem 5" / "shm 7"
-	mounts      *mounts.Undo             // which mounts are unmounted when the session ends (see mountUndo)
-	held        map[string]heldNS
-	labs        []*luaLab                  // the open labs (net.lab), oldest first
-	monitors    []weak.Pointer[monitorRef] // net.monitor iterators, closed at the end
-	modules     []*Module
-	pending     []lazyModule    // modules not installed yet (lazy.go)
-	moduleRank  map[string]int  // each module's place in help()'s order
-	jsonNull    *glua.LUserData // json.null of this session
-	recording   *recording      // record() / nsh --record, nil when off
-	prelude     preludeState    // check()'s counts
-	globals     []*Func
-	hostNames   map[string]bool // host UTS names changed (host=true), to put back at the end
-	warnedCaps  bool            // the warning about a container keeping the host's capabilities was given
+	baseGlobals  map[string]glua.LValue
+	pins         map[string]*cleanup.Item
+	ipcObjects   map[string]*cleanup.Item // System V objects to remove at the end, by "sem 5" / "shm 7"
+	mounts       *mounts.Undo             // which mounts are unmounted when the session ends (see mountUndo)
+	held         map[string]heldNS
+	labs         []*luaLab                  // the open labs (net.lab), oldest first
+	monitors     []weak.Pointer[monitorRef] // net.monitor iterators, closed at the end
+	nodeCaptures []*luaCapture              // node:capture_start captures, ended by node:stop
+	modules      []*Module
+	pending      []lazyModule    // modules not installed yet (lazy.go)
+	moduleRank   map[string]int  // each module's place in help()'s order
+	jsonNull     *glua.LUserData // json.null of this session
+	recording    *recording      // record() / nsh --record, nil when off
+	prelude      preludeState    // check()'s counts
+	globals      []*Func
+	hostNames    map[string]bool // host UTS names changed (host=true), to put back at the end
+	warnedCaps   bool            // the warning about a container keeping the host's capabilities was given
 
 	// signals (syssig.go): the Table is made on first use; sigDue is set
 	// from its goroutine when a Lua handler is to run.

@@ -317,8 +317,24 @@ func killIfIn(pid, ref int) error {
 		return nil // gone already
 	}
 	defer unix.Close(pfd)
+	// Which namespace the process the pidfd names is in: from the pidfd
+	// itself where the kernel can say (6.11), else from /proc, but only
+	// when /proc numbers PIDs as nsh does (a /proc of another PID namespace
+	// would name another process by the same number).
 	var a, b unix.Stat_t
-	if unix.Fstat(ref, &a) != nil || unix.Stat(nsproc.NSPath(pid, "net"), &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+	if unix.Fstat(ref, &a) != nil {
+		return nil
+	}
+	if nfd, ok, err := openByPidfd(pfd, "net"); ok {
+		if err != nil {
+			return nil // gone, or not ours to see
+		}
+		serr := unix.Fstat(nfd, &b)
+		unix.Close(nfd)
+		if serr != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+			return nil
+		}
+	} else if !procIsOurs() || unix.Stat(nsproc.NSPath(pid, "net"), &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
 		return nil
 	}
 	if err := unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
@@ -396,3 +412,11 @@ func (n *Node) waitHubEndsGone(timeout time.Duration) error {
 // Inode is the inode of the node's network namespace (what `readlink
 // /proc/HOLDER/ns/net` shows), of its current or last incarnation.
 func (n *Node) Inode() uint64 { return n.netIno }
+
+// procIsOurs reports whether /proc is a procfs of nsh's own PID namespace
+// (its /proc/self is nsh's PID), so that /proc/PID names the process nsh
+// calls PID.
+func procIsOurs() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
+}
