@@ -7,8 +7,8 @@
 -- it a copy of every frame the interface sends or receives, with the
 -- frame's packet type (outgoing, host, broadcast, otherhost). The capture
 -- runs while the function given as run= does, so it sees the traffic that
--- function makes; frames are decoded (gopacket's layers) and written to a
--- classic pcap file that tcpdump -r and Wireshark read. As an ordinary user
+-- function makes; frames are decoded (nsh's own decoder of the fixed
+-- headers) and written to a classic pcap file that tcpdump -r and Wireshark read. As an ordinary user
 -- this works too: the socket needs CAP_NET_RAW in the user namespace that
 -- owns the lab's namespaces, and that is nsh's own.
 

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
 	"nsh/runtime/netlab"
@@ -117,22 +115,14 @@ func TestCapturePingAcrossBridge(t *testing.T) {
 		t.Fatalf("times %v .. %v", f[0].Time, f[3].Time)
 	}
 
-	// the pcap file: Go's reader, tcpdump's, python's
-	fh, err := os.Open(pcap)
-	if err != nil {
-		t.Fatal(err)
+	// the pcap file: the test's reader, tcpdump's, python's
+	rs := readPcap(t, pcap)
+	if len(rs) != 4 || rs[0].linkType != LinkEthernet {
+		t.Fatalf("pcap: %d records, link type %v", len(rs), rs[0].linkType)
 	}
-	defer fh.Close()
-	pr, err := pcapgo.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pr.LinkType() != layers.LinkTypeEthernet {
-		t.Fatalf("link type %v", pr.LinkType())
-	}
-	for i := 0; i < 4; i++ {
-		if _, ci, err := pr.ReadPacketData(); err != nil || ci.Length != f[i].Len {
-			t.Fatalf("pcap packet %d: %v %+v", i, err, ci)
+	for i, rec := range rs {
+		if rec.wire != f[i].Len || len(rec.data) != f[i].Len {
+			t.Fatalf("pcap packet %d: %d bytes of %d, frame of %d", i, len(rec.data), rec.wire, f[i].Len)
 		}
 	}
 	if _, err := exec.LookPath("tcpdump"); err == nil {
