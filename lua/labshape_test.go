@@ -28,10 +28,12 @@ func tcAt(t *testing.T, path string, args ...string) string {
 }
 
 // shapeLab makes lab L with nodes a (10.53.63.1) and b (10.53.63.2); b's
-// link is made with shape=.
+// link is made with shape=. IPv6 is off: the kernel's own IPv6 packets
+// (MLD reports, router solicitations) would land in the captures and the
+// byte counts these tests compare exactly.
 func shapeTestLab(t *testing.T, s *Session) {
 	run(t, s, fmt.Sprintf(`
-L = net.lab{name = %q, pin = false}
+L = net.lab{name = %q, pin = false, ipv6 = false}
 L:bridge("br0")
 L:link(L:node("a"), "br0", {addr = "10.53.63.1/24"})
 L:link(L:node("b"), "br0", {addr = "10.53.63.2/24", shape = {rate = "20mbit", burst = "16kb"}})
@@ -154,7 +156,7 @@ free = L.a:iperf("b", {seconds = 0.3})
 L.a:shape("eth0", {rate = "10mbit"})
 local r = L.a:iperf(L.b)
 local want = 10e6 * 1448 / 1514
-assert(r.bits_per_second > want * 0.85 and r.bits_per_second < want * 1.07, tostring(r))
+assert(r.bits_per_second > want * 0.7 and r.bits_per_second < want * 1.07, tostring(r)) -- a busy machine undershoots; tbf never lets it overshoot
 assert(r.bytes == r.sent and r.seconds > 0.9, tostring(r))
 assert(free.bits_per_second > 10 * r.bits_per_second, tostring(free) .. " vs " .. tostring(r))
 assert(tostring(r):find("^iperf a %-> b %(10.53.63.2%): %d.%d%d Mbit/s"), tostring(r))

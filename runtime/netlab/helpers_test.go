@@ -52,11 +52,19 @@ func must(t testing.TB, err error) {
 // ipIn runs `ip ARGS` inside ns (through nsenter on our fd), to cross-check.
 func ipIn(t testing.TB, ns *NS, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("nsenter"); err != nil {
-		t.Skip("nsenter not installed")
+	return toolIn(t, ns, "ip", args...)
+}
+
+// toolIn runs `TOOL ARGS` inside ns (nsenter on our fd): a reference nsh
+// did not write.
+func toolIn(t testing.TB, ns *NS, tool string, args ...string) string {
+	t.Helper()
+	for _, p := range []string{"nsenter", tool} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s not installed", p)
+		}
 	}
-	a := append([]string{"--net=/proc/self/fd/3", "ip"}, args...)
-	cmd := exec.Command("nsenter", a...)
+	cmd := exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", tool}, args...)...)
 	fd, err := unix.Dup(ns.fd)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +74,7 @@ func ipIn(t testing.TB, ns *NS, args ...string) string {
 	cmd.ExtraFiles = []*os.File{f}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v: %s", tool, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }

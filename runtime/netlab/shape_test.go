@@ -15,24 +15,7 @@ import (
 // tcIn runs `tc ARGS` inside ns (nsenter on our fd), the reference.
 func tcIn(t testing.TB, ns *NS, args ...string) string {
 	t.Helper()
-	for _, p := range []string{"nsenter", "tc"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not installed", p)
-		}
-	}
-	cmd := exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", "tc"}, args...)...)
-	fd, err := unix.Dup(ns.fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "ns")
-	defer f.Close()
-	cmd.ExtraFiles = []*os.File{f}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("tc %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return toolIn(t, ns, "tc", args...)
 }
 
 // shapeLab is two nodes a (10.53.59.1) and b (10.53.59.2) on one bridge.
