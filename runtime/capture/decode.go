@@ -124,7 +124,7 @@ func (f *Frame) ipv4(b []byte) {
 	} else if ihl > len(b) {
 		return
 	}
-	if !ipv4OptionsOK(b[20:ihl]) {
+	if !optionsOK(b[20:ihl], 3) {
 		return
 	}
 	proto := b[9]
@@ -138,9 +138,10 @@ func (f *Frame) ipv4(b []byte) {
 	f.ipPayload(proto, b[ihl:])
 }
 
-// ipv4OptionsOK tells whether IPv4 options are well formed (end, no-op,
-// or type-length-value with a length of 3 or more that fits).
-func ipv4OptionsOK(o []byte) bool {
+// optionsOK tells whether IPv4 or TCP options are well formed: end (0),
+// no-op (1), or type-length-value whose length, at least min (3 for IPv4,
+// 2 for TCP), fits.
+func optionsOK(o []byte, min byte) bool {
 	for len(o) > 0 {
 		switch o[0] {
 		case 0:
@@ -148,7 +149,7 @@ func ipv4OptionsOK(o []byte) bool {
 		case 1:
 			o = o[1:]
 		default:
-			if len(o) < 2 || int(o[1]) > len(o) || o[1] <= 2 {
+			if len(o) < 2 || o[1] < min || int(o[1]) > len(o) {
 				return false
 			}
 			o = o[o[1]:]
@@ -286,31 +287,12 @@ func (f *Frame) tcp(b []byte) {
 		return
 	}
 	off := int(b[12]>>4) * 4
-	if off < 20 || off > len(b) || !tcpOptionsOK(b[20:off]) {
+	if off < 20 || off > len(b) || !optionsOK(b[20:off], 2) {
 		return
 	}
 	f.TCP = &TCP{SrcPort: int(be.Uint16(b[0:2])), DstPort: int(be.Uint16(b[2:4])), Flags: tcpFlags(b[13]),
 		Seq: be.Uint32(b[4:8]), Ack: be.Uint32(b[8:12]), Window: int(be.Uint16(b[14:16])), PayloadLen: len(b) - off}
 	f.Proto = "tcp"
-}
-
-// tcpOptionsOK tells whether TCP options are well formed (end, no-op, or
-// kind-length-value with a length of 2 or more that fits).
-func tcpOptionsOK(o []byte) bool {
-	for len(o) > 0 {
-		switch o[0] {
-		case 0:
-			return true
-		case 1:
-			o = o[1:]
-		default:
-			if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
-				return false
-			}
-			o = o[o[1]:]
-		}
-	}
-	return true
 }
 
 func (f *Frame) udp(b []byte) {
