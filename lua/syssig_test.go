@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"io"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -120,10 +121,9 @@ print(i.si_pid, i.si_code)`
 	// the python init's pid here: unshare's only child
 	kids, _ := exec.Command("pgrep", "-P", strconv.Itoa(cmd.Process.Pid)).Output()
 	exec.Command("kill", "-USR1", strings.TrimSpace(string(kids))).Run()
-	rest := make([]byte, 64)
-	m, _ := out.Read(rest)
+	rest, _ := io.ReadAll(out) // to EOF: one read may return part of the line
 	cmd.Wait()
-	pyGot := strings.TrimSpace(string(rest[:m]))
+	pyGot := strings.TrimSpace(string(rest))
 	if strings.TrimSpace(string(buf[:n])) != "1" || pyGot != "0 0" {
 		t.Fatalf("python3 init: pid %q, si_pid si_code %q", buf[:n], pyGot)
 	}

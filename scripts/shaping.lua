@@ -17,7 +17,7 @@ local function mbit(r) return string.format("%.2f Mbit/s", r.bits_per_second / 1
 -- may give less, when the sender does not keep the queue full.
 local function near(r, rate)
   local want = rate * 1448 / 1514
-  return r.bits_per_second <= want * 1.07 and r.bits_per_second >= want * 0.85
+  return r.bits_per_second <= want * 1.07 and r.bits_per_second >= want * 0.7 -- a busy machine undershoots; tbf never lets it overshoot
 end
 
 section("Two nodes on one bridge")
