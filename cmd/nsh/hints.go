@@ -2,9 +2,7 @@ package main
 
 import (
 	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -13,11 +11,52 @@ import (
 // not Lua: the REPL says what to type instead, as python's REPL answers
 // `exit` with "Use exit() or Ctrl-D".
 
-// compiled on first use (the REPL's first miss), not at every start of nsh
-var (
-	bareWord  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`) })
-	firstWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`) })
-)
+// The words are found by hand, not with the regexp package: linked, it ran
+// its and unicode's table inits at every start of nsh.
+
+// isSpace is regexp's \s: tab, newline, form feed, carriage return, space.
+func isSpace(c byte) bool { return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ' }
+
+// leadingWord is the word line starts with after blanks (a letter or _,
+// then letters, digits, _ and the bytes in more), and the rest of line
+// after it; "" when line does not start with one.
+func leadingWord(line, more string) (word, rest string) {
+	i := 0
+	for i < len(line) && isSpace(line[i]) {
+		i++
+	}
+	j := i
+	for j < len(line) {
+		c := line[j]
+		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
+		if !letter && (j == i || !(c >= '0' && c <= '9' || strings.IndexByte(more, c) >= 0)) {
+			break
+		}
+		j++
+	}
+	return line[i:j], line[j:]
+}
+
+// firstWord is `^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`: the first word of a
+// line that may go on after a blank.
+func firstWord(line string) (string, bool) {
+	w, rest := leadingWord(line, ".-")
+	if w == "" || rest != "" && !isSpace(rest[0]) {
+		return "", false
+	}
+	return w, true
+}
+
+// bareWord is `^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`: a line that is one word.
+func bareWord(line string) (string, bool) {
+	w, rest := leadingWord(line, "")
+	for i := 0; i < len(rest); i++ {
+		if !isSpace(rest[i]) {
+			return "", false
+		}
+	}
+	return w, w != ""
+}
 
 // leaveWords are what people type to leave a shell.
 var leaveWords = map[string]bool{"exit": true, "quit": true, "logout": true, "bye": true}
@@ -25,11 +64,10 @@ var leaveWords = map[string]bool{"exit": true, "quit": true, "logout": true, "by
 // shellHint is a hint for a line that looks like a shell command whose
 // first word is not a Lua global, or "" when the line looks like Lua.
 func shellHint(L *glua.LState, line string) string {
-	m := firstWord().FindStringSubmatch(line)
-	if m == nil {
+	w, ok := firstWord(line)
+	if !ok {
 		return ""
 	}
-	w := m[1]
 	if L.GetGlobal(w) != glua.LNil {
 		return ""
 	}
@@ -48,8 +86,7 @@ func shellHint(L *glua.LState, line string) string {
 // bareShellWord tells a line that is one undefined word with a shell
 // meaning (ls, clear, exit): evaluating it would print nil.
 func bareShellWord(L *glua.LState, line string) (string, bool) {
-	m := bareWord().FindStringSubmatch(line)
-	if m == nil {
+	if _, ok := bareWord(line); !ok {
 		return "", false
 	}
 	h := shellHint(L, line)

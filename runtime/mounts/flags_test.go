@@ -1,6 +1,8 @@
 package mounts
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,5 +35,27 @@ func TestParseFlags(t *testing.T) {
 	}
 	if got := FormatFlags(unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY); got != "ro,bind,rec" {
 		t.Errorf("FormatFlags = %q", got)
+	}
+}
+
+// validSize and validMode are the regexps they replace (the binary no
+// longer links regexp).
+func TestTmpfsOptionChecksAreTheRegexps(t *testing.T) {
+	sizeRe := regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`)
+	modeRe := regexp.MustCompile(`^[0-7]{3,4}$`)
+	alphabet := []byte("0178kKmMgG%x -")
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		b := make([]byte, r.IntN(7))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if got, want := validSize(s), sizeRe.MatchString(s); got != want {
+			t.Fatalf("validSize(%q) = %v, the regexp says %v", s, got, want)
+		}
+		if got, want := validMode(s), modeRe.MatchString(s); got != want {
+			t.Fatalf("validMode(%q) = %v, the regexp says %v", s, got, want)
+		}
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -173,11 +171,25 @@ func Move(source, target string) error {
 	return kerr.Newf(unix.Mount(source, target, "", unix.MS_MOVE, ""), moveRules, "mount(%q, %q, \"\", \"move\")", source, target)
 }
 
-// compiled on first use, not at every start of nsh
-var (
-	sizeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`) })
-	modeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-7]{3,4}$`) })
-)
+// validSize: digits, then at most one of k, m, g (either case) or %
+// (`^[0-9]+[kKmMgG%]?$`; checked by hand: the regexp package, linked, ran
+// its and unicode's table inits at every start of nsh).
+func validSize(s string) bool {
+	digits := strings.TrimRight(s, "0123456789")
+	if len(digits) == len(s) {
+		// a unit at the end
+		if len(s) < 2 || !strings.ContainsRune("kKmMgG%", rune(s[len(s)-1])) {
+			return false
+		}
+		digits = strings.TrimRight(s[:len(s)-1], "0123456789")
+	}
+	return digits == ""
+}
+
+// validMode: three or four octal digits (`^[0-7]{3,4}$`).
+func validMode(s string) bool {
+	return (len(s) == 3 || len(s) == 4) && strings.Trim(s, "01234567") == ""
+}
 
 // Tmpfs mounts a tmpfs at target. size is "" (the kernel default, half of
 // RAM), bytes, or a number with k, m, g or % (of RAM); mode is "" or octal
@@ -185,13 +197,13 @@ var (
 func Tmpfs(target, size, mode string) error {
 	var opts []string
 	if size != "" {
-		if !sizeRe().MatchString(size) {
+		if !validSize(size) {
 			return fmt.Errorf("tmpfs: size %q is not valid (valid: bytes, or a number with k, m, g or %%, e.g. \"64m\")", size)
 		}
 		opts = append(opts, "size="+size)
 	}
 	if mode != "" {
-		if !modeRe().MatchString(mode) {
+		if !validMode(mode) {
 			return fmt.Errorf("tmpfs: mode %q is not valid (valid: octal such as \"755\" or \"1777\")", mode)
 		}
 		opts = append(opts, "mode="+mode)

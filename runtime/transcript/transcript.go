@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -316,17 +315,83 @@ func Block(lang, text string) string {
 	return fence + lang + "\n" + text + "\n" + fence + "\n\n"
 }
 
-// compiled on first use, not at every start of nsh
-var escapes = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-B]|\x1b[=>]`)
-})
+// stripEscapes drops the terminal escape sequences a reader should not see:
+// CSI (ESC [ params intermediates final: colours, cursor moves), OSC
+// (ESC ] ... BEL or ESC \: window titles), charset selection (ESC ( B) and
+// keypad modes (ESC = and ESC >). It is the regexp
+// \x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-B]|\x1b[=>]
+// by hand: the regexp package, linked, ran its and unicode's table inits at
+// every start of nsh. An ESC that starts none of them stays.
+func stripEscapes(s string) string {
+	if strings.IndexByte(s, 0x1b) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] != 0x1b {
+			j := strings.IndexByte(s[i:], 0x1b)
+			if j < 0 {
+				j = len(s) - i
+			}
+			b.WriteString(s[i : i+j])
+			i += j
+			continue
+		}
+		if n := escapeLen(s[i:]); n > 0 {
+			i += n
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+// escapeLen is the length of the escape sequence s starts with (s[0] is
+// ESC), 0 if none.
+func escapeLen(s string) int {
+	if len(s) < 2 {
+		return 0
+	}
+	switch c := s[1]; {
+	case c == '[': // CSI: the three classes are disjoint, so no backtracking
+		i := 2
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == ';' || s[i] == '?') {
+			i++
+		}
+		for i < len(s) && s[i] >= ' ' && s[i] <= '/' {
+			i++
+		}
+		if i < len(s) && s[i] >= '@' && s[i] <= '~' {
+			return i + 1
+		}
+	case c == ']': // OSC, ended by BEL or ESC \
+		i := 2
+		for i < len(s) && s[i] != 0x07 && s[i] != 0x1b {
+			i++
+		}
+		switch {
+		case i < len(s) && s[i] == 0x07:
+			return i + 1
+		case i+1 < len(s) && s[i] == 0x1b && s[i+1] == '\\':
+			return i + 2
+		}
+	case c == '(' || c == ')':
+		if len(s) > 2 && (s[2] >= '0' && s[2] <= '9' || s[2] == 'A' || s[2] == 'B') {
+			return 3
+		}
+	case c == '=' || c == '>':
+		return 2
+	}
+	return 0
+}
 
 // Clean is output as a reader of the document should see it: terminal
 // escape sequences (colours, cursor moves) dropped, each line as the
 // terminal left it after carriage returns (a progress line shows its last
 // state), no trailing blank lines.
 func Clean(s string) string {
-	s = escapes().ReplaceAllString(s, "")
+	s = stripEscapes(s)
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"testing"
+)
+
+// firstWord and bareWord are the regexps they replace (the binary no
+// longer links regexp).
+func TestHintWordsAreTheRegexps(t *testing.T) {
+	firstRe := regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`)
+	bareRe := regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`)
+	alphabet := []byte("aZ_09.- \t\n\r\f\v(=\"")
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		b := make([]byte, r.IntN(8))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s := string(b)
+		w, ok := firstWord(s)
+		m := firstRe.FindStringSubmatch(s)
+		if ok != (m != nil) || ok && w != m[1] {
+			t.Fatalf("firstWord(%q) = %q, %v; the regexp gives %q", s, w, ok, m)
+		}
+		w, ok = bareWord(s)
+		m = bareRe.FindStringSubmatch(s)
+		if ok != (m != nil) || ok && w != m[1] {
+			t.Fatalf("bareWord(%q) = %q, %v; the regexp gives %q", s, w, ok, m)
+		}
+	}
+}
