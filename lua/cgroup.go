@@ -77,7 +77,7 @@ var cgMethods = []Func{
 func (s *Session) installCgroupType() {
 	L := s.L
 	mt := L.NewTypeMetatable(cgroupType)
-	methods := s.methodTable("cgroup handle", "cg:", cgMethods)
+	methods := s.lazyMethods("cgroup handle", "cg:", cgMethods)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkCg(L, 1)
 		switch key := L.CheckString(2); key {
@@ -88,7 +88,7 @@ func (s *Session) installCgroupType() {
 		case "mode":
 			L.Push(glua.LString(h.g.Layout().Mode.String()))
 		default:
-			m := methods.RawGetString(key)
+			m := methods().RawGetString(key)
 			if m == glua.LNil {
 				return noSuchMember(L, cgroupType, L.Get(1), key)
 			}

@@ -134,7 +134,7 @@ func stopLuaChild(p *nsproc.Process) error {
 func (s *Session) installHandleType() {
 	L := s.L
 	mt := L.NewTypeMetatable(handleType)
-	methods := s.methodTable("handle", "h:", handleMethods)
+	methods := s.lazyMethods("handle", "h:", handleMethods)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkHandle(L, 1)
 		key := L.CheckString(2)
@@ -144,7 +144,7 @@ func (s *Session) installHandleType() {
 		case "argv":
 			L.Push(strList(L, h.p.Argv))
 		default:
-			m := methods.RawGetString(key)
+			m := methods().RawGetString(key)
 			if m == glua.LNil {
 				return noSuchMember(L, handleType, L.Get(1), key)
 			}

@@ -117,7 +117,7 @@ var labBaseMethods = []Func{
 }
 
 func (s *Session) installLabTypes() {
-	s.typeMetatable(labType, s.methodTable("lab", "lab:", labMethods), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(labType, s.lazyMethods("lab", "lab:", labMethods), func(L *glua.LState, key string) glua.LValue {
 		l := checkLab(L, 1).l
 		switch key {
 		case "name":
@@ -145,12 +145,12 @@ func (s *Session) installLabTypes() {
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a
 // method of meth, else what field says (nil for none); text is tostring(obj).
-func (s *Session) typeMetatable(typ string, meth *glua.LTable, field func(L *glua.LState, key string) glua.LValue, text func(L *glua.LState) string) {
+func (s *Session) typeMetatable(typ string, meth func() *glua.LTable, field func(L *glua.LState, key string) glua.LValue, text func(L *glua.LState) string) {
 	L := s.L
 	mt := L.NewTypeMetatable(typ)
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		key := L.CheckString(2)
-		if m := meth.RawGetString(key); m != glua.LNil {
+		if m := meth().RawGetString(key); m != glua.LNil {
 			L.Push(m)
 		} else if v := field(L, key); v != glua.LNil || isMember(typ, L.Get(1), key) {
 			L.Push(v)

@@ -50,7 +50,7 @@ var nodeBaseMethods = []Func{
 }
 
 func (s *Session) installNodeType() {
-	s.typeMetatable(nodeType, s.methodTable("node", "node:", nodeMethods), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(nodeType, s.lazyMethods("node", "node:", nodeMethods), func(L *glua.LState, key string) glua.LValue {
 		n := nodeOf(L, 1)
 		switch key {
 		case "name":

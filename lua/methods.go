@@ -137,6 +137,20 @@ func (s *Session) methodTable(kind, prefix string, funcs []Func) *glua.LTable {
 	return t
 }
 
+// lazyMethods is methodTable built on the first call (the first method
+// looked up on an object of the type): a session's start made the tables
+// of all six types, some 150 functions and their help records, that a
+// chunk which never holds a lab or a handle does not use.
+func (s *Session) lazyMethods(kind, prefix string, funcs []Func) func() *glua.LTable {
+	var t *glua.LTable
+	return func() *glua.LTable {
+		if t == nil {
+			t = s.methodTable(kind, prefix, funcs)
+		}
+		return t
+	}
+}
+
 // noSuchMember raises the error for obj.key on an object of type typ that
 // has no method or field key, with the closest ones: `h.wiat is not a
 // function of a process handle: did you mean h:wait?`.
