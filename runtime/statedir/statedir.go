@@ -26,7 +26,7 @@ import (
 // namespace), read from /proc/self/uid_map.
 func HostUID() int {
 	euid := os.Geteuid()
-	b, err := os.ReadFile("/proc/self/uid_map")
+	b, err := readProcFile("/proc/self/uid_map")
 	if err != nil {
 		return euid
 	}
@@ -46,6 +46,33 @@ func HostUID() int {
 		}
 	}
 	return euid
+}
+
+// readProcFile reads a small /proc file with plain open(2) and read(2):
+// os.ReadFile would first try the descriptor in Go's poller, and being the
+// first file nsh opens at start it made the poller (epoll_create1, an
+// eventfd, two epoll_ctl and four fcntl) for nothing.
+func readProcFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var b []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = append(b, buf[:n]...)
+	}
 }
 
 // Dir is nsh's state directory for this user, created (mode 0700) when
