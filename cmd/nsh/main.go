@@ -3,6 +3,14 @@
 // This file only wires: flags, the user-namespace re-exec, the child entry,
 // the script runner and the REPL. The namespace work lives in runtime/, the
 // Lua bindings in lua/.
+//
+// GOMAXPROCS is set once, at start (from the CPUs and the cgroup's limit
+// then): the runtime's periodic re-reading of them (Go 1.25's default) was a
+// goroutine started in every nsh and every re-executed child, and a script
+// that moves nsh itself into a cgroup with cpu.max should not see the
+// runtime retune itself under it.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (
