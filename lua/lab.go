@@ -140,7 +140,7 @@ func (s *Session) installLabTypes() {
 	}, func(L *glua.LState) string { return checkLab(L, 1).l.String() })
 	s.installNodeType()
 	s.installCaptureType()
-	s.installLabReserved()
+	s.labReservedInit = s.installLabReserved // on first use (labReserved)
 }
 
 // typeMetatable makes the metatable of a userdata type: obj.KEY is a

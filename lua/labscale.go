@@ -10,7 +10,9 @@ const labReservedKey = "nsh.lab.reserved"
 
 // installLabReserved puts the lab's member names in the registry, where
 // labReserved finds them (labNode cannot read methodSets itself: it is
-// one of them).
+// one of them). It runs on the first labReserved, through
+// Session.labReservedInit (set at start: a static call from here would be
+// that initialization cycle), not at every start.
 func (s *Session) installLabReserved() {
 	t := s.L.NewTable()
 	for _, set := range methodSets() {
@@ -30,5 +32,11 @@ func (s *Session) installLabReserved() {
 // 1000-node build.
 func labReserved(L *glua.LState, name string) bool {
 	t, ok := L.G.Registry.RawGetString(labReservedKey).(*glua.LTable)
+	if !ok {
+		if s := sessionOf(L); s != nil && s.labReservedInit != nil {
+			s.labReservedInit()
+			t, ok = L.G.Registry.RawGetString(labReservedKey).(*glua.LTable)
+		}
+	}
 	return ok && t.RawGetString(name) != glua.LNil
 }

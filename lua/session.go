@@ -55,6 +55,9 @@ type Session struct {
 	globals      []*Func
 	hostNames    map[string]bool // host UTS names changed (host=true), to put back at the end
 	warnedCaps   bool            // the warning about a container keeping the host's capabilities was given
+	// labReservedInit builds the names lab.NAME keeps for the lab's own
+	// members (labscale.go), on first use.
+	labReservedInit func()
 
 	// signals (syssig.go): the Table is made on first use; sigDue is set
 	// from its goroutine when a Lua handler is to run.
