@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,14 +31,14 @@ func Deps(path string) ([]string, error) {
 		}
 		defer f.Close()
 		if top {
-			if interp, err := interpreter(f); err != nil {
+			if interp, err := f.interpreter(); err != nil {
 				return kerr.New(fmt.Sprintf("reading PT_INTERP of %q", p), err, nil)
 			} else if interp != "" && !seen[interp] {
 				seen[interp] = true
 				out = append(out, interp)
 			}
 		}
-		needed, err := f.ImportedLibraries()
+		needed, err := f.dynStrings(dtNeeded)
 		if err != nil {
 			return kerr.New(fmt.Sprintf("reading the dynamic section of %q", p), err, nil)
 		}
@@ -68,41 +67,26 @@ func Deps(path string) ([]string, error) {
 
 // openELF opens the ELF file at p: a file the kernel cannot open is a
 // kerr.Error for open(2), one that is no ELF object says so.
-func openELF(p string) (*elf.File, error) {
+func openELF(p string) (*elfFile, error) {
 	fd, err := os.Open(p)
 	if err != nil {
 		return nil, fileErr(err)
 	}
 	fd.Close()
-	f, err := elf.Open(p)
+	f, err := openELFFile(p)
 	if err != nil {
 		return nil, kerr.New(fmt.Sprintf("reading the ELF header of %q", p), fmt.Errorf("not an ELF file (%v)", err), nil)
 	}
 	return f, nil
 }
 
-// interpreter returns the PT_INTERP path of f, "" for a static binary.
-func interpreter(f *elf.File) (string, error) {
-	for _, p := range f.Progs {
-		if p.Type != elf.PT_INTERP {
-			continue
-		}
-		b := make([]byte, p.Filesz)
-		if _, err := p.ReadAt(b, 0); err != nil {
-			return "", err
-		}
-		return strings.TrimRight(string(b), "\x00"), nil
-	}
-	return "", nil
-}
-
 // searchDirs is DT_RPATH (ignored when DT_RUNPATH is present) or DT_RUNPATH,
 // with $ORIGIN expanded, then LibDirs.
-func searchDirs(f *elf.File, path string) []string {
+func searchDirs(f *elfFile, path string) []string {
 	var dirs []string
-	paths, _ := f.DynString(elf.DT_RUNPATH)
+	paths, _ := f.dynStrings(dtRunpath)
 	if len(paths) == 0 {
-		paths, _ = f.DynString(elf.DT_RPATH)
+		paths, _ = f.dynStrings(dtRpath)
 	}
 	origin := filepath.Dir(path)
 	for _, p := range paths {
@@ -119,7 +103,7 @@ func searchDirs(f *elf.File, path string) []string {
 // findLib finds name in dirs, taking the first file that is an ELF object
 // of the same class and machine as the one that needs it (a 32-bit libc in
 // /lib must not satisfy a 64-bit binary).
-func findLib(name string, dirs []string, need *elf.File) (string, error) {
+func findLib(name string, dirs []string, need *elfFile) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
@@ -128,7 +112,7 @@ func findLib(name string, dirs []string, need *elf.File) (string, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		f, err := elf.Open(p)
+		f, err := openELFFile(p)
 		if err != nil {
 			continue
 		}
