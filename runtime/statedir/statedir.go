@@ -240,9 +240,9 @@ func ReadTrusted(path string) ([]byte, error) {
 // the pid, it names one process for its whole life, so a marker that
 // records both cannot be made to point at another process.
 func StartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/stat") // once per child started: no poller round trip
 	if err != nil {
-		return 0, err
+		return 0, &os.PathError{Op: "open", Path: "/proc/" + strconv.Itoa(pid) + "/stat", Err: err}
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')

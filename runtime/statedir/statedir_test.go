@@ -1,6 +1,8 @@
 package statedir
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +108,10 @@ func TestStartTime(t *testing.T) {
 	}
 	if one, err := StartTime(1); err != nil || one > a {
 		t.Errorf("PID 1 started at %d, after this test (%d)? %v", one, a, err)
+	}
+	// a pid nobody has is "no such file", as os.ReadFile said
+	if _, err := StartTime(1 << 30); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("StartTime of a pid nobody has: %v, want a not-exist error", err)
 	}
 }
 
