@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,14 +32,14 @@ func Deps(path string) ([]string, error) {
 		}
 		defer f.Close()
 		if top {
-			if interp, err := f.interpreter(); err != nil {
+			if interp, err := interpreter(f); err != nil {
 				return kerr.New(fmt.Sprintf("reading PT_INTERP of %q", p), err, nil)
 			} else if interp != "" && !seen[interp] {
 				seen[interp] = true
 				out = append(out, interp)
 			}
 		}
-		needed, err := f.dynStrings(dtNeeded)
+		needed, err := f.ImportedLibraries()
 		if err != nil {
 			return kerr.New(fmt.Sprintf("reading the dynamic section of %q", p), err, nil)
 		}
@@ -67,26 +68,41 @@ func Deps(path string) ([]string, error) {
 
 // openELF opens the ELF file at p: a file the kernel cannot open is a
 // kerr.Error for open(2), one that is no ELF object says so.
-func openELF(p string) (*elfFile, error) {
+func openELF(p string) (*elf.File, error) {
 	fd, err := os.Open(p)
 	if err != nil {
 		return nil, fileErr(err)
 	}
 	fd.Close()
-	f, err := openELFFile(p)
+	f, err := elf.Open(p)
 	if err != nil {
 		return nil, kerr.New(fmt.Sprintf("reading the ELF header of %q", p), fmt.Errorf("not an ELF file (%v)", err), nil)
 	}
 	return f, nil
 }
 
+// interpreter returns the PT_INTERP path of f, "" for a static binary.
+func interpreter(f *elf.File) (string, error) {
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\x00"), nil
+	}
+	return "", nil
+}
+
 // searchDirs is DT_RPATH (ignored when DT_RUNPATH is present) or DT_RUNPATH,
 // with $ORIGIN expanded, then LibDirs.
-func searchDirs(f *elfFile, path string) []string {
+func searchDirs(f *elf.File, path string) []string {
 	var dirs []string
-	paths, _ := f.dynStrings(dtRunpath)
+	paths, _ := f.DynString(elf.DT_RUNPATH)
 	if len(paths) == 0 {
-		paths, _ = f.dynStrings(dtRpath)
+		paths, _ = f.DynString(elf.DT_RPATH)
 	}
 	origin := filepath.Dir(path)
 	for _, p := range paths {
@@ -103,7 +119,7 @@ func searchDirs(f *elfFile, path string) []string {
 // findLib finds name in dirs, taking the first file that is an ELF object
 // of the same class and machine as the one that needs it (a 32-bit libc in
 // /lib must not satisfy a 64-bit binary).
-func findLib(name string, dirs []string, need *elfFile) (string, error) {
+func findLib(name string, dirs []string, need *elf.File) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
@@ -112,7 +128,7 @@ func findLib(name string, dirs []string, need *elfFile) (string, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		f, err := openELFFile(p)
+		f, err := elf.Open(p)
 		if err != nil {
 			continue
 		}
