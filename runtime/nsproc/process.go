@@ -215,6 +215,7 @@ func (p *Process) reap() {
 	}
 	var state *os.ProcessState
 	var err error
+	awaitExit(p.Pid) // without a thread of nsh per child
 	if p.cmd != nil {
 		err = p.cmd.Wait()
 		state = p.cmd.ProcessState
