@@ -80,7 +80,6 @@ type Node struct {
 
 	// the current incarnation (since AddNode or the last Start)
 	holder  *nsproc.Process
-	pidfd   int    // the holder's pidfd, -1 when none
 	netIno  uint64 // the network namespace's inode and cookie (never reused)
 	cookie  uint64
 	pinPath string // its pin under /run/netns, "" if none
@@ -167,7 +166,7 @@ func (l *Lab) AddNode(o NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Name: o.Name, lab: l, opts: o, types: nodeTypes(o), hostname: o.Hostname, env: map[string]string{},
-		dir: filepath.Join(l.dir, o.Name), pidfd: -1}
+		dir: filepath.Join(l.dir, o.Name)}
 	for k, v := range o.Env {
 		n.env[k] = v
 	}
@@ -392,10 +391,9 @@ func (n *Node) startHolder(ns *NS, join bool) error {
 	}
 	n.holder = p
 	n.lab.note("child", strconv.Itoa(p.Pid))
-	// the holder is nsh's child and not yet waited for: its pid cannot be
-	// reused before the pidfd refers to it
-	if n.pidfd, err = unix.PidfdOpen(p.Pid, 0); err != nil {
-		n.pidfd = -1
+	// nsh reaches the node through the holder's pidfd (nsproc's, opened
+	// before the holder could be reaped, so it names the holder)
+	if err := p.UsePidfd(func(int) error { return nil }); err != nil {
 		return fmt.Errorf("pidfd_open(%d) of node %s's holder: %w", p.Pid, n.Name, err)
 	}
 	if !ready {

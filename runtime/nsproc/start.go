@@ -215,6 +215,7 @@ func Start(spec Spec) (*Process, error) {
 	p.cmd = cmd
 	p.Pid = cmd.Process.Pid
 	ownChildren.add(p.Pid)
+	p.openPidfd()
 	go p.reap()
 	if msg != nil {
 		if err := writeFrame(p.ctl, msg); err != nil {
