@@ -16,12 +16,14 @@ func labAddr(i int) string { return fmt.Sprintf("10.53.%d.%d", 57+(i+21)/250, 1+
 // benchLab builds a lab of n nodes on one bridge, pings from the first
 // node to the last, and tears it down; it reports each phase, and how long
 // the kernel's asynchronous netns cleanup takes to delete the hub's veths.
-func benchLab(b *testing.B, n int) {
+func benchLab(b *testing.B, n int) { benchLabOpts(b, n, LabOptions{Name: "bench"}) }
+
+func benchLabOpts(b *testing.B, n int, opts LabOptions) {
 	freshNet(b)
 	var setup, ping, closeT, cleanup time.Duration
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		l, err := NewLab(LabOptions{Name: "bench"})
+		l, err := NewLab(opts)
 		must(b, err)
 		must(b, l.AddBridge("br0", "10.53.57.11/16"))
 		nodes := make([]*Node, n)
@@ -89,3 +91,12 @@ func BenchmarkLab10(b *testing.B)   { benchLab(b, 10) }
 func BenchmarkLab100(b *testing.B)  { benchLab(b, 100) }
 func BenchmarkLab500(b *testing.B)  { benchLab(b, 500) }
 func BenchmarkLab1000(b *testing.B) { benchLab(b, 1000) }
+
+// The same labs without holders (nsh's descriptor holds each node), to
+// see what the holders cost.
+func BenchmarkLab100NoHolders(b *testing.B) {
+	benchLabOpts(b, 100, LabOptions{Name: "bench", NoHolders: true})
+}
+func BenchmarkLab1000NoHolders(b *testing.B) {
+	benchLabOpts(b, 1000, LabOptions{Name: "bench", NoHolders: true})
+}

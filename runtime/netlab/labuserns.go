@@ -147,8 +147,9 @@ func (n *Node) startUserNSHolder() (*NS, error) {
 	}
 	n.holder = p
 	n.lab.note("child", strconv.Itoa(p.Pid))
-	if n.pidfd, err = unix.PidfdOpen(p.Pid, 0); err != nil {
-		n.pidfd = -1
+	// nsh reaches the node through the holder's pidfd (nsproc's, opened
+	// before the holder could be reaped, so it names the holder)
+	if err := p.UsePidfd(func(int) error { return nil }); err != nil {
 		return nil, fmt.Errorf("pidfd_open(%d) of node %s's holder: %w", p.Pid, n.Name, err)
 	}
 	r.SetReadDeadline(time.Now().Add(10 * time.Second))

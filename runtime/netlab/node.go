@@ -80,7 +80,6 @@ type Node struct {
 
 	// the current incarnation (since AddNode or the last Start)
 	holder  *nsproc.Process
-	pidfd   int    // the holder's pidfd, -1 when none
 	netIno  uint64 // the network namespace's inode and cookie (never reused)
 	cookie  uint64
 	pinPath string // its pin under /run/netns, "" if none
@@ -167,7 +166,7 @@ func (l *Lab) AddNode(o NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Name: o.Name, lab: l, opts: o, types: nodeTypes(o), hostname: o.Hostname, env: map[string]string{},
-		dir: filepath.Join(l.dir, o.Name), pidfd: -1}
+		dir: filepath.Join(l.dir, o.Name)}
 	for k, v := range o.Env {
 		n.env[k] = v
 	}
@@ -313,9 +312,11 @@ func (n *Node) etcFiles(o NodeOptions) (EtcFiles, error) {
 // (they run before the exec); it then sleeps for the life of the node.
 const holderReady = "ready\n"
 
-// startHolder starts the node's first process, sleep(1), inside its
-// network namespace (ns: joined, or, join false, the calling thread's own
-// now) and the node's other new namespaces, and opens its pidfd. A holder with set-up steps (a hostname, /etc files) is a
+// startHolder starts the node's first process, "sleep infinity", inside
+// its network namespace (ns: joined, or, join false, the calling thread's
+// own now) and the node's other new namespaces, and opens its pidfd. A
+// plain holder is nsh's own sleep (sleeper.go) where it can be, else
+// sleep(1). A holder with set-up steps (a hostname, /etc files) is a
 // re-executed nsh that runs them, says ready on a pipe read with a
 // deadline, and executes sh -c "exec sleep infinity".
 func (n *Node) startHolder(ns *NS, join bool) error {
@@ -323,11 +324,18 @@ func (n *Node) startHolder(ns *NS, join bool) error {
 	if err != nil {
 		return err
 	}
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		return fmt.Errorf("a node's first process (its holder) is sleep(1): %v", err)
+	spec := nsproc.Spec{Argv: []string{"sleep", "infinity"}, Types: n.types, Setup: nsproc.Setup{Hostname: n.hostname}}
+	ready := spec.Setup.Hostname != "" || len(files) > 0
+	if !ready {
+		spec.Path = sleeperPath()
 	}
-	spec := nsproc.Spec{Argv: []string{sleep, "infinity"}, Types: n.types, Setup: nsproc.Setup{Hostname: n.hostname}}
+	if spec.Path == "" {
+		sleep, err := exec.LookPath("sleep")
+		if err != nil {
+			return fmt.Errorf("a node's first process (its holder) is sleep(1): %v", err)
+		}
+		spec.Argv[0] = sleep
+	}
 	if join {
 		spec.Join = map[string]string{"net": fmt.Sprintf("/proc/thread-self/fd/%d", ns.Fd())}
 	}
@@ -338,14 +346,13 @@ func (n *Node) startHolder(ns *NS, join bool) error {
 		spec.UIDMap = []nsproc.IDMap{{Inside: 0, Outside: os.Geteuid(), Count: 1}}
 		spec.GIDMap = []nsproc.IDMap{{Inside: 0, Outside: os.Getegid(), Count: 1}}
 	}
-	ready := spec.Setup.Hostname != "" || len(spec.Setup.Steps) > 0
 	var r, w *os.File
 	if ready {
 		shell, err := exec.LookPath("sh")
 		if err != nil {
 			return fmt.Errorf("a node with a hostname or /etc files is held by sh(1) then sleep(1): %v", err)
 		}
-		spec.Argv = []string{shell, "-c", "echo ready; exec " + sleep + " infinity"}
+		spec.Argv = []string{shell, "-c", "echo ready; exec " + spec.Argv[0] + " infinity"}
 		if r, w, err = os.Pipe(); err != nil {
 			return err
 		}
@@ -366,6 +373,16 @@ func (n *Node) startHolder(ns *NS, join bool) error {
 	}
 	spec.Stderr = null
 	p, err := nsproc.Start(spec)
+	if err != nil && spec.Path != "" && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOEXEC)) {
+		// nsh's sleep cannot be executed here: sleep(1) from now on
+		sleeper.off.Store(true)
+		sleep, lerr := exec.LookPath("sleep")
+		if lerr != nil {
+			return fmt.Errorf("%v; and a node's first process (its holder) is else sleep(1): %v", err, lerr)
+		}
+		spec.Path, spec.Argv[0] = "", sleep
+		p, err = nsproc.Start(spec)
+	}
 	if w != nil {
 		w.Close()
 	}
@@ -374,10 +391,9 @@ func (n *Node) startHolder(ns *NS, join bool) error {
 	}
 	n.holder = p
 	n.lab.note("child", strconv.Itoa(p.Pid))
-	// the holder is nsh's child and not yet waited for: its pid cannot be
-	// reused before the pidfd refers to it
-	if n.pidfd, err = unix.PidfdOpen(p.Pid, 0); err != nil {
-		n.pidfd = -1
+	// nsh reaches the node through the holder's pidfd (nsproc's, opened
+	// before the holder could be reaped, so it names the holder)
+	if err := p.UsePidfd(func(int) error { return nil }); err != nil {
 		return fmt.Errorf("pidfd_open(%d) of node %s's holder: %w", p.Pid, n.Name, err)
 	}
 	if !ready {

@@ -36,10 +36,10 @@ func (n *Node) alive() error {
 	if n.holder == nil && n.kept != nil {
 		return nil
 	}
-	if n.holder == nil || n.pidfd < 0 {
+	if n.holder == nil {
 		return fmt.Errorf("node %s has %w (stopped; node:start() makes it again)", n.Name, ErrEnded)
 	}
-	if !n.holder.Alive() || unix.PidfdSendSignal(n.pidfd, 0, nil, 0) != nil {
+	if !n.holder.Alive() || n.holder.UsePidfd(func(pidfd int) error { return unix.PidfdSendSignal(pidfd, 0, nil, 0) }) != nil {
 		return fmt.Errorf("node %s has %w: its first process (holder, pid %d) exited, and nsh holds nothing of it; node:start() makes it again",
 			n.Name, ErrEnded, n.holder.Pid)
 	}
@@ -68,12 +68,24 @@ func (n *Node) openNS(types ...string) ([]int, error) {
 		return nil, err
 	}
 	for _, t := range types {
-		if fd, ok, err := openByPidfd(n.pidfd, t); ok {
-			if err != nil {
+		var fd int
+		var ok bool
+		var ierr error
+		if err := n.holder.UsePidfd(func(pidfd int) error {
+			fd, ok, ierr = openByPidfd(pidfd, t)
+			return nil
+		}); err != nil {
+			if aerr := n.alive(); aerr != nil { // reaped: ended
+				return fail(aerr)
+			}
+			return fail(err)
+		}
+		if ok {
+			if ierr != nil {
 				if aerr := n.alive(); aerr != nil {
 					return fail(aerr)
 				}
-				return fail(fmt.Errorf("ioctl(pidfd of %d, PIDFD_GET_%s_NAMESPACE): %w", n.holder.Pid, strings.ToUpper(t), err))
+				return fail(fmt.Errorf("ioctl(pidfd of %d, PIDFD_GET_%s_NAMESPACE): %w", n.holder.Pid, strings.ToUpper(t), ierr))
 			}
 			fds = append(fds, fd)
 			continue
@@ -169,10 +181,6 @@ func (n *Node) endRef(ref int, pids []int) error {
 	}
 	if err := n.killHolder(); err != nil {
 		errs = append(errs, err)
-	}
-	if n.pidfd >= 0 {
-		unix.Close(n.pidfd)
-		n.pidfd = -1
 	}
 	if n.pinPath != "" {
 		if err := unpin(n.pinPath); err != nil {

@@ -230,3 +230,52 @@ func TestNodeNoHolders(t *testing.T) {
 		t.Fatal("Start of a node without holder")
 	}
 }
+
+// A plain node's holder is nsh's own sleep where it can be: seen from
+// outside as `sleep infinity` named sleep, its exe the sealed memfd; it
+// ends on SIGTERM as sleep(1) does, and the node with it.
+func TestHolderIsNshSleep(t *testing.T) {
+	l, a, _ := twoNodes(t, LabOptions{Name: "nshsleeper"}, NodeOptions{})
+	if sleeperPath() == "" {
+		t.Skip("no nsh sleep on this architecture or kernel: holders are sleep(1)")
+	}
+	pid := strconv.Itoa(a.HolderPID())
+	read := func(f string) string {
+		b, err := os.ReadFile("/proc/" + pid + "/" + f)
+		must(t, err)
+		return string(b)
+	}
+	if c := read("cmdline"); c != "sleep\x00infinity\x00" {
+		t.Fatalf("cmdline %q, want sleep infinity", c)
+	}
+	if c := read("comm"); c != "sleep\n" {
+		t.Fatalf("comm %q, want sleep", c)
+	}
+	if exe, _ := os.Readlink("/proc/" + pid + "/exe"); exe != "/memfd:nsh-sleep (deleted)" {
+		t.Fatalf("exe %q", exe)
+	}
+	if !strings.Contains(read("status"), "State:\tS (sleeping)") {
+		t.Fatalf("holder not sleeping:\n%s", read("status"))
+	}
+	// sealed: not even nsh may change it
+	if f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(sleeper.fd), os.O_WRONLY, 0); err == nil {
+		_, err = f.Write([]byte("x"))
+		f.Close()
+		if err == nil {
+			t.Fatal("wrote into nsh's sleep: it is not sealed")
+		}
+	}
+	must(t, exec.Command("kill", "-TERM", pid).Run())
+	waitFor(t, "holder ended by SIGTERM", func() bool { return !a.Running() })
+	if st := a.holder.Status(); st.Signal != "SIGTERM" {
+		t.Fatalf("holder status %+v, want killed by SIGTERM", st)
+	}
+	if err := a.alive(); !errors.Is(err, ErrEnded) {
+		t.Fatalf("node after its holder ended: %v", err)
+	}
+	must(t, a.Start())
+	if !a.Running() || a.HolderPID() == 0 {
+		t.Fatal("node did not start again")
+	}
+	_ = l
+}

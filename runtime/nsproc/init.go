@@ -4,7 +4,6 @@ import (
 	"os"
 	"sync"
 	"time"
-	"unsafe"
 
 	"nsh/runtime/sigs"
 
@@ -93,7 +92,7 @@ func reapOrphans() {
 			if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
 				break
 			}
-			pid := int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(&info)) + 16))) // si_pid
+			pid := int(siginfoPid(&info))
 			if pid == 0 || ownChildren.has(pid) {
 				break // none, or Start's: its waiter takes it
 			}

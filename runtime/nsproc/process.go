@@ -42,6 +42,9 @@ type Process struct {
 	result []byte // what a re-executed child sent back
 	resErr string
 	mu     sync.Mutex
+
+	pidf  *os.File // nsh's pidfd of the child until reaped (exitwait.go)
+	pidMu sync.RWMutex
 }
 
 // Status is how a child ended.
@@ -215,6 +218,7 @@ func (p *Process) reap() {
 	}
 	var state *os.ProcessState
 	var err error
+	p.awaitExit() // without a thread of nsh per child
 	if p.cmd != nil {
 		err = p.cmd.Wait()
 		state = p.cmd.ProcessState
@@ -244,4 +248,5 @@ func (p *Process) reap() {
 	p.mu.Unlock()
 	ownChildren.remove(p.Pid)
 	close(p.done)
+	p.closePidfd() // a pidfd names its process even once reaped: no hurry
 }

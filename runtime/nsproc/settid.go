@@ -117,6 +117,7 @@ func startSetTID(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	ownChildren.add(p.Pid)
+	p.openPidfd()
 	go p.reap()
 	return p, nil
 }

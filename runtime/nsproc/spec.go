@@ -9,6 +9,11 @@ import (
 // function) is set.
 type Spec struct {
 	Argv []string // program and arguments; Argv[0] is looked up in PATH
+	// Path, when set, is the file executed, and Argv[0] only the name the
+	// program is given (execve's pathname and argv[0] differ, as with
+	// exec -a). Only for a program executed directly (no re-executed nsh,
+	// no SetTID).
+	Path string
 	Env  []string // nil: inherit
 	Dir  string   // working directory in the child ("" = inherit)
 

@@ -120,9 +120,12 @@ func Start(spec Spec) (*Process, error) {
 			msg.UnsetEnv = append(msg.UnsetEnv, "GOMAXPROCS")
 		}
 	} else {
-		path, err := lookPath(spec.Argv[0], spec.Setup)
-		if err != nil {
-			return nil, err
+		path := spec.Path
+		if path == "" {
+			var err error
+			if path, err = lookPath(spec.Argv[0], spec.Setup); err != nil {
+				return nil, err
+			}
 		}
 		cmd = exec.Command(path, spec.Argv[1:]...)
 		cmd.Args[0] = spec.Argv[0]
@@ -212,6 +215,7 @@ func Start(spec Spec) (*Process, error) {
 	p.cmd = cmd
 	p.Pid = cmd.Process.Pid
 	ownChildren.add(p.Pid)
+	p.openPidfd()
 	go p.reap()
 	if msg != nil {
 		if err := writeFrame(p.ctl, msg); err != nil {

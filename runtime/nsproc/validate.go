@@ -54,6 +54,9 @@ func (s *Spec) Validate() error {
 			return &SpecError{Field: id.field, Rule: fmt.Sprintf("an id is a whole number from 0 to %d, got %d", MaxID, *id.v)}
 		}
 	}
+	if s.Path != "" && (s.needsReexec() || len(s.SetTID) > 0) {
+		return &SpecError{Field: "path", Rule: "a path apart from argv[0] is for a program nsh executes directly (no set-up steps, hold or set_tid)"}
+	}
 	if err := checkNUL(s); err != nil {
 		return err
 	}
