@@ -74,6 +74,11 @@ func Start(spec Spec) (*Process, error) {
 	if len(spec.SetTID) > 0 {
 		return startSetTID(spec)
 	}
+	if spec.needsReexec() {
+		if b := spec.rawProgram(spec.Stdin); b != nil {
+			return startRaw(spec, b)
+		}
+	}
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
 	var ctlChild, resChild *os.File
