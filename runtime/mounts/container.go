@@ -103,7 +103,9 @@ type setup struct {
 // container.
 func (c Container) Steps() []Step {
 	var st []Step
-	add := func(name string, run func(*setup) error, raw func(*rawSetup) error) { st = append(st, Step{name, run, raw}) }
+	add := func(name string, run func(*setup) error, raw func(*rawSetup) error) {
+		st = append(st, Step{name, run, raw})
+	}
 	// First: nothing done below may propagate back to the namespace this one was copied from, and pivot_root refuses shared mounts.
 	add("make / rprivate", makeRootPrivate, rawMakeRootPrivate)
 	if c.Rootfs != "" {

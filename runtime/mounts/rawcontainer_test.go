@@ -96,7 +96,9 @@ func TestRawMatchesReexec(t *testing.T) {
 		{name: "full-userns-nobody-map", spec: userns(all, "0 65534 1"), c: full, raw: true},
 		{name: "bench", spec: userns(all, "0 0 1"), c: func(r string) Container { return Container{Rootfs: r, Proc: true, Dev: DevMinimal} }, raw: true},
 		{name: "no-rootfs-userns", spec: userns("user,mnt,pid", "0 0 1"), c: func(string) Container { return Container{Proc: true, Dev: DevMinimal, DevPts: true, Shm: true} }, raw: true},
-		{name: "keepdev-extras", spec: userns(all, "0 0 1"), c: func(r string) Container { return Container{Rootfs: r, Proc: true, DevPts: true, Shm: true, Mqueue: true} }, raw: true},
+		{name: "keepdev-extras", spec: userns(all, "0 0 1"), c: func(r string) Container {
+			return Container{Rootfs: r, Proc: true, DevPts: true, Shm: true, Mqueue: true}
+		}, raw: true},
 		{name: "no-proc", spec: userns(all, "0 0 1"), c: func(r string) Container { return Container{Rootfs: r, Dev: DevMinimal} }, raw: true},
 		{name: "unsafe-fds", spec: userns(all, "0 0 1"), c: with(func(c *Container) { c.Unsafe = []string{ProtectFDs} }), raw: true},
 		{name: "unsafe-caps", spec: userns(all, "0 0 1"), c: with(func(c *Container) { c.Unsafe = []string{ProtectCaps} }), raw: true},
