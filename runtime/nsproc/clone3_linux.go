@@ -107,6 +107,10 @@ type clone3Plan struct {
 	rlim           *syscall.Rlimit // the soft RLIMIT_NOFILE nsh started with, restored before execve as Go's start does (nil: leave it)
 	rlimNow        syscall.Rlimit
 	buf            [1]byte
+	// stack: the child shares nsh's memory (CLONE_VM) and runs on this
+	// (rawClone3VM); nil: a plain fork. It and everything the plan points
+	// at stay alive until the child executed or ended.
+	stack []byte
 }
 
 // clone3Exec forks with clone3 and, in the child, runs the plan up to
@@ -131,18 +135,37 @@ func clone3Exec(pl *clone3Plan) (pid uintptr, err syscall.Errno) {
 //go:nocheckptr
 //go:nosplit
 func clone3Child(pl *clone3Plan) (pid uintptr, err1 syscall.Errno) {
+	runtimeBeforeFork()
+	if pl.stack != nil {
+		// the raw set-up: memory shared, the child on a stack of its own
+		var e uintptr
+		pid, e = rawClone3VM(uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), uintptr(unsafe.Pointer(pl)))
+		return pid, syscall.Errno(e)
+	}
+	pid, _, err1 = syscall.RawSyscall(sysClone3, uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), 0)
+	if err1 != 0 || pid != 0 {
+		return // the parent, or a failed clone3
+	}
+	childRun(pl)
+	return
+}
+
+// childRun is the child's life up to execve (it never returns): on the
+// parent's stack, copied, after a fork; on a stack of its own
+// (rawClone3VM) when it shares the parent's memory.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+//go:nosplit
+func childRun(pl *clone3Plan) {
 	var (
 		i      int
 		nextfd int
 		pfd    pollFd
 		zero   [2]int64 // struct timespec {0, 0}: ppoll does not wait
+		err1   syscall.Errno
 	)
-	runtimeBeforeFork()
-	pid, _, err1 = syscall.RawSyscall(sysClone3, uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), 0)
-	if err1 != 0 || pid != 0 {
-		return // the parent, or a failed clone3
-	}
-
 	// In the child.
 	if pl.pgroup {
 		pl.fail.step = stepPgid

@@ -105,6 +105,8 @@ type rawChild struct {
 	b      *RawBuilder
 	stderr *os.File
 	path   string
+	pl     *clone3Plan // the child reads it (and with CLONE_VM runs on its stack) until it executed
+	files  []*os.File
 }
 
 // startRaw starts spec's program with the raw set-up b.
@@ -160,6 +162,12 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 		pl.mapSync = true // the ids are taken after the (empty) maps step, as Go does
 	}
 
+	if vmClone {
+		pl.stack = make([]byte, 64<<10)
+		pl.args.flags |= unix.CLONE_VM
+		pl.args.stack = uint64(uintptr(unsafe.Pointer(&pl.stack[0])))
+		pl.args.stackSize = uint64(len(pl.stack))
+	}
 	var status, alive, goPipe [2]int
 	if err := pipes(&status, &alive, &goPipe); err != nil {
 		return nil, kerr.New("pipe2", err, nil)
@@ -221,7 +229,7 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 	}
 	p.Pid = int(pid)
 	p.ctl = os.NewFile(uintptr(goPipe[1]), "nsh-go-ahead")
-	p.raw = &rawChild{status: status[0], aliveW: alive[1], b: b, stderr: files[2], path: path}
+	p.raw = &rawChild{status: status[0], aliveW: alive[1], b: b, stderr: files[2], path: path, pl: pl, files: files}
 	ownChildren.add(p.Pid)
 	go p.reap()
 	if !spec.Hold {
@@ -310,6 +318,8 @@ func (r *rawChild) watch() string {
 	n, _ := readFull(r.status, (*[unsafe.Sizeof(f)]byte)(unsafe.Pointer(&f))[:])
 	syscall.Close(r.status)
 	syscall.Close(r.aliveW)
+	runtime.KeepAlive(r.pl)
+	runtime.KeepAlive(r.files)
 	if n == 0 {
 		return ""
 	}
