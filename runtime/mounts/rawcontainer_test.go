@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"nsh/runtime/caps"
 	"nsh/runtime/nsproc"
 	"nsh/runtime/rootfs"
 )
@@ -125,6 +126,23 @@ func TestRawMatchesReexec(t *testing.T) {
 		{name: "missing-rootfs", spec: userns(all, "0 0 1"), c: func(r string) Container { return Container{Rootfs: r + "-missing", Proc: true} }, raw: true},
 		{name: "rootfs-is-file", spec: userns(all, "0 0 1"), c: func(string) Container { return Container{Rootfs: file} }, raw: true},
 		{name: "devtmpfs-userns", spec: userns(all, "0 0 1"), c: func(r string) Container { return Container{Rootfs: r, Dev: DevKernel} }, raw: true},
+		{name: "caps-step", spec: func(r string) nsproc.Spec {
+			s := userns(all, "0 0 1")(r)
+			s.Setup.Steps = append(s.Setup.Steps, caps.StepFor(caps.StepArgs{Drop: []int{13, 21}, NoNewPrivs: true}))
+			return s
+		}, c: full, raw: true},
+		{name: "caps-step-only", spec: func(r string) nsproc.Spec {
+			s := userns("user,uts", "0 0 1")(r)
+			s.Setup.Hostname = "h"
+			s.Setup.Steps = append(s.Setup.Steps, caps.StepFor(caps.StepArgs{Drop: []int{13}}))
+			s.Argv = []string{"/bin/sh", "-c", "grep -E '^(Cap|NoNew)' /proc/self/status; hostname"}
+			return s
+		}, raw: true},
+		{name: "caps-step-invalid", spec: func(r string) nsproc.Spec {
+			s := userns(all, "0 0 1")(r)
+			s.Setup.Steps = append(s.Setup.Steps, caps.StepFor(caps.StepArgs{Drop: []int{99}}))
+			return s
+		}, c: full, raw: true},
 		{name: "missing-program", spec: func(r string) nsproc.Spec {
 			s := userns(all, "0 0 1")(r)
 			s.Argv = []string{"/bin/nosuch"}
@@ -151,8 +169,10 @@ func TestRawMatchesReexec(t *testing.T) {
 			if spec.Argv == nil {
 				spec.Argv = []string{"/bin/sh", "-c", rawProbe}
 			}
-			if _, err := EditSetup(&spec.Setup, func(c *Container) error { *c = tc.c(root); return nil }); err != nil {
-				t.Fatal(err)
+			if tc.c != nil {
+				if _, err := EditSetup(&spec.Setup, func(c *Container) error { *c = tc.c(root); return nil }); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if got := spec.UsesRawSetup(); got != tc.raw {
 				t.Fatalf("UsesRawSetup = %v, want %v", got, tc.raw)
