@@ -229,7 +229,12 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 	}
 	p.Pid = int(pid)
 	p.ctl = os.NewFile(uintptr(goPipe[1]), "nsh-go-ahead")
-	p.raw = &rawChild{status: status[0], aliveW: alive[1], b: b, stderr: files[2], path: path, pl: pl, files: files}
+	// the child's stderr, for its error: the caller may close its file once Start returns
+	errFD, err := unix.FcntlInt(files[2].Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return fail(kerr.New("fcntl(stderr, F_DUPFD_CLOEXEC)", err, nil))
+	}
+	p.raw = &rawChild{status: status[0], aliveW: alive[1], b: b, stderr: os.NewFile(uintptr(errFD), "stderr"), path: path, pl: pl, files: files}
 	ownChildren.add(p.Pid)
 	go p.reap()
 	if !spec.Hold {
@@ -320,6 +325,7 @@ func (r *rawChild) watch() string {
 	syscall.Close(r.aliveW)
 	runtime.KeepAlive(r.pl)
 	runtime.KeepAlive(r.files)
+	defer r.stderr.Close()
 	if n == 0 {
 		return ""
 	}
