@@ -162,7 +162,14 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 		pl.mapSync = true // the ids are taken after the (empty) maps step, as Go does
 	}
 
-	if vmClone {
+	// An nsh that changed its ids (a Lua function's child that took
+	// uid=) is not dumpable: its /proc files, and those of a child sharing
+	// or copying its memory, belong to root. The child then is a plain fork
+	// that makes its own copy dumpable, as the execve of a re-executed nsh
+	// would.
+	if d, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); d != 1 {
+		pl.dumpable = true
+	} else if vmClone {
 		pl.stack = make([]byte, 64<<10)
 		pl.args.flags |= unix.CLONE_VM
 		pl.args.stack = uint64(uintptr(unsafe.Pointer(&pl.stack[0])))
@@ -198,6 +205,11 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 		syscall.Close(alive[1])
 		syscall.Close(goPipe[1])
 		return nil, err
+	}
+	if errno == 0 && pl.pgroup {
+		// as a shell does: the group exists when Start returns, whether or
+		// not the child got to its own setpgid (the terminal is handed to it next)
+		syscall.Setpgid(int(pid), int(pid))
 	}
 	if errno != 0 {
 		syscall.Close(status[0])
