@@ -92,10 +92,13 @@ func fixed(argv ...string) func(int) []string { return func(int) []string { retu
 // nshRun is a side that runs one nsh process per run: code is Lua with OPS
 // set to the number of operations, which prints a last line
 // "inner MS [name=MS ...]" timing its work with sys.now.
-func nshRun(nsh, code string) func(int) (Sample, error) {
+func nshRun(nsh, code string) func(int) (Sample, error) { return nshRunEnv(nsh, code, nil) }
+
+// nshRunEnv is nshRun with variables added to nsh's environment.
+func nshRunEnv(nsh, code string, env []string) func(int) (Sample, error) {
 	return func(ops int) (Sample, error) {
 		src := fmt.Sprintf("local OPS = %d\n%s", ops, code)
-		s, out, err := runProc([]string{nsh, "--no-userns", "-e", src}, nil)
+		s, out, err := runProc([]string{nsh, "--no-userns", "-e", src}, env)
 		s.Ops = ops
 		if err != nil {
 			return s, err

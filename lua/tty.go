@@ -1,7 +1,10 @@
 package lua
 
 import (
+	"bytes"
+	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -76,6 +79,11 @@ func foregroundWhile(pgid int, ignoresINT func() bool) (stop func()) {
 				setpgrp(want)
 				holder = want
 			}
+			if holder == pgid && stopped(pgid) {
+				// it read the terminal before it was handed the terminal
+				// (SIGTTIN stopped it): continue it, as a shell's fg does
+				unix.Kill(-pgid, unix.SIGCONT)
+			}
 			select {
 			case <-done:
 				setpgrp(mine)
@@ -85,4 +93,14 @@ func foregroundWhile(pgid int, ignoresINT func() bool) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// stopped says whether process pid is stopped (state T in /proc/PID/stat).
+func stopped(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'T'
 }

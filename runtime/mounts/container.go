@@ -86,6 +86,7 @@ func (c Container) Validate() error {
 type Step struct {
 	Name string // what it does, as a learner would say it
 	run  func(*setup) error
+	raw  func(*rawSetup) error // the same step as raw ops for a child without a Go runtime (rawcontainer.go)
 }
 
 // setup is one run of a Container's steps: what a step leaves for the next.
@@ -102,72 +103,74 @@ type setup struct {
 // container.
 func (c Container) Steps() []Step {
 	var st []Step
-	add := func(name string, run func(*setup) error) { st = append(st, Step{name, run}) }
+	add := func(name string, run func(*setup) error, raw func(*rawSetup) error) {
+		st = append(st, Step{name, run, raw})
+	}
 	// First: nothing done below may propagate back to the namespace this one was copied from, and pivot_root refuses shared mounts.
-	add("make / rprivate", makeRootPrivate)
+	add("make / rprivate", makeRootPrivate, rawMakeRootPrivate)
 	if c.Rootfs != "" {
 		// pivot_root needs new_root to be a mount point, and the mounts below must land on this mount.
-		add("bind rootfs onto itself", bindRootfs)
+		add("bind rootfs onto itself", bindRootfs, rawBindRootfs)
 	}
 	if c.Proc {
 		// Before the pivot: in a user namespace the kernel mounts a proc only while another proc is fully visible.
-		add("mount proc", mountProc)
+		add("mount proc", mountProc, rawMountProc)
 	}
 	if c.Sys {
 		// Before the pivot, for the same rule as proc; sysfs shows the mounter's network namespace.
-		add("mount sysfs", mountSys)
+		add("mount sysfs", mountSys, rawMountSys)
 	}
 	switch c.Dev {
 	case DevMinimal:
 		// Before the pivot: in a user namespace the nodes are bound from the host's /dev.
-		add("mount /dev (tmpfs)", mountMinimalDev)
+		add("mount /dev (tmpfs)", mountMinimalDev, rawMountMinimalDev)
 	case DevKernel:
 		// Under the new root, before the pivot, like every mount of the container.
-		add("mount /dev (devtmpfs)", mountDevtmpfs)
+		add("mount /dev (devtmpfs)", mountDevtmpfs, rawMountDevtmpfs)
 	}
 	if c.Dev != DevMinimal && (c.DevPts || c.Shm) {
 		// After /dev itself, which would cover them (the minimal /dev makes its own).
-		add("mount /dev/pts and /dev/shm", mountDevExtras)
+		add("mount /dev/pts and /dev/shm", mountDevExtras, rawMountDevExtras)
 	}
 	if c.Mqueue {
 		// After /dev, which would cover it.
-		add("mount mqueue", mountMqueue)
+		add("mount mqueue", mountMqueue, rawMountMqueue)
 	}
 	if c.Rootfs != "" {
 		// Every mount of the container is in place: switch roots.
-		add("pivot_root", pivotRoot)
+		add("pivot_root", pivotRoot, rawPivotRoot)
 		// The old root is stacked on the new one: drop it, and the host's tree is out of reach.
-		add("detach old root", detachOldRoot)
+		add("detach old root", detachOldRoot, rawDetachOldRoot)
 	}
 	if len(c.ReadonlyPaths) > 0 {
 		// After the pivot: paths resolve inside the container, so a symlink in the rootfs cannot aim at a host file.
-		add("read-only paths", readonlyPaths)
+		add("read-only paths", readonlyPaths, rawReadonlyPaths)
 	}
 	if len(c.MaskPaths) > 0 {
 		// Last, as in runc: a mask below a read-only path then lies on top of that path's bind, where lookups end.
-		add("mask paths", maskPaths)
+		add("mask paths", maskPaths, rawMaskPaths)
 	}
 	// The protections, as runc's init finishes: nothing below may be undone from inside.
 	if c.Protected(ProtectFDs) {
 		// Before the program can use them: a descriptor nsh inherited (a host directory) would be a way out of the new root (runc CVE-2024-21626).
-		add("close inherited descriptors", closeFDs)
+		add("close inherited descriptors", closeFDs, rawCloseFDs)
 	}
 	early := c.Protected(ProtectSeccomp) && !c.Protected(ProtectNoNewPrivs)
 	if early {
 		// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the next step drops (runc does the same).
-		add("seccomp filter", loadSeccomp)
+		add("seccomp filter", loadSeccomp, rawLoadSeccomp)
 	}
 	if c.Protected(ProtectCaps) {
 		// After every mount (they need CAP_SYS_ADMIN); without it the masks cannot be unmounted, nor proc mounted again.
-		add("drop capabilities", dropCaps)
+		add("drop capabilities", dropCaps, rawDropCaps)
 	}
 	if c.Protected(ProtectNoNewPrivs) {
 		// Before execve: a setuid program or file capabilities can no longer bring back what was dropped.
-		add("no_new_privs", setNoNewPrivs)
+		add("no_new_privs", setNoNewPrivs, rawSetNoNewPrivs)
 	}
 	if c.Protected(ProtectSeccomp) && !early {
 		// Last before execve (only the switch to uid=/gid= follows, which the filter allows): the steps above use the calls it blocks.
-		add("seccomp filter", loadSeccomp)
+		add("seccomp filter", loadSeccomp, rawLoadSeccomp)
 	}
 	return st
 }

@@ -10,12 +10,19 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"nsh/runtime/nsproc"
 )
 
 // helperEnv selects a helper mode when the test binary runs as a child.
 const helperEnv = "NSH_MOUNTS_HELPER"
 
 func TestMain(m *testing.M) {
+	// the re-executed child of nsproc.Start (rawcontainer_test.go compares it with the raw start)
+	if len(os.Args) > 1 && os.Args[1] == nsproc.ChildFlag {
+		runtime.LockOSThread() // as cmd/nsh does: the per-thread set-up (ambient caps) is on the thread that executes
+		os.Exit(nsproc.ChildMain(nil))
+	}
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode))
 	}

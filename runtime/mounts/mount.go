@@ -33,11 +33,16 @@ func mount(source, target, fstype string, flags uintptr, data string) error {
 	if err == nil {
 		return nil
 	}
+	return kerr.New(mountCall(source, target, fstype, flags, data), err, rulesFor(fstype))
+}
+
+// mountCall is how a failed mount(2) is named in its error.
+func mountCall(source, target, fstype string, flags uintptr, data string) string {
 	call := fmt.Sprintf("mount(%q, %q, %q, %q", source, target, fstype, FormatFlags(flags))
 	if data != "" {
 		call += fmt.Sprintf(", %q", data)
 	}
-	return kerr.New(call+")", err, rulesFor(fstype))
+	return call + ")"
 }
 
 // Umount is umount2(2): detach gives MNT_DETACH (lazy: gone from the tree now,

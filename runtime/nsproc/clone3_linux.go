@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // A start with set_tid: clone3(2) with a chosen PID per PID namespace level,
@@ -62,6 +64,9 @@ const (
 	stepDup
 	stepChdir
 	stepExec
+	stepMapCred // setgid/setuid to the ids a new user namespace maps (raw set-up)
+	stepOp      // an op of the raw set-up: fail.op is its index
+	stepReady   // not a failure: the child took the ids its maps give (raw set-up)
 )
 
 // childFailure is what a child that failed writes on the status pipe: the
@@ -69,6 +74,9 @@ const (
 type childFailure struct {
 	step  uint32
 	errno uint32
+	op    uint32 // stepOp: the index of the op
+	_     uint32
+	extra uint64 // stepOp: the op's number (see Explain)
 }
 
 // clone3Plan is everything the child needs, made by the parent before the
@@ -86,6 +94,25 @@ type clone3Plan struct {
 	pdeath bool    // PR_SET_PDEATHSIG(SIGKILL)
 	pgroup bool    // setpgid(0, 0)
 	fail   childFailure
+	code   uintptr // exit code after a failed step (0: 253)
+
+	// The raw set-up of a container (rawstart.go); goR is 0 without one.
+	goR, goW       int  // the go-ahead pipe: the child waits for a byte (EOF: give up); goW is the child's copy of the parent's end
+	mapSync        bool // one byte on goR first says the parent wrote the id maps
+	mapUID, mapGID int  // >= 0: take these ids once the maps are written (SysProcAttr.Credential)
+	ops            []rawOp
+	reg            uintptr // the descriptor an op saved (SaveFD)
+	capHdr         unix.CapUserHeader
+	capData        [2]unix.CapUserData
+	rlim           *syscall.Rlimit // the soft RLIMIT_NOFILE nsh started with, restored before execve as Go's start does (nil: leave it)
+	rlimNow        syscall.Rlimit
+	buf            [1]byte
+	// stack: the child shares nsh's memory (CLONE_VM) and runs on this
+	// (rawClone3VM); nil: a plain fork. It and everything the plan points
+	// at stay alive until the child executed or ended.
+	stack []byte
+	// dumpable: PR_SET_DUMPABLE(1) first (a plain fork of an undumpable nsh)
+	dumpable bool
 }
 
 // clone3Exec forks with clone3 and, in the child, runs the plan up to
@@ -110,19 +137,44 @@ func clone3Exec(pl *clone3Plan) (pid uintptr, err syscall.Errno) {
 //go:nocheckptr
 //go:nosplit
 func clone3Child(pl *clone3Plan) (pid uintptr, err1 syscall.Errno) {
+	runtimeBeforeFork()
+	if pl.stack != nil {
+		// the raw set-up: memory shared, the child on a stack of its own
+		var e uintptr
+		pid, e = rawClone3VM(uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), uintptr(unsafe.Pointer(pl)))
+		return pid, syscall.Errno(e)
+	}
+	pid, _, err1 = syscall.RawSyscall(sysClone3, uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), 0)
+	if err1 != 0 || pid != 0 {
+		return // the parent, or a failed clone3
+	}
+	childRun(pl)
+	return
+}
+
+// childRun is the child's life up to execve (it never returns): on the
+// parent's stack, copied, after a fork; on a stack of its own
+// (rawClone3VM) when it shares the parent's memory.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+//go:nosplit
+func childRun(pl *clone3Plan) {
 	var (
 		i      int
 		nextfd int
 		pfd    pollFd
 		zero   [2]int64 // struct timespec {0, 0}: ppoll does not wait
+		err1   syscall.Errno
 	)
-	runtimeBeforeFork()
-	pid, _, err1 = syscall.RawSyscall(sysClone3, uintptr(unsafe.Pointer(&pl.args)), unsafe.Sizeof(pl.args), 0)
-	if err1 != 0 || pid != 0 {
-		return // the parent, or a failed clone3
-	}
-
 	// In the child.
+	if pl.dumpable {
+		// its own copy of a memory that a change of ids made undumpable:
+		// the parent (same uid) must be able to open its /proc files (id
+		// maps, setgroups), as it can a re-executed nsh's
+		syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_DUMPABLE, 1, 0, 0, 0, 0)
+	}
 	if pl.pgroup {
 		pl.fail.step = stepPgid
 		if _, _, err1 = syscall.RawSyscall(syscall.SYS_SETPGID, 0, 0, 0); err1 != 0 {
@@ -193,6 +245,59 @@ func clone3Child(pl *clone3Plan) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 
+	if pl.goR > 0 {
+		// The raw set-up: wait until the parent wrote the id maps (as
+		// Go's own child waits for UidMappings), take the ids they give,
+		// wait for the go-ahead (a held start: links, cgroups), then run
+		// the ops.
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(pl.goW), 0, 0)
+		if pl.mapSync {
+			if !readByte(pl) {
+				for {
+					syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 125, 0, 0)
+				}
+			}
+			pl.fail.step = stepMapCred
+			if pl.mapGID >= 0 {
+				if _, _, err1 = syscall.RawSyscall(syscall.SYS_SETGID, uintptr(pl.mapGID), 0, 0); err1 != 0 {
+					goto childerror
+				}
+			}
+			if pl.mapUID >= 0 {
+				if _, _, err1 = syscall.RawSyscall(syscall.SYS_SETUID, uintptr(pl.mapUID), 0, 0); err1 != 0 {
+					goto childerror
+				}
+			}
+			if pl.mapGID >= 0 || pl.mapUID >= 0 {
+				if pl.pdeath {
+					pl.fail.step = stepPdeath // cleared by the change of ids
+					if _, _, err1 = syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); err1 != 0 {
+						goto childerror
+					}
+				}
+				pl.fail.step = stepReady
+				syscall.RawSyscall(syscall.SYS_WRITE, uintptr(pl.status), uintptr(unsafe.Pointer(&pl.fail)), unsafe.Sizeof(pl.fail))
+			}
+		}
+		if !readByte(pl) {
+			for {
+				syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 125, 0, 0)
+			}
+		}
+		if i, err1, pl.fail.extra = runRawOps(pl); i >= 0 {
+			pl.fail.step, pl.fail.op = stepOp, uint32(i)
+			goto childerror
+		}
+	}
+
+	if pl.rlim != nil {
+		// as Go's child does: unless someone changed nsh's limit since
+		_, _, err1 = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&pl.rlimNow)), 0, 0)
+		if err1 != 0 || (pl.rlimNow.Cur == pl.rlim.Max-1 && pl.rlimNow.Max == pl.rlim.Max) {
+			syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(pl.rlim)), 0, 0, 0)
+		}
+	}
+
 	if pl.dir != nil {
 		pl.fail.step = stepChdir
 		if _, _, err1 = syscall.RawSyscall(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(pl.dir)), 0, 0); err1 != 0 {
@@ -207,8 +312,28 @@ func clone3Child(pl *clone3Plan) (pid uintptr, err1 syscall.Errno) {
 childerror:
 	pl.fail.errno = uint32(err1)
 	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(pl.status), uintptr(unsafe.Pointer(&pl.fail)), unsafe.Sizeof(pl.fail))
+	if pl.code == 0 {
+		pl.code = 253
+	}
 	for {
-		syscall.RawSyscall(syscall.SYS_EXIT, 253, 0, 0)
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, pl.code, 0, 0)
+	}
+}
+
+// readByte reads one byte from the go-ahead pipe (false: EOF, the parent
+// gave up or died).
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+//go:nosplit
+func readByte(pl *clone3Plan) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(pl.goR), uintptr(unsafe.Pointer(&pl.buf[0])), 1)
+		if e == syscall.EINTR {
+			continue
+		}
+		return e == 0 && n == 1
 	}
 }
 

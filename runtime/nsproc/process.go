@@ -28,7 +28,8 @@ type Process struct {
 	OwnPgroup bool
 
 	cmd      *exec.Cmd
-	osp      *os.Process // a child started without exec.Cmd (set_tid)
+	osp      *os.Process // a child started without exec.Cmd (set_tid, raw set-up)
+	raw      *rawChild   // a raw set-up, until the child executed or failed
 	ctl      *os.File    // parent's end of the control pipe (nil for direct children)
 	res      *os.File    // parent's end of the result pipe
 	held     bool
@@ -216,6 +217,10 @@ func (p *Process) reap() {
 			close(resDone)
 		}()
 	}
+	var rawErr string
+	if p.raw != nil {
+		rawErr = p.raw.watch() // first: its error is printed before the child is reaped
+	}
 	var state *os.ProcessState
 	var err error
 	p.awaitExit() // without a thread of nsh per child
@@ -240,6 +245,9 @@ func (p *Process) reap() {
 	}
 	if len(resBytes) > 0 {
 		p.result, p.resErr = decodeResult(resBytes)
+	}
+	if rawErr != "" {
+		p.resErr = rawErr
 	}
 	if p.ctl != nil {
 		p.ctl.Close()

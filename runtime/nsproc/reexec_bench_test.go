@@ -24,6 +24,8 @@ func BenchmarkStartReexec(b *testing.B) {
 	old := Exe
 	Exe = bin
 	defer func() { Exe = old }()
+	ForceReexec = true // a hostname alone would take the raw start
+	defer func() { ForceReexec = false }()
 	ts, err := ParseSet("uts,pid")
 	if err != nil {
 		b.Fatal(err)

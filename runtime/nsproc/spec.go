@@ -82,7 +82,8 @@ func (s Setup) empty() bool {
 
 // needsReexec says whether the child must run nsh's own code before it
 // executes the program (else nsh forks straight into the program, which is
-// as fast as a raw clone(2)).
+// as fast as a raw clone(2)). Start then still avoids the re-execution when
+// the set-up compiles to raw ops (rawProgram).
 func (s *Spec) needsReexec() bool {
 	_, joinsPid := s.Join["pid"]
 	// A child joining a PID namespace gets its parent-death signal from a

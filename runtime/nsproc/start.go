@@ -64,8 +64,11 @@ func exePath() string {
 
 // Start forks a child from the calling thread (so it inherits the thread's
 // namespaces) into the new namespaces of spec. A program with no set-up
-// steps is executed directly; anything that needs nsh code in the child (a
-// held start, hostname, mounts, a Lua function) re-executes nsh first.
+// steps is executed directly; one whose set-up compiles to raw ops (a
+// hostname, a container's mounts and protections, ids, a held start) is
+// started by nsproc's own clone3 child without a second Go runtime
+// (rawstart.go); anything else that needs nsh code in the child (a Lua
+// function, join=, the steps without raw ops) re-executes nsh first.
 func Start(spec Spec) (*Process, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -73,6 +76,11 @@ func Start(spec Spec) (*Process, error) {
 	spec.Defaults()
 	if len(spec.SetTID) > 0 {
 		return startSetTID(spec)
+	}
+	if spec.needsReexec() {
+		if b := spec.rawProgram(spec.Stdin); b != nil {
+			return startRaw(spec, b)
+		}
 	}
 	p := &Process{Argv: spec.Argv, Types: spec.Types, done: make(chan struct{}), held: spec.Hold, OwnPgroup: spec.OwnPgroup && !spec.Setsid && !spec.Ctty}
 	var cmd *exec.Cmd
