@@ -248,6 +248,7 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 	}
 	p.raw = &rawChild{status: status[0], aliveW: alive[1], b: b, stderr: os.NewFile(uintptr(errFD), "stderr"), path: path, pl: pl, files: files}
 	ownChildren.add(p.Pid)
+	p.openPidfd()
 	go p.reap()
 	if !spec.Hold {
 		if err := p.Release(); err != nil {
