@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"nsh/lua"
 
@@ -60,7 +61,7 @@ func repl(s *lua.Session) int {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
 		return 1
 	}
-	defer rl.Close()
+	defer closeReadline(rl)
 	closeRL := func() { rl.Close() }
 	stopREPL.Store(&closeRL)
 	defer stopREPL.Store(nil)
@@ -256,4 +257,21 @@ func prompt(s *lua.Session, continued bool) string {
 		return p + "# "
 	}
 	return p + "> "
+}
+
+// closeReadline closes rl, waiting at most a second. readline v1.5.1's
+// Terminal.Close waits for its reader goroutine, which a race with its
+// CancelableStdin can leave blocked for ever (seen under load: Ctrl-D,
+// then nsh hung in Close). By then the terminal is out of raw mode
+// (Readline restores it before it returns), so nsh goes on ending.
+func closeReadline(rl *readline.Instance) {
+	done := make(chan struct{})
+	go func() {
+		rl.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
 }
