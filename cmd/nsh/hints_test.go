@@ -1,7 +1,8 @@
 package main
 
 import (
-	"math/rand/v2"
+	"nsh/internal/nshtest"
+
 	"regexp"
 	"testing"
 )
@@ -11,14 +12,7 @@ import (
 func TestHintWordsAreTheRegexps(t *testing.T) {
 	firstRe := regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)(\s|$)`)
 	bareRe := regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`)
-	alphabet := []byte("aZ_09.- \t\n\r\f\v(=\"")
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 200000 {
-		b := make([]byte, r.IntN(8))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		s := string(b)
+	nshtest.RandomStrings(5, 6, 200000, 8, "aZ_09.- \t\n\r\f\v(=\"", func(s string) {
 		w, ok := firstWord(s)
 		m := firstRe.FindStringSubmatch(s)
 		if ok != (m != nil) || ok && w != m[1] {
@@ -29,5 +23,5 @@ func TestHintWordsAreTheRegexps(t *testing.T) {
 		if ok != (m != nil) || ok && w != m[1] {
 			t.Fatalf("bareWord(%q) = %q, %v; the regexp gives %q", s, w, ok, m)
 		}
-	}
+	})
 }

@@ -1,7 +1,8 @@
 package mounts
 
 import (
-	"math/rand/v2"
+	"nsh/internal/nshtest"
+
 	"regexp"
 	"strings"
 	"testing"
@@ -43,19 +44,12 @@ func TestParseFlags(t *testing.T) {
 func TestTmpfsOptionChecksAreTheRegexps(t *testing.T) {
 	sizeRe := regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`)
 	modeRe := regexp.MustCompile(`^[0-7]{3,4}$`)
-	alphabet := []byte("0178kKmMgG%x -")
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 100000 {
-		b := make([]byte, r.IntN(7))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		s := string(b)
+	nshtest.RandomStrings(3, 4, 100000, 7, "0178kKmMgG%x -", func(s string) {
 		if got, want := validSize(s), sizeRe.MatchString(s); got != want {
 			t.Fatalf("validSize(%q) = %v, the regexp says %v", s, got, want)
 		}
 		if got, want := validMode(s), modeRe.MatchString(s); got != want {
 			t.Fatalf("validMode(%q) = %v, the regexp says %v", s, got, want)
 		}
-	}
+	})
 }

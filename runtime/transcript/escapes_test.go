@@ -1,7 +1,8 @@
 package transcript
 
 import (
-	"math/rand/v2"
+	"nsh/internal/nshtest"
+
 	"regexp"
 	"testing"
 )
@@ -21,16 +22,9 @@ func TestStripEscapesIsTheRegexp(t *testing.T) {
 		}
 	}
 	// random strings over the bytes that matter
-	alphabet := []byte("\x1b\x07\\[]()=>;?09AB C/@~z\r\n\x7f")
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 200000 {
-		b := make([]byte, r.IntN(12))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		s := string(b)
+	nshtest.RandomStrings(1, 2, 200000, 12, "\x1b\x07\\[]()=>;?09AB C/@~z\r\n\x7f", func(s string) {
 		if got, want := stripEscapes(s), escapesRe.ReplaceAllString(s, ""); got != want {
 			t.Fatalf("stripEscapes(%q) = %q, the regexp gives %q", s, got, want)
 		}
-	}
+	})
 }
