@@ -48,6 +48,7 @@ func ChildMain(run PayloadRunner) int {
 	if len(msg.Argv) > 0 {
 		unix.Close(ctlFD)
 	}
+	origNofile() // from NSH_ORIG_NOFILE, before it is unset
 	for _, v := range msg.UnsetEnv {
 		os.Unsetenv(v)
 	}

@@ -359,6 +359,20 @@ func (r *rawChild) watch() string {
 	return err.Error()
 }
 
+// nofileEnv carries origNofile to a re-executed nsh ("CUR:MAX"), which
+// sees only the limit its own Go runtime raised again.
+const nofileEnv = "NSH_ORIG_NOFILE"
+
+// nofileEnvFor is the nofileEnv entry for a re-executed child, "" when
+// Go raised nothing.
+func nofileEnvFor() string {
+	lim, ok := origNofile()
+	if !ok || lim == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s=%d:%d", nofileEnv, lim.Cur, lim.Max)
+}
+
 // origNofile is the soft RLIMIT_NOFILE nsh was started with, which Go's own
 // start restores in every child before execve and the raw start must too
 // (Go raised it to the hard limit minus one for itself, and keeps the
@@ -370,6 +384,17 @@ var origNofile = sync.OnceValues(func() (*syscall.Rlimit, bool) {
 	var cur syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &cur); err != nil {
 		return nil, false
+	}
+	if v, ok := os.LookupEnv(nofileEnv); ok {
+		// a re-executed nsh: its parent knew it (no probe, which would
+		// take a PID in the child's namespace)
+		var lim syscall.Rlimit
+		if _, err := fmt.Sscanf(v, "%d:%d", &lim.Cur, &lim.Max); err == nil {
+			if lim == cur || lim.Max != cur.Max {
+				return nil, true
+			}
+			return &lim, true
+		}
 	}
 	if cur.Max == 0 || cur.Cur != cur.Max-1 {
 		return nil, true // Go raised nothing (it sets exactly max-1)

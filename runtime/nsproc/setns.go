@@ -46,7 +46,7 @@ func (s Source) String() string {
 func Setns(src Source, types Set) error {
 	call := fmt.Sprintf("setns(%s, %q)", src, types.String())
 	if types.Has(PID) {
-		primeForkCheck()
+		primeBeforePIDNS()
 	}
 	if types.Has(User) {
 		return &kerr.Error{Call: call, Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
@@ -80,7 +80,7 @@ func SetnsFD(fd int, t *Type) error {
 			return &kerr.Error{Call: fmt.Sprintf("setns(%d, %q)", fd, name), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 		}
 		if t.Set() == PID {
-			primeForkCheck()
+			primeBeforePIDNS()
 		}
 		if t.Set() == Mnt {
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {

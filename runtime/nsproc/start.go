@@ -127,6 +127,10 @@ func Start(spec Spec) (*Process, error) {
 			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 			msg.UnsetEnv = append(msg.UnsetEnv, "GOMAXPROCS")
 		}
+		if kv := nofileEnvFor(); kv != "" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+		msg.UnsetEnv = append(msg.UnsetEnv, nofileEnv)
 	} else {
 		path := spec.Path
 		if path == "" {

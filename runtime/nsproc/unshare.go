@@ -23,7 +23,7 @@ func Unshare(types Set) error {
 		return &kerr.Error{Call: fmt.Sprintf("unshare(%s)", types), Errno: unix.EINVAL, Err: ErrUserInPlace, Rule: ErrUserInPlace.Error()}
 	}
 	if types.Has(PID) {
-		primeForkCheck()
+		primeBeforePIDNS()
 	}
 	flags := types.Flags()
 	// CLONE_NEWNS implies CLONE_FS: the thread gets its own root and cwd,
@@ -44,4 +44,13 @@ func primeForkCheck() {
 	if p, err := os.FindProcess(os.Getpid()); err == nil {
 		p.Release()
 	}
+}
+
+// primeBeforePIDNS runs, before the thread moves into a PID namespace, the
+// one-time starts that would otherwise come after it: Go's fork check and
+// the raw start's probe of RLIMIT_NOFILE (origNofile), either of which
+// would become PID 1 of a new namespace and kill it by exiting.
+func primeBeforePIDNS() {
+	primeForkCheck()
+	origNofile()
 }
