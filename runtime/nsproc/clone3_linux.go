@@ -111,8 +111,6 @@ type clone3Plan struct {
 	// (rawClone3VM); nil: a plain fork. It and everything the plan points
 	// at stay alive until the child executed or ended.
 	stack []byte
-	// dumpable: PR_SET_DUMPABLE(1) first (a plain fork of an undumpable nsh)
-	dumpable bool
 }
 
 // clone3Exec forks with clone3 and, in the child, runs the plan up to
@@ -169,12 +167,6 @@ func childRun(pl *clone3Plan) {
 		err1   syscall.Errno
 	)
 	// In the child.
-	if pl.dumpable {
-		// its own copy of a memory that a change of ids made undumpable:
-		// the parent (same uid) must be able to open its /proc files (id
-		// maps, setgroups), as it can a re-executed nsh's
-		syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_DUMPABLE, 1, 0, 0, 0, 0)
-	}
 	if pl.pgroup {
 		pl.fail.step = stepPgid
 		if _, _, err1 = syscall.RawSyscall(syscall.SYS_SETPGID, 0, 0, 0); err1 != 0 {

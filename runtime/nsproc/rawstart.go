@@ -38,8 +38,8 @@ var ForceReexec bool
 
 // rawProgram compiles the child's part of spec into raw ops, or says why
 // it re-executes nsh instead (nil): a Lua function, namespaces to join, a
-// new session or terminal, a step without a raw compiler (the caps and
-// etc steps), or one whose compiler refuses.
+// new session or terminal, a step without a raw compiler (the lab's etc
+// step), one whose compiler refuses, or an nsh that is not dumpable.
 func (s *Spec) rawProgram(stdin *os.File) *RawBuilder {
 	if ForceReexec || os.Getenv(ForceReexecEnv) == "1" || len(s.Argv) == 0 || len(s.Join) > 0 ||
 		len(s.SetTID) > 0 || s.Setsid || s.Ctty || len(s.Payload) > 0 {
@@ -49,6 +49,15 @@ func (s *Spec) rawProgram(stdin *os.File) *RawBuilder {
 		return nil
 	}
 	if _, ok := origNofile(); !ok {
+		return nil
+	}
+	// An nsh that changed its ids (a Lua function's child that took uid=)
+	// is not dumpable: the kernel keeps what it held before from its new
+	// uid. A child copying or sharing that memory would have to be made
+	// dumpable for nsh (same uid) to write its id maps, which would open
+	// the old memory to the new uid's ptrace until the execve; a
+	// re-executed nsh has only fresh memory by then.
+	if d, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); d != 1 {
 		return nil
 	}
 	b := &RawBuilder{}
@@ -162,14 +171,11 @@ func startRaw(spec Spec, b *RawBuilder) (*Process, error) {
 		pl.mapSync = true // the ids are taken after the (empty) maps step, as Go does
 	}
 
-	// An nsh that changed its ids (a Lua function's child that took
-	// uid=) is not dumpable: its /proc files, and those of a child sharing
-	// or copying its memory, belong to root. The child then is a plain fork
-	// that makes its own copy dumpable, as the execve of a re-executed nsh
-	// would.
-	if d, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); d != 1 {
-		pl.dumpable = true
-	} else if vmClone {
+	// Dumpability belongs to the memory (the kernel's mm), and a change of
+	// ids clears it: a child sharing nsh's memory that takes ids would make
+	// nsh itself undumpable. Such a child is a plain fork.
+	changesIDs := pl.mapUID >= 0 || pl.mapGID >= 0 || spec.UID != nil || spec.GID != nil
+	if vmClone && !changesIDs {
 		pl.stack = make([]byte, 64<<10)
 		pl.args.flags |= unix.CLONE_VM
 		pl.args.stack = uint64(uintptr(unsafe.Pointer(&pl.stack[0])))
@@ -389,7 +395,7 @@ var origNofile = sync.OnceValues(func() (*syscall.Rlimit, bool) {
 		// a re-executed nsh: its parent knew it (no probe, which would
 		// take a PID in the child's namespace)
 		var lim syscall.Rlimit
-		if _, err := fmt.Sscanf(v, "%d:%d", &lim.Cur, &lim.Max); err == nil {
+		if _, err := fmt.Sscanf(v, "%d:%d", &lim.Cur, &lim.Max); err == nil && lim.Cur <= lim.Max {
 			if lim == cur || lim.Max != cur.Max {
 				return nil, true
 			}

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // selfMap maps root inside to the caller (root, or nobody as an ordinary user).
@@ -83,4 +85,42 @@ func TestMain(m *testing.M) {
 	}
 	ForceReexec = os.Getenv("RAWCT_OLD") == "1"
 	os.Exit(m.Run())
+}
+
+// TestRawIDsKeepNshDumpable: a raw child that takes ids (here uid 0 of a
+// user namespace whose map names another uid) changes only its own
+// dumpability, never nsh's: the kernel keeps that flag in the memory, so
+// such a child does not share nsh's. nsh stays dumpable, and a later raw
+// start still takes the raw path.
+func TestRawIDsKeepNshDumpable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (a map of uid 0 to 65534)")
+	}
+	dumpable := func() int {
+		d, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+		return d
+	}
+	if dumpable() != 1 {
+		t.Skip("this test process is not dumpable to begin with")
+	}
+	zero := 0
+	spec := Spec{Argv: []string{"/bin/true"}, Types: User | UTS, UIDMap: []IDMap{{0, 65534, 1}}, GIDMap: []IDMap{{0, 65534, 1}},
+		MapUID: &zero, MapGID: &zero, Setup: Setup{Hostname: "ids"}}
+	if !spec.UsesRawSetup() {
+		t.Fatal("a hostname and mapped ids should take the raw start")
+	}
+	p, err := Start(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if st := p.Status(); st.Code != 0 {
+		t.Fatalf("child ended with %+v", st)
+	}
+	if d := dumpable(); d != 1 {
+		t.Fatalf("after a raw child took ids, nsh's PR_GET_DUMPABLE is %d, want 1", d)
+	}
+	if !spec.UsesRawSetup() {
+		t.Fatal("the next start no longer takes the raw path")
+	}
 }
