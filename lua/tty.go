@@ -70,6 +70,7 @@ func foregroundWhile(pgid int, ignoresINT func() bool) (stop func()) {
 	go func() {
 		defer close(finished)
 		holder := -1
+		ticks := 0 // since the terminal was last handed to pgid
 		for {
 			want := pgid
 			if ignoresINT() {
@@ -77,13 +78,16 @@ func foregroundWhile(pgid int, ignoresINT func() bool) (stop func()) {
 			}
 			if want != holder {
 				setpgrp(want)
-				holder = want
+				holder, ticks = want, 0
 			}
-			if holder == pgid && stopped(pgid) {
+			if holder == pgid && ticks < 2 && stopped(pgid) {
 				// it read the terminal before it was handed the terminal
 				// (SIGTTIN stopped it): continue it, as a shell's fg does
+				// when it hands over. Only then: a stop that comes later
+				// (Ctrl-Z, kill -STOP) is the user's, and stays.
 				unix.Kill(-pgid, unix.SIGCONT)
 			}
+			ticks++
 			select {
 			case <-done:
 				setpgrp(mine)

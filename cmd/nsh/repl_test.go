@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,6 +210,34 @@ func TestREPLInteractiveChild(t *testing.T) {
 	tm.expect("code\t3")
 	tm.send("print('back')\r")
 	tm.expect("back")
+}
+
+// A waited-for child that stops itself after it was handed the terminal
+// stays stopped (job control continues only a child that SIGTTIN stopped
+// before the hand-over, as a shell's fg does); SIGCONT from outside lets it
+// go on.
+func TestREPLLeavesAChildsOwnStop(t *testing.T) {
+	needRoot(t)
+	tm := startREPL(t)
+	tm.send("h = ns.spawn{'/bin/sh', '-c', 'read x; echo got $x; kill -STOP $$; echo resumed', ns = 'uts', hostname = 'b'}; print('code', h:wait())\r")
+	time.Sleep(300 * time.Millisecond)
+	tm.send("it\r")
+	tm.expect("got it")
+	time.Sleep(700 * time.Millisecond)
+	tm.mu.Lock()
+	early := strings.Contains(tm.buf.String(), "resumed")
+	tm.mu.Unlock()
+	if early {
+		t.Fatal("nsh continued a child that had stopped itself")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", tm.cmd.Process.Pid, tm.cmd.Process.Pid))
+	if err != nil || len(strings.Fields(string(b))) != 1 {
+		t.Fatalf("the REPL's children: %q, %v", b, err)
+	}
+	pid, _ := strconv.Atoi(strings.Fields(string(b))[0])
+	syscall.Kill(pid, syscall.SIGCONT)
+	tm.expect("resumed")
+	tm.expect("code\t0")
 }
 
 // nsh -i FILE runs the file, then stays at the prompt with its globals.
