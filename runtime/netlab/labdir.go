@@ -3,6 +3,7 @@ package netlab
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -122,18 +123,19 @@ func (l *Lab) makeDir(dir string) error {
 // (TidyLabsDir) when it is empty, which it may be between LabsDir making it
 // (or checking it) and MkdirTemp making ours in it: then it is made again.
 func (l *Lab) mkdirOwn() (string, error) {
-	for try := 0; ; try++ {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
 		labs, err := LabsDir()
 		d := ""
 		if err == nil {
 			d, err = os.MkdirTemp(labs, l.name+".")
 		}
-		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 100 {
+		if err == nil || !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
 			return d, err
 		}
-		// back off a little more each time: a tidier that keeps winning
-		// (a busy machine, or TestLabDirRace's loop) gets out of the way
-		time.Sleep(time.Duration(try) * 20 * time.Microsecond)
+		// a random pause: a tidier that keeps winning (TestLabDirRace's
+		// loop, on a loaded machine) falls out of step with us
+		time.Sleep(time.Duration(rand.IntN(100)) * time.Microsecond)
 	}
 }
 
