@@ -82,7 +82,7 @@ func (p *Process) Release() error {
 		return nil
 	}
 	p.released = true
-	_, err := p.ctl.Write([]byte{goAhead})
+	err := p.send(goAhead)
 	if !p.serve || err != nil {
 		p.ctl.Close()
 		p.ctl = nil
@@ -107,7 +107,10 @@ func (p *Process) Keep() error {
 	if !p.serve || p.ctl == nil || !p.released {
 		return ErrNoKeep
 	}
-	if _, err := p.ctl.Write([]byte{keepReq}); err != nil {
+	if err := p.send(keepReq); err != nil {
+		if errors.Is(err, unix.EPIPE) {
+			return fmt.Errorf("child %d no longer runs nsh (it called sys.exec, or is ending): %w", p.Pid, ErrNoKeep)
+		}
 		return fmt.Errorf("child %d: the keep request: %w", p.Pid, err)
 	}
 	p.ctl.SetReadDeadline(time.Now().Add(15 * time.Second)) // the child answers once its set-up is done
@@ -123,6 +126,33 @@ func (p *Process) Keep() error {
 		return fmt.Errorf("child %d: %s", p.Pid, r.Error)
 	}
 	p.kept = true
+	return nil
+}
+
+// send writes one request byte on the control channel with MSG_NOSIGNAL:
+// a child that executed a program closed its end (close-on-exec), and a
+// plain write(2) would then raise SIGPIPE in nsh, which the nsh the user
+// started takes as the reader of its output going away, and ends. (A raw
+// start's go-ahead is a pipe, written once while the child waits for it.)
+func (p *Process) send(b byte) error {
+	rc, err := p.ctl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), []byte{b}, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, nil)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	if serr == unix.ENOTSOCK {
+		_, err := p.ctl.Write([]byte{b})
+		return err
+	}
+	if serr != nil {
+		return os.NewSyscallError("sendto", serr)
+	}
 	return nil
 }
 
