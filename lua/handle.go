@@ -110,10 +110,11 @@ func stopChild(p *nsproc.Process) error {
 // after the stop request before it is killed.
 const luaChildGrace = 3 * time.Second
 
-// stopLuaChild ends an ns.clone child so that its own cleanup runs:
-// nsproc.StopSignal (which interrupts its function; SIGTERM keeps the
-// kernel's meaning for the child, see nsproc/init.go), a grace period,
-// then SIGKILL.
+// stopLuaChild ends an ns.clone child so that its own cleanup runs: a
+// stop request on its control channel (which interrupts its function; no
+// signal, so that every signal keeps the kernel's meaning for the child,
+// see nsproc/init.go), a grace period, then SIGKILL. A child that
+// executed a program (sys.exec) cannot be asked: it gets SIGKILL.
 // What it still left behind is in the journal it shares with its parent.
 func stopLuaChild(p *nsproc.Process) error {
 	if !p.Alive() {
@@ -122,7 +123,9 @@ func stopLuaChild(p *nsproc.Process) error {
 	if p.Held() {
 		return stopChild(p)
 	}
-	p.Signal(nsproc.StopSignal)
+	if p.RequestStop() != nil {
+		return stopChild(p)
+	}
 	select {
 	case <-p.Done():
 		return nil

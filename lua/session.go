@@ -73,6 +73,9 @@ type Session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	chunkNo int
+	// base is every chunk's parent context; Stop cancels it.
+	base    context.Context
+	stopAll context.CancelFunc
 	// binding is the Lua name of the binding now running ("ns.clone"), for
 	// its errors (see named in errors.go).
 	binding string
@@ -132,6 +135,7 @@ func NewSession() (*Session, error) {
 		held:       map[string]heldNS{},
 		ctx:        context.Background(),
 	}
+	s.base, s.stopAll = context.WithCancel(context.Background())
 	ud := s.L.NewUserData()
 	ud.Value = s
 	s.L.G.Registry.RawSetString(sessionKey, ud)
@@ -235,10 +239,14 @@ func (s *Session) Interrupt() {
 	}
 }
 
+// Stop interrupts the running chunk and every later one: an ns.clone
+// child's stop request, which can come before its function has started.
+func (s *Session) Stop() { s.stopAll() }
+
 // beginChunk prepares a new cancellable context for one chunk.
 func (s *Session) beginChunk() (tag int) {
 	s.chunkNo++
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(s.base)
 	s.ctx, s.cancel = ctx, cancel
 	s.L.SetContext(chunkCtx{Context: ctx, s: s})
 	s.Reg.SetTag(s.chunkNo)

@@ -25,7 +25,7 @@ func (s *Session) sysSigFuncs() []Func {
 			Doc: "sigaction(2) for the shell: a Lua function (called with the signal's name, between Lua instructions, in the interpreter: not inside a coroutine, and after a blocking call other than sys.sleep/sys.sigwait returns), " +
 				"\"ignore\" (SIG_IGN, inherited by programs the shell starts) or \"default\" (SIG_DFL; for SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGQUIT in the nsh you started, nsh's own: clean up and end). " +
 				"Without a second argument reads it. Returns the previous one. sig: a name (\"TERM\", \"SIGTERM\") or a number. " +
-				"The kernel refuses SIGKILL and SIGSTOP (EINVAL); nsh keeps the signals its Go runtime needs (SIGSEGV, SIGURG, SIGPROF, 32-34, 40). " +
+				"The kernel refuses SIGKILL and SIGSTOP (EINVAL); nsh keeps the signals its Go runtime needs (SIGSEGV, SIGURG, SIGPROF, 32-34). " +
 				"An init of a PID namespace gets a signal from its namespace's members only while it has a handler (or blocks it): pid_namespaces(7).",
 			Example: "local got\nsys.signal(\"USR1\", function(name) got = name end)\nsys.kill(ns.getpid(), \"USR1\")\nsys.sleep(1)  -- returns early: a handler ran\nprint(got)  -- SIGUSR1\nsys.signal(\"USR1\", \"default\")"},
 		{Name: "sigblock", Args: "(sigs)", Fn: s.sigMask(true),

@@ -55,6 +55,30 @@ func TestSysSignalHandler(t *testing.T) {
 	`)
 }
 
+// Signal 40 is the script's like any real-time signal: nsh asks its
+// cloned children to stop on their control channel, not with a signal.
+// Its handler runs in nsh and in a cloned function.
+func TestSysSignal40(t *testing.T) {
+	lockThread(t)
+	s := newTestSession(t)
+	run(t, s, `
+		local function catch()
+			local got
+			assert(sys.signal(40, function(name) got = name end) == "default")
+			sys.kill(ns.getpid(), 40)
+			local i = 0
+			while not got and i < 2e8 do i = i + 1 end
+			sys.signal(40, "default")
+			return got
+		end
+		local got = catch()
+		assert(got == "SIGRTMIN+8", "in nsh: " .. tostring(got))
+		local h = ns.clone("user", function() local g = catch(); assert(g == "SIGRTMIN+8", "in the child: " .. tostring(g)) end)
+		local code, how, err = h:wait(20)
+		assert(code == 0, "the cloned function: " .. tostring(code) .. " " .. tostring(how) .. " " .. tostring(err))
+	`)
+}
+
 // sigwait takes a blocked signal with the kernel's siginfo; a program the
 // shell starts inherits the mask and SIG_IGN (its /proc status). In an nsh
 // of its own: the kernel gives a signal sent to the process to the main

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"nsh/lua"
 	"nsh/runtime/cleanup"
@@ -43,11 +44,25 @@ func childMain() int {
 			defer func() { s.Reg.OpenedJournal().Close() }()
 		}
 		defer s.Close()
-		// the parent's stop request: clean up, then end (SIGTERM and the
-		// like act as the kernel says: a re-executed nsh has no handler
-		// for them, see nsproc/init.go)
-		stop := watchSignals(s, false, nsproc.StopSignal)
-		defer stop()
+		// the parent's stop request: clean up, then end. The child
+		// subscribes to no signal: SIGTERM, SIGPIPE and the like act as the
+		// kernel says for a C program without handlers (nsproc/init.go).
+		watchStopRequests(s)
 		return s.RunPayload(payload)
 	})
+}
+
+// watchStopRequests stops the function on the parent's request (when
+// the chunk that cloned it or the parent nsh ends), which may come before it
+// has started; the deferred cleanup then runs. If the function has not
+// stopped after a few seconds, its own children are killed, which ends
+// every wait on them.
+func watchStopRequests(s *lua.Session) {
+	go func() {
+		<-nsproc.StopRequests()
+		s.Stop()
+		time.Sleep(5 * time.Second)
+		fmt.Fprintln(os.Stderr, "nsh: still stopping: ending the children")
+		s.KillChildren()
+	}()
 }

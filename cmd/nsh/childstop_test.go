@@ -1,9 +1,91 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
+
+// The parent's stop request reaches a cloned function even when it comes
+// before the function has started (the script ends right after ns.clone):
+// the child stops and cleans up at once instead of being killed after the
+// three seconds of grace.
+func TestCloneStopRequestEarly(t *testing.T) {
+	needRoot(t)
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		out, errOut, code := nsh(t, "", "-e", `ns.clone("uts", function() sys.sleep(100) end)`)
+		took := time.Since(start)
+		if code != 0 || took > 2500*time.Millisecond {
+			t.Fatalf("run %d: exit %d after %v (the grace is 3 s)\nstdout:\n%s\nstderr:\n%s", i, code, took, out, errOut)
+		}
+	}
+	// and once the function runs: the end of the chunk stops it, and the
+	// child's own cleanup ends the program it started
+	start := time.Now()
+	out, errOut, code := nsh(t, "", "-e", `
+		local h = ns.clone("uts", function()
+			local g = ns.spawn{"/bin/sleep", "100"}
+			print(g.pid); io.stdout:flush()
+			sys.sleep(100)
+		end)
+		sys.sleep(1)`)
+	took := time.Since(start)
+	if code != 0 || took > 3500*time.Millisecond {
+		t.Fatalf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", code, took, out, errOut)
+	}
+	pid := strings.TrimSpace(out)
+	if pid == "" {
+		t.Fatalf("the child printed no pid\nstderr:\n%s", errOut)
+	}
+	if err := exec.Command("kill", "-0", pid).Run(); err == nil {
+		t.Fatalf("the child's sleep %s survives it", pid)
+	}
+}
+
+// A cloned function subscribes to no signal, so signals act on it as on a
+// C program without handlers: a write to a closed pipe on its standard
+// output ends it with SIGPIPE (python3 with SIG_DFL, the reference, ends
+// the same way), and SIGTERM kills it. The nsh that started it goes on.
+func TestCloneChildSignalsAsC(t *testing.T) {
+	needRoot(t)
+	ref, err := exec.Command("bash", "-c", `python3 -c '
+import signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+while True:
+    sys.stdout.write("x" * 4096)
+    sys.stdout.flush()
+' | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}`).Output()
+	if err != nil {
+		t.Skipf("no python3 reference: %v", err)
+	}
+	if got := strings.TrimSpace(string(ref)); got != "141" {
+		t.Fatalf("the python3 reference ended %q, not 141", got)
+	}
+	out, err := exec.Command("bash", "-c", `exec 3>&1; `+nshBin+` -e '
+		local h = ns.clone("uts", function()
+			while true do io.write(("x"):rep(4096)); io.stdout:flush() end
+		end)
+		local code, how, sig = h:wait(10)
+		io.stderr:write(code, "\t", how, "\t", tostring(sig), "\n")
+		local h2 = ns.clone("uts", function() sys.sleep(100) end)
+		sys.sleep(0.5)
+		h2:kill("TERM")
+		code, how, sig = h2:wait(10)
+		io.stderr:write(code, "\t", how, "\t", tostring(sig), "\n")
+	' 2>&3 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}`).CombinedOutput()
+	text := string(out)
+	if err != nil {
+		t.Fatalf("nsh: %v\n%s", err, text)
+	}
+	if !strings.Contains(text, "141\tsignal\tSIGPIPE\n") {
+		t.Errorf("the child on a closed pipe did not end by SIGPIPE:\n%s", text)
+	}
+	if !strings.Contains(text, "143\tsignal\tSIGTERM\n") {
+		t.Errorf("SIGTERM did not kill the cloned child:\n%s", text)
+	}
+}
 
 // A cloned function that executed a program closed its end of the control
 // channel (close-on-exec). Asking it to keep (h:keep) or to stop (the end

@@ -137,7 +137,8 @@ func (f fdReader) Read(b []byte) (int, error) {
 }
 
 // serveKeep answers the parent's requests on the control channel until
-// the parent goes (EOF): keepReq clears the parent-death signal, so that
+// the parent goes (EOF): stopReq goes to StopRequests; keepReq clears the
+// parent-death signal, so that
 // this child outlives nsh (h:keep()). The signal belongs to a thread (the
 // kernel sends it when the parent dies if any thread of the child has
 // one, and each thread's is its own: PR_SET_PDEATHSIG sets the caller's),
@@ -149,6 +150,13 @@ func serveKeep(ctl *os.File) {
 	for {
 		if n, err := ctl.Read(b[:]); n != 1 || err != nil {
 			return
+		}
+		if b[0] == stopReq {
+			select {
+			case stopRequests <- struct{}{}:
+			default: // one is pending already
+			}
+			continue
 		}
 		if b[0] != keepReq {
 			continue
@@ -162,6 +170,18 @@ func serveKeep(ctl *os.File) {
 		writeFrame(ctl, &r)
 	}
 }
+
+// stopRequests receives the parent's stop requests (Process.RequestStop).
+var stopRequests = make(chan struct{}, 1)
+
+// StopRequests delivers the parent's requests to stop the payload and
+// clean up, in a re-executed nsh that runs one. A request that comes
+// before the payload has started waits here. It replaces a signal: a
+// signal the child subscribed to would be taken from the lessons (a
+// handler that a script's sys.signal could not have, a SigCgt bit that
+// a C program would not show), and each subscription costs Go's signal
+// machinery two hand-overs between threads at start.
+func StopRequests() <-chan struct{} { return stopRequests }
 
 // childExecs: this process is a re-executed nsh child that executes a
 // program after its set-up steps (set before they run).

@@ -16,7 +16,8 @@ import (
 //	   then, when the parent releases the child, the byte goAhead. EOF instead
 //	   means "give up". A child that runs a payload keeps it open: the
 //	   byte keepReq asks it to clear its parent-death signal, and it answers
-//	   with one framed keepReply.
+//	   with one framed keepReply; the byte stopReq asks it to stop its
+//	   function and clean up (no answer: the parent waits for its exit).
 //	fd 4 (res, child -> parent): at most one framed message (childResult).
 //
 // A frame is a 4-byte big-endian length and that many bytes of the message
@@ -28,6 +29,7 @@ const (
 	resFD     = 4
 	goAhead   = 'G'
 	keepReq   = 'K'
+	stopReq   = 'S'
 	maxFrame  = 64 << 20
 )
 

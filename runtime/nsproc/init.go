@@ -31,13 +31,11 @@ import (
 //     zombies. Go's os/exec waits for the processes it started, by pid;
 //     reapOrphans reaps the others without taking a status a waiter wants.
 
-// StopSignal is how an nsh asks a child nsh running a function to stop and
-// clean up (its own cleanup, then exit). It is a real-time signal that
-// Go handles and no lesson uses, so that the signals a learner sends keep
-// the kernel's meaning: SIGTERM to a cloned child acts by its default
-// (killed), and to an init it is dropped, as for a C init without
-// handlers. It shows in the child's SigCgt.
-const StopSignal = sigs.StopSignal
+// A parent nsh asks a child nsh running a function to stop and clean up
+// with a byte on the control channel (Process.RequestStop), not with a
+// signal: every signal a learner sends keeps the kernel's meaning. SIGTERM
+// to a cloned child acts by its default (killed), and to an init it is
+// dropped, as for a C init without handlers.
 
 // defaultSignals are the signals a re-executed nsh leaves at SIG_DFL.
 var defaultSignals = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM}

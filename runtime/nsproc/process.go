@@ -129,6 +129,22 @@ func (p *Process) Keep() error {
 	return nil
 }
 
+// RequestStop asks a payload child (a re-executed nsh running a
+// function) to stop its function and undo what it made, then end; it
+// does not wait. A child that cannot be asked (held, direct, or one
+// that executed a program) gives ErrNoKeep: end it with a signal.
+func (p *Process) RequestStop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.serve || p.ctl == nil || !p.released {
+		return ErrNoKeep
+	}
+	if err := p.send(stopReq); err != nil {
+		return fmt.Errorf("child %d: the stop request: %v: %w", p.Pid, err, ErrNoKeep)
+	}
+	return nil
+}
+
 // send writes one request byte on the control channel with MSG_NOSIGNAL:
 // a child that executed a program closed its end (close-on-exec), and a
 // plain write(2) would then raise SIGPIPE in nsh, which the nsh the user

@@ -26,9 +26,6 @@ import (
 //   - default: SIG_DFL with rt_sigaction(2), Go's handler kept aside for a
 //     later handler. (signal.Reset would leave Go's handler in place.)
 
-// StopSignal is nsh's own stop request to a child nsh (nsproc.StopSignal).
-const StopSignal = unix.Signal(40)
-
 // ErrReserved is a signal nsh's Go runtime needs for itself.
 var ErrReserved = errors.New("reserved by nsh's Go runtime")
 
@@ -43,8 +40,6 @@ func Reserved(sig unix.Signal) string {
 		return "the Go runtime's profiler owns SIGPROF"
 	case 32, 33, 34:
 		return "the Go runtime (and C libraries) use signals 32-34 between threads"
-	case StopSignal:
-		return "signal 40 is how an nsh asks a child nsh to stop and clean up"
 	}
 	return ""
 }
