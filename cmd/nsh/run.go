@@ -16,6 +16,7 @@ import (
 // run executes -e chunks, the script, and the REPL, as asked, and returns
 // the exit code. Cleanup runs however it ends.
 func run(o *options) int {
+	sub := subscribeSignals(endingSignals...)
 	s, err := lua.NewSession()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nsh:", err)
@@ -25,7 +26,7 @@ func run(o *options) int {
 		fmt.Print(s.APIMarkdown())
 		return 0
 	}
-	stop := watchSignals(s, true)
+	stop := watchSignals(s, true, sub)
 	defer stop()
 	if path := os.Getenv("NSH_CPUPROFILE"); path != "" {
 		// for developers: where does a script's time go (go tool pprof)

@@ -29,6 +29,26 @@ var stopREPL atomic.Pointer[func()]
 // (without Go's goroutine dump).
 var endingSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGQUIT}
 
+// subscription is a channel the ending signals arrive on. Subscribing
+// (signal.Notify) starts Go's signal goroutine and waits for it: from
+// the main goroutine, which the Lua session locks to the main thread,
+// that is two hand-overs between threads. subscribeSignals does it on
+// its own goroutine, while the session is made; watchSignals waits for
+// it before the first chunk runs.
+type subscription struct {
+	ch    chan os.Signal
+	ready chan struct{}
+}
+
+func subscribeSignals(sigs ...os.Signal) *subscription {
+	sub := &subscription{ch: make(chan os.Signal, 8), ready: make(chan struct{})}
+	go func() {
+		signal.Notify(sub.ch, sigs...)
+		close(sub.ready)
+	}()
+	return sub
+}
+
 // watchSignals turns the ending signals into an interrupt of the running
 // chunk; the main thread then cleans up. Signals that come while nsh stops
 // or cleans up do not cut that short (only SIGKILL can, and `nsh --cleanup`
@@ -37,9 +57,9 @@ var endingSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP,
 // wait on them. A signal the script took (sys.signal with a handler or
 // "ignore", sys.sigblock) is the script's; in the nsh the user started (own),
 // "default" gives the ending signals back to this watcher.
-func watchSignals(s *lua.Session, own bool, extra ...os.Signal) func() {
-	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, append(extra, endingSignals...)...)
+func watchSignals(s *lua.Session, own bool, sub *subscription) func() {
+	<-sub.ready
+	ch := sub.ch
 	if own {
 		s.OwnSignal = func(sig unix.Signal) bool {
 			for _, e := range endingSignals {
@@ -85,8 +105,7 @@ func watchSignals(s *lua.Session, own bool, extra ...os.Signal) func() {
 			}
 		}
 	}()
-	return func() {
-		close(done)
-		signal.Stop(ch)
-	}
+	// No signal.Stop: nsh is about to end, and each Stop, like each
+	// Notify, is a round trip to the signal goroutine (see subscription).
+	return func() { close(done) }
 }
