@@ -69,6 +69,7 @@ func TestEveryAPIExampleRuns(t *testing.T) {
 			}
 			defer os.RemoveAll(tmp)
 			cmd.Env = append(os.Environ(), "HOME="+cmd.Dir, "XDG_STATE_HOME="+cmd.Dir, "TMPDIR="+tmp)
+			defer removeNamedTmp(code, tmpEntries())
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Errorf("example of %s fails (%v):\n%s\noutput:\n%s", title, err, code, out)
@@ -87,5 +88,27 @@ func TestEveryAPIExampleRuns(t *testing.T) {
 				os.Remove(d)
 			}
 		})
+	}
+}
+
+// tmpEntries lists /tmp.
+func tmpEntries() map[string]bool {
+	m := map[string]bool{}
+	ents, _ := os.ReadDir("/tmp")
+	for _, e := range ents {
+		m[e.Name()] = true
+	}
+	return m
+}
+
+// removeNamedTmp removes what an example wrote in /tmp under a name its
+// code spells out ("/tmp/nstree.dot"): the help shows such paths to the
+// reader, and the test suite leaves nothing behind. Entries that were
+// there before, or that the code does not name, are not touched.
+func removeNamedTmp(code string, before map[string]bool) {
+	for name := range tmpEntries() {
+		if !before[name] && strings.Contains(code, "/tmp/"+name) {
+			os.RemoveAll(filepath.Join("/tmp", name))
+		}
 	}
 }
