@@ -61,8 +61,7 @@ func watchStopRequests(s *lua.Session) {
 	go func() {
 		<-nsproc.StopRequests()
 		s.Stop()
-		time.Sleep(5 * time.Second)
-		fmt.Fprintln(os.Stderr, "nsh: still stopping: ending the children")
-		s.KillChildren()
+		time.Sleep(stuckAfter)
+		endStuckChildren(s)
 	}()
 }

@@ -49,6 +49,17 @@ func subscribeSignals(sigs ...os.Signal) *subscription {
 	return sub
 }
 
+// stuckAfter is how long a chunk asked to stop may take before the
+// children it waits on are killed (endStuckChildren).
+const stuckAfter = 5 * time.Second
+
+// endStuckChildren kills the session's children, which ends every wait on
+// them, when the chunk did not stop within stuckAfter.
+func endStuckChildren(s *lua.Session) {
+	fmt.Fprintln(os.Stderr, "nsh: still stopping: ending the children")
+	s.KillChildren()
+}
+
 // watchSignals turns the ending signals into an interrupt of the running
 // chunk; the main thread then cleans up. Signals that come while nsh stops
 // or cleans up do not cut that short (only SIGKILL can, and `nsh --cleanup`
@@ -79,8 +90,7 @@ func watchSignals(s *lua.Session, own bool, sub *subscription) func() {
 			case <-done:
 				return
 			case <-stuck:
-				fmt.Fprintln(os.Stderr, "nsh: still stopping: ending the children")
-				s.KillChildren()
+				endStuckChildren(s)
 				stuck = nil
 			case sig := <-ch:
 				if s.SignalTaken(sig) {
@@ -101,7 +111,7 @@ func watchSignals(s *lua.Session, own bool, sub *subscription) func() {
 				if f := stopREPL.Load(); f != nil {
 					(*f)()
 				}
-				stuck = time.After(5 * time.Second)
+				stuck = time.After(stuckAfter)
 			}
 		}
 	}()

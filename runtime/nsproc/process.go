@@ -104,7 +104,7 @@ func (p *Process) Keep() error {
 	if p.kept {
 		return nil
 	}
-	if !p.serve || p.ctl == nil || !p.released {
+	if !p.servesRequests() {
 		return ErrNoKeep
 	}
 	if err := p.send(keepReq); err != nil {
@@ -136,7 +136,7 @@ func (p *Process) Keep() error {
 func (p *Process) RequestStop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.serve || p.ctl == nil || !p.released {
+	if !p.servesRequests() {
 		return ErrNoKeep
 	}
 	if err := p.send(stopReq); err != nil {
@@ -144,6 +144,10 @@ func (p *Process) RequestStop() error {
 	}
 	return nil
 }
+
+// servesRequests: the child runs a payload, was released, and its control
+// channel is still open, so it reads requests (p.mu held).
+func (p *Process) servesRequests() bool { return p.serve && p.ctl != nil && p.released }
 
 // send writes one request byte on the control channel with MSG_NOSIGNAL:
 // a child that executed a program closed its end (close-on-exec), and a
