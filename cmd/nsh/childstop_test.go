@@ -47,7 +47,8 @@ func TestCloneStopRequestEarly(t *testing.T) {
 // A cloned function subscribes to no signal, so signals act on it as on a
 // C program without handlers: a write to a closed pipe on its standard
 // output ends it with SIGPIPE (python3 with SIG_DFL, the reference, ends
-// the same way), and SIGTERM kills it. The nsh that started it goes on.
+// the same way), and SIGTERM and signal 40 kill it. The nsh that started
+// it goes on.
 func TestCloneChildSignalsAsC(t *testing.T) {
 	needRoot(t)
 	ref, err := exec.Command("bash", "-c", `python3 -c '
@@ -74,6 +75,11 @@ while True:
 		h2:kill("TERM")
 		code, how, sig = h2:wait(10)
 		io.stderr:write(code, "\t", how, "\t", tostring(sig), "\n")
+		local h3 = ns.clone("uts", function() sys.sleep(100) end)
+		sys.sleep(0.5)
+		h3:kill(40)
+		code, how, sig = h3:wait(10)
+		io.stderr:write(code, "\t", how, "\t", tostring(sig), "\n")
 	' 2>&3 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}`).CombinedOutput()
 	text := string(out)
 	if err != nil {
@@ -84,6 +90,15 @@ while True:
 	}
 	if !strings.Contains(text, "143\tsignal\tSIGTERM\n") {
 		t.Errorf("SIGTERM did not kill the cloned child:\n%s", text)
+	}
+	// a real-time signal's default ends a program too: python3 (which
+	// leaves 40 at SIG_DFL) as the reference
+	rt, _ := exec.Command("bash", "-c", `python3 -c 'import time; time.sleep(100)' & sleep 0.5; kill -40 $!; wait $!; echo $?`).Output()
+	if got := strings.TrimSpace(string(rt)); got != "168" {
+		t.Fatalf("the python3 reference ended %q after signal 40, not 168", got)
+	}
+	if !strings.Contains(text, "168\tsignal\tSIGRTMIN+8\n") {
+		t.Errorf("signal 40 did not end the cloned child as its default says:\n%s", text)
 	}
 }
 

@@ -177,10 +177,10 @@ var stopRequests = make(chan struct{}, 1)
 // StopRequests delivers the parent's requests to stop the payload and
 // clean up, in a re-executed nsh that runs one. A request that comes
 // before the payload has started waits here. It replaces a signal: a
-// signal the child subscribed to would be taken from the lessons (a
-// handler that a script's sys.signal could not have, a SigCgt bit that
-// a C program would not show), and each subscription costs Go's signal
-// machinery two hand-overs between threads at start.
+// signal the child subscribed to would be taken from the lessons (it
+// would stop the function instead of acting by its default, and a
+// script's sys.signal could not have it), and a subscription costs Go
+// two threads and a round trip per signal at start.
 func StopRequests() <-chan struct{} { return stopRequests }
 
 // childExecs: this process is a re-executed nsh child that executes a

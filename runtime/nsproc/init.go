@@ -24,9 +24,9 @@ import (
 //     C init without handlers (from an ancestor namespace too: only SIGKILL
 //     and SIGSTOP are forced from there), and a non-init child's signal acts
 //     by its default again: killed by SIGTERM, not "exit 2". Go keeps the
-//     signals it needs: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP (faults),
-//     SIGURG (preemption), SIGCHLD, SIGPIPE and SIGPROF/SIGSYS; they show in
-//     /proc/1/status SigCgt. A script's sys.signal changes them (runtime/sigs).
+//     signals it needs: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT
+//     (faults), SIGURG (preemption), SIGCHLD, SIGPIPE, SIGSTKFLT, SIGPROF,
+//     SIGSYS and 33; they alone show in /proc/1/status SigCgt. A script's sys.signal changes them (runtime/sigs).
 //   - Orphans re-parented to an init must be reaped by it, or they stay
 //     zombies. Go's os/exec waits for the processes it started, by pid;
 //     reapOrphans reaps the others without taking a status a waiter wants.
@@ -37,8 +37,23 @@ import (
 // to a cloned child acts by its default (killed), and to an init it is
 // dropped, as for a C init without handlers.
 
-// defaultSignals are the signals a re-executed nsh leaves at SIG_DFL.
-var defaultSignals = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM}
+// defaultSignals are the signals a re-executed nsh leaves at SIG_DFL: all
+// that Go does not need, the real-time ones 35-64 too (Go's handler took
+// them and dropped them: `kill -40` did nothing to a cloned function, where
+// it ends a C program).
+var defaultSignals = append([]unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGALRM, unix.SIGTERM, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR},
+	realtimeSignals()...)
+
+// realtimeSignals are 35-64: the real-time signals above the three Go and
+// C libraries use between threads (32-34).
+func realtimeSignals() []unix.Signal {
+	var l []unix.Signal
+	for sig := unix.Signal(35); sig <= 64; sig++ {
+		l = append(l, sig)
+	}
+	return l
+}
 
 // asInitSignals sets defaultSignals to SIG_DFL with rt_sigaction(2); runtime/sigs
 // keeps Go's handlers aside for a script that installs a handler (sys.signal).
