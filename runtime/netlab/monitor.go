@@ -60,7 +60,7 @@ type Monitor struct {
 }
 
 var monitorRules = kerr.Rules{
-	unix.EPERM: "entering a network namespace needs CAP_SYS_ADMIN over its owning user namespace",
+	{Errno: unix.EPERM, Rule: "entering a network namespace needs CAP_SYS_ADMIN over its owning user namespace"},
 }
 
 // Monitor starts listening in ns. The sockets belong to the monitor; ns
@@ -139,6 +139,9 @@ func (m *Monitor) Closed() bool {
 	}
 }
 
+// errMonitorClosed is Next's answer after Close.
+var errMonitorClosed = errors.New("the monitor is closed")
+
 // ErrMonitorTimeout is Next's answer when the deadline passed.
 var ErrMonitorTimeout = errors.New("monitor deadline passed")
 
@@ -157,13 +160,20 @@ func (m *Monitor) Next(ctx context.Context, deadline time.Time) (Event, error) {
 		if err != nil {
 			return Event{}, fmt.Errorf("netlink monitor in %s: %w", m.ns.name, err)
 		}
+		// closed wins over an event still buffered (select picks at random
+		// among ready cases)
+		select {
+		case <-m.done:
+			return Event{}, errMonitorClosed
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return Event{}, ctx.Err()
 		case <-timer:
 			return Event{}, ErrMonitorTimeout
 		case <-m.done:
-			return Event{}, errors.New("the monitor is closed")
+			return Event{}, errMonitorClosed
 		case u, ok := <-m.links:
 			if !ok {
 				m.links = nil
