@@ -16,7 +16,7 @@ import (
 
 // testModule installs a module "t" whose functions raise each kind of error.
 func testModule(s *Session) {
-	eperm := kerr.New("unshare(CLONE_NEWUTS)", unix.EPERM, kerr.Rules{unix.EPERM: "unshare needs CAP_SYS_ADMIN"})
+	eperm := kerr.New("unshare(CLONE_NEWUTS)", unix.EPERM, kerr.Rules{{Errno: unix.EPERM, Rule: "unshare needs CAP_SYS_ADMIN"}})
 	s.install(&Module{Name: "t", Doc: "errors", Funcs: []Func{
 		{Name: "arg", Args: "(x)", Fn: func(L *glua.LState) int { return argErr(L, 2, "x must be a word") }},
 		{Name: "kernel", Args: "()", Fn: func(L *glua.LState) int { return raiseErr(L, eperm) }},

@@ -119,7 +119,7 @@ func AllThreads(trap, a1, a2, a3 uintptr) error {
 type Sets struct{ Effective, Permitted, Inheritable uint64 }
 
 var capsetRules = kerr.Rules{
-	unix.EPERM: "capset may only lower the permitted set, keep effective within permitted, and raise inheritable only within the bounding set (and, without CAP_SETPCAP, within permitted)",
+	{Errno: unix.EPERM, Rule: "capset may only lower the permitted set, keep effective within permitted, and raise inheritable only within the bounding set (and, without CAP_SETPCAP, within permitted)"},
 }
 
 // Get is capget(2) of the calling thread.

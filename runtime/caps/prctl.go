@@ -69,21 +69,31 @@ func OptionNames() []string {
 	return out
 }
 
-var prctlRules = map[string]kerr.Rules{
-	"capbset_drop":  {unix.EPERM: "dropping from the bounding set needs CAP_SETPCAP in the caller's user namespace", unix.EINVAL: "the kernel knows no such capability"},
-	"ambient_raise": {unix.EPERM: "an ambient capability must be in both the permitted and the inheritable set (and SECBIT_NO_CAP_AMBIENT_RAISE unset)", unix.EINVAL: "the kernel knows no such capability"},
-	"no_new_privs":  {unix.EINVAL: "no_new_privs can only be set (1), never cleared"},
-	"pdeathsig":     {unix.EINVAL: "not a valid signal number"},
-	"dumpable":      {unix.EINVAL: "dumpable is 0 or 1 (2, suid-safe, is for core_pattern only)"},
+// prctlRules are the rules of the prctl option named name (a switch, so
+// that no map is built at start).
+func prctlRules(name string) kerr.Rules {
+	switch name {
+	case "capbset_drop":
+		return kerr.Rules{{Errno: unix.EPERM, Rule: "dropping from the bounding set needs CAP_SETPCAP in the caller's user namespace"}, {Errno: unix.EINVAL, Rule: "the kernel knows no such capability"}}
+	case "ambient_raise":
+		return kerr.Rules{{Errno: unix.EPERM, Rule: "an ambient capability must be in both the permitted and the inheritable set (and SECBIT_NO_CAP_AMBIENT_RAISE unset)"}, {Errno: unix.EINVAL, Rule: "the kernel knows no such capability"}}
+	case "no_new_privs":
+		return kerr.Rules{{Errno: unix.EINVAL, Rule: "no_new_privs can only be set (1), never cleared"}}
+	case "pdeathsig":
+		return kerr.Rules{{Errno: unix.EINVAL, Rule: "not a valid signal number"}}
+	case "dumpable":
+		return kerr.Rules{{Errno: unix.EINVAL, Rule: "dumpable is 0 or 1 (2, suid-safe, is for core_pattern only)"}}
+	}
+	return nil
 }
 
 // Prctl reads option (set false) or sets it to arg (set true): a boolean
 // as 0/1, a signal number, or a capability number. A read returns the
 // value; a set returns 0. Per-thread attributes are set on every thread.
 func Prctl(o Option, set bool, arg int) (int, error) {
-	rules := prctlRules[o.Name]
+	rules := prctlRules(o.Name)
 	if rules == nil {
-		rules = kerr.Rules{unix.EINVAL: "the kernel refuses that value for this option"}
+		rules = kerr.Rules{{Errno: unix.EINVAL, Rule: "the kernel refuses that value for this option"}}
 	}
 	name := callName(o, set)
 	if !set || o.Set == 0 { // a read, or an option that only reads (a cap query)

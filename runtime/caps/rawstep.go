@@ -34,9 +34,9 @@ func rawStep(b []byte, rb *nsproc.RawBuilder, _ nsproc.RawEnv) error {
 
 // prctlErr is Prctl's error for setting o to arg.
 func prctlErr(o Option, arg int) nsproc.Explain {
-	rules := prctlRules[o.Name]
+	rules := prctlRules(o.Name)
 	if rules == nil {
-		rules = kerr.Rules{unix.EINVAL: "the kernel refuses that value for this option"}
+		rules = kerr.Rules{{Errno: unix.EINVAL, Rule: "the kernel refuses that value for this option"}}
 	}
 	call := fmt.Sprintf("prctl(%s, %d)", callName(o, true), arg)
 	return func(e syscall.Errno, _ uint64) error { return kerr.New(call, e, rules) }

@@ -45,9 +45,9 @@ type Options struct {
 const Snaplen = 262144
 
 var socketRules = kerr.Rules{
-	unix.EPERM:    "an AF_PACKET socket needs CAP_NET_RAW in the user namespace that owns the network namespace",
-	unix.ENODEV:   "no interface of that name in the namespace",
-	unix.ENETDOWN: "the interface is down",
+	{Errno: unix.EPERM, Rule: "an AF_PACKET socket needs CAP_NET_RAW in the user namespace that owns the network namespace"},
+	{Errno: unix.ENODEV, Rule: "no interface of that name in the namespace"},
+	{Errno: unix.ENETDOWN, Rule: "the interface is down"},
 }
 
 // Capture is a running capture of one interface.

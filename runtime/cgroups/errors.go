@@ -16,39 +16,39 @@ import (
 // Kernel rules for the calls this package makes, one sentence per errno.
 var (
 	mkdirRules = kerr.Rules{
-		unix.EACCES: "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)",
-		unix.EPERM:  "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)",
-		unix.EROFS:  "the cgroup file system is mounted read-only here (common inside containers)",
-		unix.EAGAIN: "the parent's cgroup.max.descendants or cgroup.max.depth limit is reached",
+		{Errno: unix.EACCES, Rule: "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)"},
+		{Errno: unix.EPERM, Rule: "creating a cgroup needs write permission on the parent cgroup directory (root, or a delegated subtree owned by you)"},
+		{Errno: unix.EROFS, Rule: "the cgroup file system is mounted read-only here (common inside containers)"},
+		{Errno: unix.EAGAIN, Rule: "the parent's cgroup.max.descendants or cgroup.max.depth limit is reached"},
 	}
 	rmdirRules = kerr.Rules{
-		unix.EBUSY:     "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first",
-		unix.ENOTEMPTY: "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first",
-		unix.EACCES:    "removing a cgroup needs write permission on its parent directory",
-		unix.EPERM:     "removing a cgroup needs write permission on its parent directory",
+		{Errno: unix.EBUSY, Rule: "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first"},
+		{Errno: unix.ENOTEMPTY, Rule: "a cgroup with processes or children cannot be removed: kill or move its processes and remove its children first"},
+		{Errno: unix.EACCES, Rule: "removing a cgroup needs write permission on its parent directory"},
+		{Errno: unix.EPERM, Rule: "removing a cgroup needs write permission on its parent directory"},
 	}
 	procsRules = kerr.Rules{
-		unix.EBUSY:      "cgroup v2 no-internal-process rule: a cgroup that enables controllers for its children (cgroup.subtree_control) cannot hold processes itself",
-		unix.EOPNOTSUPP: "cgroup v2 no-internal-process rule or a threaded/domain-invalid cgroup: processes can only join a leaf (or a threaded cgroup)",
-		unix.ESRCH:      "no such process (it exited, or its pid is not visible from this pid namespace)",
-		unix.ENOSPC:     "a v1 cpuset with an empty cpuset.cpus or cpuset.mems cannot take processes: fill both first (copy them from the parent)",
-		unix.EACCES:     "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process",
-		unix.EPERM:      "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process",
-		unix.EINVAL:     "cgroup.procs takes one process id per write (kernel threads and processes with realtime priority can also be refused)",
+		{Errno: unix.EBUSY, Rule: "cgroup v2 no-internal-process rule: a cgroup that enables controllers for its children (cgroup.subtree_control) cannot hold processes itself"},
+		{Errno: unix.EOPNOTSUPP, Rule: "cgroup v2 no-internal-process rule or a threaded/domain-invalid cgroup: processes can only join a leaf (or a threaded cgroup)"},
+		{Errno: unix.ESRCH, Rule: "no such process (it exited, or its pid is not visible from this pid namespace)"},
+		{Errno: unix.ENOSPC, Rule: "a v1 cpuset with an empty cpuset.cpus or cpuset.mems cannot take processes: fill both first (copy them from the parent)"},
+		{Errno: unix.EACCES, Rule: "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process"},
+		{Errno: unix.EPERM, Rule: "moving a process needs write permission on cgroup.procs of the target and of the common ancestor of source and target (cgroup delegation), plus permission to signal the process"},
+		{Errno: unix.EINVAL, Rule: "cgroup.procs takes one process id per write (kernel threads and processes with realtime priority can also be refused)"},
 	}
 	subtreeRules = kerr.Rules{
-		unix.EBUSY:      "cgroup v2 no-internal-process rule: controllers cannot be enabled for children of a non-root cgroup that holds processes; move them to a leaf first",
-		unix.EOPNOTSUPP: "cgroup v2 no-internal-process rule or a threaded cgroup: this controller cannot be enabled here",
-		unix.ENOENT:     "a controller can only be enabled for children if the cgroup itself has it (listed in its cgroup.controllers): enable it in the parent's cgroup.subtree_control first, and v1 hierarchies keep theirs to themselves",
-		unix.EINVAL:     "cgroup.subtree_control takes space-separated +controller / -controller words",
-		unix.EACCES:     "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)",
-		unix.EPERM:      "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)",
+		{Errno: unix.EBUSY, Rule: "cgroup v2 no-internal-process rule: controllers cannot be enabled for children of a non-root cgroup that holds processes; move them to a leaf first"},
+		{Errno: unix.EOPNOTSUPP, Rule: "cgroup v2 no-internal-process rule or a threaded cgroup: this controller cannot be enabled here"},
+		{Errno: unix.ENOENT, Rule: "a controller can only be enabled for children if the cgroup itself has it (listed in its cgroup.controllers): enable it in the parent's cgroup.subtree_control first, and v1 hierarchies keep theirs to themselves"},
+		{Errno: unix.EINVAL, Rule: "cgroup.subtree_control takes space-separated +controller / -controller words"},
+		{Errno: unix.EACCES, Rule: "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)"},
+		{Errno: unix.EPERM, Rule: "writing cgroup.subtree_control needs write permission on it (root, or a delegated subtree)"},
 	}
 	killRules = kerr.Rules{
-		unix.EPERM: "signalling a process needs the same user id or CAP_KILL",
+		{Errno: unix.EPERM, Rule: "signalling a process needs the same user id or CAP_KILL"},
 	}
 	openRules = kerr.Rules{
-		unix.EACCES: "opening the cgroup directory needs read permission on it",
+		{Errno: unix.EACCES, Rule: "opening the cgroup directory needs read permission on it"},
 	}
 )
 
@@ -61,19 +61,19 @@ func writeRules(file string) kerr.Rules {
 		return subtreeRules
 	}
 	r := kerr.Rules{
-		unix.EACCES:     "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits",
-		unix.EPERM:      "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits",
-		unix.EINVAL:     "the value is malformed or out of range for " + file + validRange(file),
-		unix.ERANGE:     "the value is out of range for " + file + validRange(file),
-		unix.EBUSY:      "the kernel cannot apply this value now (e.g. a memory limit below current usage that cannot be reclaimed, or a cpuset in use)",
-		unix.ENOSPC:     "a v1 cpuset needs non-empty cpuset.cpus and cpuset.mems, and a child's cpus/mems must stay within its parent's",
-		unix.EOPNOTSUPP: "this controller or file does not support that operation here",
+		{Errno: unix.EACCES, Rule: "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits"},
+		{Errno: unix.EPERM, Rule: "writing cgroup files needs write permission on them: root, or a subtree delegated to you (chowned), and never the root cgroup's limits"},
+		{Errno: unix.EINVAL, Rule: "the value is malformed or out of range for " + file + validRange(file)},
+		{Errno: unix.ERANGE, Rule: "the value is out of range for " + file + validRange(file)},
+		{Errno: unix.EBUSY, Rule: "the kernel cannot apply this value now (e.g. a memory limit below current usage that cannot be reclaimed, or a cpuset in use)"},
+		{Errno: unix.ENOSPC, Rule: "a v1 cpuset needs non-empty cpuset.cpus and cpuset.mems, and a child's cpus/mems must stay within its parent's"},
+		{Errno: unix.EOPNOTSUPP, Rule: "this controller or file does not support that operation here"},
 	}
 	if strings.HasPrefix(file, "memory.memsw") || file == "memory.limit_in_bytes" {
-		r[unix.EINVAL] = "v1 requires memory.limit_in_bytes <= memory.memsw.limit_in_bytes (raise memsw first when raising the limit, lower the limit first when lowering memsw); -1 means unlimited"
+		r = kerr.Rules{{Errno: unix.EINVAL, Rule: "v1 requires memory.limit_in_bytes <= memory.memsw.limit_in_bytes (raise memsw first when raising the limit, lower the limit first when lowering memsw); -1 means unlimited"}}.Also(r)
 	}
 	if strings.HasPrefix(file, "cpuset.") {
-		r[unix.EINVAL] = "cpuset lists look like 0-1,3 and must name cpus/memory nodes that exist and are in the parent's " + file
+		r = kerr.Rules{{Errno: unix.EINVAL, Rule: "cpuset lists look like 0-1,3 and must name cpus/memory nodes that exist and are in the parent's " + file}}.Also(r)
 	}
 	return r
 }

@@ -47,7 +47,7 @@ func (l *Layout) ProcessCgroups(pid int) ([]Membership, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, kerr.New(fmt.Sprintf("open(%s)", p), errnoOf(err), kerr.Rules{
-			unix.ENOENT: "no such process (or not visible from this pid namespace's /proc)",
+			{Errno: unix.ENOENT, Rule: "no such process (or not visible from this pid namespace's /proc)"},
 		})
 	}
 	defer f.Close()

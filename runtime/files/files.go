@@ -16,56 +16,53 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rules common to every path call; each call adds its own.
+// rules common to every path call; each call adds its own (pathErr puts
+// them after the call's, when the call failed).
 var pathRules = kerr.Rules{
-	unix.ENOENT:       "a component of the path does not exist (in this mount namespace's view)",
-	unix.ENOTDIR:      "a component of the path prefix is not a directory",
-	unix.EACCES:       "search permission is denied on a directory of the path, or write permission on the parent",
-	unix.ELOOP:        "too many symbolic links while resolving the path",
-	unix.ENAMETOOLONG: "the path or one of its components is too long",
-	unix.EROFS:        "the file is on a read-only mount",
+	{Errno: unix.ENOENT, Rule: "a component of the path does not exist (in this mount namespace's view)"},
+	{Errno: unix.ENOTDIR, Rule: "a component of the path prefix is not a directory"},
+	{Errno: unix.EACCES, Rule: "search permission is denied on a directory of the path, or write permission on the parent"},
+	{Errno: unix.ELOOP, Rule: "too many symbolic links while resolving the path"},
+	{Errno: unix.ENAMETOOLONG, Rule: "the path or one of its components is too long"},
+	{Errno: unix.EROFS, Rule: "the file is on a read-only mount"},
 }
 
-func rules(extra kerr.Rules) kerr.Rules {
-	r := kerr.Rules{}
-	for k, v := range pathRules {
-		r[k] = v
+// pathErr is kerr.Newf for a call on a path: the call's own rules, then
+// pathRules.
+func pathErr(err error, own kerr.Rules, format string, args ...any) error {
+	if err == nil {
+		return nil
 	}
-	for k, v := range extra {
-		r[k] = v
-	}
-	return r
+	return kerr.Newf(err, own.Also(pathRules), format, args...)
 }
 
 var (
-	mkdirRules = rules(kerr.Rules{unix.EEXIST: "the path already exists", unix.EPERM: "the filesystem does not allow creating directories here"})
-	rmdirRules = rules(kerr.Rules{
-		unix.ENOTEMPTY: "the directory is not empty",
-		unix.EBUSY:     "the directory is a mount point or the root of a process",
-		unix.EINVAL:    "the last component is \".\"",
-		unix.EPERM:     "the parent is sticky and the caller owns neither it nor the directory, or the filesystem refuses",
-	})
-	chmodRules = rules(kerr.Rules{unix.EPERM: "only the file's owner, or a caller with CAP_FOWNER over a user namespace that maps the owner, may change its mode"})
-	chownRules = rules(kerr.Rules{
-		unix.EPERM:  "changing the owner needs CAP_CHOWN over a user namespace that maps both the file's ids and the new ones (an owner may only change the group to one of its own)",
-		unix.EINVAL: "the uid or gid is not mapped in the caller's user namespace",
-	})
-	symlinkRules = rules(kerr.Rules{unix.EEXIST: "the link path already exists", unix.EPERM: "the filesystem does not support symbolic links"})
-	mknodRules   = rules(kerr.Rules{
-		unix.EEXIST: "the path already exists",
-		unix.EPERM:  "creating a device node needs CAP_MKNOD in the initial user namespace (a user namespace's root may create only FIFOs and sockets)",
-		unix.EINVAL: "not a valid file type",
-	})
-	chdirRules  = rules(nil)
-	chrootRules = rules(kerr.Rules{unix.EPERM: "chroot needs CAP_SYS_CHROOT in the caller's user namespace"})
-	statRules   = rules(nil)
-	openRules   = rules(kerr.Rules{
-		unix.EEXIST: "create and exclusive were asked and the path exists",
-		unix.EISDIR: "a directory can only be opened for reading",
-		unix.ENXIO:  "no device behind this node, or a FIFO without a reader opened for writing without blocking",
-		unix.EPERM:  "the file is immutable or append-only, or the filesystem refuses",
-	})
-	closeRules = kerr.Rules{unix.EBADF: "the descriptor is not open"}
+	mkdirRules = kerr.Rules{{Errno: unix.EEXIST, Rule: "the path already exists"}, {Errno: unix.EPERM, Rule: "the filesystem does not allow creating directories here"}}
+	rmdirRules = kerr.Rules{
+		{Errno: unix.ENOTEMPTY, Rule: "the directory is not empty"},
+		{Errno: unix.EBUSY, Rule: "the directory is a mount point or the root of a process"},
+		{Errno: unix.EINVAL, Rule: "the last component is \".\""},
+		{Errno: unix.EPERM, Rule: "the parent is sticky and the caller owns neither it nor the directory, or the filesystem refuses"},
+	}
+	chmodRules = kerr.Rules{{Errno: unix.EPERM, Rule: "only the file's owner, or a caller with CAP_FOWNER over a user namespace that maps the owner, may change its mode"}}
+	chownRules = kerr.Rules{
+		{Errno: unix.EPERM, Rule: "changing the owner needs CAP_CHOWN over a user namespace that maps both the file's ids and the new ones (an owner may only change the group to one of its own)"},
+		{Errno: unix.EINVAL, Rule: "the uid or gid is not mapped in the caller's user namespace"},
+	}
+	symlinkRules = kerr.Rules{{Errno: unix.EEXIST, Rule: "the link path already exists"}, {Errno: unix.EPERM, Rule: "the filesystem does not support symbolic links"}}
+	mknodRules   = kerr.Rules{
+		{Errno: unix.EEXIST, Rule: "the path already exists"},
+		{Errno: unix.EPERM, Rule: "creating a device node needs CAP_MKNOD in the initial user namespace (a user namespace's root may create only FIFOs and sockets)"},
+		{Errno: unix.EINVAL, Rule: "not a valid file type"},
+	}
+	chrootRules = kerr.Rules{{Errno: unix.EPERM, Rule: "chroot needs CAP_SYS_CHROOT in the caller's user namespace"}}
+	openRules   = kerr.Rules{
+		{Errno: unix.EEXIST, Rule: "create and exclusive were asked and the path exists"},
+		{Errno: unix.EISDIR, Rule: "a directory can only be opened for reading"},
+		{Errno: unix.ENXIO, Rule: "no device behind this node, or a FIFO without a reader opened for writing without blocking"},
+		{Errno: unix.EPERM, Rule: "the file is immutable or append-only, or the filesystem refuses"},
+	}
+	closeRules = kerr.Rules{{Errno: unix.EBADF, Rule: "the descriptor is not open"}}
 )
 
 // Info is what stat(2)/statx(2) says about a file.
@@ -111,7 +108,7 @@ func Stat(path string, follow bool) (Info, error) {
 	}
 	var x unix.Statx_t
 	if err := unix.Statx(unix.AT_FDCWD, path, flags, unix.STATX_BASIC_STATS|unix.STATX_MNT_ID, &x); err != nil {
-		return Info{}, kerr.Newf(err, statRules, "%s(%q)", call, path)
+		return Info{}, pathErr(err, nil, "%s(%q)", call, path)
 	}
 	return Info{
 		Type: TypeName(uint32(x.Mode)), Mode: uint32(x.Mode) & 0o7777,
@@ -131,13 +128,13 @@ type Entry struct {
 func Readdir(path string) ([]Entry, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, kerr.Newf(err, rules(nil), "open(%q, O_DIRECTORY)", path)
+		return nil, pathErr(err, nil, "open(%q, O_DIRECTORY)", path)
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	des, err := f.ReadDir(-1)
 	if err != nil {
-		return nil, kerr.Newf(err, rules(nil), "getdents64(%q)", path)
+		return nil, pathErr(err, nil, "getdents64(%q)", path)
 	}
 	out := make([]Entry, 0, len(des))
 	for _, de := range des {
@@ -166,28 +163,28 @@ func Readdir(path string) ([]Entry, error) {
 
 // Mkdir is mkdir(2); the umask applies to mode.
 func Mkdir(path string, mode uint32) error {
-	return kerr.Newf(unix.Mkdir(path, mode), mkdirRules, "mkdir(%q, 0%o)", path, mode)
+	return pathErr(unix.Mkdir(path, mode), mkdirRules, "mkdir(%q, 0%o)", path, mode)
 }
 
 // Rmdir is rmdir(2).
-func Rmdir(path string) error { return kerr.Newf(unix.Rmdir(path), rmdirRules, "rmdir(%q)", path) }
+func Rmdir(path string) error { return pathErr(unix.Rmdir(path), rmdirRules, "rmdir(%q)", path) }
 
 // Chmod is chmod(2).
 func Chmod(path string, mode uint32) error {
-	return kerr.Newf(unix.Chmod(path, mode), chmodRules, "chmod(%q, 0%o)", path, mode)
+	return pathErr(unix.Chmod(path, mode), chmodRules, "chmod(%q, 0%o)", path, mode)
 }
 
 // Chown is chown(2) (lchown(2) when follow is false); -1 leaves an id alone.
 func Chown(path string, uid, gid int, follow bool) error {
 	if follow {
-		return kerr.Newf(unix.Chown(path, uid, gid), chownRules, "chown(%q, %d, %d)", path, uid, gid)
+		return pathErr(unix.Chown(path, uid, gid), chownRules, "chown(%q, %d, %d)", path, uid, gid)
 	}
-	return kerr.Newf(unix.Lchown(path, uid, gid), chownRules, "lchown(%q, %d, %d)", path, uid, gid)
+	return pathErr(unix.Lchown(path, uid, gid), chownRules, "lchown(%q, %d, %d)", path, uid, gid)
 }
 
 // Symlink is symlink(2): a link at path pointing to target.
 func Symlink(target, path string) error {
-	return kerr.Newf(unix.Symlink(target, path), symlinkRules, "symlink(%q, %q)", target, path)
+	return pathErr(unix.Symlink(target, path), symlinkRules, "symlink(%q, %q)", target, path)
 }
 
 // Mknod kinds: the file types mknod(2) makes here.
@@ -207,15 +204,15 @@ func Mknod(path, kind string, major, minor uint32, mode uint32) error {
 	if kind != "fifo" {
 		dev = int(unix.Mkdev(major, minor))
 	}
-	return kerr.Newf(unix.Mknod(path, t|mode&0o7777, dev), mknodRules, "mknod(%q, %s %d:%d, 0%o)", path, kind, major, minor, mode)
+	return pathErr(unix.Mknod(path, t|mode&0o7777, dev), mknodRules, "mknod(%q, %s %d:%d, 0%o)", path, kind, major, minor, mode)
 }
 
 // Chdir is chdir(2) of the calling thread (and every thread sharing its
 // fs_struct).
-func Chdir(path string) error { return kerr.Newf(unix.Chdir(path), chdirRules, "chdir(%q)", path) }
+func Chdir(path string) error { return pathErr(unix.Chdir(path), nil, "chdir(%q)", path) }
 
 // Chroot is chroot(2): changes the root directory (not the cwd).
-func Chroot(path string) error { return kerr.Newf(unix.Chroot(path), chrootRules, "chroot(%q)", path) }
+func Chroot(path string) error { return pathErr(unix.Chroot(path), chrootRules, "chroot(%q)", path) }
 
 // Umask sets the file mode creation mask and returns the old one.
 func Umask(mask uint32) uint32 { return uint32(unix.Umask(int(mask & 0o777))) }
@@ -253,7 +250,7 @@ func Open(path string, flags []string, mode uint32) (*os.File, error) {
 	}
 	fd, err := unix.Open(path, bits, mode)
 	if err != nil {
-		return nil, kerr.Newf(err, openRules, "open(%q)", path)
+		return nil, pathErr(err, openRules, "open(%q)", path)
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }

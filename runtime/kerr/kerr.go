@@ -49,8 +49,35 @@ func (e *Error) Unwrap() []error {
 	return out
 }
 
-// Rules maps an errno to the rule that explains it for one call.
-type Rules map[unix.Errno]string
+// Rules gives, for one call, the rule that explains each errno. It is a
+// list, not a map: the tables are package-level variables, and a list of
+// constants is laid out by the linker, where a map literal is built by code
+// that every nsh and every re-executed child ran at start, before main.
+// The first entry for an errno counts (Also puts a call's own rules before
+// shared ones).
+type Rules []Rule
+
+// Rule is one entry of Rules.
+type Rule struct {
+	Errno unix.Errno
+	Rule  string
+}
+
+// For is the rule for errno, or "".
+func (r Rules) For(errno unix.Errno) string {
+	for _, e := range r {
+		if e.Errno == errno {
+			return e.Rule
+		}
+	}
+	return ""
+}
+
+// Also is r followed by more: r's rule for an errno wins over more's. It
+// never changes r or more.
+func (r Rules) Also(more Rules) Rules {
+	return append(r[:len(r):len(r)], more...)
+}
 
 // New wraps err from call. If err carries an errno, the rule for that errno
 // (from rules) is attached; nil err gives nil.
@@ -66,7 +93,7 @@ func New(call string, err error, rules Rules) error {
 	var errno unix.Errno
 	if errors.As(err, &errno) {
 		e.Errno = errno
-		e.Rule = rules[errno]
+		e.Rule = rules.For(errno)
 	} else {
 		e.Err = err
 	}

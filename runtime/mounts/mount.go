@@ -90,9 +90,9 @@ func Bind(source, target string, recursive, readonly bool) error {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		err := unix.MountSetattr(unix.AT_FDCWD, target, unix.AT_RECURSIVE, attr)
 		return kerr.Newf(err, kerr.Rules{
-			unix.EPERM:  "a submount is locked read-write by a more privileged user namespace",
-			unix.EINVAL: "the target is not a mount point",
-			unix.ENOSYS: "mount_setattr needs Linux 5.12 or later",
+			{Errno: unix.EPERM, Rule: "a submount is locked read-write by a more privileged user namespace"},
+			{Errno: unix.EINVAL, Rule: "the target is not a mount point"},
+			{Errno: unix.ENOSYS, Rule: "mount_setattr needs Linux 5.12 or later"},
 		}, "mount_setattr(%q, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", target)
 	}
 	return remountReadonly(target)
@@ -217,11 +217,11 @@ func Tmpfs(target, size, mode string) error {
 }
 
 var overlayRules = kerr.Rules{
-	unix.EINVAL: "overlay refuses when upperdir and workdir are on different filesystems, workdir is not an empty directory, one of them is inside the other, or a lower layer is missing; the kernel log (dmesg) names the exact reason",
-	unix.ENOENT: "a lowerdir, upperdir or workdir does not exist",
-	unix.EBUSY:  "upperdir or workdir is already in use by another overlay mount",
-	unix.EPERM:  "overlay in a user namespace needs Linux 5.11 or later and CAP_SYS_ADMIN in the user namespace owning the mount namespace",
-	unix.ENODEV: "the kernel has no overlay filesystem (modprobe overlay)",
+	{Errno: unix.EINVAL, Rule: "overlay refuses when upperdir and workdir are on different filesystems, workdir is not an empty directory, one of them is inside the other, or a lower layer is missing; the kernel log (dmesg) names the exact reason"},
+	{Errno: unix.ENOENT, Rule: "a lowerdir, upperdir or workdir does not exist"},
+	{Errno: unix.EBUSY, Rule: "upperdir or workdir is already in use by another overlay mount"},
+	{Errno: unix.EPERM, Rule: "overlay in a user namespace needs Linux 5.11 or later and CAP_SYS_ADMIN in the user namespace owning the mount namespace"},
+	{Errno: unix.ENODEV, Rule: "the kernel has no overlay filesystem (modprobe overlay)"},
 }
 
 // Overlay mounts an overlay filesystem at target. lower lists the lower

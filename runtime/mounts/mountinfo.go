@@ -68,7 +68,7 @@ func List(pid int) ([]Entry, error) {
 		if unix.Statfs("/proc", &st) != nil || st.Type != unix.PROC_SUPER_MAGIC {
 			rule = "/proc is not a procfs in this mount namespace: mount tables are read from a mounted proc"
 		}
-		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{unix.ENOENT: rule})
+		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{{Errno: unix.ENOENT, Rule: rule}})
 	}
 	defer f.Close()
 	return ParseMountinfo(f)

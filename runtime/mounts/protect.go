@@ -126,7 +126,7 @@ func closeFDs(s *setup) error {
 }
 
 var capRules = kerr.Rules{
-	unix.EPERM: "dropping from the bounding set needs CAP_SETPCAP, and capset may only lower the permitted set (or raise inheritable within the bounding set)",
+	{Errno: unix.EPERM, Rule: "dropping from the bounding set needs CAP_SETPCAP, and capset may only lower the permitted set (or raise inheritable within the bounding set)"},
 }
 
 // allThreads runs a per-thread call (prctl, capset) on every thread of the
@@ -218,8 +218,8 @@ func setNoNewPrivs(s *setup) error {
 }
 
 var seccompRules = kerr.Rules{
-	unix.EACCES: "loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN in the caller's user namespace",
-	unix.EINVAL: "the kernel refused the filter program or a flag (SECCOMP_FILTER_FLAG_TSYNC needs Linux 3.17)",
+	{Errno: unix.EACCES, Rule: "loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN in the caller's user namespace"},
+	{Errno: unix.EINVAL, Rule: "the kernel refused the filter program or a flag (SECCOMP_FILTER_FLAG_TSYNC needs Linux 3.17)"},
 }
 
 // SeccompNames are the calls of SeccompDenied, group by group in the

@@ -129,9 +129,9 @@ func (s *rawSetup) bind(source, target string, recursive, readonly bool) {
 	// containers bind read-only only recursively (readonlyPaths): mount_setattr
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	s.b.Call(nsproc.ErrAs(fmt.Sprintf("mount_setattr(%q, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", target), kerr.Rules{
-		unix.EPERM:  "a submount is locked read-write by a more privileged user namespace",
-		unix.EINVAL: "the target is not a mount point",
-		unix.ENOSYS: "mount_setattr needs Linux 5.12 or later",
+		{Errno: unix.EPERM, Rule: "a submount is locked read-write by a more privileged user namespace"},
+		{Errno: unix.EINVAL, Rule: "the target is not a mount point"},
+		{Errno: unix.ENOSYS, Rule: "mount_setattr needs Linux 5.12 or later"},
 	}), unix.SYS_MOUNT_SETATTR, nsproc.AtFDCWD, s.b.Str(target), unix.AT_RECURSIVE, s.b.Ptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr))
 }
 

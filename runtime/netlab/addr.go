@@ -11,11 +11,11 @@ import (
 )
 
 var addrRules = kerr.Rules{
-	unix.EPERM:         "changing addresses needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
-	unix.EEXIST:        "the link already has that address",
-	unix.EADDRNOTAVAIL: "the link does not have that address",
-	unix.EACCES:        "IPv6 is disabled on that link (net.ipv6.conf.*.disable_ipv6)",
-	unix.EINVAL:        "the kernel rejected the address or prefix length",
+	{Errno: unix.EPERM, Rule: "changing addresses needs CAP_NET_ADMIN in the user namespace that owns the network namespace"},
+	{Errno: unix.EEXIST, Rule: "the link already has that address"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "the link does not have that address"},
+	{Errno: unix.EACCES, Rule: "IPv6 is disabled on that link (net.ipv6.conf.*.disable_ipv6)"},
+	{Errno: unix.EINVAL, Rule: "the kernel rejected the address or prefix length"},
 }
 
 // parseCIDR parses "10.53.57.21/24" keeping the host part (net.ParseCIDR

@@ -49,15 +49,15 @@ func canonRecords(records map[string][]net.IP) map[string][]net.IP {
 }
 
 var dnsRules = kerr.Rules{
-	unix.ECONNREFUSED: "nothing listens on that port in the server's namespace (the kernel answered ICMP port unreachable)",
-	unix.ENETUNREACH:  "no route to the server from this network namespace",
-	unix.EHOSTUNREACH: "the server's address did not answer ARP/NDP",
+	{Errno: unix.ECONNREFUSED, Rule: "nothing listens on that port in the server's namespace (the kernel answered ICMP port unreachable)"},
+	{Errno: unix.ENETUNREACH, Rule: "no route to the server from this network namespace"},
+	{Errno: unix.EHOSTUNREACH, Rule: "the server's address did not answer ARP/NDP"},
 }
 
 var listenRules = kerr.Rules{
-	unix.EADDRINUSE:    "something in that network namespace already listens on that port",
-	unix.EADDRNOTAVAIL: "that address is not on any link of the namespace (add it first)",
-	unix.EACCES:        "ports below 1024 need CAP_NET_BIND_SERVICE (or net.ipv4.ip_unprivileged_port_start)",
+	{Errno: unix.EADDRINUSE, Rule: "something in that network namespace already listens on that port"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "that address is not on any link of the namespace (add it first)"},
+	{Errno: unix.EACCES, Rule: "ports below 1024 need CAP_NET_BIND_SERVICE (or net.ipv4.ip_unprivileged_port_start)"},
 }
 
 // ListenUDP opens a UDP socket bound to addr ("10.53.57.64:53") inside ns

@@ -39,14 +39,14 @@ func etcStep(args []byte) error {
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return kerr.New(`mount --make-rprivate /`, err, kerr.Rules{
-			unix.EPERM: "changing propagation needs CAP_SYS_ADMIN in the user namespace owning the mount namespace (the node needs \"mnt\")",
+			{Errno: unix.EPERM, Rule: "changing propagation needs CAP_SYS_ADMIN in the user namespace owning the mount namespace (the node needs \"mnt\")"},
 		})
 	}
 	for target, src := range files {
 		if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
 			return kerr.Newf(err, kerr.Rules{
-				unix.ENOENT: "the file to cover or the source does not exist",
-				unix.EPERM:  "bind mounts need CAP_SYS_ADMIN over the mount namespace",
+				{Errno: unix.ENOENT, Rule: "the file to cover or the source does not exist"},
+				{Errno: unix.EPERM, Rule: "bind mounts need CAP_SYS_ADMIN over the mount namespace"},
 			}, "mount --bind %s %s", src, target)
 		}
 	}

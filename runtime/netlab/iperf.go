@@ -38,11 +38,11 @@ type IperfResult struct {
 }
 
 var iperfRules = kerr.Rules{
-	unix.ECONNREFUSED:  "nothing listens on that address and port in the server's namespace",
-	unix.ENETUNREACH:   "no route to the server's address in the client's namespace",
-	unix.EHOSTUNREACH:  "the server's address did not answer ARP/NDP (is the link up, are both on one bridge?)",
-	unix.EADDRNOTAVAIL: "the server's address is not on any link of its namespace",
-	unix.ETIMEDOUT:     "the connection timed out",
+	{Errno: unix.ECONNREFUSED, Rule: "nothing listens on that address and port in the server's namespace"},
+	{Errno: unix.ENETUNREACH, Rule: "no route to the server's address in the client's namespace"},
+	{Errno: unix.EHOSTUNREACH, Rule: "the server's address did not answer ARP/NDP (is the link up, are both on one bridge?)"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "the server's address is not on any link of its namespace"},
+	{Errno: unix.ETIMEDOUT, Rule: "the connection timed out"},
 }
 
 const iperfBuf = 128 << 10

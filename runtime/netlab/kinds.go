@@ -56,12 +56,7 @@ func KernelConfig(option string) (value, from string, err error) {
 // errno rtnl_newlink returns when no driver registered that IFLA_INFO_KIND
 // (rtnl_link_ops_get found none, and request_module could not load one).
 func kindRules(kind string) kerr.Rules {
-	r := kerr.Rules{}
-	for k, v := range linkRules {
-		r[k] = v
-	}
-	r[unix.EOPNOTSUPP] = missingKind(kind)
-	return r
+	return kerr.Rules{{Errno: unix.EOPNOTSUPP, Rule: missingKind(kind)}}.Also(linkRules)
 }
 
 // missingKind says why the kernel has no driver for kind, from its
@@ -284,11 +279,11 @@ type TapOptions struct {
 }
 
 var tunRules = kerr.Rules{
-	unix.ENOENT: "there is no /dev/net/tun (the tun driver's misc device, CONFIG_TUN)",
-	unix.EACCES: "opening /dev/net/tun needs read and write permission on the device file (often mode 0600, for root of the host only: root in a user namespace of its own is not that root)",
-	unix.EPERM:  "creating a tap or tun link needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
-	unix.EBUSY:  "a link of that name exists and is not a tap/tun link this caller may attach to",
-	unix.EINVAL: "a link of that name exists and is of another type",
+	{Errno: unix.ENOENT, Rule: "there is no /dev/net/tun (the tun driver's misc device, CONFIG_TUN)"},
+	{Errno: unix.EACCES, Rule: "opening /dev/net/tun needs read and write permission on the device file (often mode 0600, for root of the host only: root in a user namespace of its own is not that root)"},
+	{Errno: unix.EPERM, Rule: "creating a tap or tun link needs CAP_NET_ADMIN in the user namespace that owns the network namespace"},
+	{Errno: unix.EBUSY, Rule: "a link of that name exists and is not a tap/tun link this caller may attach to"},
+	{Errno: unix.EINVAL, Rule: "a link of that name exists and is of another type"},
 }
 
 // tunIfreq is struct ifreq as TUNSETIFF reads it: the name and the flags.

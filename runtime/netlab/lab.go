@@ -544,7 +544,7 @@ func prepareRunNetns() error {
 	if err != nil {
 		undoRunNetnsLocked()
 		return kerr.New(`mount --make-shared /run/netns`, err, kerr.Rules{
-			unix.EPERM: "mounting needs CAP_SYS_ADMIN over the mount namespace's owner",
+			{Errno: unix.EPERM, Rule: "mounting needs CAP_SYS_ADMIN over the mount namespace's owner"},
 		})
 	}
 	pinState.users = 1
@@ -587,7 +587,7 @@ func (l *Lab) pinNS(ns *NS, name string) error {
 	pinState.Unlock()
 	if err != nil {
 		releaseRunNetns(1)
-		return kerr.Newf(err, kerr.Rules{unix.EEXIST: "a namespace of that name is already pinned (ip netns list)"}, "create %s", p)
+		return kerr.Newf(err, kerr.Rules{{Errno: unix.EEXIST, Rule: "a namespace of that name is already pinned (ip netns list)"}}, "create %s", p)
 	}
 	// noted as soon as the file is ours (O_EXCL) and before the mount, so
 	// that a SIGKILL between the two leaves nothing unrecorded (the sweep

@@ -14,22 +14,22 @@ import (
 
 // linkRules explains the errnos rtnetlink link requests return most often.
 var linkRules = kerr.Rules{
-	unix.EPERM:         "changing links needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
-	unix.EEXIST:        "a link with that name already exists in the namespace",
-	unix.ENODEV:        "no link with that name or index in the namespace",
-	unix.EINVAL:        "the kernel rejected an attribute (name longer than 15 bytes, bad MTU, unknown kind)",
-	unix.EBUSY:         "the link is in use (already enslaved, or the operation needs it down)",
-	unix.EOPNOTSUPP:    "this link type does not support the operation (e.g. moving lo or a bridge port's master)",
-	unix.ELOOP:         "that would make a link its own master",
-	unix.EXFULL:        "the bridge already has its maximum of ports (BR_MAX_PORTS 1024, port numbers 1..1023)",
-	unix.EADDRNOTAVAIL: "the address is not on that link",
+	{Errno: unix.EPERM, Rule: "changing links needs CAP_NET_ADMIN in the user namespace that owns the network namespace"},
+	{Errno: unix.EEXIST, Rule: "a link with that name already exists in the namespace"},
+	{Errno: unix.ENODEV, Rule: "no link with that name or index in the namespace"},
+	{Errno: unix.EINVAL, Rule: "the kernel rejected an attribute (name longer than 15 bytes, bad MTU, unknown kind)"},
+	{Errno: unix.EBUSY, Rule: "the link is in use (already enslaved, or the operation needs it down)"},
+	{Errno: unix.EOPNOTSUPP, Rule: "this link type does not support the operation (e.g. moving lo or a bridge port's master)"},
+	{Errno: unix.ELOOP, Rule: "that would make a link its own master"},
+	{Errno: unix.EXFULL, Rule: "the bridge already has its maximum of ports (BR_MAX_PORTS 1024, port numbers 1..1023)"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "the address is not on that link"},
 }
 
 var moveRules = kerr.Rules{
-	unix.EINVAL: "this link cannot change namespace (lo, bridges and other netns-local devices stay where they were made)",
-	unix.EEXIST: "the target namespace already has a link of that name",
-	unix.EPERM:  "moving a link needs CAP_NET_ADMIN in both namespaces' owning user namespaces",
-	unix.ENODEV: "no such link",
+	{Errno: unix.EINVAL, Rule: "this link cannot change namespace (lo, bridges and other netns-local devices stay where they were made)"},
+	{Errno: unix.EEXIST, Rule: "the target namespace already has a link of that name"},
+	{Errno: unix.EPERM, Rule: "moving a link needs CAP_NET_ADMIN in both namespaces' owning user namespaces"},
+	{Errno: unix.ENODEV, Rule: "no such link"},
 }
 
 // LinkInfo describes one network interface as the kernel reports it.

@@ -79,11 +79,11 @@ type NS struct {
 }
 
 var openRules = kerr.Rules{
-	unix.ENOENT: "no such namespace file or process (the process may have exited)",
-	unix.EACCES: "opening another process's namespace needs ptrace access to it (root or same user)",
-	unix.EPERM:  "entering a network namespace needs CAP_SYS_ADMIN over its owning user namespace",
-	unix.EINVAL: "the file is not a network namespace",
-	unix.EBADF:  "the fd is not open",
+	{Errno: unix.ENOENT, Rule: "no such namespace file or process (the process may have exited)"},
+	{Errno: unix.EACCES, Rule: "opening another process's namespace needs ptrace access to it (root or same user)"},
+	{Errno: unix.EPERM, Rule: "entering a network namespace needs CAP_SYS_ADMIN over its owning user namespace"},
+	{Errno: unix.EINVAL, Rule: "the file is not a network namespace"},
+	{Errno: unix.EBADF, Rule: "the fd is not open"},
 }
 
 func openTargetFd(t Target) (int, error) {
@@ -200,8 +200,8 @@ func (ns *NS) Close() error {
 }
 
 var setnsRules = kerr.Rules{
-	unix.EPERM:  "setns to a network namespace needs CAP_SYS_ADMIN in the caller's and the namespace's owning user namespaces",
-	unix.EINVAL: "the fd is not a network namespace",
+	{Errno: unix.EPERM, Rule: "setns to a network namespace needs CAP_SYS_ADMIN in the caller's and the namespace's owning user namespaces"},
+	{Errno: unix.EINVAL, Rule: "the fd is not a network namespace"},
 }
 
 // Do runs fn on the calling OS thread while that thread sits in ns, then
@@ -337,8 +337,8 @@ func newNetNSInside(name string, loUp bool, inside func(*NS) error, sysctls ...s
 
 func unshareErr(err error) error {
 	return kerr.New(`unshare("net")`, err, kerr.Rules{
-		unix.EPERM:  "creating a network namespace needs CAP_SYS_ADMIN",
-		unix.ENOSPC: "the user.max_net_namespaces limit is reached",
+		{Errno: unix.EPERM, Rule: "creating a network namespace needs CAP_SYS_ADMIN"},
+		{Errno: unix.ENOSPC, Rule: "the user.max_net_namespaces limit is reached"},
 	})
 }
 

@@ -125,10 +125,10 @@ func (l *Lab) checkPeer(o PeerOptions) (PeerOptions, net.IP, net.IP, error) {
 }
 
 var peerRouteRules = kerr.Rules{
-	unix.ENETUNREACH:   "the underlay namespace has no route to the remote host: it needs an underlay address (a veth, macvlan or NIC with an address on the hosts' network)",
-	unix.EHOSTUNREACH:  "the underlay namespace has no route to the remote host: it needs an underlay address (a veth, macvlan or NIC with an address on the hosts' network)",
-	unix.EINVAL:        "local is not an address of the underlay namespace",
-	unix.EADDRNOTAVAIL: "local is not an address of the underlay namespace",
+	{Errno: unix.ENETUNREACH, Rule: "the underlay namespace has no route to the remote host: it needs an underlay address (a veth, macvlan or NIC with an address on the hosts' network)"},
+	{Errno: unix.EHOSTUNREACH, Rule: "the underlay namespace has no route to the remote host: it needs an underlay address (a veth, macvlan or NIC with an address on the hosts' network)"},
+	{Errno: unix.EINVAL, Rule: "local is not an address of the underlay namespace"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "local is not an address of the underlay namespace"},
 }
 
 // Peer joins a lab bridge to the same lab on another host over VXLAN
@@ -230,10 +230,10 @@ func (l *Lab) Peer(o PeerOptions) (PeerInfo, error) {
 const waitPeer = 5 * time.Second // a port of a forward_delay 0 bridge forwards at once
 
 var vxlanRules = kerr.Rules{
-	unix.EEXIST:     "a link of that name exists already, or a vxlan with this VNI and port exists in the underlay namespace (one per VNI, port and namespace)",
-	unix.EADDRINUSE: "another socket holds this UDP port in the underlay namespace",
-	unix.EPERM:      "making a vxlan needs CAP_NET_ADMIN over the underlay and the outer namespaces",
-	unix.EINVAL:     "the kernel rejected an attribute (MTU above the underlay's, or a bad address)",
+	{Errno: unix.EEXIST, Rule: "a link of that name exists already, or a vxlan with this VNI and port exists in the underlay namespace (one per VNI, port and namespace)"},
+	{Errno: unix.EADDRINUSE, Rule: "another socket holds this UDP port in the underlay namespace"},
+	{Errno: unix.EPERM, Rule: "making a vxlan needs CAP_NET_ADMIN over the underlay and the outer namespaces"},
+	{Errno: unix.EINVAL, Rule: "the kernel rejected an attribute (MTU above the underlay's, or a bad address)"},
 }
 
 // fitPeerMTU lowers a lab link on bridge (ifname in node, brname in the

@@ -14,12 +14,12 @@ import (
 )
 
 var pingRules = kerr.Rules{
-	unix.EPERM:         "a raw ICMP socket needs CAP_NET_RAW, and an ICMP datagram socket needs the group inside net.ipv4.ping_group_range (\"1 0\" = nobody in a new namespace)",
-	unix.EACCES:        "an ICMP datagram socket needs the caller's group inside net.ipv4.ping_group_range (\"1 0\" = nobody in a new namespace), or CAP_NET_RAW for a raw socket",
-	unix.ENETUNREACH:   "no route to that address in this network namespace (is the link up, has it an address, is there a default route?)",
-	unix.EHOSTUNREACH:  "no route to the host, or a neighbour did not answer ARP/NDP",
-	unix.EADDRNOTAVAIL: "no usable source address (IPv6 addresses are tentative until DAD ends: add them with nodad)",
-	unix.EAFNOSUPPORT:  "IPv6 is disabled in this namespace",
+	{Errno: unix.EPERM, Rule: "a raw ICMP socket needs CAP_NET_RAW, and an ICMP datagram socket needs the group inside net.ipv4.ping_group_range (\"1 0\" = nobody in a new namespace)"},
+	{Errno: unix.EACCES, Rule: "an ICMP datagram socket needs the caller's group inside net.ipv4.ping_group_range (\"1 0\" = nobody in a new namespace), or CAP_NET_RAW for a raw socket"},
+	{Errno: unix.ENETUNREACH, Rule: "no route to that address in this network namespace (is the link up, has it an address, is there a default route?)"},
+	{Errno: unix.EHOSTUNREACH, Rule: "no route to the host, or a neighbour did not answer ARP/NDP"},
+	{Errno: unix.EADDRNOTAVAIL, Rule: "no usable source address (IPv6 addresses are tentative until DAD ends: add them with nodad)"},
+	{Errno: unix.EAFNOSUPPORT, Rule: "IPv6 is disabled in this namespace"},
 }
 
 // PingSocket tells which kind of socket a ping used.

@@ -397,8 +397,8 @@ func samplePairs(n, k int, seed uint64) []pingPair {
 }
 
 var routeGetRules = kerr.Rules{
-	unix.ENETUNREACH:  "no route to that address in the pinging node's namespace (is the link up, has it an address?)",
-	unix.EHOSTUNREACH: "no route to the host",
+	{Errno: unix.ENETUNREACH, Rule: "no route to that address in the pinging node's namespace (is the link up, has it an address?)"},
+	{Errno: unix.EHOSTUNREACH, Rule: "no route to the host"},
 }
 
 // nextHop is the neighbour entry a packet to ip needs in ns (ip route get

@@ -12,12 +12,12 @@ import (
 )
 
 var routeRules = kerr.Rules{
-	unix.EPERM:       "changing routes needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
-	unix.EEXIST:      "a route to that destination already exists (delete it first)",
-	unix.ESRCH:       "no such route",
-	unix.ENETUNREACH: "the gateway is not on any directly connected network: add an address covering it (and bring the link up) first",
-	unix.ENODEV:      "no such device",
-	unix.EINVAL:      "the kernel rejected the route (gateway family differs from destination, or bad prefix)",
+	{Errno: unix.EPERM, Rule: "changing routes needs CAP_NET_ADMIN in the user namespace that owns the network namespace"},
+	{Errno: unix.EEXIST, Rule: "a route to that destination already exists (delete it first)"},
+	{Errno: unix.ESRCH, Rule: "no such route"},
+	{Errno: unix.ENETUNREACH, Rule: "the gateway is not on any directly connected network: add an address covering it (and bring the link up) first"},
+	{Errno: unix.ENODEV, Rule: "no such device"},
+	{Errno: unix.EINVAL, Rule: "the kernel rejected the route (gateway family differs from destination, or bad prefix)"},
 }
 
 // RouteInfo is one route of the main table.

@@ -117,11 +117,11 @@ func (s Shape) limit() float64 {
 func (s Shape) NeedsNetem() bool { return s.Delay != 0 || s.Loss != 0 }
 
 var qdiscRules = kerr.Rules{
-	unix.EPERM:  "changing qdiscs needs CAP_NET_ADMIN in the user namespace that owns the network namespace",
-	unix.EINVAL: "the kernel rejected a parameter of the qdisc or class (a rate, burst or limit out of range)",
-	unix.ENODEV: "no link with that name in the namespace",
-	unix.EEXIST: "the link already has a qdisc there",
-	unix.ENOENT: "the kernel has no qdisc of that kind, or no qdisc or class of that handle",
+	{Errno: unix.EPERM, Rule: "changing qdiscs needs CAP_NET_ADMIN in the user namespace that owns the network namespace"},
+	{Errno: unix.EINVAL, Rule: "the kernel rejected a parameter of the qdisc or class (a rate, burst or limit out of range)"},
+	{Errno: unix.ENODEV, Rule: "no link with that name in the namespace"},
+	{Errno: unix.EEXIST, Rule: "the link already has a qdisc there"},
+	{Errno: unix.ENOENT, Rule: "the kernel has no qdisc of that kind, or no qdisc or class of that handle"},
 }
 
 // netemMissing explains ENOENT for netem from the kernel's configuration.
@@ -178,7 +178,7 @@ func (ns *NS) Shape(name string, sh *Shape) error {
 		if err := ns.h.QdiscReplace(q); err != nil {
 			rules := qdiscRules
 			if errors.Is(err, unix.ENOENT) {
-				rules = kerr.Rules{unix.ENOENT: netemMissing()}
+				rules = kerr.Rules{{Errno: unix.ENOENT, Rule: netemMissing()}}
 			}
 			return kerr.Newf(err, rules, "tc qdisc replace dev %s root netem%s", name, s.netemArgs())
 		}

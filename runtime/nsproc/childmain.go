@@ -164,7 +164,7 @@ func serveKeep(ctl *os.File) {
 		var r keepReply
 		if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, 0, 0); e != 0 {
 			r.Error = kerr.New("prctl(PR_SET_PDEATHSIG, 0) on every thread", e, kerr.Rules{
-				unix.ENOTSUP: "this nsh was built with cgo, where Go cannot run a system call on every thread (build it with CGO_ENABLED=0, as make does)",
+				{Errno: unix.ENOTSUP, Rule: "this nsh was built with cgo, where Go cannot run a system call on every thread (build it with CGO_ENABLED=0, as make does)"},
 			}).Error()
 		}
 		writeFrame(ctl, &r)
@@ -204,8 +204,8 @@ var childCreated Set
 func CreatedByClone() Set { return childCreated }
 
 var execRules = kerr.Rules{
-	unix.ENOENT: "no such program in the child's filesystem (after a pivot_root, paths are inside the new root)",
-	unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
+	{Errno: unix.ENOENT, Rule: "no such program in the child's filesystem (after a pivot_root, paths are inside the new root)"},
+	{Errno: unix.EACCES, Rule: "the file is not executable, or its filesystem is mounted noexec"},
 }
 
 func runSetup(s Setup) error {
@@ -233,8 +233,8 @@ func runSetup(s Setup) error {
 }
 
 var utsRules = kerr.Rules{
-	unix.EPERM:  "changing the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace",
-	unix.EINVAL: "a hostname is at most 64 bytes",
+	{Errno: unix.EPERM, Rule: "changing the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace"},
+	{Errno: unix.EINVAL, Rule: "a hostname is at most 64 bytes"},
 }
 
 // UTSRules explains sethostname/setdomainname failures (for sys.hostname).
@@ -258,6 +258,6 @@ func setCredentials(uid, gid *int) error {
 }
 
 var credRules = kerr.Rules{
-	unix.EPERM:  "changing ids needs CAP_SETUID/CAP_SETGID in the process's user namespace",
-	unix.EINVAL: "the id is not mapped in this user namespace (see its uid_map / gid_map)",
+	{Errno: unix.EPERM, Rule: "changing ids needs CAP_SETUID/CAP_SETGID in the process's user namespace"},
+	{Errno: unix.EINVAL, Rule: "the id is not mapped in this user namespace (see its uid_map / gid_map)"},
 }

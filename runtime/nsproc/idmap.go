@@ -115,22 +115,22 @@ func toSys(m []IDMap) []syscall.SysProcIDMap {
 }
 
 var uidMapRules = kerr.Rules{
-	unix.EPERM: "uid_map can be written only once, by a process in the namespace or its parent; a writer without CAP_SETUID in the parent user namespace " +
-		"may map only its own euid (one line, count 1); and every id outside must be mapped in the writer's user namespace",
-	unix.EINVAL: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
-		"or more than 340 lines",
+	{Errno: unix.EPERM, Rule: "uid_map can be written only once, by a process in the namespace or its parent; a writer without CAP_SETUID in the parent user namespace " +
+		"may map only its own euid (one line, count 1); and every id outside must be mapped in the writer's user namespace"},
+	{Errno: unix.EINVAL, Rule: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
+		"or more than 340 lines"},
 }
 
 var gidMapRules = kerr.Rules{
-	unix.EPERM: "gid_map can be written only once, by a process with CAP_SETGID in the parent user namespace; " +
+	{Errno: unix.EPERM, Rule: "gid_map can be written only once, by a process with CAP_SETGID in the parent user namespace; " +
 		"an unprivileged writer must first write \"deny\" to setgroups (so the mapped root cannot drop supplementary groups), " +
-		"and may map only its own egid (one line, count 1); every id outside must be mapped in the writer's user namespace",
-	unix.EINVAL: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
-		"or more than 340 lines",
+		"and may map only its own egid (one line, count 1); every id outside must be mapped in the writer's user namespace"},
+	{Errno: unix.EINVAL, Rule: "the map is malformed for the kernel: a line that is not three numbers, a range reaching 2^32, overlapping ranges, " +
+		"or more than 340 lines"},
 }
 
 var setgroupsRules = kerr.Rules{
-	unix.EPERM: "setgroups can no longer be changed once gid_map has been written (and \"allow\" cannot be restored in a namespace whose parent says \"deny\")",
+	{Errno: unix.EPERM, Rule: "setgroups can no longer be changed once gid_map has been written (and \"allow\" cannot be restored in a namespace whose parent says \"deny\")"},
 }
 
 // WriteUIDMap writes /proc/PID/uid_map.

@@ -10,9 +10,9 @@ import (
 )
 
 var ioctlRules = kerr.Rules{
-	unix.EPERM:  "the namespace asked for lies outside the caller's view (an ancestor of the caller's own PID or user namespace), so the kernel will not hand out a descriptor for it",
-	unix.ENOTTY: "the file is not a namespace (nsfs) file, or the kernel lacks ioctl_ns",
-	unix.EINVAL: "this query applies to PID and user namespaces only (NS_GET_PARENT), or to user namespaces only (NS_GET_OWNER_UID)",
+	{Errno: unix.EPERM, Rule: "the namespace asked for lies outside the caller's view (an ancestor of the caller's own PID or user namespace), so the kernel will not hand out a descriptor for it"},
+	{Errno: unix.ENOTTY, Rule: "the file is not a namespace (nsfs) file, or the kernel lacks ioctl_ns"},
+	{Errno: unix.EINVAL, Rule: "this query applies to PID and user namespaces only (NS_GET_PARENT), or to user namespaces only (NS_GET_OWNER_UID)"},
 }
 
 // NSInfo describes one namespace found through ioctl_ns(2).

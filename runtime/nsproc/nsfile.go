@@ -50,7 +50,7 @@ func List(pid int) (map[string]uint64, error) {
 	if pid != 0 {
 		if _, err := os.Stat(ProcDir(pid)); err != nil {
 			return nil, kerr.New(fmt.Sprintf("stat(%q)", ProcDir(pid)), err, kerr.Rules{
-				unix.ENOENT: fmt.Sprintf("no process %d (it has exited, or is not visible in this PID namespace's /proc)", pid)})
+				{Errno: unix.ENOENT, Rule: fmt.Sprintf("no process %d (it has exited, or is not visible in this PID namespace's /proc)", pid)}})
 		}
 	}
 	out := map[string]uint64{}

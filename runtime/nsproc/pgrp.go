@@ -14,16 +14,16 @@ import (
 // it calls setsid).
 
 var (
-	setsidRules = kerr.Rules{unix.EPERM: "the caller is a process group leader (a session can only be started by a process that leads no group: fork first, as setsid(1) does)"}
+	setsidRules = kerr.Rules{{Errno: unix.EPERM, Rule: "the caller is a process group leader (a session can only be started by a process that leads no group: fork first, as setsid(1) does)"}}
 	getsidRules = kerr.Rules{
-		unix.ESRCH: "no such process in this PID namespace",
-		unix.EPERM: "the process is in another session and the kernel hides it (an LSM refused)",
+		{Errno: unix.ESRCH, Rule: "no such process in this PID namespace"},
+		{Errno: unix.EPERM, Rule: "the process is in another session and the kernel hides it (an LSM refused)"},
 	}
 	setpgidRules = kerr.Rules{
-		unix.EPERM:  "the process is a session leader, or in another session than the caller, or the group named is in another session",
-		unix.ESRCH:  "the process is neither the caller nor one of its children (in this PID namespace)",
-		unix.EACCES: "the child has already executed a program (a parent may move its child only before execve)",
-		unix.EINVAL: "the group id is negative",
+		{Errno: unix.EPERM, Rule: "the process is a session leader, or in another session than the caller, or the group named is in another session"},
+		{Errno: unix.ESRCH, Rule: "the process is neither the caller nor one of its children (in this PID namespace)"},
+		{Errno: unix.EACCES, Rule: "the child has already executed a program (a parent may move its child only before execve)"},
+		{Errno: unix.EINVAL, Rule: "the group id is negative"},
 	}
 )
 

@@ -19,9 +19,9 @@ var ErrPinExists = errors.New("the file already exists (another namespace pinned
 const NetnsDir = "/run/netns"
 
 var pinRules = kerr.Rules{
-	unix.EPERM:  "bind-mounting a namespace file needs CAP_SYS_ADMIN in the user namespace that owns the caller's mount namespace",
-	unix.EINVAL: "a namespace can only be pinned in a mount namespace other than its own mount namespace's descendants (a mount namespace cannot pin itself or a newer one inside itself: that would make a loop)",
-	unix.ENOENT: "the target directory does not exist",
+	{Errno: unix.EPERM, Rule: "bind-mounting a namespace file needs CAP_SYS_ADMIN in the user namespace that owns the caller's mount namespace"},
+	{Errno: unix.EINVAL, Rule: "a namespace can only be pinned in a mount namespace other than its own mount namespace's descendants (a mount namespace cannot pin itself or a newer one inside itself: that would make a loop)"},
+	{Errno: unix.ENOENT, Rule: "the target directory does not exist"},
 }
 
 // PinPath is where Pin puts a namespace given a bare name: /run/netns/NAME

@@ -203,7 +203,7 @@ func (p *Process) Signal(sig unix.Signal) error {
 		return nil
 	}
 	return kerr.New(fmt.Sprintf("kill(%d, %s)", p.Pid, sigs.Name(sig)), err, kerr.Rules{
-		unix.EPERM: "signalling a process needs the same real or effective uid, or CAP_KILL",
+		{Errno: unix.EPERM, Rule: "signalling a process needs the same real or effective uid, or CAP_KILL"},
 	})
 }
 

@@ -96,7 +96,7 @@ func TestValidateNUL(t *testing.T) {
 // not claim an init's missing handler causes EPERM (the kernel drops such a
 // signal and kill() succeeds).
 func TestKillRuleNoInitClaim(t *testing.T) {
-	r := killRules[unix.EPERM]
+	r := killRules.For(unix.EPERM)
 	if strings.Contains(r, "ignores signals") || !strings.Contains(r, "CAP_KILL") || !strings.Contains(r, "kill() still succeeds") {
 		t.Fatalf("kill EPERM rule: %q", r)
 	}

@@ -186,8 +186,8 @@ func (h *Home) RestoreSet(s Set) error {
 			}
 			rules := setnsRules
 			if err == unix.EPERM {
-				rules = kerr.Rules{unix.EPERM: "the " + t.Name + " namespace this thread started in is owned by a user namespace where the caller " +
-					"has no CAP_SYS_ADMIN: a process in a user namespace of its own can leave such a namespace but not come back"}
+				rules = kerr.Rules{{Errno: unix.EPERM, Rule: "the " + t.Name + " namespace this thread started in is owned by a user namespace where the caller " +
+					"has no CAP_SYS_ADMIN: a process in a user namespace of its own can leave such a namespace but not come back"}}
 			}
 			return kerr.New(fmt.Sprintf("setns(home %s namespace)", t.Name), err, rules)
 		}

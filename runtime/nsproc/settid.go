@@ -162,17 +162,17 @@ func setTIDErr(spec Spec, err error) error {
 		return &kerr.Error{Call: call, Err: err}
 	}
 	rules := kerr.Rules{
-		unix.EPERM:  setTIDPermRule,
-		unix.EEXIST: setTIDInUseRule,
-		unix.EINVAL: setTIDLevelsRule + "; " + setTIDInitRule + "; " + setTIDRangeRule,
-		unix.ENOMEM: cloneRules[unix.ENOMEM],
-		unix.ENOSPC: cloneRules[unix.ENOSPC],
-		unix.EUSERS: cloneRules[unix.EUSERS],
-		unix.EAGAIN: cloneRules[unix.EAGAIN],
+		{Errno: unix.EPERM, Rule: setTIDPermRule},
+		{Errno: unix.EEXIST, Rule: setTIDInUseRule},
+		{Errno: unix.EINVAL, Rule: setTIDLevelsRule + "; " + setTIDInitRule + "; " + setTIDRangeRule},
+		{Errno: unix.ENOMEM, Rule: cloneRules.For(unix.ENOMEM)},
+		{Errno: unix.ENOSPC, Rule: cloneRules.For(unix.ENOSPC)},
+		{Errno: unix.EUSERS, Rule: cloneRules.For(unix.EUSERS)},
+		{Errno: unix.EAGAIN, Rule: cloneRules.For(unix.EAGAIN)},
 	}
 	if errno == unix.EINVAL {
 		if r := setTIDInvalid(spec); r != "" {
-			rules[unix.EINVAL] = r
+			rules = kerr.Rules{{Errno: unix.EINVAL, Rule: r}}.Also(rules)
 		}
 	}
 	return kerr.New(call, errno, rules)
@@ -289,8 +289,8 @@ func (f childFailure) err(spec Spec, path string) error {
 		return kerr.New(fmt.Sprintf("execve(%q)", path), errno, cloneRules)
 	case stepChdir:
 		return kerr.New(fmt.Sprintf("chdir(%q)", spec.Dir), errno, kerr.Rules{
-			unix.ENOENT: "no such directory (in the child's mount namespace)", unix.EACCES: "search permission denied on a component of the path",
-			unix.ENOTDIR: "a component of the path is not a directory"})
+			{Errno: unix.ENOENT, Rule: "no such directory (in the child's mount namespace)"}, {Errno: unix.EACCES, Rule: "search permission denied on a component of the path"},
+			{Errno: unix.ENOTDIR, Rule: "a component of the path is not a directory"}})
 	case stepPgid:
 		return kerr.New("setpgid(0, 0)", errno, nil)
 	case stepPdeath:
@@ -298,6 +298,6 @@ func (f childFailure) err(spec Spec, path string) error {
 	case stepAlive:
 		return kerr.New("ppoll (is the parent alive?)", errno, nil)
 	default:
-		return kerr.New("dup3 of stdio", errno, kerr.Rules{unix.EBADF: "a stdio descriptor given to the child is not open"})
+		return kerr.New("dup3 of stdio", errno, kerr.Rules{{Errno: unix.EBADF, Rule: "a stdio descriptor given to the child is not open"}})
 	}
 }

@@ -17,20 +17,20 @@ import (
 )
 
 var cloneRules = kerr.Rules{
-	unix.EPERM: "creating namespaces other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace " +
+	{Errno: unix.EPERM, Rule: "creating namespaces other than a user namespace needs CAP_SYS_ADMIN in the caller's user namespace " +
 		"(a new user namespace needs no privilege, and gives its first process every capability inside); " +
 		"writing id maps needs CAP_SETUID/CAP_SETGID in the parent user namespace (and CAP_SETFCAP there for a map of its uid 0), " +
 		"every id mapped must exist in the parent; " +
-		"and a chrooted caller (root directory not its mount namespace's root) may not create a user namespace at all",
-	unix.ENOMEM: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
-		"new process into it",
-	unix.EINVAL: "the kernel refused the clone flags (a namespace type this kernel lacks, or a combination such as a new user namespace with CLONE_FS sharing, or a time namespace for a child of a threaded parent)",
-	unix.ENOSPC: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces; or the depth: a PID namespace at most 32 levels below the initial one, a user namespace at most 33, since the kernel refuses a new one under a parent at level 33)",
-	unix.EUSERS: "the limit of 32 nested user namespaces was reached",
-	unix.EAGAIN: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached",
-	unix.ENOENT: "no such program (or its interpreter or dynamic loader is missing)",
-	unix.EACCES: "the program is not executable, or its filesystem is mounted noexec",
-	unix.ENOTTY: "a controlling terminal was asked for, and the child's stdin is not a terminal",
+		"and a chrooted caller (root directory not its mount namespace's root) may not create a user namespace at all"},
+	{Errno: unix.ENOMEM, Rule: "the PID namespace this child would enter has lost its init (PID 1 exited), so the kernel lets no " +
+		"new process into it"},
+	{Errno: unix.EINVAL, Rule: "the kernel refused the clone flags (a namespace type this kernel lacks, or a combination such as a new user namespace with CLONE_FS sharing, or a time namespace for a child of a threaded parent)"},
+	{Errno: unix.ENOSPC, Rule: "the limit on nested namespaces was reached (/proc/sys/user/max_*_namespaces; or the depth: a PID namespace at most 32 levels below the initial one, a user namespace at most 33, since the kernel refuses a new one under a parent at level 33)"},
+	{Errno: unix.EUSERS, Rule: "the limit of 32 nested user namespaces was reached"},
+	{Errno: unix.EAGAIN, Rule: "the process limit (RLIMIT_NPROC or a pids cgroup) was reached"},
+	{Errno: unix.ENOENT, Rule: "no such program (or its interpreter or dynamic loader is missing)"},
+	{Errno: unix.EACCES, Rule: "the program is not executable, or its filesystem is mounted noexec"},
+	{Errno: unix.ENOTTY, Rule: "a controlling terminal was asked for, and the child's stdin is not a terminal"},
 }
 
 // Exe is the binary re-executed for children that run nsh code: its real
@@ -276,7 +276,7 @@ func startErr(spec Spec, err error) error {
 		// Go wrote the maps into whichever process has the child's
 		// number in this /proc: ENOENT when none, EPERM or EINVAL when
 		// another one.
-		return kerr.New(call, err, kerr.Rules{errno: ForeignProcRule})
+		return kerr.New(call, err, kerr.Rules{{Errno: errno, Rule: ForeignProcRule}})
 	}
 	if errors.As(err, &errno) && (len(spec.UIDMap) > 0 || len(spec.GIDMap) > 0) {
 		if e := mapErr(spec, errno); e != nil {
@@ -284,7 +284,7 @@ func startErr(spec Spec, err error) error {
 		}
 	}
 	if errors.Is(err, unix.EPERM) && spec.Types.Has(User) && !OwnIDsMapped() {
-		return kerr.New(call, err, kerr.Rules{unix.EPERM: UnmappedRule})
+		return kerr.New(call, err, kerr.Rules{{Errno: unix.EPERM, Rule: UnmappedRule}})
 	}
 	if errors.Is(err, unix.EINVAL) && spec.Types.Has(User) {
 		return &kerr.Error{Call: call, Errno: unix.EINVAL, Rule: "the kernel refused the clone, or the child's switch of ids before exec: " +

@@ -46,19 +46,21 @@ func Uname() (map[string]string, error) {
 }
 
 var killRules = kerr.Rules{
-	unix.ESRCH: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here",
-	unix.EPERM: "signalling needs the sender's real or effective uid to equal the target's real or saved uid, or CAP_KILL in the target's user namespace " +
-		"(a PID namespace's init is no exception: the signals its members send it without a handler installed are dropped, and kill() still succeeds)",
+	{Errno: unix.ESRCH, Rule: "no such process in this PID namespace: it has exited, or it lives in a parent or sibling namespace, whose processes have no number here"},
+	{Errno: unix.EPERM, Rule: killPermRule},
 }
+
+const killPermRule = "signalling needs the sender's real or effective uid to equal the target's real or saved uid, or CAP_KILL in the target's user namespace " +
+	"(a PID namespace's init is no exception: the signals its members send it without a handler installed are dropped, and kill() still succeeds)"
 
 var (
 	killAllRules = kerr.Rules{
-		unix.ESRCH: "kill(-1) reaches every process the caller may signal except itself and its PID namespace's init: there is none (a lone init gets this)",
-		unix.EPERM: killRules[unix.EPERM],
+		{Errno: unix.ESRCH, Rule: "kill(-1) reaches every process the caller may signal except itself and its PID namespace's init: there is none (a lone init gets this)"},
+		{Errno: unix.EPERM, Rule: killPermRule},
 	}
 	killGroupRules = kerr.Rules{
-		unix.ESRCH: "no process group with that id in this PID namespace",
-		unix.EPERM: "the caller may signal no member of the group (same uid or CAP_KILL in the target's user namespace)",
+		{Errno: unix.ESRCH, Rule: "no process group with that id in this PID namespace"},
+		{Errno: unix.EPERM, Rule: "the caller may signal no member of the group (same uid or CAP_KILL in the target's user namespace)"},
 	}
 )
 
@@ -80,8 +82,8 @@ func Kill(pid int, sig unix.Signal) error {
 }
 
 var sysExecRules = kerr.Rules{
-	unix.EACCES: "the file is not executable, or its filesystem is mounted noexec",
-	unix.ENOENT: "no such file (or its interpreter or dynamic loader is missing)",
+	{Errno: unix.EACCES, Rule: "the file is not executable, or its filesystem is mounted noexec"},
+	{Errno: unix.ENOENT, Rule: "no such file (or its interpreter or dynamic loader is missing)"},
 }
 
 // ExecPath finds the program argv[0] names: itself when it has a slash, else

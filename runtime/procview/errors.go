@@ -10,10 +10,10 @@ import (
 
 // procRules explain why a file of this procfs cannot be read.
 var procRules = kerr.Rules{
-	unix.ENOENT: "no such process in this procfs: it has exited, or lives in a PID namespace this /proc cannot see",
-	unix.ESRCH:  "the process has exited",
-	unix.EACCES: "reading this file of another process needs ptrace access to it (same uid and dumpable, or CAP_SYS_PTRACE)",
-	unix.EPERM:  "reading this file of another process needs ptrace access to it (same uid and dumpable, or CAP_SYS_PTRACE)",
+	{Errno: unix.ENOENT, Rule: "no such process in this procfs: it has exited, or lives in a PID namespace this /proc cannot see"},
+	{Errno: unix.ESRCH, Rule: "the process has exited"},
+	{Errno: unix.EACCES, Rule: "reading this file of another process needs ptrace access to it (same uid and dumpable, or CAP_SYS_PTRACE)"},
+	{Errno: unix.EPERM, Rule: "reading this file of another process needs ptrace access to it (same uid and dumpable, or CAP_SYS_PTRACE)"},
 }
 
 // procErr is a failed call on the file rel of p, e.g. open("/proc/42/status").

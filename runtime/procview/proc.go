@@ -34,7 +34,7 @@ func Open(path string) (*Proc, error) {
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, kerr.New(fmt.Sprintf("open(%q)", path), err, kerr.Rules{
-			unix.ENOENT: "no such directory: mount a procfs there first (mount -t proc proc " + path + ")",
+			{Errno: unix.ENOENT, Rule: "no such directory: mount a procfs there first (mount -t proc proc " + path + ")"},
 		})
 	}
 	return &Proc{fd: fd, Path: path}, nil

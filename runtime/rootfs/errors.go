@@ -13,16 +13,16 @@ import (
 
 // fileRules explain the errnos of the file calls rootfs makes.
 var fileRules = kerr.Rules{
-	unix.ENOENT:  "the path, or a directory on the way to it, does not exist",
-	unix.ENOTDIR: "a component of the path is not a directory",
-	unix.EACCES:  "a directory on the way is not searchable, or the file or its directory is not readable or writable for this user",
-	unix.EPERM:   "the operation needs a privilege this process lacks (e.g. changing an owner as an ordinary user)",
-	unix.EEXIST:  "the path exists already",
-	unix.EROFS:   "the filesystem is mounted read-only",
-	unix.ENOSPC:  "the filesystem is full",
-	unix.EBUSY:   "the path is a mount point, or in use",
-	unix.ELOOP:   "too many levels of symbolic links",
-	unix.EXDEV:   "the two paths are on different mounts",
+	{Errno: unix.ENOENT, Rule: "the path, or a directory on the way to it, does not exist"},
+	{Errno: unix.ENOTDIR, Rule: "a component of the path is not a directory"},
+	{Errno: unix.EACCES, Rule: "a directory on the way is not searchable, or the file or its directory is not readable or writable for this user"},
+	{Errno: unix.EPERM, Rule: "the operation needs a privilege this process lacks (e.g. changing an owner as an ordinary user)"},
+	{Errno: unix.EEXIST, Rule: "the path exists already"},
+	{Errno: unix.EROFS, Rule: "the filesystem is mounted read-only"},
+	{Errno: unix.ENOSPC, Rule: "the filesystem is full"},
+	{Errno: unix.EBUSY, Rule: "the path is a mount point, or in use"},
+	{Errno: unix.ELOOP, Rule: "too many levels of symbolic links"},
+	{Errno: unix.EXDEV, Rule: "the two paths are on different mounts"},
 }
 
 // fileErr turns an error of the os package into a kerr.Error that names the

@@ -54,7 +54,7 @@ const (
 )
 
 var sigactionRules = kerr.Rules{
-	unix.EINVAL: "SIGKILL and SIGSTOP cannot be caught, blocked or ignored, and signals are 1..64 (sigaction(2))",
+	{Errno: unix.EINVAL, Rule: "SIGKILL and SIGSTOP cannot be caught, blocked or ignored, and signals are 1..64 (sigaction(2))"},
 }
 
 type kernelSigaction [4]uint64 // struct sigaction: handler, flags, restorer, mask (64-bit ABIs)

@@ -11,7 +11,7 @@ import (
 )
 
 var maskRules = kerr.Rules{
-	unix.EINVAL: "how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK (sigprocmask(2))",
+	{Errno: unix.EINVAL, Rule: "how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK (sigprocmask(2))"},
 }
 
 func checkMask(set Set) error {
@@ -90,7 +90,7 @@ func (i Info) CodeName() string {
 }
 
 var waitRules = kerr.Rules{
-	unix.EINVAL: "the timeout must be valid (sigtimedwait(2))",
+	{Errno: unix.EINVAL, Rule: "the timeout must be valid (sigtimedwait(2))"},
 }
 
 // WaitOnce is one rt_sigtimedwait(2) of at most d on the calling thread

@@ -23,22 +23,22 @@ const (
 )
 
 var semRules = kerr.Rules{
-	unix.ENOENT: "no semaphore set with that key in this IPC namespace (each IPC namespace has its own System V objects)",
-	unix.EINVAL: "no set with that id in this IPC namespace, a semaphore number out of range, or more semaphores than an existing set has",
-	unix.EACCES: "the set's permissions do not allow this",
-	unix.EIDRM:  "the set was removed",
-	unix.EAGAIN: "the operation would block (a semaphore would go below 0), and nsh never waits (IPC_NOWAIT)",
-	unix.ERANGE: "the value would exceed SEMVMX (32767)",
-	unix.ENOSPC: "the namespace's limit on semaphore sets (kernel.sem) was reached",
-	unix.EFBIG:  "the semaphore number is out of range",
+	{Errno: unix.ENOENT, Rule: "no semaphore set with that key in this IPC namespace (each IPC namespace has its own System V objects)"},
+	{Errno: unix.EINVAL, Rule: "no set with that id in this IPC namespace, a semaphore number out of range, or more semaphores than an existing set has"},
+	{Errno: unix.EACCES, Rule: "the set's permissions do not allow this"},
+	{Errno: unix.EIDRM, Rule: "the set was removed"},
+	{Errno: unix.EAGAIN, Rule: "the operation would block (a semaphore would go below 0), and nsh never waits (IPC_NOWAIT)"},
+	{Errno: unix.ERANGE, Rule: "the value would exceed SEMVMX (32767)"},
+	{Errno: unix.ENOSPC, Rule: "the namespace's limit on semaphore sets (kernel.sem) was reached"},
+	{Errno: unix.EFBIG, Rule: "the semaphore number is out of range"},
 }
 
 var shmRules = kerr.Rules{
-	unix.ENOENT: "no shared memory segment with that key in this IPC namespace (each IPC namespace has its own System V objects)",
-	unix.EINVAL: "no segment with that id in this IPC namespace, or a size outside SHMMIN..SHMMAX (or larger than the existing segment's)",
-	unix.EACCES: "the segment's permissions do not allow this",
-	unix.EIDRM:  "the segment was removed",
-	unix.ENOSPC: "the namespace's shared memory limits (kernel.shmmni, shmall) were reached",
+	{Errno: unix.ENOENT, Rule: "no shared memory segment with that key in this IPC namespace (each IPC namespace has its own System V objects)"},
+	{Errno: unix.EINVAL, Rule: "no segment with that id in this IPC namespace, or a size outside SHMMIN..SHMMAX (or larger than the existing segment's)"},
+	{Errno: unix.EACCES, Rule: "the segment's permissions do not allow this"},
+	{Errno: unix.EIDRM, Rule: "the segment was removed"},
+	{Errno: unix.ENOSPC, Rule: "the namespace's shared memory limits (kernel.shmmni, shmall) were reached"},
 }
 
 // get runs a *get call (sys: the call with its flags word), first
@@ -173,7 +173,7 @@ func Objects() ([]Object, error) {
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, kerr.New(`read("/proc/sysvipc/`+k.kind+`")`, unix.ENOENT, kerr.Rules{
-					unix.ENOENT: "the kernel has no System V IPC (CONFIG_SYSVIPC), or no procfs is mounted at /proc"})
+					{Errno: unix.ENOENT, Rule: "the kernel has no System V IPC (CONFIG_SYSVIPC), or no procfs is mounted at /proc"}})
 			}
 			return nil, err
 		}

@@ -25,11 +25,11 @@ const (
 )
 
 var msgRules = kerr.Rules{
-	unix.ENOENT: "no queue with that key in this IPC namespace (each IPC namespace has its own set of System V objects)",
-	unix.EINVAL: "no queue with that id in this IPC namespace, or a bad size",
-	unix.EACCES: "the queue's permissions do not allow this",
-	unix.EIDRM:  "the queue was removed",
-	unix.E2BIG:  "the message is longer than the size asked for",
+	{Errno: unix.ENOENT, Rule: "no queue with that key in this IPC namespace (each IPC namespace has its own set of System V objects)"},
+	{Errno: unix.EINVAL, Rule: "no queue with that id in this IPC namespace, or a bad size"},
+	{Errno: unix.EACCES, Rule: "the queue's permissions do not allow this"},
+	{Errno: unix.EIDRM, Rule: "the queue was removed"},
+	{Errno: unix.E2BIG, Rule: "the message is longer than the size asked for"},
 }
 
 // Msgget returns the id of the queue with key (creating it, mode 0600, when
@@ -93,7 +93,7 @@ func Queues() ([]Queue, error) {
 	b, err := os.ReadFile("/proc/sysvipc/msg")
 	if err != nil {
 		return nil, kerr.New(`read("/proc/sysvipc/msg")`, err, kerr.Rules{
-			unix.ENOENT: "the kernel has no System V IPC (CONFIG_SYSVIPC), or no procfs is mounted at /proc",
+			{Errno: unix.ENOENT, Rule: "the kernel has no System V IPC (CONFIG_SYSVIPC), or no procfs is mounted at /proc"},
 		})
 	}
 	var out []Queue
@@ -111,9 +111,9 @@ func Queues() ([]Queue, error) {
 }
 
 var mqRules = kerr.Rules{
-	unix.ENOENT: "no such POSIX queue in this IPC namespace (each IPC namespace has its own mqueue filesystem)",
-	unix.EEXIST: "the queue exists already",
-	unix.EACCES: "the queue's permissions do not allow this",
+	{Errno: unix.ENOENT, Rule: "no such POSIX queue in this IPC namespace (each IPC namespace has its own mqueue filesystem)"},
+	{Errno: unix.EEXIST, Rule: "the queue exists already"},
+	{Errno: unix.EACCES, Rule: "the queue's permissions do not allow this"},
 }
 
 // MqOpen opens (creates) a POSIX queue and closes the descriptor again.
