@@ -34,8 +34,8 @@ func argTopo(L *glua.LState, n int, spec string, o options) (string, netlab.Topo
 		argErr(L, n, err.Error())
 	}
 	for _, k := range []string{"n", "hosts", "depth", "fanout"} {
-		if o.Has(k) && !contains(netlab.TopoSizes[kind], k) {
-			argErr(L, o.n, fmt.Sprintf("%soption %s is not a size of %s (its sizes: %s)", o.at, k, kind, strings.Join(netlab.TopoSizes[kind], ", ")))
+		if o.Has(k) && !contains(netlab.TopoSizes(kind), k) {
+			argErr(L, o.n, fmt.Sprintf("%soption %s is not a size of %s (its sizes: %s)", o.at, k, kind, strings.Join(netlab.TopoSizes(kind), ", ")))
 		}
 	}
 	if o.Has("n") || o.Has("hosts") || o.Has("depth") || o.Has("fanout") {

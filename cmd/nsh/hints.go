@@ -58,8 +58,14 @@ func bareWord(line string) (string, bool) {
 	return w, w != ""
 }
 
-// leaveWords are what people type to leave a shell.
-var leaveWords = map[string]bool{"exit": true, "quit": true, "logout": true, "bye": true}
+// leaveWord says whether w is what people type to leave a shell.
+func leaveWord(w string) bool {
+	switch w {
+	case "exit", "quit", "logout", "bye":
+		return true
+	}
+	return false
+}
 
 // shellHint is a hint for a line that looks like a shell command whose
 // first word is not a Lua global, or "" when the line looks like Lua.
@@ -71,7 +77,7 @@ func shellHint(L *glua.LState, line string) string {
 	if L.GetGlobal(w) != glua.LNil {
 		return ""
 	}
-	if leaveWords[w] {
+	if leaveWord(w) {
 		return "to leave nsh, press Ctrl-D or call os.exit()"
 	}
 	if w == "cd" {

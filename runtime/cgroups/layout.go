@@ -66,11 +66,15 @@ type Layout struct {
 	byCtrl      map[string]*Hierarchy
 }
 
-// v1Controllers are the controller names a v1 mount's options can carry.
-var v1Controllers = map[string]bool{
-	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "devices": true,
-	"freezer": true, "net_cls": true, "net_prio": true, "blkio": true,
-	"perf_event": true, "hugetlb": true, "pids": true, "rdma": true, "misc": true,
+// v1Controller says whether o is a controller name a v1 mount's options
+// can carry.
+func v1Controller(o string) bool {
+	switch o {
+	case "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio",
+		"perf_event", "hugetlb", "pids", "rdma", "misc":
+		return true
+	}
+	return false
 }
 
 // Detect reads the calling thread's mountinfo (/proc/thread-self/mountinfo,
@@ -171,7 +175,7 @@ func parseMountinfoLine(line string) *Hierarchy {
 			switch {
 			case strings.HasPrefix(o, "name="):
 				h.Name = strings.TrimPrefix(o, "name=")
-			case v1Controllers[o]:
+			case v1Controller(o):
 				h.Controllers = append(h.Controllers, o)
 			}
 		}

@@ -188,7 +188,18 @@ func Symlink(target, path string) error {
 }
 
 // Mknod kinds: the file types mknod(2) makes here.
-var mknodTypes = map[string]uint32{"char": unix.S_IFCHR, "block": unix.S_IFBLK, "fifo": unix.S_IFIFO}
+// mknodType is the S_IF* bits of a kind word of Mknod.
+func mknodType(kind string) (uint32, bool) {
+	switch kind {
+	case "char":
+		return unix.S_IFCHR, true
+	case "block":
+		return unix.S_IFBLK, true
+	case "fifo":
+		return unix.S_IFIFO, true
+	}
+	return 0, false
+}
 
 // MknodTypes are the kind words Mknod takes.
 func MknodTypes() []string { return []string{"char", "block", "fifo"} }
@@ -196,7 +207,7 @@ func MknodTypes() []string { return []string{"char", "block", "fifo"} }
 // Mknod is mknod(2) of a character or block device major:minor, or a FIFO
 // (whose numbers are ignored); the umask applies to mode.
 func Mknod(path, kind string, major, minor uint32, mode uint32) error {
-	t, ok := mknodTypes[kind]
+	t, ok := mknodType(kind)
 	if !ok {
 		return fmt.Errorf("unknown node type %q (valid types: char, block, fifo)", kind)
 	}
@@ -226,15 +237,33 @@ func CurrentUmask() uint32 {
 }
 
 // Open flag words and their O_ bits.
-var openFlags = map[string]int{
-	"rdonly": unix.O_RDONLY, "wronly": unix.O_WRONLY, "rdwr": unix.O_RDWR, "creat": unix.O_CREAT,
-	"excl": unix.O_EXCL, "trunc": unix.O_TRUNC, "append": unix.O_APPEND, "directory": unix.O_DIRECTORY,
-	"nofollow": unix.O_NOFOLLOW, "path": unix.O_PATH, "nonblock": unix.O_NONBLOCK,
+// openFlags are Open's flag words and their O_* bits.
+var openFlags = [...]struct {
+	word string
+	bits int
+}{
+	{"rdonly", unix.O_RDONLY}, {"wronly", unix.O_WRONLY}, {"rdwr", unix.O_RDWR}, {"creat", unix.O_CREAT},
+	{"excl", unix.O_EXCL}, {"trunc", unix.O_TRUNC}, {"append", unix.O_APPEND}, {"directory", unix.O_DIRECTORY},
+	{"nofollow", unix.O_NOFOLLOW}, {"path", unix.O_PATH}, {"nonblock", unix.O_NONBLOCK},
+}
+
+// openFlag is the O_* bits of flag word w.
+func openFlag(w string) (int, bool) {
+	for _, f := range openFlags {
+		if f.word == w {
+			return f.bits, true
+		}
+	}
+	return 0, false
 }
 
 // OpenFlagNames are the words Open takes.
 func OpenFlagNames() []string {
-	return []string{"rdonly", "wronly", "rdwr", "creat", "excl", "trunc", "append", "directory", "nofollow", "path", "nonblock"}
+	names := make([]string, len(openFlags))
+	for i, f := range openFlags {
+		names[i] = f.word
+	}
+	return names
 }
 
 // Open is open(2) with flag words (O_CLOEXEC always: a descriptor is the
@@ -242,7 +271,7 @@ func OpenFlagNames() []string {
 func Open(path string, flags []string, mode uint32) (*os.File, error) {
 	bits := unix.O_CLOEXEC
 	for _, w := range flags {
-		b, ok := openFlags[w]
+		b, ok := openFlag(w)
 		if !ok {
 			return nil, fmt.Errorf("unknown open flag %q", w)
 		}

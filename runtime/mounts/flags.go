@@ -2,7 +2,7 @@ package mounts
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -10,58 +10,69 @@ import (
 
 // flagWord is what one word of a flag string does: set bits or clear them.
 type flagWord struct {
+	word  string
 	set   uintptr
 	clear uintptr
 }
 
-// flagWords are the words ParseFlags accepts, spelled as mount(8) spells them.
-var flagWords = map[string]flagWord{
-	"defaults":    {},
-	"ro":          {set: unix.MS_RDONLY},
-	"rw":          {clear: unix.MS_RDONLY},
-	"nosuid":      {set: unix.MS_NOSUID},
-	"suid":        {clear: unix.MS_NOSUID},
-	"nodev":       {set: unix.MS_NODEV},
-	"dev":         {clear: unix.MS_NODEV},
-	"noexec":      {set: unix.MS_NOEXEC},
-	"exec":        {clear: unix.MS_NOEXEC},
-	"sync":        {set: unix.MS_SYNCHRONOUS},
-	"async":       {clear: unix.MS_SYNCHRONOUS},
-	"dirsync":     {set: unix.MS_DIRSYNC},
-	"mand":        {set: unix.MS_MANDLOCK},
-	"nomand":      {clear: unix.MS_MANDLOCK},
-	"noatime":     {set: unix.MS_NOATIME},
-	"atime":       {clear: unix.MS_NOATIME},
-	"nodiratime":  {set: unix.MS_NODIRATIME},
-	"diratime":    {clear: unix.MS_NODIRATIME},
-	"relatime":    {set: unix.MS_RELATIME},
-	"norelatime":  {clear: unix.MS_RELATIME},
-	"strictatime": {set: unix.MS_STRICTATIME},
-	"lazytime":    {set: unix.MS_LAZYTIME},
-	"silent":      {set: unix.MS_SILENT},
-	"loud":        {clear: unix.MS_SILENT},
-	"remount":     {set: unix.MS_REMOUNT},
-	"bind":        {set: unix.MS_BIND},
-	"rbind":       {set: unix.MS_BIND | unix.MS_REC},
-	"move":        {set: unix.MS_MOVE},
-	"rec":         {set: unix.MS_REC},
-	"private":     {set: unix.MS_PRIVATE},
-	"rprivate":    {set: unix.MS_PRIVATE | unix.MS_REC},
-	"shared":      {set: unix.MS_SHARED},
-	"rshared":     {set: unix.MS_SHARED | unix.MS_REC},
-	"slave":       {set: unix.MS_SLAVE},
-	"rslave":      {set: unix.MS_SLAVE | unix.MS_REC},
-	"unbindable":  {set: unix.MS_UNBINDABLE},
-	"runbindable": {set: unix.MS_UNBINDABLE | unix.MS_REC},
+// flagWords are the words ParseFlags accepts, spelled as mount(8) spells
+// them, sorted (a list of constants, not a map, so that nothing is built
+// at start; TestFlagWordsSorted keeps the order).
+var flagWords = []flagWord{
+	{word: "async", clear: unix.MS_SYNCHRONOUS},
+	{word: "atime", clear: unix.MS_NOATIME},
+	{word: "bind", set: unix.MS_BIND},
+	{word: "defaults"},
+	{word: "dev", clear: unix.MS_NODEV},
+	{word: "diratime", clear: unix.MS_NODIRATIME},
+	{word: "dirsync", set: unix.MS_DIRSYNC},
+	{word: "exec", clear: unix.MS_NOEXEC},
+	{word: "lazytime", set: unix.MS_LAZYTIME},
+	{word: "loud", clear: unix.MS_SILENT},
+	{word: "mand", set: unix.MS_MANDLOCK},
+	{word: "move", set: unix.MS_MOVE},
+	{word: "noatime", set: unix.MS_NOATIME},
+	{word: "nodev", set: unix.MS_NODEV},
+	{word: "nodiratime", set: unix.MS_NODIRATIME},
+	{word: "noexec", set: unix.MS_NOEXEC},
+	{word: "nomand", clear: unix.MS_MANDLOCK},
+	{word: "norelatime", clear: unix.MS_RELATIME},
+	{word: "nosuid", set: unix.MS_NOSUID},
+	{word: "private", set: unix.MS_PRIVATE},
+	{word: "rbind", set: unix.MS_BIND | unix.MS_REC},
+	{word: "rec", set: unix.MS_REC},
+	{word: "relatime", set: unix.MS_RELATIME},
+	{word: "remount", set: unix.MS_REMOUNT},
+	{word: "ro", set: unix.MS_RDONLY},
+	{word: "rprivate", set: unix.MS_PRIVATE | unix.MS_REC},
+	{word: "rshared", set: unix.MS_SHARED | unix.MS_REC},
+	{word: "rslave", set: unix.MS_SLAVE | unix.MS_REC},
+	{word: "runbindable", set: unix.MS_UNBINDABLE | unix.MS_REC},
+	{word: "rw", clear: unix.MS_RDONLY},
+	{word: "shared", set: unix.MS_SHARED},
+	{word: "silent", set: unix.MS_SILENT},
+	{word: "slave", set: unix.MS_SLAVE},
+	{word: "strictatime", set: unix.MS_STRICTATIME},
+	{word: "suid", clear: unix.MS_NOSUID},
+	{word: "sync", set: unix.MS_SYNCHRONOUS},
+	{word: "unbindable", set: unix.MS_UNBINDABLE},
+}
+
+// lookupFlag is the flagWord for w.
+func lookupFlag(w string) (flagWord, bool) {
+	i, ok := slices.BinarySearchFunc(flagWords, w, func(f flagWord, w string) int { return strings.Compare(f.word, w) })
+	if !ok {
+		return flagWord{}, false
+	}
+	return flagWords[i], true
 }
 
 // FlagWords lists the words ParseFlags accepts, sorted.
 func FlagWords() []string {
-	words := make([]string, 0, len(flagWords))
-	for w := range flagWords {
-		words = append(words, w)
+	words := make([]string, len(flagWords))
+	for i, f := range flagWords {
+		words[i] = f.word
 	}
-	sort.Strings(words)
 	return words
 }
 
@@ -81,7 +92,7 @@ func ParseFlags(s string) (flags uintptr, data string, err error) {
 			opts = append(opts, w)
 			continue
 		}
-		fw, ok := flagWords[w]
+		fw, ok := lookupFlag(w)
 		if !ok {
 			return 0, "", fmt.Errorf("mount flags: unknown flag %q (valid: %s; key=value items are filesystem options)",
 				w, strings.Join(FlagWords(), ", "))

@@ -136,11 +136,19 @@ func remountReadonly(target string) error {
 	return mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
 }
 
-var propagationKinds = map[string]uintptr{
-	"private":    unix.MS_PRIVATE,
-	"shared":     unix.MS_SHARED,
-	"slave":      unix.MS_SLAVE,
-	"unbindable": unix.MS_UNBINDABLE,
+// propagationKind is the MS_* flag of a propagation type.
+func propagationKind(kind string) (uintptr, bool) {
+	switch kind {
+	case "private":
+		return unix.MS_PRIVATE, true
+	case "shared":
+		return unix.MS_SHARED, true
+	case "slave":
+		return unix.MS_SLAVE, true
+	case "unbindable":
+		return unix.MS_UNBINDABLE, true
+	}
+	return 0, false
 }
 
 // PropagationKinds are the words MakePropagation takes: private, shared,
@@ -152,10 +160,10 @@ var PropagationKinds = []string{"private", "shared", "slave", "unbindable", "rpr
 // one of PropagationKinds; recursive (or an r in front of kind) applies it
 // to every mount below as well (MS_REC).
 func MakePropagation(target, kind string, recursive bool) error {
-	f, ok := propagationKinds[kind]
+	f, ok := propagationKind(kind)
 	if !ok {
 		if k, cut := strings.CutPrefix(kind, "r"); cut {
-			if f, ok = propagationKinds[k]; ok {
+			if f, ok = propagationKind(k); ok {
 				kind, recursive = k, true
 			}
 		}

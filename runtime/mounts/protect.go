@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,29 +43,35 @@ var DefaultCaps = []string{
 	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-var capNumbers = map[string]uint{
-	"CAP_CHOWN": unix.CAP_CHOWN, "CAP_DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE, "CAP_FSETID": unix.CAP_FSETID,
-	"CAP_FOWNER": unix.CAP_FOWNER, "CAP_MKNOD": unix.CAP_MKNOD, "CAP_NET_RAW": unix.CAP_NET_RAW,
-	"CAP_SETGID": unix.CAP_SETGID, "CAP_SETUID": unix.CAP_SETUID, "CAP_SETFCAP": unix.CAP_SETFCAP,
-	"CAP_SETPCAP": unix.CAP_SETPCAP, "CAP_NET_BIND_SERVICE": unix.CAP_NET_BIND_SERVICE,
-	"CAP_SYS_CHROOT": unix.CAP_SYS_CHROOT, "CAP_KILL": unix.CAP_KILL, "CAP_AUDIT_WRITE": unix.CAP_AUDIT_WRITE,
-}
+// defaultCapMask is DefaultCaps as bits (TestDefaultCapMask checks that
+// they agree).
+const defaultCapMask uint64 = 1<<unix.CAP_CHOWN | 1<<unix.CAP_DAC_OVERRIDE | 1<<unix.CAP_FSETID |
+	1<<unix.CAP_FOWNER | 1<<unix.CAP_MKNOD | 1<<unix.CAP_NET_RAW |
+	1<<unix.CAP_SETGID | 1<<unix.CAP_SETUID | 1<<unix.CAP_SETFCAP |
+	1<<unix.CAP_SETPCAP | 1<<unix.CAP_NET_BIND_SERVICE |
+	1<<unix.CAP_SYS_CHROOT | 1<<unix.CAP_KILL | 1<<unix.CAP_AUDIT_WRITE
 
 // SeccompDenied are the system calls the default filter refuses with EPERM:
 // the ones Docker's default profile (moby/profiles/seccomp) and runc/crun
 // with it allow only with CAP_SYS_ADMIN or never, grouped by what they would
-// give a container's root.
-var SeccompDenied = map[string][]string{
-	"mounts (undo masks, mount a fresh proc)": {"mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount",
-		"fspick", "move_mount", "open_tree", "mount_setattr"},
-	"namespaces (new user namespaces give back every capability)": {"unshare", "setns"},
-	"kernel code and its images":                                  {"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf", "create_module"},
-	"kernel state and the machine":                                {"reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "syslog", "_sysctl", "uselib", "ustat", "sysfs", "nfsservctl", "ioperm", "iopl", "lookup_dcookie"},
-	"the clock (one for the whole host)":                          {"settimeofday", "clock_settime", "clock_adjtime", "adjtimex"},
-	"the kernel keyring (not namespaced)":                         {"keyctl", "add_key", "request_key"},
-	"other processes' memory and files by handle": {"open_by_handle_at", "name_to_handle_at", "process_vm_readv",
-		"process_vm_writev", "kcmp"},
-	"attack surface (kernel exploits' favourites)": {"perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register"},
+// give a container's root, the groups sorted by name (the order of the
+// filter's comparisons).
+var SeccompDenied = []SeccompGroup{
+	{"attack surface (kernel exploits' favourites)", []string{"perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register"}},
+	{"kernel code and its images", []string{"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf", "create_module"}},
+	{"kernel state and the machine", []string{"reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "syslog", "_sysctl", "uselib", "ustat", "sysfs", "nfsservctl", "ioperm", "iopl", "lookup_dcookie"}},
+	{"mounts (undo masks, mount a fresh proc)", []string{"mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr"}},
+	{"namespaces (new user namespaces give back every capability)", []string{"unshare", "setns"}},
+	{"other processes' memory and files by handle", []string{"open_by_handle_at", "name_to_handle_at", "process_vm_readv", "process_vm_writev", "kcmp"}},
+	{"the clock (one for the whole host)", []string{"settimeofday", "clock_settime", "clock_adjtime", "adjtimex"}},
+	{"the kernel keyring (not namespaced)", []string{"keyctl", "add_key", "request_key"}},
+}
+
+// SeccompGroup is a group of SeccompDenied: what the calls would give, and
+// the calls.
+type SeccompGroup struct {
+	Gives string
+	Calls []string
 }
 
 // cloneNamespaceFlags are the clone(2) flags the filter refuses (every
@@ -160,10 +165,7 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 // inheritable become DefaultCaps (what of them the process has) and the
 // ambient set is cleared, on every thread.
 func dropCaps(s *setup) error {
-	var keep uint64
-	for _, n := range DefaultCaps {
-		keep |= 1 << capNumbers[n]
-	}
+	keep := defaultCapMask
 	// The bounding set is cut on the calling thread only (below): it must
 	// stay the thread that forks and executes. nsh's Lua thread and a
 	// child's main thread are locked for life already; this lock is never
@@ -226,8 +228,8 @@ var seccompRules = kerr.Rules{
 // order of the groups' names: the order of the filter's comparisons.
 func SeccompNames() []string {
 	var names []string
-	for _, g := range sortedKeys(SeccompDenied) {
-		names = append(names, SeccompDenied[g]...)
+	for _, g := range SeccompDenied {
+		names = append(names, g.Calls...)
 	}
 	return names
 }
@@ -251,15 +253,6 @@ func loadSeccomp(s *setup) error {
 		return kerr.New("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) [the default filter]", e, seccompRules)
 	}
 	return nil
-}
-
-func sortedKeys(m map[string][]string) []string {
-	k := make([]string, 0, len(m))
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
 }
 
 // Confined says whether the calling process runs under a seccomp filter

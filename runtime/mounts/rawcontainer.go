@@ -350,10 +350,7 @@ func rawLoadSeccomp(s *rawSetup) error {
 }
 
 func rawDropCaps(s *rawSetup) error {
-	var keep uint64
-	for _, n := range DefaultCaps {
-		keep |= 1 << capNumbers[n]
-	}
+	keep := defaultCapMask
 	s.b.DropBounding(keep, func(e syscall.Errno, c uint64) error {
 		return kerr.Newf(e, capRules, "prctl(PR_CAPBSET_DROP, %d)", c)
 	})

@@ -20,19 +20,27 @@ var mountRules = kerr.Rules{
 	{Errno: unix.ENOMEM, Rule: "the kernel could not allocate the mount"},
 }
 
-// fsEPERM explains EPERM for filesystem types that have a stricter rule.
-var fsEPERM = map[string]string{
-	"devtmpfs": "devtmpfs lacks FS_USERNS_MOUNT: only root of the initial user namespace may mount it; inside a user namespace use a tmpfs /dev with device nodes bound from the host (mount.mkdev, or dev=\"minimal\")",
-	"sysfs":    "sysfs in a user namespace needs a network namespace owned by that user namespace (unshare net too), and a sysfs must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace",
-	"proc":     "proc in a user namespace needs a pid namespace owned by that user namespace, and a proc must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace: mount it before the old root is detached",
-	"devpts":   "devpts needs CAP_SYS_ADMIN in the user namespace owning the mount namespace; gid= and mode= must name ids mapped in that namespace",
+// fsEPERM explains EPERM for filesystem types that have a stricter rule
+// ("" for the others).
+func fsEPERM(fstype string) string {
+	switch fstype {
+	case "devtmpfs":
+		return "devtmpfs lacks FS_USERNS_MOUNT: only root of the initial user namespace may mount it; inside a user namespace use a tmpfs /dev with device nodes bound from the host (mount.mkdev, or dev=\"minimal\")"
+	case "sysfs":
+		return "sysfs in a user namespace needs a network namespace owned by that user namespace (unshare net too), and a sysfs must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace"
+	case "proc":
+		return "proc in a user namespace needs a pid namespace owned by that user namespace, and a proc must already be mounted, fully visible (nothing mounted over parts of it), in this mount namespace: mount it before the old root is detached"
+	case "devpts":
+		return "devpts needs CAP_SYS_ADMIN in the user namespace owning the mount namespace; gid= and mode= must name ids mapped in that namespace"
+	}
+	return ""
 }
 
 // rulesFor returns mountRules, with the EPERM rule replaced for fstypes that
 // have their own.
 func rulesFor(fstype string) kerr.Rules {
-	rule, ok := fsEPERM[fstype]
-	if !ok {
+	rule := fsEPERM(fstype)
+	if rule == "" {
 		return mountRules
 	}
 	return kerr.Rules{{Errno: unix.EPERM, Rule: rule}}.Also(mountRules)

@@ -25,11 +25,32 @@ import (
 // IFLA_NET_NS_FD of `ip link add ... netns X`), as veth peers are. Nothing
 // here ever runs in a namespace the caller did not name.
 
-// KindConfig is the kernel option that builds each link type's driver.
-var KindConfig = map[string]string{
-	"veth": "CONFIG_VETH", "bridge": "CONFIG_BRIDGE", "macvlan": "CONFIG_MACVLAN", "macvtap": "CONFIG_MACVTAP",
-	"ipvlan": "CONFIG_IPVLAN", "vlan": "CONFIG_VLAN_8021Q", "vxlan": "CONFIG_VXLAN", "dummy": "CONFIG_DUMMY",
-	"tap": "CONFIG_TUN", "tun": "CONFIG_TUN",
+// KindConfig is the kernel option that builds link type kind's driver,
+// or "" for a kind nsh does not know. (Lookups like this one are switches,
+// not package-level maps: a map literal is built by code that every nsh
+// and every re-executed child runs before main.)
+func KindConfig(kind string) string {
+	switch kind {
+	case "veth":
+		return "CONFIG_VETH"
+	case "bridge":
+		return "CONFIG_BRIDGE"
+	case "macvlan":
+		return "CONFIG_MACVLAN"
+	case "macvtap":
+		return "CONFIG_MACVTAP"
+	case "ipvlan":
+		return "CONFIG_IPVLAN"
+	case "vlan":
+		return "CONFIG_VLAN_8021Q"
+	case "vxlan":
+		return "CONFIG_VXLAN"
+	case "dummy":
+		return "CONFIG_DUMMY"
+	case "tap", "tun":
+		return "CONFIG_TUN"
+	}
+	return ""
 }
 
 // KernelConfig reads option (e.g. "CONFIG_DUMMY") from the running
@@ -62,7 +83,7 @@ func kindRules(kind string) kerr.Rules {
 // missingKind says why the kernel has no driver for kind, from its
 // configuration where that is readable.
 func missingKind(kind string) string {
-	opt := KindConfig[kind]
+	opt := KindConfig(kind)
 	if opt == "" {
 		return fmt.Sprintf("the kernel has no driver for link type %q", kind)
 	}

@@ -8,16 +8,33 @@ import "golang.org/x/sys/unix"
 // whose PID numbers need not be nsh's (an nsh that is PID 1 of a PID
 // namespace whose /proc is its parent's), and without a pid that could be
 // recycled.
-var pidfdNSIoctl = map[string]uint{
-	"cgroup": 0xFF01, "ipc": 0xFF02, "mnt": 0xFF03, "net": 0xFF04, "pid": 0xFF05,
-	"time": 0xFF07, "user": 0xFF09, "uts": 0xFF0A,
+func pidfdNSIoctl(t string) (req uint, known bool) {
+	switch t {
+	case "cgroup":
+		return 0xFF01, true
+	case "ipc":
+		return 0xFF02, true
+	case "mnt":
+		return 0xFF03, true
+	case "net":
+		return 0xFF04, true
+	case "pid":
+		return 0xFF05, true
+	case "time":
+		return 0xFF07, true
+	case "user":
+		return 0xFF09, true
+	case "uts":
+		return 0xFF0A, true
+	}
+	return 0, false
 }
 
 // openByPidfd opens the namespace of type t of the process pidfd names;
 // ok is false where the kernel has no such ioctl (before 6.11: ENOTTY or
 // EINVAL), so that the caller falls back to /proc.
 func openByPidfd(pidfd int, t string) (fd int, ok bool, err error) {
-	req, known := pidfdNSIoctl[t]
+	req, known := pidfdNSIoctl(t)
 	if !known || pidfd < 0 {
 		return -1, false, nil
 	}

@@ -136,14 +136,42 @@ func (ns *NS) DelRoute(dst, via, dev string) error {
 	return kerr.New(call+" del", ns.h.RouteDel(r), routeRules)
 }
 
-var scopeNames = map[netlink.Scope]string{
-	netlink.SCOPE_UNIVERSE: "universe", netlink.SCOPE_SITE: "site", netlink.SCOPE_LINK: "link",
-	netlink.SCOPE_HOST: "host", netlink.SCOPE_NOWHERE: "nowhere",
+// scopeName is ip(8)'s name of a route scope, "" for another.
+func scopeName(s netlink.Scope) string {
+	switch s {
+	case netlink.SCOPE_UNIVERSE:
+		return "universe"
+	case netlink.SCOPE_SITE:
+		return "site"
+	case netlink.SCOPE_LINK:
+		return "link"
+	case netlink.SCOPE_HOST:
+		return "host"
+	case netlink.SCOPE_NOWHERE:
+		return "nowhere"
+	}
+	return ""
 }
 
-var protoNames = map[netlink.RouteProtocol]string{
-	unix.RTPROT_UNSPEC: "unspec", unix.RTPROT_REDIRECT: "redirect", unix.RTPROT_KERNEL: "kernel",
-	unix.RTPROT_BOOT: "boot", unix.RTPROT_STATIC: "static", unix.RTPROT_RA: "ra", unix.RTPROT_DHCP: "dhcp",
+// protoName is ip(8)'s name of a route protocol, if it has one.
+func protoName(p netlink.RouteProtocol) (string, bool) {
+	switch p {
+	case unix.RTPROT_UNSPEC:
+		return "unspec", true
+	case unix.RTPROT_REDIRECT:
+		return "redirect", true
+	case unix.RTPROT_KERNEL:
+		return "kernel", true
+	case unix.RTPROT_BOOT:
+		return "boot", true
+	case unix.RTPROT_STATIC:
+		return "static", true
+	case unix.RTPROT_RA:
+		return "ra", true
+	case unix.RTPROT_DHCP:
+		return "dhcp", true
+	}
+	return "", false
 }
 
 // Routes lists the main-table routes, IPv4 then IPv6.
@@ -161,8 +189,8 @@ func (ns *NS) Routes() ([]RouteInfo, error) {
 			return nil, kerr.Newf(err, routeRules, "route show in %s", ns.name)
 		}
 		for _, r := range rs {
-			ri := RouteInfo{Dev: names[r.LinkIndex], Scope: scopeNames[r.Scope], Family: fam}
-			if p, ok := protoNames[r.Protocol]; ok {
+			ri := RouteInfo{Dev: names[r.LinkIndex], Scope: scopeName(r.Scope), Family: fam}
+			if p, ok := protoName(r.Protocol); ok {
 				ri.Proto = p
 			} else {
 				ri.Proto = fmt.Sprint(int(r.Protocol))

@@ -25,25 +25,35 @@ import (
 // not this process's, an architecture without code here), the holder is
 // sleep(1) as before.
 
-// sleeperCode is the program for each architecture nsh carries it for.
-var sleeperCode = map[string]struct {
+// sleeperProg is the sleeper's code for one architecture.
+type sleeperProg struct {
 	machine uint16 // ELF e_machine
 	code    []byte
-}{
-	// _start: mov $157,%eax; mov $15,%edi; lea name(%rip),%rsi; syscall  prctl(PR_SET_NAME, "sleep")
-	// 1:      mov $34,%eax; syscall; jmp 1b                              for (;;) pause();
-	// name:   .asciz "sleep"
-	"amd64": {62, []byte{
-		0xb8, 0x9d, 0x00, 0x00, 0x00,
-		0xbf, 0x0f, 0x00, 0x00, 0x00,
-		0x48, 0x8d, 0x35, 0x0b, 0x00, 0x00, 0x00,
-		0x0f, 0x05,
-		0xb8, 0x22, 0x00, 0x00, 0x00,
-		0x0f, 0x05,
-		0xeb, 0xf7,
-		's', 'l', 'e', 'e', 'p', 0,
-	}},
 }
+
+// sleeperCode is the program for each architecture nsh carries it for.
+func sleeperCode(arch string) (sleeperProg, bool) {
+	if arch == "amd64" {
+		return amd64Sleeper, true
+	}
+	return sleeperProg{}, false
+}
+
+// amd64Sleeper is
+//
+//	_start: mov $157,%eax; mov $15,%edi; lea name(%rip),%rsi; syscall  prctl(PR_SET_NAME, "sleep")
+//	1:      mov $34,%eax; syscall; jmp 1b                              for (;;) pause();
+//	name:   .asciz "sleep"
+var amd64Sleeper = sleeperProg{62, []byte{
+	0xb8, 0x9d, 0x00, 0x00, 0x00,
+	0xbf, 0x0f, 0x00, 0x00, 0x00,
+	0x48, 0x8d, 0x35, 0x0b, 0x00, 0x00, 0x00,
+	0x0f, 0x05,
+	0xb8, 0x22, 0x00, 0x00, 0x00,
+	0x0f, 0x05,
+	0xeb, 0xf7,
+	's', 'l', 'e', 'e', 'p', 0,
+}}
 
 // sleeperELF wraps code in the smallest static executable the kernel
 // loads: an ELF header, one program header mapping the whole file
@@ -91,7 +101,7 @@ func sleeperPath() string {
 // makeSleeper writes the program into a memfd and seals it (no one may
 // change it after, nsh included), -1 if it cannot.
 func makeSleeper() int {
-	prog, ok := sleeperCode[runtime.GOARCH]
+	prog, ok := sleeperCode(runtime.GOARCH)
 	if !ok {
 		return -1
 	}

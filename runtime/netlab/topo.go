@@ -348,8 +348,19 @@ type TopoParams struct {
 	N, Hosts, Depth, Fanout int
 }
 
-// TopoSizes are the sizes each canned topology takes.
-var TopoSizes = map[string][]string{"single": {"n"}, "linear": {"n", "hosts"}, "star": {"n"}, "tree": {"depth", "fanout"}}
+// TopoSizes are the sizes the canned topology kind takes (nil for an
+// unknown kind).
+func TopoSizes(kind string) []string {
+	switch kind {
+	case "single", "star":
+		return []string{"n"}
+	case "linear":
+		return []string{"n", "hosts"}
+	case "tree":
+		return []string{"depth", "fanout"}
+	}
+	return nil
+}
 
 // MaxTopoHosts bounds the hosts of a canned topology.
 const MaxTopoHosts = 1000

@@ -303,17 +303,17 @@ func TestLinkKinds(t *testing.T) {
 		"ipvlan": func() error { return l.Outer().AddIPVlan("iv0", "br0", LowerOptions{NetNS: nodeNS(t, c)}) },
 		"vlan":   func() error { return nodeNS(t, c).AddVlan("eth0.10", "eth0", 10, LowerOptions{}) },
 	} {
-		val, from, cerr := KernelConfig(KindConfig[kind])
+		val, from, cerr := KernelConfig(KindConfig(kind))
 		err := add()
 		switch {
 		case cerr != nil:
 			t.Logf("%s: no kernel config to compare (%v): %v", kind, cerr, err)
-		case val == "" && (err == nil || !strings.Contains(err.Error(), "ENOTSUP") || !strings.Contains(err.Error(), KindConfig[kind]+" is not set ("+from+")")):
+		case val == "" && (err == nil || !strings.Contains(err.Error(), "ENOTSUP") || !strings.Contains(err.Error(), KindConfig(kind)+" is not set ("+from+")")):
 			t.Fatalf("%s (not in this kernel): %v", kind, err)
 		case val == "y" && err != nil:
 			t.Fatalf("%s (in this kernel): %v", kind, err)
 		default:
-			t.Logf("%s: %s=%q: %v", kind, KindConfig[kind], val, err)
+			t.Logf("%s: %s=%q: %v", kind, KindConfig(kind), val, err)
 		}
 	}
 	if after := hostLinks(t); !reflect.DeepEqual(before, after) {

@@ -105,12 +105,19 @@ func (s Set) GoString() string {
 	}
 	var parts []string
 	for _, t := range s.Types() {
-		parts = append(parts, "nsproc."+constName[t.Name])
+		parts = append(parts, "nsproc."+constName(t.Name))
 	}
 	return strings.Join(parts, "|")
 }
 
-var constName = map[string]string{"mnt": "Mnt", "uts": "UTS", "ipc": "IPC", "pid": "PID", "net": "Net", "user": "User", "cgroup": "Cgroup", "time": "Time"}
+// constName is the name of the constant of the type called name.
+func constName(name string) string {
+	switch name {
+	case "uts", "ipc", "pid":
+		return strings.ToUpper(name)
+	}
+	return strings.ToUpper(name[:1]) + name[1:] // Mnt, Net, User, Cgroup, Time
+}
 
 // Set is the one-element set of t.
 func (t Type) Set() Set { return Set(t.Flag) }

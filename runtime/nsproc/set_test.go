@@ -65,3 +65,16 @@ func TestNoPdeathsig(t *testing.T) {
 		t.Fatal("joining a network namespace keeps it")
 	}
 }
+
+// TestGoStringNamesConstants: GoString spells each type as its constant,
+// and the aliases parse as their types.
+func TestGoStringNamesConstants(t *testing.T) {
+	if got, want := All.GoString(), "nsproc.Mnt|nsproc.UTS|nsproc.IPC|nsproc.PID|nsproc.Net|nsproc.User|nsproc.Cgroup|nsproc.Time"; got != want {
+		t.Fatalf("All.GoString() = %q, want %q", got, want)
+	}
+	for in, want := range map[string]Set{"mount": Mnt, "ns": Mnt, "network": Net, "hostname": UTS} {
+		if got, err := ParseSet(in); err != nil || got != want {
+			t.Errorf("ParseSet(%q) = %#v, %v; want %#v", in, got, err, want)
+		}
+	}
+}

@@ -34,8 +34,18 @@ var Types = []Type{
 	{"time", unix.CLONE_NEWTIME, "boot and monotonic clocks"},
 }
 
-var aliases = map[string]string{
-	"mount": "mnt", "ns": "mnt", "network": "net", "hostname": "uts",
+// alias is the type name another spelling (mount, ns, network, hostname)
+// stands for.
+func alias(name string) (string, bool) {
+	switch name {
+	case "mount", "ns":
+		return "mnt", true
+	case "network":
+		return "net", true
+	case "hostname":
+		return "uts", true
+	}
+	return "", false
 }
 
 // TypeNames is "mnt, uts, ipc, pid, net, user, cgroup, time".
@@ -50,7 +60,7 @@ func TypeNames() string {
 // LookupType finds a type by name (or a common alias such as "mount").
 func LookupType(name string) (Type, bool) {
 	name = strings.ToLower(strings.TrimSpace(name))
-	if a, ok := aliases[name]; ok {
+	if a, ok := alias(name); ok {
 		name = a
 	}
 	for _, t := range Types {

@@ -42,10 +42,10 @@ var skeleton = []struct {
 	{"usr/sbin", 0o755}, {"usr/lib", 0o755}, {"var", 0o755}, {"var/tmp", 0o1777},
 }
 
-var etcFiles = map[string]string{
-	"etc/passwd":   "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-	"etc/group":    "root:x:0:\nnogroup:x:65534:\n",
-	"etc/hostname": "nsh\n",
+var etcFiles = [...]struct{ name, content string }{
+	{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
+	{"etc/group", "root:x:0:\nnogroup:x:65534:\n"},
+	{"etc/hostname", "nsh\n"},
 }
 
 // ErrNoBusybox refuses Options.Busybox on a host without /bin/busybox.
@@ -93,8 +93,8 @@ func Build(dir string, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	for name, content := range etcFiles {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+	for _, f := range etcFiles {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.content), 0o644); err != nil {
 			return nil, fileErr(err)
 		}
 	}
