@@ -104,6 +104,11 @@ func runPairs(c *Comparison) (*Result, error) {
 		}
 		return x, nil
 	}
+	if len(c.A.Argv) > 0 && len(c.B.Argv) > 0 {
+		if err := evictPrograms(c.A.Argv, c.B.Argv); err != nil {
+			return nil, fmt.Errorf("%s: evicting the programs from the page cache: %w", c.Key, err)
+		}
+	}
 	for i := 0; i < c.Warm; i++ {
 		if _, err := one(&c.A); err != nil {
 			return nil, err
@@ -236,6 +241,9 @@ func fmtMS(x float64) string {
 func (r *Result) report(w *strings.Builder) {
 	c := r.C
 	fmt.Fprintf(w, "== %s  [%s: %d pairs, order alternating A B / B A; %d warm-up run(s) each]\n", c.Title, c.Key, len(r.A), c.Warm)
+	if len(c.A.Argv) > 0 && len(c.B.Argv) > 0 {
+		fmt.Fprintf(w, "   both programs were evicted from the page cache before the warm-up: each side reads its binary back alike (evictPrograms)\n")
+	}
 	if c.Note != "" {
 		fmt.Fprintf(w, "   %s\n", c.Note)
 	}
