@@ -2,6 +2,13 @@ package kerr
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io/fs"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -62,4 +69,67 @@ func TestNewNamesCallErrnoRule(t *testing.T) {
 	if New("x", nil, shared) != nil || Newf(nil, shared, "x %d", 1) != nil {
 		t.Fatal("nil error became non-nil")
 	}
+}
+
+// TestNoErrnoTwice: a map literal could not name an errno twice (the
+// compiler refused it); a Rules literal can, and its second rule would
+// never be read. This test refuses it in every Rules literal of nsh.
+func TestNoErrnoTwice(t *testing.T) {
+	n := 0
+	for _, dir := range []string{"../../runtime", "../../lua", "../../cmd", "../../bench"} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return err
+			}
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(node ast.Node) bool {
+				cl, ok := node.(*ast.CompositeLit)
+				if !ok || !isRulesType(cl.Type) {
+					return true
+				}
+				n++
+				seen := map[string]bool{}
+				for _, el := range cl.Elts {
+					r, ok := el.(*ast.CompositeLit)
+					if !ok {
+						continue
+					}
+					for _, fe := range r.Elts {
+						kv, ok := fe.(*ast.KeyValueExpr)
+						if !ok || kv.Key.(*ast.Ident).Name != "Errno" {
+							continue
+						}
+						name := types.ExprString(kv.Value)
+						if seen[name] {
+							t.Errorf("%s: %s has two rules", fset.Position(kv.Pos()), name)
+						}
+						seen[name] = true
+					}
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("found only %d Rules literals: is the walk looking in the right place?", n)
+	}
+}
+
+func isRulesType(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.SelectorExpr:
+		id, ok := x.X.(*ast.Ident)
+		return ok && id.Name == "kerr" && x.Sel.Name == "Rules"
+	case *ast.Ident:
+		return x.Name == "Rules"
+	}
+	return false
 }
