@@ -77,7 +77,7 @@ var cgMethods = []Func{
 func (s *Session) installCgroupType() {
 	L := s.L
 	mt := L.NewTypeMetatable(cgroupType)
-	methods := s.lazyMethods("cgroup handle", "cg:", cgMethods)
+	methods := s.lazyMethods("cgroup handle", "cg:", func() []Func { return cgMethods })
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkCg(L, 1)
 		switch key := L.CheckString(2); key {

@@ -61,10 +61,10 @@ func bindings(t testing.TB) []string {
 		}
 		names = append(names, "h:"+f.Name)
 	}
-	for _, f := range labMethods { // labBaseMethods and the capture methods
+	for _, f := range labMethods() { // labBaseMethods and the capture methods
 		names = append(names, "lab:"+f.Name)
 	}
-	for _, f := range nodeMethods {
+	for _, f := range nodeMethods() {
 		if f.Name == "shell" {
 			continue // waits for an interactive shell
 		}

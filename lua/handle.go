@@ -137,7 +137,7 @@ func stopLuaChild(p *nsproc.Process) error {
 func (s *Session) installHandleType() {
 	L := s.L
 	mt := L.NewTypeMetatable(handleType)
-	methods := s.lazyMethods("handle", "h:", handleMethods)
+	methods := s.lazyMethods("handle", "h:", func() []Func { return handleMethods })
 	L.SetField(mt, "__index", L.NewFunction(func(L *glua.LState) int {
 		h := checkHandle(L, 1)
 		key := L.CheckString(2)

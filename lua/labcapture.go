@@ -181,7 +181,7 @@ var captureHandleMethods = []Func{
 }
 
 func (s *Session) installCaptureType() {
-	s.typeMetatable(captureType, s.lazyMethods("capture", "c:", captureHandleMethods), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(captureType, s.lazyMethods("capture", "c:", func() []Func { return captureHandleMethods }), func(L *glua.LState, key string) glua.LValue {
 		return glua.LNil
 	}, func(L *glua.LState) string {
 		c := checkCapture(L, 1)

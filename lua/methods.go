@@ -26,9 +26,9 @@ func methodSets() []methodSet {
 			Doc: "What ns.spawn and ns.clone return. Fields: h.pid (the child's PID in nsh's PID namespace), h.argv."},
 		{Kind: "cgroup handle", Prefix: "cg:", Type: cgroupType, Funcs: cgMethods, Fields: []string{"name", "controllers", "mode"},
 			Doc: "What cgroup.create returns. Fields: cg.name, cg.controllers, cg.mode."},
-		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods, Fields: []string{"name", "dir", "pinned", "pin_message", "path", "userns"},
+		{Kind: "lab", Prefix: "lab:", Type: labType, Funcs: labMethods(), Fields: []string{"name", "dir", "pinned", "pin_message", "path", "userns"},
 			Doc: "What net.lab returns. lab.NAME is the node called NAME; fields lab.name, lab.dir, lab.pinned, lab.pin_message, lab.path (a file naming the hub's network namespace), lab.userns (the lab's own user namespace, with userns=true)."},
-		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods, Fields: []string{"name", "ip", "addrs", "path", "pid", "running", "hostname", "env", "router"},
+		{Kind: "lab node", Prefix: "node:", Type: nodeType, Funcs: nodeMethods(), Fields: []string{"name", "ip", "addrs", "path", "pid", "running", "hostname", "env", "router"},
 			Doc: "A node of a lab (lab:node, or lab.NAME): a set of namespaces with its interfaces. Fields: node.pid (its first process, " +
 				"the holder, while it runs; nil once stopped), node.running, node.path (a file naming its network namespace: its pin, or " +
 				"/proc/PID/ns/net of the holder), node.ip, node.addrs, node.hostname, node.env, node.router."},
@@ -141,11 +141,11 @@ func (s *Session) methodTable(kind, prefix string, funcs []Func) *glua.LTable {
 // looked up on an object of the type): a session's start made the tables
 // of all six types, some 150 functions and their help records, that a
 // chunk which never holds a lab or a handle does not use.
-func (s *Session) lazyMethods(kind, prefix string, funcs []Func) func() *glua.LTable {
+func (s *Session) lazyMethods(kind, prefix string, funcs func() []Func) func() *glua.LTable {
 	var t *glua.LTable
 	return func() *glua.LTable {
 		if t == nil {
-			t = s.methodTable(kind, prefix, funcs)
+			t = s.methodTable(kind, prefix, funcs())
 		}
 		return t
 	}

@@ -406,7 +406,7 @@ type dnsHub struct {
 }
 
 func (s *Session) installDNSHubType() {
-	s.typeMetatable(dnsType, s.lazyMethods("hub", "hub:", dnsHubMethods), func(L *glua.LState, key string) glua.LValue {
+	s.typeMetatable(dnsType, s.lazyMethods("hub", "hub:", func() []Func { return dnsHubMethods }), func(L *glua.LState, key string) glua.LValue {
 		if h := checkHub(L, 1); key == "addr" {
 			return glua.LString(h.srv.Addr().String())
 		}

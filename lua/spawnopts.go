@@ -66,10 +66,15 @@ var spawnOptions = []spawnOption{
 	{"mqueue", "true: mount an mqueue at /dev/mqueue (the ipc namespace's POSIX queues); needs \"mnt\"", readContainer},
 	{"mask", "true: hide runc's masked paths (/proc/kcore, /proc/keys, /sys/firmware, ...), or a list of paths; needs \"mnt\"", readContainer},
 	{"readonly", "true: runc's read-only paths (/proc/sys, /proc/sysrq-trigger, /proc/bus, ...), or a list of paths; needs \"mnt\"", readContainer},
-	{"unsafe", "protections of the container to go without, for a lesson: a list of " + choices(mounts.Protections...) +
+	{"unsafe", "protections of the container to go without, for a lesson: a list of " + protectionChoices +
 		" (default none: a container keeps only Docker's 14 default capabilities, gets no_new_privs, a seccomp filter refusing mount, unshare, " +
 		"module loading, kexec, bpf, keyctl, ... with EPERM, and no descriptor above 2 reaches its program); needs a container option (rootfs=, proc=, ...)", readContainer},
 }
+
+// protectionChoices is choices(mounts.Protections...), spelled out as a
+// constant so that the options table needs no code at start
+// (TestProtectionChoices keeps the two equal).
+const protectionChoices = `"` + mounts.ProtectFDs + `", "` + mounts.ProtectCaps + `", "` + mounts.ProtectNoNewPrivs + `" or "` + mounts.ProtectSeccomp + `"`
 
 // spawnOptionNames are the keys the table accepts.
 func spawnOptionNames() []string {
