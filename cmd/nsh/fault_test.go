@@ -102,8 +102,16 @@ func faultRun(t *testing.T, leak, script, sig string, delay time.Duration) (prob
 		kill = "kill -INT $p 2>/dev/null; sleep 0.05; kill -INT $p 2>/dev/null"
 	}
 	after := ""
+	settle := "1" // leakcheck's default
 	if sig == "KILL" {
 		after = nshBin + " --cleanup"
+		// A SIGKILLed nsh reaps nothing: the kernel kills its children
+		// (their parent-death signal) and hands the zombies to PID 1.
+		// This machine's PID 1 (firecracker's process_api) reaps orphans
+		// only every 2 s (measured: an orphaned sleep's zombie lasted
+		// 1.2-1.95 s), and a zombie still holds its PID namespace; a
+		// process nsh left alive is still there after 4 s.
+		settle = "4"
 	}
 	sh := fmt.Sprintf(`%s %s > %s/out 2>&1 & p=$!
 		sleep %.3f
@@ -113,7 +121,7 @@ func faultRun(t *testing.T, leak, script, sig string, delay time.Duration) (prob
 		exit 0`, nshBin, script, tmp, delay.Seconds(), kill, after)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, leak, "--", "bash", "-c", sh)
+	cmd := exec.CommandContext(ctx, leak, "--settle", settle, "--", "bash", "-c", sh)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "HOME=/tmp", "NSH_STATE_DIR="+state)
 	out, err := cmd.CombinedOutput()
