@@ -295,8 +295,9 @@ func (s *Session) labClose(L *glua.LState) int {
 	if l.l.Closed() {
 		return 0
 	}
-	l.item.Forget()
-	if err := s.closeLab(l); err != nil {
+	// the lab's records leave the journal once it is closed: a SIGKILL
+	// during the close leaves them for the sweep (its tmpfs, pins, links)
+	if err := l.item.Run(); err != nil {
 		return raiseErr(L, err)
 	}
 	return 0

@@ -173,11 +173,12 @@ func (s *Session) nodeShell(L *glua.LState) int {
 	}
 	it := s.Reg.Add("child "+strconv.Itoa(p.Pid), func() error { return stopChild(p) }, childRec(p.Pid))
 	st, err := p.Wait(s.Context())
-	it.Forget()
 	if err != nil {
-		stopChild(p)
+		stopChild(p) // before it leaves the journal
+		it.Forget()
 		return raiseErr(L, err)
 	}
+	it.Forget()
 	L.Push(glua.LNumber(st.Code))
 	return 1
 }

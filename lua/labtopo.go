@@ -71,8 +71,7 @@ func (s *Session) buildLab(L *glua.LState, n int, ll *luaLab, ls netlab.LabSpec)
 		err = ll.l.Wait(10 * time.Second)
 	}
 	if err != nil {
-		ll.item.Forget()
-		s.closeLab(ll)
+		ll.item.Run() // the build's error is the one to report
 		inputErr(L, n, err)
 	}
 	return newUD(L, labType, ll)

@@ -77,9 +77,11 @@ func (s *Session) reidentifyIPC(what, kind string, id int) {
 	if !ok {
 		return
 	}
-	it.Forget()
+	// the new record first: between the two, the sweep would find the
+	// object under its new identity (the old one no longer matches)
 	delete(s.ipcObjects, fmt.Sprint(what, id))
 	s.keepIPC(what, kind, id)
+	it.Forget()
 }
 
 func (s *Session) sysSemget(L *glua.LState) int {

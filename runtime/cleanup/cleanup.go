@@ -33,7 +33,29 @@ func (i *Item) Keep() {
 	i.ids, i.recs = nil, nil
 }
 
-// Forget marks the thing as already undone by the user.
+// Run undoes the thing now, because the user asked (lab:close(),
+// hub:stop()), and only then drops its records from the journal, as
+// Registry.Run does: a SIGKILL in the middle of the undo, or an undo that
+// fails, leaves them for the next nsh's sweep. (Forget before the undo
+// would leave whatever the undo had not yet removed named nowhere.)
+func (i *Item) Run() error {
+	i.r.mu.Lock()
+	if i.done || i.kept {
+		i.r.mu.Unlock()
+		return nil
+	}
+	i.done = true // Note adds nothing more, and the registry will not run it again
+	i.r.mu.Unlock()
+	if err := i.Undo(); err != nil {
+		return err
+	}
+	i.r.opened().drop(i.ids)
+	i.ids, i.recs = nil, nil
+	return nil
+}
+
+// Forget marks the thing as already undone by the user (a child reaped,
+// a descriptor closed): what it names is gone from the kernel already.
 func (i *Item) Forget() {
 	i.done = true
 	i.r.opened().drop(i.ids)

@@ -70,6 +70,49 @@ func TestJournalKeepsFailures(t *testing.T) {
 	}
 }
 
+// Item.Run undoes the thing while its records are still in the journal
+// (a SIGKILL in the middle leaves them for the sweep), drops them once the
+// undo succeeded, and keeps them when it failed; the registry does not run
+// the item again.
+func TestItemRunDropsRecordsAfterUndo(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), 45)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r := &Registry{Journal: j}
+	var during []Record
+	runs := 0
+	ok := r.Add("lab a", func() error {
+		runs++
+		during, _ = j.Left()
+		return nil
+	}, Record{Kind: "mount", Path: "/labs/a"})
+	ok.Note(Record{Kind: "dir", Path: "/labs/a"})
+	if err := ok.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 2 || during[0].Path != "/labs/a" || during[1].Kind != "dir" {
+		t.Fatalf("during the undo the journal held %v, want the mount and the dir", during)
+	}
+	if left, _ := j.Left(); len(left) != 0 {
+		t.Fatalf("after a successful Run the journal holds %v", left)
+	}
+	failing := r.Add("lab b", func() error { runs++; return os.ErrPermission }, Record{Kind: "dir", Path: "/labs/b"})
+	if err := failing.Run(); err != os.ErrPermission {
+		t.Fatalf("Run of a failing undo: %v", err)
+	}
+	if left, _ := j.Left(); len(left) != 1 || left[0].Path != "/labs/b" {
+		t.Fatalf("a failed undo's records are not left for the sweep: %v", left)
+	}
+	if err := ok.Run(); err != nil || runs != 2 {
+		t.Fatalf("a second Run undid again (runs %d, %v)", runs, err)
+	}
+	if errs := r.Run(nil); len(errs) != 0 || runs != 2 {
+		t.Fatalf("the registry ran an item Run had undone (runs %d, %v)", runs, errs)
+	}
+}
+
 // A child's records go into its parent's journal with ids of its own.
 func TestJoinJournal(t *testing.T) {
 	j, err := OpenJournal(t.TempDir(), os.Getpid(), 44)
