@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"nsh/runtime/payload"
+
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
@@ -20,8 +22,24 @@ type ChunkStore struct {
 
 type chunk struct {
 	Name   string
-	Source string
+	Source string // "" in a child, which got the chunk compiled
 	root   *glua.FunctionProto
+	wire   []byte // root encoded for a child (protowire.go), made on first use
+}
+
+// shipped is how the chunk travels to a child: compiled, so that the child
+// does not parse and compile the whole chunk again for one function, or
+// as source where this gopher-lua's prototypes cannot be written.
+func (c *chunk) shipped() payload.Chunk {
+	if c.wire == nil && protoWireOK() {
+		if b, err := encodeProto(c.root); err == nil {
+			c.wire = b
+		}
+	}
+	if c.wire != nil {
+		return payload.Chunk{Name: c.Name, Proto: c.wire}
+	}
+	return payload.Chunk{Name: c.Name, Source: c.Source}
 }
 
 type protoPlace struct {

@@ -127,7 +127,7 @@ func (e *encoder) encode(v glua.LValue, what string) (sval, error) {
 		if !ok {
 			c := e.s.Chunks.chunks[pl.chunk]
 			ci = len(e.out)
-			e.out = append(e.out, schunk{Name: c.Name, Source: c.Source})
+			e.out = append(e.out, c.shipped())
 			e.chunks[pl.chunk] = ci
 		}
 		e.shipGlobals(v.Proto)
@@ -343,6 +343,22 @@ func cut(name string) (string, string, bool) {
 }
 
 // Unship decodes a shipment: the function (nil when absent) and arguments.
+// unshipChunk is a shipped chunk's main prototype: rebuilt from its
+// compiled form, or compiled from its source.
+func unshipChunk(c schunk) (*glua.FunctionProto, error) {
+	if c.Proto != nil {
+		if !protoWireOK() {
+			return nil, fmt.Errorf("%s came compiled, and this nsh cannot read compiled chunks", c.Name)
+		}
+		return decodeProto(c.Proto)
+	}
+	p, err := compile(c.Source, c.Name)
+	if err != nil {
+		return nil, fmt.Errorf("recompiling %s in the child: %v", c.Name, err)
+	}
+	return p, nil
+}
+
 func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 	sh, err := payload.Decode(b)
 	if err != nil {
@@ -350,13 +366,16 @@ func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 	}
 	d := &decoder{s: s, refs: map[int]glua.LValue{}}
 	for _, c := range sh.Chunks {
-		// compile each chunk once and record it, so the functions
+		// rebuild each chunk once and record it, so the functions
 		// rebuilt here can be shipped on to grandchildren
-		p, err := compile(c.Source, c.Name)
+		p, err := unshipChunk(c)
 		if err != nil {
-			return nil, nil, fmt.Errorf("recompiling %s in the child: %v", c.Name, err)
+			return nil, nil, err
 		}
 		s.Chunks.record(c.Source, c.Name, p)
+		if c.Proto != nil {
+			s.Chunks.chunks[len(s.Chunks.chunks)-1].wire = c.Proto
+		}
 		d.roots = append(d.roots, p)
 	}
 	for _, g := range sh.Globals {

@@ -29,10 +29,14 @@ type Func struct {
 	Up    []Value `json:"u,omitempty"`
 }
 
-// Chunk is the source of a compiled chunk, recompiled in the child.
+// Chunk is a compiled chunk the shipped functions come from: its
+// prototypes, already compiled (Proto, in lua/protowire.go's encoding: the
+// child rebuilds them without parsing), or else its source (Source,
+// compiled again in the child).
 type Chunk struct {
 	Name   string `json:"name"`
-	Source string `json:"src"`
+	Source string `json:"src,omitempty"`
+	Proto  []byte `json:"proto,omitempty"`
 }
 
 // Global is a global variable a shipped function reads (a helper function
@@ -53,7 +57,7 @@ type Shipment struct {
 
 // magic starts every encoded Shipment (a version: a child of another
 // build refuses it instead of misreading it).
-const magic = "nshp1"
+const magic = "nshp2"
 
 // maxDepth bounds the nesting of decoded values (tables in tables), as
 // encoding/json's decoder does, so forged bytes cannot exhaust the stack.
@@ -67,6 +71,7 @@ func Encode(sh Shipment) ([]byte, error) {
 	for _, c := range sh.Chunks {
 		w.String(c.Name)
 		w.String(c.Source)
+		w.Bytes(c.Proto)
 	}
 	w.Uint(uint64(len(sh.Globals)))
 	for _, g := range sh.Globals {
@@ -114,7 +119,7 @@ func Decode(b []byte) (Shipment, error) {
 	if n := r.Len(); n > 0 {
 		sh.Chunks = make([]Chunk, n)
 		for i := range sh.Chunks {
-			sh.Chunks[i] = Chunk{Name: r.String(), Source: r.String()}
+			sh.Chunks[i] = Chunk{Name: r.String(), Source: r.String(), Proto: r.Bytes()}
 		}
 	}
 	if n := r.Len(); n > 0 {

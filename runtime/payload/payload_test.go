@@ -8,7 +8,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	tbl := Value{T: "t", Ref: 1, K: []Value{{T: "s", S: "self"}}, V: []Value{{T: "r", Ref: 1}}}
 	sh := Shipment{
-		Chunks:  []Chunk{{Name: "script.lua", Source: "return function(x) return x end"}},
+		Chunks:  []Chunk{{Name: "script.lua", Source: "return function(x) return x end"}, {Name: "compiled.lua", Proto: []byte{1, 2, 3}}},
 		Globals: []Global{{Name: "settings", Value: tbl}},
 		Fn:      Value{T: "f", Ref: 2, F: &Func{Chunk: 0, Path: []int{0}, Up: []Value{{T: "b", B: true}}}},
 		Args:    []Value{{T: "n", N: 42}, {T: "n", S: "inf"}, {T: "g", S: "ns.getpid"}, {T: "nil"}},
