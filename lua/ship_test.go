@@ -81,3 +81,25 @@ func TestPrettyPrints(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// A child ships on what it received: its chunk came compiled, and a
+// function from it travels again to a grandchild, with its upvalues.
+func TestCloneShipsOnToGrandchild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for new PID and UTS namespaces")
+	}
+	s := newTestSession(t)
+	run(t, s, `
+		local tag = "shipped twice"
+		local function inner(x) return x .. "!" end
+		local h = ns.clone("pid,uts", function()
+			local h2 = ns.clone("uts", function() return 0, inner(tag) end)
+			assert(h2:wait() == 0)
+			local _, r = h2:result()
+			return 0, r
+		end)
+		assert(h:wait() == 0)
+		local _, r = h:result()
+		assert(r == "shipped twice!", tostring(r))
+	`)
+}
