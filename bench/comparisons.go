@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -139,6 +140,24 @@ func comparisons(e *env) []*Comparison {
 			Run: nshRun(e.nsh, fmt.Sprintf(loopLua, "ns.spawn{'/bin/true', ns = 'pid,uts'}"))},
 		Pairs: e.size(21, 3, 2), Warm: e.size(1, 1, 0),
 		Note: "the headline is the inner ratio (each nsh's own loop time, without its start-up); wall and CPU include one nsh start-up per run"})
+
+	// A clone's cost should not grow with the script it is in: the
+	// child gets the chunk compiled (lua/protowire.go), not its source to
+	// compile again. The large chunk is scripts/lwn.lua's text, never run.
+	if lwn, err := os.ReadFile(filepath.Join(e.benchDir, "..", "scripts", "lwn.lua")); err == nil {
+		src := string(lwn)
+		if strings.HasPrefix(src, "#!") { // a shebang is a script's first line, not Lua
+			_, src, _ = strings.Cut(src, "\n")
+		}
+		large := "if false then\n" + src + "\nend\n"
+		clone := "ns.clone('pid,uts', function() return 0 end)"
+		add(&Comparison{Key: "clone-largechunk", Headline: "inner",
+			Title: "ns.clone from a chunk the size of scripts/lwn.lua (its 293 lines, never run) vs from the 6-line loop alone",
+			A:     Side{Name: "ns.clone in lwn.lua's text + the loop", Ops: k, Run: nshRun(e.nsh, large+fmt.Sprintf(loopLua, clone))},
+			B:     Side{Name: "ns.clone in the loop", Ops: k, Run: nshRun(e.nsh, fmt.Sprintf(loopLua, clone))},
+			Pairs: e.size(11, 3, 2), Warm: e.size(1, 1, 0),
+			Note: "1.0x is the goal: the child rebuilds the chunk's compiled prototypes; it compiled the whole source again before (1.4-1.7x)"})
+	}
 
 	// The floor of ns.clone: any re-executed nsh child (here for a
 	// hostname, no Lua at all) against the direct start of the same program.
