@@ -156,3 +156,59 @@ func TestKeepPrefix(t *testing.T) {
 		t.Fatalf("want only the other child's record, got %v", left)
 	}
 }
+
+// Entries reads only what was appended since its last call, and gives what
+// a full read gives: a child's live records, none once undone or kept, and
+// not a line still being written.
+func TestEntriesFollowsTheJournal(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), 46)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	pr := &Registry{Journal: j}
+	for i := 0; i < 500; i++ { // a long script's children, started and reaped
+		pr.Add("child", func() error { return nil }, Record{Kind: "child", Pid: i})
+	}
+	pr.Run(nil)
+	a := j.ChildPrefix()
+	if es := j.Entries(a); len(es) != 0 {
+		t.Fatalf("a child that wrote nothing left %v", es)
+	}
+	st, _ := j.f.Stat()
+	if j.seen.off != st.Size() || len(j.seen.live) != 0 || len(j.seen.order) > 64 {
+		t.Fatalf("after reading a journal of %d bytes: offset %d, %d live, %d in order", st.Size(), j.seen.off, len(j.seen.live), len(j.seen.order))
+	}
+	c, _ := JoinJournal(j.Path(), a)
+	cr := &Registry{Journal: c}
+	cr.Add("m1", func() error { return nil }, Record{Kind: "mount", Path: "/m1"})
+	m2 := cr.Add("m2", func() error { return nil }, Record{Kind: "mount", Path: "/m2"})
+	b := j.ChildPrefix()
+	(&Registry{Journal: mustJoin(t, j.Path(), b)}).Add("other", func() error { return nil }, Record{Kind: "dir", Path: "/b"})
+	if es := j.Entries(a); len(es) != 2 || es[0].Rec.Path != "/m1" || es[1].Rec.Path != "/m2" {
+		t.Fatalf("child a's records: %v", es)
+	}
+	m2.Forget()
+	c.f.WriteString("\n+" + a + "99 {\"kind\":\"mount\",\"path\":\"/half") // a write cut short
+	if es := j.Entries(a); len(es) != 1 || es[0].Rec.Path != "/m1" {
+		t.Fatalf("after m2 was undone, with a torn line at the end: %v", es)
+	}
+	if full, _ := j.Left(); len(full) != 2 {
+		t.Fatalf("a full read disagrees: %v", full)
+	}
+	j.KeepPrefix(a)
+	if es := j.Entries(a); len(es) != 0 {
+		t.Fatalf("a kept child's records are no one's to adopt: %v", es)
+	}
+	if es := j.Entries(b); len(es) != 1 || es[0].Rec.Path != "/b" {
+		t.Fatalf("child b's record: %v", es)
+	}
+}
+
+func mustJoin(t *testing.T, path, prefix string) *Journal {
+	c, err := JoinJournal(path, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
