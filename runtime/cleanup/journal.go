@@ -1,7 +1,6 @@
 package cleanup
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -287,7 +286,7 @@ func (j *Journal) Entries(prefix string) []Entry {
 	if j.f == nil {
 		return nil
 	}
-	j.seen.update(j.f)
+	j.seen.update(j.f, false)
 	return j.seen.entries(prefix)
 }
 
@@ -297,41 +296,9 @@ func readEntries(path string) ([]Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var order []Entry
-	var keptPrefixes []string
-	gone := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4<<10), 1<<20) // a record is a line of JSON: grows when one is longer
-	for sc.Scan() {
-		line := sc.Text()
-		if len(line) < 2 {
-			continue
-		}
-		switch line[0] {
-		case '+':
-			sp := strings.IndexByte(line, ' ')
-			if sp < 0 {
-				continue
-			}
-			id := line[1:sp]
-			var r Record
-			if json.Unmarshal([]byte(line[sp+1:]), &r) != nil {
-				continue // a torn last line: the thing was not made
-			}
-			order = append(order, Entry{id, r})
-		case '-':
-			gone[line[1:]] = true
-		case '~':
-			keptPrefixes = append(keptPrefixes, line[1:])
-		}
-	}
-	var out []Entry
-	for _, e := range order {
-		if !gone[e.ID] && !keptBy(e.ID, keptPrefixes) {
-			out = append(out, e)
-		}
-	}
-	return out, sc.Err()
+	var x journalIndex
+	err = x.update(f, true)
+	return x.entries(""), err
 }
 
 func keptBy(id string, prefixes []string) bool {

@@ -212,3 +212,25 @@ func mustJoin(t *testing.T, path, prefix string) *Journal {
 	}
 	return c
 }
+
+// A last line whose newline never came: a live reader waits for the rest
+// of the write, the reader of an ended process's journal takes the
+// record if it is whole.
+func TestLastLineWithoutNewline(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), 47)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	j.f.WriteString("\n+c1.1 {\"kind\":\"dir\",\"path\":\"/whole\"}")
+	if es := j.Entries("c1."); len(es) != 0 {
+		t.Fatalf("a line still being written was read: %v", es)
+	}
+	if left, err := ReadJournal(j.Path()); err != nil || len(left) != 1 || left[0].Path != "/whole" {
+		t.Fatalf("the final read: %v %v", left, err)
+	}
+	j.f.WriteString("\n")
+	if es := j.Entries("c1."); len(es) != 1 || es[0].Rec.Path != "/whole" {
+		t.Fatalf("once the line ended: %v", es)
+	}
+}

@@ -22,13 +22,15 @@ type journalIndex struct {
 
 // update reads the complete lines appended to f since the last update. A
 // last line without its newline (a write in progress, or torn) is read
-// again next time.
-func (x *journalIndex) update(f io.ReaderAt) {
+// again next time, unless final (the journal of a process that ended:
+// the line is read as it is, and a torn record does not parse).
+func (x *journalIndex) update(f io.ReaderAt, final bool) error {
 	if x.live == nil {
 		x.live = map[string][]byte{}
 	}
 	buf := make([]byte, 32<<10)
 	var tail []byte
+	var rerr error
 	for {
 		n, err := f.ReadAt(buf, x.off+int64(len(tail)))
 		if n > 0 {
@@ -45,8 +47,15 @@ func (x *journalIndex) update(f io.ReaderAt) {
 			}
 		}
 		if err != nil || n == 0 {
+			if err != io.EOF {
+				rerr = err
+			}
 			break
 		}
+	}
+	if final && len(tail) > 0 {
+		x.line(tail)
+		x.off += int64(len(tail))
 	}
 	if len(x.order) > 64 && len(x.order) > 2*len(x.live) {
 		kept := x.order[:0]
@@ -57,6 +66,7 @@ func (x *journalIndex) update(f io.ReaderAt) {
 		}
 		x.order = kept
 	}
+	return rerr
 }
 
 func (x *journalIndex) line(line []byte) {
