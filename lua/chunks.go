@@ -53,7 +53,7 @@ func (c *ChunkStore) Compile(L *glua.LState, src, name string) (*glua.LFunction,
 	if err != nil {
 		return nil, err
 	}
-	c.record(src, name, proto)
+	c.record(src, name, proto, nil)
 	return L.NewFunctionFromProto(proto), nil
 }
 
@@ -69,12 +69,14 @@ func compile(src, name string) (*glua.FunctionProto, error) {
 	return proto, nil
 }
 
-func (c *ChunkStore) record(src, name string, root *glua.FunctionProto) {
+// record keeps a compiled chunk (wire: its encoded prototypes when it
+// came from a parent that way, else nil) and where each prototype is in it.
+func (c *ChunkStore) record(src, name string, root *glua.FunctionProto, wire []byte) {
 	if c.where == nil {
 		c.where = map[*glua.FunctionProto]protoPlace{}
 	}
 	idx := len(c.chunks)
-	c.chunks = append(c.chunks, &chunk{Name: name, Source: src, root: root})
+	c.chunks = append(c.chunks, &chunk{Name: name, Source: src, root: root, wire: wire})
 	var walk func(p *glua.FunctionProto, path []int)
 	walk = func(p *glua.FunctionProto, path []int) {
 		c.where[p] = protoPlace{chunk: idx, path: append([]int(nil), path...)}

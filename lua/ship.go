@@ -342,7 +342,6 @@ func cut(name string) (string, string, bool) {
 	return name, "", false
 }
 
-// Unship decodes a shipment: the function (nil when absent) and arguments.
 // unshipChunk is a shipped chunk's main prototype: rebuilt from its
 // compiled form, or compiled from its source.
 func unshipChunk(c schunk) (*glua.FunctionProto, error) {
@@ -359,6 +358,7 @@ func unshipChunk(c schunk) (*glua.FunctionProto, error) {
 	return p, nil
 }
 
+// Unship decodes a shipment: the function (nil when absent) and arguments.
 func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 	sh, err := payload.Decode(b)
 	if err != nil {
@@ -372,10 +372,7 @@ func (s *Session) Unship(b []byte) (glua.LValue, []glua.LValue, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		s.Chunks.record(c.Source, c.Name, p)
-		if c.Proto != nil {
-			s.Chunks.chunks[len(s.Chunks.chunks)-1].wire = c.Proto
-		}
+		s.Chunks.record(c.Source, c.Name, p, c.Proto)
 		d.roots = append(d.roots, p)
 	}
 	for _, g := range sh.Globals {

@@ -46,6 +46,12 @@ func (i *Item) Run() error {
 	}
 	i.done = true // Note adds nothing more, and the registry will not run it again
 	i.r.mu.Unlock()
+	return i.undo()
+}
+
+// undo runs the Undo of an item marked done, and drops its records from
+// the journal once it has succeeded.
+func (i *Item) undo() error {
 	if err := i.Undo(); err != nil {
 		return err
 	}
@@ -208,13 +214,10 @@ func (r *Registry) Run(match func(*Item) bool) []error {
 		if it == nil {
 			break
 		}
-		if err := it.Undo(); err != nil {
+		if err := it.undo(); err != nil {
 			// left in the journal: the next nsh tries again
 			errs = append(errs, fmt.Errorf("cleanup of %s: %w", it.What, err))
-			continue
 		}
-		r.opened().drop(it.ids)
-		it.ids = nil
 	}
 	r.compact()
 	return errs

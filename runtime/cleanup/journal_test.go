@@ -75,11 +75,7 @@ func TestJournalKeepsFailures(t *testing.T) {
 // undo succeeded, and keeps them when it failed; the registry does not run
 // the item again.
 func TestItemRunDropsRecordsAfterUndo(t *testing.T) {
-	j, err := OpenJournal(t.TempDir(), os.Getpid(), 45)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := testJournal(t, 45)
 	r := &Registry{Journal: j}
 	var during []Record
 	runs := 0
@@ -161,11 +157,7 @@ func TestKeepPrefix(t *testing.T) {
 // a full read gives: a child's live records, none once undone or kept, and
 // not a line still being written.
 func TestEntriesFollowsTheJournal(t *testing.T) {
-	j, err := OpenJournal(t.TempDir(), os.Getpid(), 46)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := testJournal(t, 46)
 	pr := &Registry{Journal: j}
 	for i := 0; i < 500; i++ { // a long script's children, started and reaped
 		pr.Add("child", func() error { return nil }, Record{Kind: "child", Pid: i})
@@ -217,11 +209,7 @@ func mustJoin(t *testing.T, path, prefix string) *Journal {
 // of the write, the reader of an ended process's journal takes the
 // record if it is whole.
 func TestLastLineWithoutNewline(t *testing.T) {
-	j, err := OpenJournal(t.TempDir(), os.Getpid(), 47)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := testJournal(t, 47)
 	j.f.WriteString("\n+c1.1 {\"kind\":\"dir\",\"path\":\"/whole\"}")
 	if es := j.Entries("c1."); len(es) != 0 {
 		t.Fatalf("a line still being written was read: %v", es)
@@ -233,4 +221,15 @@ func TestLastLineWithoutNewline(t *testing.T) {
 	if es := j.Entries("c1."); len(es) != 1 || es[0].Rec.Path != "/whole" {
 		t.Fatalf("once the line ended: %v", es)
 	}
+}
+
+// testJournal is a journal of this process (start: a made-up start time)
+// in a directory of the test's, closed when the test ends.
+func testJournal(t *testing.T, start uint64) *Journal {
+	j, err := OpenJournal(t.TempDir(), os.Getpid(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(j.Close)
+	return j
 }
